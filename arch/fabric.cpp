@@ -1,0 +1,203 @@
+// Building the fabric: cells from the layout, a switch at every cell corner, a mesh of switch
+// links, every PCU/PMU wired to its four corner switches (Plasticine's interleaved networks),
+// AGCUs on the tile edges, and links between the facing edges of neighbouring tiles.
+#include "arch/fabric.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace rdasim::arch {
+
+const char* to_string(UnitKind kind) {
+  switch (kind) {
+    case UnitKind::pcu: return "pcu";
+    case UnitKind::pmu: return "pmu";
+    case UnitKind::switch_box: return "switch";
+    case UnitKind::agcu: return "agcu";
+  }
+  return "?";
+}
+
+namespace {
+/// The most square arrangement of n tiles: rows is the largest divisor of n not above sqrt(n).
+int tile_rows_for(int n) {
+  int rows = 1;
+  for (int r = 1; r * r <= n; ++r) {
+    if (n % r == 0) rows = r;
+  }
+  return rows;
+}
+}  // namespace
+
+Fabric::Fabric(Spec spec) : m_spec(std::move(spec)), m_counts(4, 0) {
+  m_tile_grid_rows = tile_rows_for(m_spec.tiles());
+  m_tile_grid_cols = m_spec.tiles() / m_tile_grid_rows;
+  const auto& t = m_spec.tile();
+  const auto tiles = static_cast<std::size_t>(m_spec.tiles());
+  m_cells.assign(tiles * static_cast<std::size_t>(t.rows * t.cols), -1);
+  m_switches.assign(tiles * static_cast<std::size_t>((t.rows + 1) * (t.cols + 1)), -1);
+  for (int tile = 0; tile < m_spec.tiles(); ++tile) build_tile(tile);
+  connect_tiles();
+}
+
+int Fabric::add_unit(UnitKind kind, int tile, int x, int y) {
+  const int id = static_cast<int>(m_units.size());
+  m_units.push_back(Unit{id, kind, tile, x, y});
+  m_out_links.emplace_back();
+  ++m_counts[static_cast<std::size_t>(kind)];
+  return id;
+}
+
+void Fabric::connect(int a, int b) {
+  const auto& net = m_spec.network();
+  for (auto [src, dst] : {std::pair{a, b}, std::pair{b, a}}) {
+    const int id = static_cast<int>(m_links.size());
+    m_links.push_back(Link{id, src, dst, net.link_bytes_per_cycle, net.hop_latency_cycles});
+    m_out_links[static_cast<std::size_t>(src)].push_back(id);
+  }
+}
+
+void Fabric::build_tile(int tile) {
+  const auto& t = m_spec.tile();
+  const std::size_t cell_base = static_cast<std::size_t>(tile * t.rows * t.cols);
+  const std::size_t switch_base = static_cast<std::size_t>(tile * (t.rows + 1) * (t.cols + 1));
+
+  for (int y = 0; y <= t.rows; ++y) {
+    for (int x = 0; x <= t.cols; ++x) {
+      m_switches[switch_base + static_cast<std::size_t>(y * (t.cols + 1) + x)] =
+          add_unit(UnitKind::switch_box, tile, x, y);
+    }
+  }
+  for (int y = 0; y <= t.rows; ++y) {
+    for (int x = 0; x <= t.cols; ++x) {
+      if (x < t.cols) connect(switch_at(tile, x, y), switch_at(tile, x + 1, y));
+      if (y < t.rows) connect(switch_at(tile, x, y), switch_at(tile, x, y + 1));
+    }
+  }
+  for (int y = 0; y < t.rows; ++y) {
+    for (int x = 0; x < t.cols; ++x) {
+      const char kind = m_spec.unit_at(x, y);
+      if (kind == '.') continue;
+      const int id = add_unit(kind == 'C' ? UnitKind::pcu : UnitKind::pmu, tile, x, y);
+      m_cells[cell_base + static_cast<std::size_t>(y * t.cols + x)] = id;
+      for (auto [dx, dy] : {std::pair{0, 0}, std::pair{1, 0}, std::pair{0, 1}, std::pair{1, 1}}) {
+        connect(id, switch_at(tile, x + dx, y + dy));
+      }
+    }
+  }
+  // AGCUs alternate between the left and right edges and spread evenly down each edge.
+  const int count = m_spec.agcu().count;
+  const int left = (count + 1) / 2;
+  const int right = count / 2;
+  for (int side = 0; side < 2; ++side) {
+    const int n = side == 0 ? left : right;
+    for (int i = 0; i < n; ++i) {
+      const int row = static_cast<int>((2 * i + 1) * t.rows / (2 * n));
+      const int x = side == 0 ? -1 : t.cols;
+      const int id = add_unit(UnitKind::agcu, tile, x, row);
+      connect(id, switch_at(tile, side == 0 ? 0 : t.cols, row));
+    }
+  }
+}
+
+void Fabric::connect_tiles() {
+  const auto& t = m_spec.tile();
+  for (int tile = 0; tile < m_spec.tiles(); ++tile) {
+    const int tr = tile / m_tile_grid_cols;
+    const int tc = tile % m_tile_grid_cols;
+    if (tc + 1 < m_tile_grid_cols) {  // right neighbour: facing columns of switches
+      for (int y = 0; y <= t.rows; ++y) connect(switch_at(tile, t.cols, y), switch_at(tile + 1, 0, y));
+    }
+    if (tr + 1 < m_tile_grid_rows) {  // neighbour below: facing rows of switches
+      const int below = tile + m_tile_grid_cols;
+      for (int x = 0; x <= t.cols; ++x) connect(switch_at(tile, x, t.rows), switch_at(below, x, 0));
+    }
+  }
+}
+
+const Unit& Fabric::unit(int id) const {
+  RDASIM_ASSERT(id >= 0 && id < static_cast<int>(m_units.size()), fmt::format("unit id {}", id));
+  return m_units[static_cast<std::size_t>(id)];
+}
+
+int Fabric::count(UnitKind kind) const { return m_counts[static_cast<std::size_t>(kind)]; }
+
+std::span<const int> Fabric::out_links(int unit_id) const {
+  return m_out_links[static_cast<std::size_t>(unit(unit_id).id)];
+}
+
+int Fabric::cell_unit(int tile, int x, int y) const {
+  const auto& t = m_spec.tile();
+  RDASIM_ASSERT(tile >= 0 && tile < m_spec.tiles() && x >= 0 && x < t.cols && y >= 0 && y < t.rows,
+                fmt::format("cell ({}, {}) of tile {}", x, y, tile));
+  return m_cells[static_cast<std::size_t>((tile * t.rows + y) * t.cols + x)];
+}
+
+int Fabric::switch_at(int tile, int x, int y) const {
+  const auto& t = m_spec.tile();
+  RDASIM_ASSERT(tile >= 0 && tile < m_spec.tiles() && x >= 0 && x <= t.cols && y >= 0 && y <= t.rows,
+                fmt::format("switch ({}, {}) of tile {}", x, y, tile));
+  return m_switches[static_cast<std::size_t>((tile * (t.rows + 1) + y) * (t.cols + 1) + x)];
+}
+
+int Fabric::global_x(const Unit& u) const {
+  // Each tile spans cols cells plus one column for its AGCUs on each side.
+  return (u.tile % m_tile_grid_cols) * (m_spec.tile().cols + 2) + u.x + 1;
+}
+
+int Fabric::global_y(const Unit& u) const {
+  return (u.tile / m_tile_grid_cols) * (m_spec.tile().rows + 1) + u.y;
+}
+
+Region Fabric::region(std::string name, std::vector<int> tiles) const {
+  std::sort(tiles.begin(), tiles.end());
+  for (std::size_t i = 0; i < tiles.size(); ++i) {
+    if (tiles[i] < 0 || tiles[i] >= m_spec.tiles()) {
+      throw core::InputError(core::Location{"region " + name},
+                             fmt::format("tile {} does not exist; expected 0 to {}", tiles[i],
+                                         m_spec.tiles() - 1));
+    }
+    if (i > 0 && tiles[i] == tiles[i - 1]) {
+      throw core::InputError(core::Location{"region " + name},
+                             fmt::format("tile {} is listed twice", tiles[i]));
+    }
+  }
+  if (tiles.empty()) throw core::InputError(core::Location{"region " + name}, "expected at least one tile");
+  return Region{std::move(name), std::move(tiles)};
+}
+
+std::vector<Region> Fabric::split(std::span<const int> tiles_per_region) const {
+  int needed = 0;
+  for (int n : tiles_per_region) {
+    if (n <= 0) throw core::InputError(fmt::format("expected a positive tile count per region, found {}", n));
+    needed += n;
+  }
+  if (needed > m_spec.tiles()) {
+    throw core::InputError(fmt::format("{} regions need {} tiles, but '{}' has {}",
+                                       tiles_per_region.size(), needed, m_spec.name(),
+                                       m_spec.tiles()));
+  }
+  std::vector<Region> regions;
+  int next = 0;
+  for (std::size_t i = 0; i < tiles_per_region.size(); ++i) {
+    std::vector<int> tiles(static_cast<std::size_t>(tiles_per_region[i]));
+    for (int& tile : tiles) tile = next++;
+    regions.push_back(region(fmt::format("app{}", i), std::move(tiles)));
+  }
+  return regions;
+}
+
+bool Fabric::contains(const Region& region, const Unit& u) const {
+  return std::binary_search(region.tiles.begin(), region.tiles.end(), u.tile);
+}
+
+bool Fabric::contains(const Region& region, const Link& link) const {
+  return contains(region, unit(link.src)) && contains(region, unit(link.dst));
+}
+
+}  // namespace rdasim::arch

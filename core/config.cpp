@@ -1,0 +1,335 @@
+// YAML loading with marks, overrides and strict, located validation errors.
+#include "core/config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "core/text.h"
+
+namespace rdasim::core {
+
+/// What all nodes of one document share: its name and which key paths came from `--set`.
+struct ConfigDocument {
+  std::string source_name;
+  std::map<std::string, std::string, std::less<>> overridden;  ///< path -> "--set path=value"
+};
+
+namespace {
+
+std::string join_path(const std::string& parent, std::string_view key) {
+  return parent.empty() ? std::string(key) : parent + "." + std::string(key);
+}
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t dot = path.find('.', start);
+    parts.emplace_back(path.substr(start, dot - start));
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return parts;
+}
+
+std::optional<std::size_t> parse_index(std::string_view text) {
+  std::size_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+std::string format_number(double v) { return fmt::format("{:g}", v); }
+
+void apply_override(YAML::Node root, const Override& ov) {
+  const std::string origin = fmt::format("--set {}={}", ov.path, ov.value);
+  auto fail = [&](const std::string& message) { throw InputError(Location{origin}, message); };
+
+  YAML::Node value;
+  try {
+    value = YAML::Load(ov.value);
+  } catch (const YAML::Exception& e) {
+    fail(fmt::format("the value is not valid YAML: {}", e.msg));
+  }
+  if (value.IsNull()) fail("the value is empty; expected key=value");
+
+  const auto segments = split_path(ov.path);
+  YAML::Node current = root;
+  std::string walked;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    const std::string& seg = segments[i];
+    const bool last = i + 1 == segments.size();
+    if (current.IsSequence()) {
+      auto index = parse_index(seg);
+      if (!index || *index >= current.size()) {
+        fail(fmt::format("'{}' is a list of {} elements; expected an index from 0 to {}, found "
+                         "'{}'",
+                         walked, current.size(), current.size() - 1, seg));
+      }
+      if (last) {
+        current[*index] = value;
+        return;
+      }
+      YAML::Node next = current[*index];
+      current.reset(next);
+    } else if (current.IsMap() || current.IsNull()) {
+      if (last) {
+        current[seg] = value;
+        return;
+      }
+      if (!current[seg]) current[seg] = YAML::Node(YAML::NodeType::Map);
+      YAML::Node next = current[seg];
+      current.reset(next);
+    } else {
+      fail(fmt::format("'{}' is a single value; it has no key '{}'", walked, seg));
+    }
+    walked = join_path(walked, seg);
+  }
+}
+
+}  // namespace
+
+// --- Override, Bounds ----------------------------------------------------------------------
+
+Override Override::parse(std::string_view text) {
+  const auto eq = text.find('=');
+  const Location where{fmt::format("--set {}", text)};
+  if (eq == std::string_view::npos) {
+    throw InputError(where, "expected key.path=value, found no '='");
+  }
+  Override ov{std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
+  if (ov.path.empty()) throw InputError(where, "expected key.path=value, found no key");
+  for (const auto& part : split_path(ov.path)) {
+    if (part.empty()) throw InputError(where, "the key path has an empty part ('..' or a dot at an end)");
+  }
+  return ov;
+}
+
+bool Bounds::contains(double v) const {
+  if (!std::isfinite(v)) return false;
+  if (lo_open ? !(v > lo) : !(v >= lo)) return false;
+  if (hi_open ? !(v < hi) : !(v <= hi)) return false;
+  return true;
+}
+
+std::string Bounds::describe() const {
+  const bool has_lo = std::isfinite(lo);
+  const bool has_hi = std::isfinite(hi);
+  if (has_lo && has_hi) {
+    return fmt::format(" in {}{}, {}{}", lo_open ? "(" : "[", format_number(lo),
+                       format_number(hi), hi_open ? ")" : "]");
+  }
+  if (has_lo) return fmt::format(" {} {}", lo_open ? ">" : ">=", format_number(lo));
+  if (has_hi) return fmt::format(" {} {}", hi_open ? "<" : "<=", format_number(hi));
+  return {};
+}
+
+// --- loading --------------------------------------------------------------------------------
+
+ConfigNode::ConfigNode(std::shared_ptr<const ConfigDocument> doc, YAML::Node node,
+                       std::string path)
+    : m_doc(std::move(doc)), m_node(std::move(node)), m_path(std::move(path)) {}
+
+ConfigNode ConfigNode::load_file(const std::filesystem::path& path,
+                                 std::span<const Override> overrides) {
+  const std::string name = path.string();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    throw InputError(Location{name}, "cannot read the file: it does not exist");
+  }
+  if (std::filesystem::is_directory(path, ec)) {
+    throw InputError(Location{name}, "cannot read the file: it is a directory");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(Location{name}, "cannot read the file: permission denied or I/O error");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse(buffer.str(), name, overrides);
+}
+
+ConfigNode ConfigNode::parse(const std::string& text, const std::string& source_name,
+                             std::span<const Override> overrides) {
+  auto doc = std::make_shared<ConfigDocument>();
+  doc->source_name = source_name;
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw InputError(Location{source_name, e.mark.line + 1, e.mark.column + 1},
+                     fmt::format("malformed YAML: {}", e.msg));
+  } catch (const YAML::Exception& e) {
+    throw InputError(Location{source_name}, fmt::format("malformed YAML: {}", e.msg));
+  }
+  if (!root.IsMap() && !(root.IsNull() && !overrides.empty())) {
+    ConfigNode(doc, root, "").fail_expected("a mapping of keys at the top of the document");
+  }
+  if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  for (const auto& ov : overrides) {
+    apply_override(root, ov);
+    doc->overridden[ov.path] = fmt::format("--set {}={}", ov.path, ov.value);
+  }
+  return ConfigNode(std::move(doc), root, "");
+}
+
+// --- shape and access -----------------------------------------------------------------------
+
+std::string ConfigNode::describe_found() const {
+  if (!m_node || m_node.IsNull()) return "nothing";
+  if (m_node.IsMap()) return "a mapping";
+  if (m_node.IsSequence()) return fmt::format("a list of {}", m_node.size());
+  return fmt::format("'{}'", m_node.Scalar());
+}
+
+ConfigNode ConfigNode::child(std::string_view key, const YAML::Node& node) const {
+  return ConfigNode(m_doc, node, join_path(m_path, key));
+}
+
+bool ConfigNode::has(std::string_view key) const { return find(key).has_value(); }
+
+std::optional<ConfigNode> ConfigNode::find(std::string_view key) const {
+  if (!m_node.IsMap()) fail_expected("a mapping");
+  for (auto it = m_node.begin(); it != m_node.end(); ++it) {
+    if (it->first.IsScalar() && it->first.Scalar() == key) return child(key, it->second);
+  }
+  return std::nullopt;
+}
+
+ConfigNode ConfigNode::at(std::string_view key) const {
+  if (auto found = find(key)) return *found;
+  fail(fmt::format("missing required key '{}'", key));
+}
+
+std::vector<std::string> ConfigNode::keys() const {
+  if (!m_node.IsMap()) fail_expected("a mapping");
+  std::vector<std::string> out;
+  for (auto it = m_node.begin(); it != m_node.end(); ++it) out.push_back(it->first.Scalar());
+  return out;
+}
+
+void ConfigNode::check_keys(std::initializer_list<std::string_view> allowed) const {
+  std::vector<std::string> names(allowed.begin(), allowed.end());
+  check_keys(std::span<const std::string>(names));
+}
+
+void ConfigNode::check_keys(std::span<const std::string> allowed) const {
+  if (!m_node.IsMap()) fail_expected("a mapping");
+  std::set<std::string, std::less<>> seen;
+  for (auto it = m_node.begin(); it != m_node.end(); ++it) {
+    const YAML::Node& key_node = it->first;
+    const ConfigNode key(m_doc, key_node, join_path(m_path, key_node.IsScalar() ? key_node.Scalar() : "?"));
+    if (!key_node.IsScalar()) key.fail_expected("a plain key");
+    const std::string& name = key_node.Scalar();
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      key.fail(fmt::format("unknown key '{}'{}; allowed here: {}", name,
+                           did_you_mean(name, allowed), quoted_list(allowed)));
+    }
+    if (!seen.insert(name).second) key.fail(fmt::format("key '{}' appears twice", name));
+  }
+}
+
+std::vector<ConfigNode> ConfigNode::elements() const {
+  if (!m_node.IsSequence()) fail_expected("a list");
+  std::vector<ConfigNode> out;
+  out.reserve(m_node.size());
+  for (std::size_t i = 0; i < m_node.size(); ++i) {
+    out.push_back(child(std::to_string(i), m_node[i]));
+  }
+  return out;
+}
+
+// --- scalars --------------------------------------------------------------------------------
+
+const std::string& ConfigNode::scalar_text(const char* expected) const {
+  if (!m_node.IsScalar()) fail_expected(expected);
+  return m_node.Scalar();
+}
+
+std::string ConfigNode::as_string() const { return scalar_text("a string"); }
+
+std::int64_t ConfigNode::as_int(Bounds bounds) const {
+  const std::string expected = "an integer" + bounds.describe();
+  const std::string& text = scalar_text(expected.c_str());
+  std::int64_t value = 0;
+  const char* begin = text.data();
+  if (!text.empty() && text.front() == '+') ++begin;
+  auto [end, ec] = std::from_chars(begin, text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || begin == end) {
+    fail_expected(expected);
+  }
+  if (!bounds.contains(static_cast<double>(value))) fail_expected(expected);
+  return value;
+}
+
+double ConfigNode::as_double(Bounds bounds) const {
+  const std::string expected = "a number" + bounds.describe();
+  const std::string& text = scalar_text(expected.c_str());
+  double value = 0;
+  const char* begin = text.data();
+  if (!text.empty() && text.front() == '+') ++begin;
+  auto [end, ec] = std::from_chars(begin, text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || begin == end ||
+      !std::isfinite(value)) {
+    fail_expected(expected);
+  }
+  if (!bounds.contains(value)) fail_expected(expected);
+  return value;
+}
+
+bool ConfigNode::as_bool() const {
+  const std::string& text = scalar_text("true or false");
+  if (text == "true" || text == "yes" || text == "on") return true;
+  if (text == "false" || text == "no" || text == "off") return false;
+  fail_expected("true or false");
+}
+
+std::string ConfigNode::as_choice(std::initializer_list<std::string_view> choices) const {
+  std::vector<std::string> names(choices.begin(), choices.end());
+  const std::string expected = "one of " + quoted_list(names);
+  const std::string& text = scalar_text(expected.c_str());
+  if (std::find(names.begin(), names.end(), text) != names.end()) return text;
+  fail(fmt::format("expected {}, found '{}'{}", expected, text, did_you_mean(text, names)));
+}
+
+std::int64_t ConfigNode::int_or(std::string_view key, std::int64_t fallback,
+                                Bounds bounds) const {
+  auto found = find(key);
+  return found ? found->as_int(bounds) : fallback;
+}
+
+double ConfigNode::double_or(std::string_view key, double fallback, Bounds bounds) const {
+  auto found = find(key);
+  return found ? found->as_double(bounds) : fallback;
+}
+
+// --- locations ------------------------------------------------------------------------------
+
+Location ConfigNode::location() const {
+  // A value set (or placed under a path set) by --set is located at that override.
+  for (const auto& [path, origin] : m_doc->overridden) {
+    if (m_path == path || m_path.starts_with(path + ".")) return Location{origin, 0, 0, m_path};
+  }
+  Location where{m_doc->source_name, 0, 0, m_path};
+  if (m_node) {
+    const YAML::Mark mark = m_node.Mark();
+    if (!mark.is_null()) {
+      where.line = mark.line + 1;
+      where.column = mark.column + 1;
+    }
+  }
+  return where;
+}
+
+void ConfigNode::fail(const std::string& message) const { throw InputError(location(), message); }
+
+void ConfigNode::fail_expected(const std::string& expected) const {
+  fail(fmt::format("expected {}, found {}", expected, describe_found()));
+}
+
+}  // namespace rdasim::core

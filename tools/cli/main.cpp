@@ -1,0 +1,67 @@
+// rdasim: the command-line entry point. Parses, runs the chosen command, and maps errors to
+// exit statuses: 0 success, 2 bad usage or input, 1 failure of the run or an internal error.
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "tools/cli/commands.h"
+
+namespace {
+
+constexpr int k_exit_input = 2;
+constexpr int k_exit_failure = 1;
+
+int report_error(const char* kind, const std::string& message, int status) {
+  std::fflush(stdout);
+  fmt::print(stderr, "rdasim: {}{}\n", kind, message);
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace rdasim;
+  CLI::App app{
+      "rdasim: a mapper and cycle-approximate simulator for reconfigurable-dataflow "
+      "accelerators (Plasticine, SambaNova RDU).\n"
+      "Reads fabric descriptions (configs/arch/*.yaml) and models; prints resource summaries, "
+      "placements, timing, energy and GPU comparisons.",
+      "rdasim"};
+  app.set_version_flag("--version", fmt::format("rdasim {}", RDASIM_VERSION));
+  app.require_subcommand(1);
+  app.fallthrough();
+
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "Messages on stderr at or above this level")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}))
+      ->envname("RDASIM_LOG");
+  app.add_flag_callback("-q,--quiet", [&] { log_level = "error"; }, "Only print errors on stderr");
+
+  tools::Runner run;
+  tools::add_arch_command(app, run);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    return report_error("error: ", fmt::format("{} (see 'rdasim --help')", e.what()), k_exit_input);
+  }
+
+  core::log::Level level = core::log::Level::info;
+  if (core::log::parse_level(log_level, level)) core::log::set_level(level);
+
+  try {
+    return run ? run() : 0;
+  } catch (const core::InputError& e) {
+    return report_error("error: ", e.what(), k_exit_input);
+  } catch (const core::InternalError& e) {
+    return report_error("", fmt::format("{} (a bug in rdasim; please report it)", e.what()),
+                        k_exit_failure);
+  } catch (const std::exception& e) {
+    return report_error("failed: ", e.what(), k_exit_failure);
+  }
+}
