@@ -195,8 +195,9 @@ bool ConfigNode::has(std::string_view key) const { return find(key).has_value();
 
 std::optional<ConfigNode> ConfigNode::find(std::string_view key) const {
   if (!m_node.IsMap()) fail_expected("a mapping");
-  for (auto it = m_node.begin(); it != m_node.end(); ++it) {
-    if (it->first.IsScalar() && it->first.Scalar() == key) return child(key, it->second);
+  // Iterate by value: yaml-cpp's iterator `->` points into a temporary.
+  for (const auto& entry : m_node) {
+    if (entry.first.IsScalar() && entry.first.Scalar() == key) return child(key, entry.second);
   }
   return std::nullopt;
 }
@@ -209,7 +210,7 @@ ConfigNode ConfigNode::at(std::string_view key) const {
 std::vector<std::string> ConfigNode::keys() const {
   if (!m_node.IsMap()) fail_expected("a mapping");
   std::vector<std::string> out;
-  for (auto it = m_node.begin(); it != m_node.end(); ++it) out.push_back(it->first.Scalar());
+  for (const auto& entry : m_node) out.push_back(entry.first.Scalar());
   return out;
 }
 
@@ -221,8 +222,8 @@ void ConfigNode::check_keys(std::initializer_list<std::string_view> allowed) con
 void ConfigNode::check_keys(std::span<const std::string> allowed) const {
   if (!m_node.IsMap()) fail_expected("a mapping");
   std::set<std::string, std::less<>> seen;
-  for (auto it = m_node.begin(); it != m_node.end(); ++it) {
-    const YAML::Node& key_node = it->first;
+  for (const auto& entry : m_node) {
+    const YAML::Node key_node = entry.first;
     const ConfigNode key(m_doc, key_node, join_path(m_path, key_node.IsScalar() ? key_node.Scalar() : "?"));
     if (!key_node.IsScalar()) key.fail_expected("a plain key");
     const std::string& name = key_node.Scalar();
@@ -289,23 +290,11 @@ bool ConfigNode::as_bool() const {
   fail_expected("true or false");
 }
 
-std::string ConfigNode::as_choice(std::initializer_list<std::string_view> choices) const {
-  std::vector<std::string> names(choices.begin(), choices.end());
-  const std::string expected = "one of " + quoted_list(names);
+std::string ConfigNode::as_choice(std::span<const std::string> choices) const {
+  const std::string expected = "one of " + quoted_list(choices);
   const std::string& text = scalar_text(expected.c_str());
-  if (std::find(names.begin(), names.end(), text) != names.end()) return text;
-  fail(fmt::format("expected {}, found '{}'{}", expected, text, did_you_mean(text, names)));
-}
-
-std::int64_t ConfigNode::int_or(std::string_view key, std::int64_t fallback,
-                                Bounds bounds) const {
-  auto found = find(key);
-  return found ? found->as_int(bounds) : fallback;
-}
-
-double ConfigNode::double_or(std::string_view key, double fallback, Bounds bounds) const {
-  auto found = find(key);
-  return found ? found->as_double(bounds) : fallback;
+  if (std::find(choices.begin(), choices.end(), text) != choices.end()) return text;
+  fail(fmt::format("expected {}, found '{}'{}", expected, text, did_you_mean(text, choices)));
 }
 
 // --- locations ------------------------------------------------------------------------------

@@ -90,13 +90,7 @@ class ConfigNode {
   [[nodiscard]] double as_double(Bounds bounds = Bounds::any()) const;
   [[nodiscard]] bool as_bool() const;
   /// A string that must be one of `choices`.
-  [[nodiscard]] std::string as_choice(std::initializer_list<std::string_view> choices) const;
-
-  // --- optional keys with defaults ----------------------------------------------------------
-  [[nodiscard]] std::int64_t int_or(std::string_view key, std::int64_t fallback,
-                                    Bounds bounds = Bounds::any()) const;
-  [[nodiscard]] double double_or(std::string_view key, double fallback,
-                                 Bounds bounds = Bounds::any()) const;
+  [[nodiscard]] std::string as_choice(std::span<const std::string> choices) const;
 
   // --- where --------------------------------------------------------------------------------
   /// Dotted key path from the document root ("" for the root).

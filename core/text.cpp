@@ -33,6 +33,10 @@ std::optional<std::string> closest_match(std::string_view word,
   std::size_t best_distance = limit + 1;
   for (const auto& candidate : candidates) {
     std::size_t d = edit_distance(word, candidate);
+    // A key without its unit suffix ("capacity" for "capacity_kib") is a near miss too.
+    const bool prefix = !word.empty() && (std::string_view(candidate).starts_with(word) ||
+                                          word.starts_with(candidate));
+    if (prefix) d = std::min(d, limit);
     if (d < best_distance) {
       best_distance = d;
       best = candidate;
