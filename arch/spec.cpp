@@ -1,7 +1,9 @@
-// Reading and validating an arch::Spec. Each key is read in one place, with its range; the
-// cross-field checks (layout against unit counts, AGCUs against tile edges) follow.
+// Reading and validating an arch::Spec. Every key is declared once in the schema (type, unit,
+// range, default, description); the cross-field checks (layout against unit counts, AGCUs
+// against tile edges, unique tier names) follow the reads.
 #include "arch/spec.h"
 
+#include <limits>
 #include <set>
 
 #include <fmt/format.h>
@@ -38,27 +40,106 @@ const char* to_string(MemoryKind kind) {
 
 namespace {
 
+using core::Presence;
+namespace decl = core::decl;
+
 // Generous upper limits: they catch typos (an extra zero) without constraining exploration.
 constexpr double k_max_grid = 1024;
-constexpr double k_max_tiles = 4096;
+constexpr double k_inf = std::numeric_limits<double>::infinity();
 
-int read_count(const ConfigNode& node, double lo, double hi) {
-  return static_cast<int>(node.as_int(Bounds::between(lo, hi)));
+core::Schema make_schema() {
+  const Bounds positive = Bounds::above(0);
+  const Bounds non_negative = Bounds::at_least(0);
+  return core::Schema("arch", {
+      decl::text("name", "name of the fabric, used in reports"),
+      decl::text("description", "one line about the fabric", Presence::optional),
+      decl::number("clock_ghz", "GHz", "clock frequency of the fabric", {0, 20, true, false}),
+      decl::integer("tiles", "", "tiles on the chip; the unit of allocation for tenants",
+                    Bounds::between(1, 4096)),
+      decl::section("tile", "the grid of units in one tile"),
+      decl::integer("tile.rows", "cells", "rows of the unit grid", Bounds::between(1, k_max_grid)),
+      decl::integer("tile.cols", "cells", "columns of the unit grid", Bounds::between(1, k_max_grid)),
+      decl::choice("tile.layout",
+                   "checkerboard: PCU where x + y is even; columns: PCU and PMU columns "
+                   "alternate; custom: tile.pattern",
+                   {"checkerboard", "columns", "custom"}),
+      decl::list("tile.pattern",
+                 "with layout custom only: one string per row, C = PCU, M = PMU, . = empty",
+                 Presence::optional),
+      decl::integer("tile.pcus", "", "PCUs per tile the layout must place (a cross-check)",
+                    Bounds::between(0, k_max_grid * k_max_grid), Presence::optional),
+      decl::integer("tile.pmus", "", "PMUs per tile the layout must place (a cross-check)",
+                    Bounds::between(0, k_max_grid * k_max_grid), Presence::optional),
+      decl::section("pcu", "pattern compute unit"),
+      decl::integer("pcu.lanes", "", "SIMD lanes; a vector is lanes x 4 bytes",
+                    Bounds::between(1, 1024)),
+      decl::integer("pcu.stages", "", "pipeline stages of functional units per lane",
+                    Bounds::between(1, 256)),
+      decl::choice("pcu.precision", "fp32, or bf16 operands with fp32 accumulation",
+                   {"fp32", "bf16_fp32acc"}),
+      decl::section("pmu", "pattern memory unit"),
+      decl::number("pmu.capacity_kib", "KiB", "scratchpad capacity", {0, 1024.0 * 1024.0, true, false}),
+      decl::integer("pmu.banks", "", "banks, each serving one 4-byte word per cycle",
+                    Bounds::between(1, 1024)),
+      decl::section("network", "switches and links"),
+      decl::number("network.link_bytes_per_cycle", "B/cycle", "bandwidth of a link, each direction",
+                   {0, 65536, true, false}),
+      decl::integer("network.hop_latency_cycles", "cycles", "latency through one switch hop",
+                    Bounds::between(1, 1000)),
+      decl::section("agcu", "address-generation and coalescing units (off-chip access)"),
+      decl::integer("agcu.count", "", "AGCUs per tile, on its left and right edges; at most 2 x tile.rows",
+                    Bounds::between(1, 4 * k_max_grid)),
+      decl::section("memory", "off-chip memory"),
+      decl::list("memory.tiers", "off-chip memory tiers, at least one; shared by every AGCU and tenant"),
+      decl::text("memory.tiers[].name", "name of the tier, unique"),
+      decl::choice("memory.tiers[].kind", "technology", {"ddr", "hbm"}),
+      decl::number("memory.tiers[].capacity_gib", "GiB", "capacity", positive),
+      decl::integer("memory.tiers[].channels", "", "channels", Bounds::between(1, 1024)),
+      decl::number("memory.tiers[].bandwidth_gbps", "GB/s", "peak bandwidth of all channels (1e9 B/s)",
+                   positive),
+      decl::number("memory.tiers[].efficiency", "", "sustained fraction of the peak bandwidth",
+                   {0, 1, true, false}, Presence::defaulted, "1.0"),
+      decl::number("memory.tiers[].latency_ns", "ns", "unloaded access latency", non_negative),
+      decl::number("memory.tiers[].pj_per_byte", "pJ/B",
+                   "access energy; energy.pj_per_dram_byte when absent", non_negative,
+                   Presence::optional),
+      decl::integer("reconfig_cycles", "cycles", "cycles to load a section's configuration",
+                    Bounds::between(0, 1e12)),
+      decl::section("energy", "energy per event (estimates; each preset states its sources)"),
+      decl::number("energy.pj_per_flop", "pJ", "per floating-point operation (a multiply-add is 2)",
+                   non_negative),
+      decl::number("energy.pj_per_pmu_byte", "pJ/B", "per byte read from or written to a PMU",
+                   non_negative),
+      decl::number("energy.pj_per_hop_byte", "pJ/B", "per byte moved over one switch hop", non_negative),
+      decl::number("energy.pj_per_dram_byte", "pJ/B", "per off-chip byte, for tiers without their own",
+                   non_negative),
+      decl::number("energy.static_w", "W", "leakage and clocks of the whole chip", non_negative),
+      decl::section("area", "silicon area per unit"),
+      decl::number("area.pcu_mm2", "mm2", "one PCU", positive),
+      decl::number("area.pmu_mm2", "mm2", "one PMU", positive),
+      decl::number("area.switch_mm2", "mm2", "one switch", non_negative),
+      decl::number("area.agcu_mm2", "mm2", "one AGCU", non_negative),
+      decl::number("area.uncore_mm2", "mm2", "memory controllers, I/O and all not counted per unit",
+                   {0, k_inf}, Presence::defaulted, "0"),
+  });
 }
 
-TileSpec read_tile(const ConfigNode& node) {
-  node.check_keys({"rows", "cols", "layout", "pattern", "pcus", "pmus"});
+int to_int(std::int64_t v) { return static_cast<int>(v); }  // bounds keep every count in range
+
+TileSpec read_tile(const core::SectionReader& tile_reader) {
   TileSpec tile;
-  tile.rows = read_count(node.at("rows"), 1, k_max_grid);
-  tile.cols = read_count(node.at("cols"), 1, k_max_grid);
-  const ConfigNode layout = node.at("layout");
-  const std::string name = layout.as_choice({"checkerboard", "columns", "custom"});
+  tile.rows = to_int(tile_reader.integer("rows"));
+  tile.cols = to_int(tile_reader.integer("cols"));
+  const std::string name = tile_reader.choice("layout");
   tile.layout = name == "checkerboard" ? Layout::checkerboard
               : name == "columns"      ? Layout::columns
                                        : Layout::custom;
-  auto pattern = node.find("pattern");
+  const auto pattern = tile_reader.node("pattern");
   if (tile.layout == Layout::custom) {
-    if (!pattern) layout.fail("layout 'custom' needs tile.pattern: one string of C, M and . per row");
+    if (!pattern) {
+      tile_reader.config().at("layout").fail(
+          "layout 'custom' needs tile.pattern: one string of C, M and . per row");
+    }
     const auto rows = pattern->elements();
     if (static_cast<int>(rows.size()) != tile.rows) {
       pattern->fail(fmt::format("expected {} rows (tile.rows), found {}", tile.rows, rows.size()));
@@ -76,25 +157,21 @@ TileSpec read_tile(const ConfigNode& node) {
     pattern->fail(fmt::format("tile.pattern is only read with layout 'custom', but layout is '{}'",
                               name));
   }
-  if (auto pcus = node.find("pcus")) tile.pcus = read_count(*pcus, 0, k_max_grid * k_max_grid);
-  if (auto pmus = node.find("pmus")) tile.pmus = read_count(*pmus, 0, k_max_grid * k_max_grid);
+  if (auto pcus = tile_reader.optional_integer("pcus")) tile.pcus = to_int(*pcus);
+  if (auto pmus = tile_reader.optional_integer("pmus")) tile.pmus = to_int(*pmus);
   return tile;
 }
 
-MemoryTier read_tier(const ConfigNode& node, double default_pj_per_byte) {
-  node.check_keys({"name", "kind", "capacity_gib", "channels", "bandwidth_gbps", "efficiency",
-                   "latency_ns", "pj_per_byte"});
+MemoryTier read_tier(const core::SectionReader& r, double default_pj_per_byte) {
   MemoryTier tier;
-  tier.name = node.at("name").as_string();
-  if (tier.name.empty()) node.at("name").fail_expected("a non-empty name");
-  tier.kind = node.at("kind").as_choice({"ddr", "hbm"}) == "ddr" ? MemoryKind::ddr
-                                                                  : MemoryKind::hbm;
-  tier.capacity_gib = node.at("capacity_gib").as_double(Bounds::above(0));
-  tier.channels = read_count(node.at("channels"), 1, 1024);
-  tier.bandwidth_gbps = node.at("bandwidth_gbps").as_double(Bounds::above(0));
-  tier.efficiency = node.double_or("efficiency", 1.0, {0, 1, true, false});
-  tier.latency_ns = node.at("latency_ns").as_double(Bounds::at_least(0));
-  tier.pj_per_byte = node.double_or("pj_per_byte", default_pj_per_byte, Bounds::at_least(0));
+  tier.name = r.text("name");
+  tier.kind = r.choice("kind") == "ddr" ? MemoryKind::ddr : MemoryKind::hbm;
+  tier.capacity_gib = r.number("capacity_gib");
+  tier.channels = to_int(r.integer("channels"));
+  tier.bandwidth_gbps = r.number("bandwidth_gbps");
+  tier.efficiency = r.number("efficiency");
+  tier.latency_ns = r.number("latency_ns");
+  tier.pj_per_byte = r.optional_number("pj_per_byte").value_or(default_pj_per_byte);
   return tier;
 }
 
@@ -125,83 +202,73 @@ void check_layout_fits(const Spec& spec, const ConfigNode& tile_node) {
 
 }  // namespace
 
-Spec Spec::load(const ConfigNode& root) {
-  root.check_keys({"name", "description", "clock_ghz", "tiles", "tile", "pcu", "pmu", "network",
-                   "agcu", "memory", "reconfig_cycles", "energy", "area"});
+const core::Schema& Spec::schema() {
+  static const core::Schema schema = make_schema();
+  return schema;
+}
+
+Spec Spec::load(const ConfigNode& root_node) {
+  const core::SectionReader root = schema().root(root_node);
   Spec spec;
-  spec.m_source = root.location().file;
-  spec.m_name = root.at("name").as_string();
-  if (spec.m_name.empty()) root.at("name").fail_expected("a non-empty name");
-  if (auto description = root.find("description")) (void)description->as_string();
-  spec.m_clock_ghz = root.at("clock_ghz").as_double({0, 20, true, false});
-  spec.m_tiles = read_count(root.at("tiles"), 1, k_max_tiles);
+  spec.m_source = root_node.location().file;
+  spec.m_name = root.text("name");
+  spec.m_clock_ghz = root.number("clock_ghz");
+  spec.m_tiles = to_int(root.integer("tiles"));
 
-  const ConfigNode tile_node = root.at("tile");
-  spec.m_tile = read_tile(tile_node);
+  const core::SectionReader tile = root.section("tile");
+  spec.m_tile = read_tile(tile);
 
-  const ConfigNode pcu = root.at("pcu");
-  pcu.check_keys({"lanes", "stages", "precision"});
-  spec.m_pcu.lanes = read_count(pcu.at("lanes"), 1, 1024);
-  spec.m_pcu.stages = read_count(pcu.at("stages"), 1, 256);
-  spec.m_pcu.precision = pcu.at("precision").as_choice({"fp32", "bf16_fp32acc"}) == "fp32"
-                             ? Precision::fp32
-                             : Precision::bf16_fp32acc;
+  const core::SectionReader pcu = root.section("pcu");
+  spec.m_pcu.lanes = to_int(pcu.integer("lanes"));
+  spec.m_pcu.stages = to_int(pcu.integer("stages"));
+  spec.m_pcu.precision = pcu.choice("precision") == "fp32" ? Precision::fp32 : Precision::bf16_fp32acc;
 
-  const ConfigNode pmu = root.at("pmu");
-  pmu.check_keys({"capacity_kib", "banks"});
-  spec.m_pmu.capacity_kib = pmu.at("capacity_kib").as_double({0, 1024.0 * 1024.0, true, false});
-  spec.m_pmu.banks = read_count(pmu.at("banks"), 1, 1024);
+  const core::SectionReader pmu = root.section("pmu");
+  spec.m_pmu.capacity_kib = pmu.number("capacity_kib");
+  spec.m_pmu.banks = to_int(pmu.integer("banks"));
 
-  const ConfigNode network = root.at("network");
-  network.check_keys({"link_bytes_per_cycle", "hop_latency_cycles"});
-  spec.m_network.link_bytes_per_cycle =
-      network.at("link_bytes_per_cycle").as_double({0, 65536, true, false});
-  spec.m_network.hop_latency_cycles = read_count(network.at("hop_latency_cycles"), 1, 1000);
+  const core::SectionReader network = root.section("network");
+  spec.m_network.link_bytes_per_cycle = network.number("link_bytes_per_cycle");
+  spec.m_network.hop_latency_cycles = to_int(network.integer("hop_latency_cycles"));
 
-  const ConfigNode energy = root.at("energy");
-  energy.check_keys({"pj_per_flop", "pj_per_pmu_byte", "pj_per_hop_byte", "pj_per_dram_byte",
-                     "static_w"});
-  spec.m_energy.pj_per_flop = energy.at("pj_per_flop").as_double(Bounds::at_least(0));
-  spec.m_energy.pj_per_pmu_byte = energy.at("pj_per_pmu_byte").as_double(Bounds::at_least(0));
-  spec.m_energy.pj_per_hop_byte = energy.at("pj_per_hop_byte").as_double(Bounds::at_least(0));
-  spec.m_energy.pj_per_dram_byte = energy.at("pj_per_dram_byte").as_double(Bounds::at_least(0));
-  spec.m_energy.static_w = energy.at("static_w").as_double(Bounds::at_least(0));
+  const core::SectionReader energy = root.section("energy");
+  spec.m_energy.pj_per_flop = energy.number("pj_per_flop");
+  spec.m_energy.pj_per_pmu_byte = energy.number("pj_per_pmu_byte");
+  spec.m_energy.pj_per_hop_byte = energy.number("pj_per_hop_byte");
+  spec.m_energy.pj_per_dram_byte = energy.number("pj_per_dram_byte");
+  spec.m_energy.static_w = energy.number("static_w");
 
-  const ConfigNode agcu = root.at("agcu");
-  agcu.check_keys({"count"});
-  const ConfigNode agcu_count = agcu.at("count");
-  spec.m_agcu.count = read_count(agcu_count, 1, 4 * k_max_grid);
+  const core::SectionReader agcu = root.section("agcu");
+  spec.m_agcu.count = to_int(agcu.integer("count"));
   // AGCUs sit on the left and right edges of a tile, one per row and side.
   if (spec.m_agcu.count > 2 * spec.m_tile.rows) {
-    agcu_count.fail(fmt::format("{} AGCUs per tile do not fit on the two edges of a tile of {} "
-                                "rows; expected at most {}",
-                                spec.m_agcu.count, spec.m_tile.rows, 2 * spec.m_tile.rows));
+    agcu.config().at("count").fail(
+        fmt::format("{} AGCUs per tile do not fit on the two edges of a tile of {} rows; "
+                    "expected at most {}",
+                    spec.m_agcu.count, spec.m_tile.rows, 2 * spec.m_tile.rows));
   }
 
-  const ConfigNode memory = root.at("memory");
-  memory.check_keys({"tiers"});
-  const ConfigNode tiers = memory.at("tiers");
+  const core::SectionReader memory = root.section("memory");
   std::set<std::string> tier_names;
-  for (const auto& tier_node : tiers.elements()) {
-    MemoryTier tier = read_tier(tier_node, spec.m_energy.pj_per_dram_byte);
+  for (const auto& tier_reader : memory.list("tiers")) {
+    MemoryTier tier = read_tier(tier_reader, spec.m_energy.pj_per_dram_byte);
     if (!tier_names.insert(tier.name).second) {
-      tier_node.at("name").fail(fmt::format("memory tier '{}' is defined twice", tier.name));
+      tier_reader.config().at("name").fail(fmt::format("memory tier '{}' is defined twice", tier.name));
     }
     spec.m_tiers.push_back(std::move(tier));
   }
-  if (spec.m_tiers.empty()) tiers.fail_expected("at least one memory tier");
+  if (spec.m_tiers.empty()) memory.config().at("tiers").fail_expected("at least one memory tier");
 
-  spec.m_reconfig_cycles = static_cast<long>(root.at("reconfig_cycles").as_int(Bounds::at_least(0)));
+  spec.m_reconfig_cycles = static_cast<long>(root.integer("reconfig_cycles"));
 
-  const ConfigNode area = root.at("area");
-  area.check_keys({"pcu_mm2", "pmu_mm2", "switch_mm2", "agcu_mm2", "uncore_mm2"});
-  spec.m_area.pcu_mm2 = area.at("pcu_mm2").as_double(Bounds::above(0));
-  spec.m_area.pmu_mm2 = area.at("pmu_mm2").as_double(Bounds::above(0));
-  spec.m_area.switch_mm2 = area.at("switch_mm2").as_double(Bounds::at_least(0));
-  spec.m_area.agcu_mm2 = area.at("agcu_mm2").as_double(Bounds::at_least(0));
-  spec.m_area.uncore_mm2 = area.double_or("uncore_mm2", 0.0, Bounds::at_least(0));
+  const core::SectionReader area = root.section("area");
+  spec.m_area.pcu_mm2 = area.number("pcu_mm2");
+  spec.m_area.pmu_mm2 = area.number("pmu_mm2");
+  spec.m_area.switch_mm2 = area.number("switch_mm2");
+  spec.m_area.agcu_mm2 = area.number("agcu_mm2");
+  spec.m_area.uncore_mm2 = area.number("uncore_mm2");
 
-  check_layout_fits(spec, tile_node);
+  check_layout_fits(spec, tile.config());
   return spec;
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/config.h"
 #include "core/json.h"
+#include "core/schema.h"
 
 namespace rdasim::arch {
 
@@ -96,6 +97,8 @@ class Spec {
   static Spec load(const core::ConfigNode& root);
   static Spec load_file(const std::filesystem::path& path,
                         std::span<const core::Override> overrides = {});
+  /// Every key of the format, with type, unit, range, default and meaning.
+  static const core::Schema& schema();
 
   [[nodiscard]] const std::string& name() const { return m_name; }
   [[nodiscard]] const std::string& source() const { return m_source; }
