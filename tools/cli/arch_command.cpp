@@ -80,11 +80,40 @@ int run_show(const ShowOptions& opt) {
   return 0;
 }
 
+int run_keys(const std::string& format) {
+  const core::Schema& schema = arch::Spec::schema();
+  if (format == "json") {
+    fmt::print("{}", core::to_json_text(schema.describe()));
+  } else if (format == "markdown") {
+    fmt::print("{}", schema.describe_markdown());
+  } else {
+    const core::Json described = schema.describe();
+    for (const auto& key : described["keys"]) {
+      std::string detail = key["type"].get<std::string>();
+      if (key.contains("unit")) detail += ", " + key["unit"].get<std::string>();
+      if (key.contains("allowed")) detail += ", " + key["allowed"].get<std::string>();
+      detail += key.contains("default") ? ", default " + key["default"].get<std::string>()
+                                        : ", " + key["presence"].get<std::string>();
+      fmt::print("{:<32} {}\n{:<32}   {}\n", key["key"].get<std::string>(), detail, "",
+                 key["description"].get<std::string>());
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 void add_arch_command(CLI::App& app, Runner& run) {
-  auto* arch_cmd = app.add_subcommand("arch", "Fabric descriptions: validate and summarize");
+  auto* arch_cmd = app.add_subcommand("arch", "Fabric descriptions: validate, summarize, document");
   arch_cmd->require_subcommand(1);
+
+  auto format = std::make_shared<std::string>("text");
+  auto* keys = arch_cmd->add_subcommand(
+      "keys", "List every key of the fabric format: type, unit, allowed range, default, meaning");
+  keys->add_option("--format", *format, "text, json or markdown (configs/arch/README.md is the "
+                                        "markdown)")
+      ->check(CLI::IsMember({"text", "json", "markdown"}));
+  keys->callback([&run, format] { run = [format] { return run_keys(*format); }; });
 
   auto opt = std::make_shared<ShowOptions>();
   auto* show = arch_cmd->add_subcommand(

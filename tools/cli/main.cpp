@@ -2,18 +2,52 @@
 // exit statuses: 0 success, 2 bad usage or input, 1 failure of the run or an internal error.
 #include <cstdio>
 #include <exception>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "tools/cli/commands.h"
 
 namespace {
 
 constexpr int k_exit_input = 2;
 constexpr int k_exit_failure = 1;
+
+/// Finds a word in the command position that names no command, before CLI11 reports it as an
+/// unexpected argument: "unknown command 'arhc' (did you mean 'arch'?)".
+std::optional<std::string> unknown_command(CLI::App& app, int argc, char** argv) {
+  CLI::App* current = &app;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.starts_with("-")) {
+      const CLI::Option* opt = current->get_option_no_throw(arg.substr(0, arg.find('=')));
+      if (opt && opt->get_type_size() > 0 && arg.find('=') == std::string::npos) ++i;
+      continue;
+    }
+    const auto subcommands = current->get_subcommands({});
+    if (subcommands.empty()) return std::nullopt;  // a leaf: the rest are its arguments
+    std::vector<std::string> names;
+    CLI::App* next = nullptr;
+    for (CLI::App* sub : subcommands) {
+      names.push_back(sub->get_name());
+      if (sub->check_name(arg)) next = sub;
+    }
+    if (!next) {
+      const std::string where = current == &app ? "rdasim" : "rdasim " + current->get_name();
+      return fmt::format("unknown command '{}'{}; '{}' has {} (see '{} --help')", arg,
+                         rdasim::core::did_you_mean(arg, names), where,
+                         rdasim::core::quoted_list(names), where);
+    }
+    current = next;
+  }
+  return std::nullopt;
+}
 
 int report_error(const char* kind, const std::string& message, int status) {
   std::fflush(stdout);
@@ -44,6 +78,9 @@ int main(int argc, char** argv) {
   tools::Runner run;
   tools::add_arch_command(app, run);
 
+  if (auto message = unknown_command(app, argc, argv)) {
+    return report_error("error: ", *message, k_exit_input);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
