@@ -1,0 +1,113 @@
+// `rdasim arch show`: the published figures through the command line (issue "Must show"), the
+// text view, help and version.
+#include <catch2/catch.hpp>
+
+#include "cli_runner.h"
+#include "core/json.h"
+
+using namespace rdasim;
+using Catch::Matchers::Contains;
+
+namespace {
+
+core::Json show_json(const std::string& preset) {
+  const auto r = test::run_cli({"arch", "show", "configs/arch/" + preset + ".yaml", "--json"});
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  CHECK(r.err.empty());
+  return core::Json::parse(r.out);
+}
+
+constexpr double k_mib = 1024.0 * 1024.0;
+
+}  // namespace
+
+TEST_CASE("arch show --json: plasticine", "[integration][arch]") {
+  const auto j = show_json("plasticine");
+  CHECK(j["units"]["pcu"] == 64);
+  CHECK(j["units"]["pmu"] == 64);
+  CHECK(j["sram"]["bytes"].get<double>() == 16 * k_mib);
+  CHECK(j["sram"]["mib"].get<double>() == 16.0);
+  CHECK(j["compute"]["peak_tflops"].get<double>() == Approx(12.29).epsilon(0.001));
+  CHECK(j["offchip_gbps"].get<double>() == Approx(51.2));
+  CHECK(j["machine_balance_flop_per_byte"].get<double>() == Approx(240));
+  CHECK(j["spec"]["name"] == "plasticine");
+}
+
+TEST_CASE("arch show --json: sn10", "[integration][arch]") {
+  const auto j = show_json("sn10");
+  CHECK(j["units"]["pcu"] == 640);
+  CHECK(j["units"]["pmu"] == 640);
+  CHECK(j["sram"]["mib"].get<double>() == 320.0);
+  CHECK(j["compute"]["peak_tflops"].get<double>() == Approx(307).epsilon(0.02));
+  CHECK(j["compute"]["precision"] == "bf16_fp32acc");
+}
+
+TEST_CASE("arch show --json: sn40l has an HBM and a DDR tier", "[integration][arch]") {
+  const auto j = show_json("sn40l");
+  CHECK(j["units"]["pcu"] == 1040);
+  CHECK(j["units"]["pmu"] == 1040);
+  CHECK(j["sram"]["mib"].get<double>() == 520.0);
+  CHECK(j["compute"]["peak_tflops"].get<double>() == Approx(638).epsilon(0.03));
+  REQUIRE(j["memory_tiers"].size() == 2);
+  CHECK(j["memory_tiers"][0]["kind"] == "hbm");
+  CHECK(j["memory_tiers"][1]["kind"] == "ddr");
+}
+
+TEST_CASE("arch show --json: sn30 and tiny load", "[integration][arch]") {
+  CHECK(show_json("sn30")["units"]["pcu"] == 1280);
+  CHECK(show_json("tiny")["compute"]["peak_flops"].get<double>() == 256e9);
+}
+
+TEST_CASE("arch show --set changes the derived figures", "[integration][arch]") {
+  const auto r = test::run_cli({"arch", "show", "configs/arch/plasticine.yaml", "--json", "--set",
+                                "pcu.lanes=32", "--set", "memory.tiers.0.bandwidth_gbps=102.4"});
+  REQUIRE(r.status == 0);
+  const auto j = core::Json::parse(r.out);
+  CHECK(j["compute"]["peak_tflops"].get<double>() == Approx(24.576));
+  CHECK(j["offchip_gbps"].get<double>() == Approx(102.4));
+  CHECK(j["spec"]["pcu"]["lanes"] == 32);
+}
+
+TEST_CASE("arch show prints a readable summary and a tile", "[integration][arch]") {
+  const auto r = test::run_cli({"arch", "show", "configs/arch/plasticine.yaml"});
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Contains("64 PCU, 64 PMU"));
+  CHECK_THAT(r.out, Contains("12.29 TFLOP/s"));
+  CHECK_THAT(r.out, Contains("16 MiB in 64 PMUs"));
+  CHECK_THAT(r.out, Contains("240 FLOP per off-chip byte"));
+  CHECK_THAT(r.out, Contains("|C|M|C|M|"));
+  CHECK_THAT(r.out, Contains("C = PCU, M = PMU"));
+}
+
+TEST_CASE("help on every level and the version", "[integration][cli]") {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--help"}, {"arch", "--help"}, {"arch", "show", "--help"}}) {
+    const auto r = test::run_cli(args);
+    CHECK(r.status == 0);
+    CHECK_THAT(r.out, Contains("Usage:") || Contains("USAGE"));
+  }
+  CHECK_THAT(test::run_cli({"arch", "show", "--help"}).out, Contains("--set"));
+  const auto v = test::run_cli({"--version"});
+  CHECK(v.status == 0);
+  CHECK_THAT(v.out, Contains("rdasim 0."));
+}
+
+TEST_CASE("the same input gives byte-identical JSON", "[integration][arch]") {
+  const std::vector<std::string> args{"arch", "show", "configs/arch/sn40l.yaml", "--json"};
+  CHECK(test::run_cli(args).out == test::run_cli(args).out);
+}
+
+TEST_CASE("arch keys lists every key in text, JSON and Markdown", "[integration][arch]") {
+  const auto text = test::run_cli({"arch", "keys"});
+  REQUIRE(text.status == 0);
+  CHECK_THAT(text.out, Contains("pcu.lanes"));
+  CHECK_THAT(text.out, Contains("memory.tiers[].bandwidth_gbps"));
+  const auto json = test::run_cli({"arch", "keys", "--format", "json"});
+  REQUIRE(json.status == 0);
+  const auto doc = core::Json::parse(json.out);
+  CHECK(doc["document"] == "arch");
+  CHECK(doc["keys"].size() > 40);
+  const auto bad = test::run_cli({"arch", "keys", "--format", "yaml"});
+  CHECK(bad.status == 2);
+}

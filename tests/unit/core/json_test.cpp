@@ -1,0 +1,48 @@
+// core/json: deterministic key order, atomic writes, stable hashes.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/json.h"
+
+using namespace rdasim::core;
+
+TEST_CASE("JSON keys keep insertion order", "[core][json]") {
+  Json doc;
+  doc["zeta"] = 1;
+  doc["alpha"] = 2;
+  doc["mid"] = {{"b", 1}, {"a", 2}};
+  CHECK(doc.dump() == R"({"zeta":1,"alpha":2,"mid":{"b":1,"a":2}})");
+  CHECK(to_json_text(doc).back() == '\n');
+}
+
+TEST_CASE("write_json_file creates folders and leaves no temporary", "[core][json]") {
+  const auto dir = std::filesystem::temp_directory_path() / "rdasim_json_test";
+  std::filesystem::remove_all(dir);
+  const auto path = dir / "nested" / "report.json";
+  write_json_file(path, Json{{"cycles", 42}});
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  CHECK(Json::parse(text.str())["cycles"] == 42);
+  CHECK_FALSE(std::filesystem::exists(dir / "nested" / "report.json.tmp"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("write_json_file reports a path it cannot write", "[core][json][errors]") {
+  // A regular file where a folder should be.
+  const auto blocker = std::filesystem::temp_directory_path() / "rdasim_json_blocker";
+  std::ofstream(blocker) << "x";
+  CHECK_THROWS_AS(write_json_file(blocker / "report.json", Json{}), InputError);
+  std::filesystem::remove(blocker);
+}
+
+TEST_CASE("stable_hash is FNV-1a and deterministic", "[core][json]") {
+  CHECK(stable_hash("") == "cbf29ce484222325");
+  CHECK(stable_hash("a") == "af63dc4c8601ec8c");
+  CHECK(stable_hash("config") == stable_hash("config"));
+  CHECK(stable_hash("config") != stable_hash("configs"));
+}

@@ -1,0 +1,43 @@
+// core/text: suggestions for typos and number formatting.
+#include <catch2/catch.hpp>
+
+#include "core/text.h"
+
+using namespace rdasim::core;
+
+TEST_CASE("edit distance counts insertions, deletions and substitutions", "[core][text]") {
+  CHECK(edit_distance("", "") == 0);
+  CHECK(edit_distance("lanes", "lanes") == 0);
+  CHECK(edit_distance("lanes", "lane") == 1);
+  CHECK(edit_distance("lanes", "lanez") == 1);
+  CHECK(edit_distance("kitten", "sitting") == 3);
+  CHECK(edit_distance("", "abc") == 3);
+}
+
+TEST_CASE("closest_match suggests a near key and nothing for a far one", "[core][text]") {
+  const std::vector<std::string> keys{"lanes", "stages", "precision"};
+  CHECK(closest_match("lans", keys) == "lanes");
+  CHECK(closest_match("stage", keys) == "stages");
+  CHECK(closest_match("precison", keys) == "precision");
+  CHECK_FALSE(closest_match("bandwidth", keys).has_value());
+  const std::vector<std::string> units{"capacity_kib", "bandwidth_gbps"};
+  CHECK(closest_match("capacity", units) == "capacity_kib");
+  CHECK(closest_match("bandwidth_gbps_peak", units) == "bandwidth_gbps");
+  CHECK(did_you_mean("lans", keys) == " (did you mean 'lanes'?)");
+  CHECK(did_you_mean("zzzzzz", keys).empty());
+}
+
+TEST_CASE("quoted_list joins with commas and 'or'", "[core][text]") {
+  CHECK(quoted_list(std::vector<std::string>{"a"}) == "'a'");
+  CHECK(quoted_list(std::vector<std::string>{"a", "b"}) == "'a' or 'b'");
+  CHECK(quoted_list(std::vector<std::string>{"a", "b", "c"}) == "'a', 'b' or 'c'");
+}
+
+TEST_CASE("SI and binary formatting", "[core][text]") {
+  CHECK(format_si(1.2288e13, "FLOP/s") == "12.29 TFLOP/s");
+  CHECK(format_si(51.2e9, "B/s") == "51.2 GB/s");
+  CHECK(format_si(999.0, "B") == "999 B");
+  CHECK(format_bytes(16.0 * 1024 * 1024) == "16 MiB");
+  CHECK(format_bytes(512.0) == "512 B");
+  CHECK(format_bytes(1.5 * 1024 * 1024 * 1024 * 1024) == "1.5 TiB");
+}
