@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian package rdasim needs to build and test, and nothing that is already
+# there: safe to run again and again. Called by tools/demo.sh and tools/test.sh.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  g++ cmake ninja-build pkg-config ccache git
+  # libraries (DESIGN.md: only Debian packages, no downloads at configure time)
+  libfmt-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libboost-graph-dev libmetis-dev
+  libsystemc-dev
+  # tests
+  catch2
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds rdasim and runs every test twice: an optimized build with warnings as errors, then a
+# build with AddressSanitizer and UndefinedBehaviorSanitizer. Exit status 0 only if all pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/setup.sh
+jobs=${RDASIM_JOBS:-$(nproc)}
+
+run_suite() {
+  local dir=$1
+  shift
+  echo "== $dir: build"
+  tools/build.sh "$dir" -DRDASIM_WERROR=ON -DRDASIM_BUILD_TESTS=ON "$@"
+  echo "== $dir: tests"
+  (cd "$dir" && ctest -j "$jobs" --output-on-failure --timeout 600)
+}
+
+start=$SECONDS
+run_suite build/release -DCMAKE_BUILD_TYPE=Release
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+run_suite build/sanitize -DCMAKE_BUILD_TYPE=Debug -DRDASIM_SANITIZE=ON
+echo "== all suites passed in $((SECONDS - start)) s"
