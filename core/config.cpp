@@ -4,13 +4,12 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 
+#include "core/files.h"
 #include "core/text.h"
 
 namespace rdasim::core {
@@ -139,19 +138,7 @@ ConfigNode::ConfigNode(std::shared_ptr<const ConfigDocument> doc, YAML::Node nod
 
 ConfigNode ConfigNode::load_file(const std::filesystem::path& path,
                                  std::span<const Override> overrides) {
-  const std::string name = path.string();
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    throw InputError(Location{name}, "cannot read the file: it does not exist");
-  }
-  if (std::filesystem::is_directory(path, ec)) {
-    throw InputError(Location{name}, "cannot read the file: it is a directory");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(Location{name}, "cannot read the file: permission denied or I/O error");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return parse(buffer.str(), name, overrides);
+  return parse(read_text_file(path), path.string(), overrides);
 }
 
 ConfigNode ConfigNode::parse(const std::string& text, const std::string& source_name,

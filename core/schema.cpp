@@ -181,18 +181,21 @@ std::optional<ConfigNode> SectionReader::value(const KeyDecl& d, std::string_vie
   return std::nullopt;
 }
 
-std::int64_t SectionReader::integer(std::string_view key) const {
-  const KeyDecl& d = decl(key, KeyType::integer);
+SectionReader::Required SectionReader::required(std::string_view key, KeyType type) const {
+  const KeyDecl& d = decl(key, type);
   auto v = value(d, key);
   RDASIM_ASSERT(v.has_value(), "optional key read as required: " + d.path);
-  return v->as_int(d.bounds);
+  return {d, std::move(*v)};
+}
+
+std::int64_t SectionReader::integer(std::string_view key) const {
+  const auto [d, v] = required(key, KeyType::integer);
+  return v.as_int(d.bounds);
 }
 
 double SectionReader::number(std::string_view key) const {
-  const KeyDecl& d = decl(key, KeyType::number);
-  auto v = value(d, key);
-  RDASIM_ASSERT(v.has_value(), "optional key read as required: " + d.path);
-  return v->as_double(d.bounds);
+  const auto [d, v] = required(key, KeyType::number);
+  return v.as_double(d.bounds);
 }
 
 std::optional<std::int64_t> SectionReader::optional_integer(std::string_view key) const {
@@ -208,26 +211,20 @@ std::optional<double> SectionReader::optional_number(std::string_view key) const
 }
 
 std::string SectionReader::text(std::string_view key) const {
-  const KeyDecl& d = decl(key, KeyType::text);
-  auto v = value(d, key);
-  RDASIM_ASSERT(v.has_value(), "optional key read as required: " + d.path);
-  std::string s = v->as_string();
-  if (s.empty()) v->fail_expected("a non-empty string");
+  const auto [d, v] = required(key, KeyType::text);
+  std::string s = v.as_string();
+  if (s.empty()) v.fail_expected("a non-empty string");
   return s;
 }
 
 std::string SectionReader::choice(std::string_view key) const {
-  const KeyDecl& d = decl(key, KeyType::choice);
-  auto v = value(d, key);
-  RDASIM_ASSERT(v.has_value(), "optional key read as required: " + d.path);
-  return v->as_choice(d.choices);
+  const auto [d, v] = required(key, KeyType::choice);
+  return v.as_choice(d.choices);
 }
 
 SectionReader SectionReader::section(std::string_view key) const {
-  const KeyDecl& d = decl(key, KeyType::section);
-  auto v = value(d, key);
-  RDASIM_ASSERT(v.has_value(), "optional section read as required: " + d.path);
-  return SectionReader(*m_schema, *v, d.path);
+  const auto [d, v] = required(key, KeyType::section);
+  return SectionReader(*m_schema, v, d.path);
 }
 
 std::vector<SectionReader> SectionReader::list(std::string_view key) const {

@@ -93,7 +93,13 @@ class SectionReader {
   [[nodiscard]] const ConfigNode& config() const { return m_node; }
 
  private:
+  struct Required {
+    const KeyDecl& decl;
+    ConfigNode node;
+  };
   [[nodiscard]] const KeyDecl& decl(std::string_view key, KeyType type) const;
+  /// The value of a key read as required: given or defaulted.
+  [[nodiscard]] Required required(std::string_view key, KeyType type) const;
   /// The given value, or the declared default parsed as YAML, or nullopt for an optional key.
   [[nodiscard]] std::optional<ConfigNode> value(const KeyDecl& d, std::string_view key) const;
 
