@@ -41,14 +41,32 @@ Fabric::Fabric(Spec spec) : m_spec(std::move(spec)), m_counts(4, 0) {
   const auto tiles = static_cast<std::size_t>(m_spec.tiles());
   m_cells.assign(tiles * static_cast<std::size_t>(t.rows * t.cols), -1);
   m_switches.assign(tiles * static_cast<std::size_t>((t.rows + 1) * (t.cols + 1)), -1);
+  // Upper bounds of the counts (every cell filled), so building never reallocates.
+  const auto switches = static_cast<std::size_t>((t.rows + 1) * (t.cols + 1));
+  const auto cells = static_cast<std::size_t>(t.rows * t.cols);
+  const auto agcus = static_cast<std::size_t>(m_spec.agcu().count);
+  const auto mesh = static_cast<std::size_t>(t.rows * (t.cols + 1) + t.cols * (t.rows + 1));
+  const auto between = static_cast<std::size_t>(2 * (t.rows + t.cols + 2));
+  m_units.reserve(tiles * (switches + cells + agcus));
+  m_links.reserve(2 * tiles * (mesh + 4 * cells + agcus + between));
   for (int tile = 0; tile < m_spec.tiles(); ++tile) build_tile(tile);
   connect_tiles();
+  index_links();
+}
+
+void Fabric::index_links() {
+  // Compressed rows: the links leaving unit u are m_out_ids[m_out_offsets[u] .. [u + 1]).
+  m_out_offsets.assign(m_units.size() + 1, 0);
+  for (const auto& link : m_links) ++m_out_offsets[static_cast<std::size_t>(link.src) + 1];
+  for (std::size_t u = 0; u < m_units.size(); ++u) m_out_offsets[u + 1] += m_out_offsets[u];
+  m_out_ids.resize(m_links.size());
+  std::vector<int> next(m_out_offsets.begin(), m_out_offsets.end() - 1);
+  for (const auto& link : m_links) m_out_ids[static_cast<std::size_t>(next[static_cast<std::size_t>(link.src)]++)] = link.id;
 }
 
 int Fabric::add_unit(UnitKind kind, int tile, int x, int y) {
   const int id = static_cast<int>(m_units.size());
   m_units.push_back(Unit{id, kind, tile, x, y});
-  m_out_links.emplace_back();
   ++m_counts[static_cast<std::size_t>(kind)];
   return id;
 }
@@ -58,7 +76,6 @@ void Fabric::connect(int a, int b) {
   for (auto [src, dst] : {std::pair{a, b}, std::pair{b, a}}) {
     const int id = static_cast<int>(m_links.size());
     m_links.push_back(Link{id, src, dst, net.link_bytes_per_cycle, net.hop_latency_cycles});
-    m_out_links[static_cast<std::size_t>(src)].push_back(id);
   }
 }
 
@@ -128,7 +145,10 @@ const Unit& Fabric::unit(int id) const {
 int Fabric::count(UnitKind kind) const { return m_counts[static_cast<std::size_t>(kind)]; }
 
 std::span<const int> Fabric::out_links(int unit_id) const {
-  return m_out_links[static_cast<std::size_t>(unit(unit_id).id)];
+  const auto u = static_cast<std::size_t>(unit(unit_id).id);
+  const auto begin = static_cast<std::size_t>(m_out_offsets[u]);
+  const auto end = static_cast<std::size_t>(m_out_offsets[u + 1]);
+  return std::span<const int>(m_out_ids).subspan(begin, end - begin);
 }
 
 int Fabric::cell_unit(int tile, int x, int y) const {
@@ -146,12 +166,13 @@ int Fabric::switch_at(int tile, int x, int y) const {
 }
 
 int Fabric::global_x(const Unit& u) const {
-  // Each tile spans cols cells plus one column for its AGCUs on each side.
-  return (u.tile % m_tile_grid_cols) * (m_spec.tile().cols + 2) + u.x + 1;
+  const int offset = (u.tile % m_tile_grid_cols) * tile_span_x();
+  if (u.kind == UnitKind::agcu) return offset + (u.x < 0 ? 0 : m_spec.tile().cols + 2);
+  return offset + u.x + 1;
 }
 
 int Fabric::global_y(const Unit& u) const {
-  return (u.tile / m_tile_grid_cols) * (m_spec.tile().rows + 1) + u.y;
+  return (u.tile / m_tile_grid_cols) * tile_span_y() + u.y;
 }
 
 Region Fabric::region(std::string name, std::vector<int> tiles) const {

@@ -61,9 +61,13 @@ class Fabric {
   /// Tiles are laid out in a grid of tile_grid_rows() x tile_grid_cols(), row-major.
   [[nodiscard]] int tile_grid_rows() const { return m_tile_grid_rows; }
   [[nodiscard]] int tile_grid_cols() const { return m_tile_grid_cols; }
-  /// Chip-wide coordinates of a unit (tile offsets added), in cell units.
+  /// Chip-wide coordinates of a unit, in cells: each tile spans tile_span_x() columns (a margin
+  /// column for the left AGCUs, cols + 1 switch columns, a margin column for the right AGCUs)
+  /// and tile_span_y() rows (rows + 1 switch rows and a gap).
   [[nodiscard]] int global_x(const Unit& u) const;
   [[nodiscard]] int global_y(const Unit& u) const;
+  [[nodiscard]] int tile_span_x() const { return m_spec.tile().cols + 3; }
+  [[nodiscard]] int tile_span_y() const { return m_spec.tile().rows + 2; }
 
   /// A region of the given tiles; throws core::InputError on an unknown or repeated tile.
   [[nodiscard]] Region region(std::string name, std::vector<int> tiles) const;
@@ -79,13 +83,15 @@ class Fabric {
   void connect(int a, int b);
   void build_tile(int tile);
   void connect_tiles();
+  void index_links();
 
   Spec m_spec;
   int m_tile_grid_rows = 1;
   int m_tile_grid_cols = 1;
   std::vector<Unit> m_units;
   std::vector<Link> m_links;
-  std::vector<std::vector<int>> m_out_links;
+  std::vector<int> m_out_offsets;  ///< per unit, into m_out_ids (one extra at the end)
+  std::vector<int> m_out_ids;      ///< link ids grouped by source unit
   std::vector<int> m_cells;     ///< per tile, row-major: unit id or -1
   std::vector<int> m_switches;  ///< per tile, (rows+1) x (cols+1), row-major
   std::vector<int> m_counts;    ///< per UnitKind
