@@ -200,6 +200,26 @@ void check_layout_fits(const Spec& spec, const ConfigNode& tile_node) {
   if (pmus == 0) tile_node.fail("the layout places no PMU on the tile; expected at least one");
 }
 
+std::vector<std::string> doubtful_choices(const Spec& spec) {
+  std::vector<std::string> out;
+  const double vector_bytes = 4.0 * spec.pcu().lanes;
+  if (spec.network().link_bytes_per_cycle < vector_bytes) {
+    out.push_back(fmt::format("network.link_bytes_per_cycle ({:g}) is below one vector of pcu.lanes "
+                              "x 4 B ({:g}): every vector needs several cycles per link",
+                              spec.network().link_bytes_per_cycle, vector_bytes));
+  }
+  const double agcu_gbps = spec.tiles() * spec.agcu().count * spec.network().link_bytes_per_cycle *
+                           spec.clock_ghz();
+  double memory_gbps = 0;
+  for (const auto& tier : spec.memory_tiers()) memory_gbps += tier.bandwidth_gbps * tier.efficiency;
+  if (agcu_gbps < memory_gbps) {
+    out.push_back(fmt::format("the AGCU links carry {:.4g} GB/s in all, less than the {:.4g} GB/s "
+                              "the memory tiers sustain: raise agcu.count or the link width",
+                              agcu_gbps, memory_gbps));
+  }
+  return out;
+}
+
 }  // namespace
 
 const core::Schema& Spec::schema() {
@@ -269,6 +289,7 @@ Spec Spec::load(const ConfigNode& root_node) {
   spec.m_area.uncore_mm2 = area.number("uncore_mm2");
 
   check_layout_fits(spec, tile.config());
+  spec.m_warnings = doubtful_choices(spec);
   return spec;
 }
 

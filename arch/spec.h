@@ -114,6 +114,10 @@ class Spec {
   [[nodiscard]] const EnergySpec& energy() const { return m_energy; }
   [[nodiscard]] const AreaSpec& area() const { return m_area; }
 
+  /// Valid but doubtful choices, in words: a vector wider than a link, AGCU links slower than
+  /// the memory behind them. Programs show them as warnings.
+  [[nodiscard]] const std::vector<std::string>& warnings() const { return m_warnings; }
+
   /// The unit kind at (x, y) of a tile: 'C' (PCU), 'M' (PMU) or '.' (empty).
   [[nodiscard]] char unit_at(int x, int y) const;
 
@@ -138,6 +142,7 @@ class Spec {
   long m_reconfig_cycles = 0;
   EnergySpec m_energy;
   AreaSpec m_area;
+  std::vector<std::string> m_warnings;
 };
 
 }  // namespace rdasim::arch

@@ -93,3 +93,18 @@ TEST_CASE("the resolved configuration loads back to the same spec", "[arch][spec
   }
   CHECK(test::tiny().hash() != test::tiny({"pcu.lanes=8"}).hash());
 }
+
+TEST_CASE("doubtful but valid choices become warnings", "[arch][spec]") {
+  CHECK(test::tiny().warnings().empty());
+  for (const char* name : {"plasticine", "sn10", "sn30", "sn40l"}) {
+    INFO(name);
+    CHECK(arch::Spec::load_file(test::preset(name)).warnings().empty());
+  }
+  const auto narrow = test::tiny({"network.link_bytes_per_cycle=8"});
+  REQUIRE(narrow.warnings().size() == 1);
+  CHECK_THAT(narrow.warnings()[0], Contains("below one vector of pcu.lanes x 4 B (16)"));
+  // 2 tiles x 2 AGCUs x 8 B/cycle x 1 GHz = 32 GB/s; the memory sustains 100 GB/s.
+  const auto starved = test::tiny({"network.link_bytes_per_cycle=8", "memory.tiers.0.bandwidth_gbps=100"});
+  REQUIRE(starved.warnings().size() == 2);
+  CHECK_THAT(starved.warnings()[1], Contains("the AGCU links carry 32 GB/s in all, less than the 100 GB/s"));
+}
