@@ -20,6 +20,10 @@ if(TARGET yaml-cpp AND NOT TARGET yaml-cpp::yaml-cpp)
   add_library(yaml-cpp::yaml-cpp ALIAS yaml-cpp)
 endif()
 
+if(RDASIM_BUILD_BENCHMARKS)
+  find_package(benchmark 1.6 REQUIRED)
+endif()
+
 if(RDASIM_BUILD_TESTS)
   find_package(Catch2 2.13 REQUIRED)
   include(Catch)

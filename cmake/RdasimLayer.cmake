@@ -24,4 +24,7 @@ function(rdasim_layer)
   endif()
   string(REPLACE "rdasim_" "" alias "${target}")
   add_library(rdasim::${alias} ALIAS ${target})
+  # Recorded for the include check (tests/layers): "folder=used,folders".
+  list(JOIN L_USES "," uses)
+  set_property(GLOBAL APPEND PROPERTY RDASIM_LAYERS "${L_NAME}=${uses}")
 endfunction()

@@ -9,8 +9,8 @@ packages=(
   # libraries (DESIGN.md: only Debian packages, no downloads at configure time)
   libfmt-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libboost-graph-dev libmetis-dev
   libsystemc-dev
-  # tests
-  catch2
+  # tests and benchmarks
+  catch2 libbenchmark-dev
 )
 
 missing=()

@@ -4,6 +4,7 @@
 #   # status: <exit status>        (default: 2)
 #   # message: <regular expression that stderr must match>
 # and stderr must be exactly one line: one message, no crash, no sanitizer report.
+cmake_minimum_required(VERSION 3.25)
 file(STRINGS "${CASE}" header REGEX "^# (args|status|message): ")
 set(args "arch show {case}")
 set(status 2)

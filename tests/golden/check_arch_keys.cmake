@@ -1,5 +1,6 @@
 # The key table of configs/arch/README.md must be what `rdasim arch keys --format markdown`
 # prints: cmake -DRDASIM=<program> -DREADME=<file> -P check_arch_keys.cmake
+cmake_minimum_required(VERSION 3.25)
 execute_process(COMMAND "${RDASIM}" arch keys --format markdown
   RESULT_VARIABLE rc OUTPUT_VARIABLE generated)
 if(NOT rc EQUAL 0)

@@ -2,6 +2,8 @@
 // text view, help and version.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include "cli_runner.h"
 #include "core/json.h"
 
@@ -110,4 +112,23 @@ TEST_CASE("arch keys lists every key in text, JSON and Markdown", "[integration]
   CHECK(doc["keys"].size() > 40);
   const auto bad = test::run_cli({"arch", "keys", "--format", "yaml"});
   CHECK(bad.status == 2);
+}
+
+TEST_CASE("arch show --svg draws the chip to a file", "[integration][arch]") {
+  const auto path = std::filesystem::temp_directory_path() / "rdasim_sn10_test.svg";
+  std::filesystem::remove(path);
+  const auto r = test::run_cli({"arch", "show", "configs/arch/sn10.yaml", "--svg", path.string()});
+  REQUIRE(r.status == 0);
+  REQUIRE(std::filesystem::exists(path));
+  CHECK(std::filesystem::file_size(path) > 100000);
+  CHECK_THAT(r.err, Contains("wrote"));
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("warnings go to stderr and into the JSON", "[integration][arch]") {
+  const auto r = test::run_cli({"arch", "show", "configs/arch/tiny.yaml", "--json", "--set",
+                                "network.link_bytes_per_cycle=8"});
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.err, Contains("rdasim: warning: configs/arch/tiny.yaml: network.link_bytes_per_cycle (8)"));
+  CHECK(core::Json::parse(r.out)["warnings"].size() == 1);
 }

@@ -6,9 +6,12 @@
 #include <fmt/format.h>
 
 #include "arch/fabric.h"
+#include "arch/fabric_svg.h"
 #include "arch/summary.h"
 #include "arch/tile_picture.h"
+#include "core/files.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/text.h"
 #include "core/units.h"
 #include "tools/cli/commands.h"
@@ -21,6 +24,7 @@ struct ShowOptions {
   std::string file;
   std::vector<std::string> sets;
   bool json = false;
+  std::string svg;
 };
 
 void print_text(const arch::Fabric& fabric, const arch::Summary& s) {
@@ -69,9 +73,15 @@ int run_show(const ShowOptions& opt) {
   std::vector<core::Override> overrides;
   for (const auto& text : opt.sets) overrides.push_back(core::Override::parse(text));
   const arch::Fabric fabric(arch::Spec::load_file(opt.file, overrides));
+  for (const auto& warning : fabric.spec().warnings()) core::log::warn("{}: {}", opt.file, warning);
   const arch::Summary summary = arch::summarize(fabric);
+  if (!opt.svg.empty()) {
+    core::write_text_file(opt.svg, arch::fabric_svg(fabric));
+    core::log::info("wrote {}", opt.svg);
+  }
   if (opt.json) {
     core::Json doc = arch::to_json(summary);
+    doc["warnings"] = fabric.spec().warnings();
     doc["spec"] = fabric.spec().to_json();
     fmt::print("{}", core::to_json_text(doc));
   } else {
@@ -128,6 +138,8 @@ void add_arch_command(CLI::App& app, Runner& run) {
                    "--set memory.tiers.0.bandwidth_gbps=200 (repeatable)")
       ->type_name("KEY=VALUE");
   show->add_flag("--json", opt->json, "Print machine-readable JSON (summary and resolved spec)");
+  show->add_option("--svg", opt->svg, "Also draw the whole chip as an SVG picture to this file")
+      ->type_name("FILE");
   show->callback([&run, opt] { run = [opt] { return run_show(*opt); }; });
 }
 

@@ -27,7 +27,7 @@ std::optional<std::string> unknown_command(CLI::App& app, int argc, char** argv)
     const std::string arg = argv[i];
     if (arg.starts_with("-")) {
       const CLI::Option* opt = current->get_option_no_throw(arg.substr(0, arg.find('=')));
-      if (opt && opt->get_type_size() > 0 && arg.find('=') == std::string::npos) ++i;
+      if (opt && opt->get_items_expected_max() > 0 && arg.find('=') == std::string::npos) ++i;
       continue;
     }
     const auto subcommands = current->get_subcommands({});
