@@ -35,7 +35,7 @@ void print_text(const arch::Fabric& fabric, const arch::Summary& s) {
     fmt::print("  {:<16} {}\n", label, value);
   };
   fmt::print("{}  ({}, config {})\n", s.name, s.source, s.config_hash);
-  row("clock", fmt::format("{} GHz, {} tile{} ({} x {})", spec.clock_ghz(), s.tiles,
+  row("clock", fmt::format("{} GHz, {} tile{} in a {} x {} grid", spec.clock_ghz(), s.tiles,
                            s.tiles == 1 ? "" : "s", fabric.tile_grid_rows(),
                            fabric.tile_grid_cols()));
   row("units", fmt::format("{} PCU, {} PMU, {} switch, {} AGCU; {} directed links", s.pcus,
