@@ -19,6 +19,7 @@ const char* to_string(UnitKind kind) {
     case UnitKind::pmu: return "pmu";
     case UnitKind::switch_box: return "switch";
     case UnitKind::agcu: return "agcu";
+    case UnitKind::memory: return "memory";
   }
   return "?";
 }
@@ -34,7 +35,7 @@ int tile_rows_for(int n) {
 }
 }  // namespace
 
-Fabric::Fabric(Spec spec) : m_spec(std::move(spec)), m_counts(4, 0) {
+Fabric::Fabric(Spec spec) : m_spec(std::move(spec)), m_counts(5, 0) {
   m_tile_grid_rows = tile_rows_for(m_spec.tiles());
   m_tile_grid_cols = m_spec.tiles() / m_tile_grid_rows;
   const auto& t = m_spec.tile();
@@ -47,11 +48,26 @@ Fabric::Fabric(Spec spec) : m_spec(std::move(spec)), m_counts(4, 0) {
   const auto agcus = static_cast<std::size_t>(m_spec.agcu().count);
   const auto mesh = static_cast<std::size_t>(t.rows * (t.cols + 1) + t.cols * (t.rows + 1));
   const auto between = static_cast<std::size_t>(2 * (t.rows + t.cols + 2));
-  m_units.reserve(tiles * (switches + cells + agcus));
-  m_links.reserve(2 * tiles * (mesh + 4 * cells + agcus + between));
+  const std::size_t memory_tiers = m_spec.memory_tiers().size();
+  m_units.reserve(tiles * (switches + cells + agcus) + memory_tiers);
+  m_links.reserve(2 * tiles * (mesh + 4 * cells + agcus * (1 + memory_tiers) + between));
   for (int tile = 0; tile < m_spec.tiles(); ++tile) build_tile(tile);
   connect_tiles();
+  attach_memory();
   index_links();
+}
+
+void Fabric::attach_memory() {
+  m_first_memory_unit = static_cast<int>(m_units.size());
+  const auto& tiers = m_spec.memory_tiers();
+  const std::size_t on_chip = m_units.size();
+  for (std::size_t tier = 0; tier < tiers.size(); ++tier) {
+    const int memory = add_unit(UnitKind::memory, -1, static_cast<int>(tier), 0);
+    const int latency = static_cast<int>(std::ceil(tiers[tier].latency_ns * m_spec.clock_ghz()));
+    for (std::size_t u = 0; u < on_chip; ++u) {
+      if (m_units[u].kind == UnitKind::agcu) connect(static_cast<int>(u), memory, latency);
+    }
+  }
 }
 
 void Fabric::index_links() {
@@ -71,11 +87,12 @@ int Fabric::add_unit(UnitKind kind, int tile, int x, int y) {
   return id;
 }
 
-void Fabric::connect(int a, int b) {
+void Fabric::connect(int a, int b, int latency_cycles) {
   const auto& net = m_spec.network();
+  const int latency = latency_cycles < 0 ? net.hop_latency_cycles : latency_cycles;
   for (auto [src, dst] : {std::pair{a, b}, std::pair{b, a}}) {
     const int id = static_cast<int>(m_links.size());
-    m_links.push_back(Link{id, src, dst, net.link_bytes_per_cycle, net.hop_latency_cycles});
+    m_links.push_back(Link{id, src, dst, net.link_bytes_per_cycle, latency});
   }
 }
 
@@ -151,6 +168,11 @@ std::span<const int> Fabric::out_links(int unit_id) const {
   return std::span<const int>(m_out_ids).subspan(begin, end - begin);
 }
 
+int Fabric::memory_unit(int tier) const {
+  RDASIM_ASSERT(tier >= 0 && tier < static_cast<int>(m_spec.memory_tiers().size()), fmt::format("memory tier {}", tier));
+  return m_first_memory_unit + tier;
+}
+
 int Fabric::cell_unit(int tile, int x, int y) const {
   const auto& t = m_spec.tile();
   RDASIM_ASSERT(tile >= 0 && tile < m_spec.tiles() && x >= 0 && x < t.cols && y >= 0 && y < t.rows,
@@ -166,12 +188,14 @@ int Fabric::switch_at(int tile, int x, int y) const {
 }
 
 int Fabric::global_x(const Unit& u) const {
+  RDASIM_ASSERT(u.kind != UnitKind::memory, "memory tiers have no place on the grid");
   const int offset = (u.tile % m_tile_grid_cols) * tile_span_x();
   if (u.kind == UnitKind::agcu) return offset + (u.x < 0 ? 0 : m_spec.tile().cols + 2);
   return offset + u.x + 1;
 }
 
 int Fabric::global_y(const Unit& u) const {
+  RDASIM_ASSERT(u.kind != UnitKind::memory, "memory tiers have no place on the grid");
   return (u.tile / m_tile_grid_cols) * tile_span_y() + u.y;
 }
 

@@ -11,12 +11,14 @@
 
 namespace rdasim::arch {
 
-enum class UnitKind : std::uint8_t { pcu, pmu, switch_box, agcu };
+enum class UnitKind : std::uint8_t { pcu, pmu, switch_box, agcu, memory };
 [[nodiscard]] const char* to_string(UnitKind kind);
 
 /// One physical unit. PCUs and PMUs sit at grid cells (x in [0, cols), y in [0, rows)); switches
 /// at the corners between cells (x in [0, cols], y in [0, rows]); AGCUs just outside the left
-/// (x = -1) or right (x = cols) edge of a row. Coordinates are local to the tile.
+/// (x = -1) or right (x = cols) edge of a row. Coordinates are local to the tile. A memory unit
+/// stands for one off-chip tier (x = its index in Spec::memory_tiers()); it belongs to no tile
+/// (tile = -1) and every AGCU of the chip has a link to it and back.
 struct Unit {
   int id = 0;
   UnitKind kind = UnitKind::pcu;
@@ -25,7 +27,8 @@ struct Unit {
   int y = 0;
 };
 
-/// A directed link; every connection has one link in each direction.
+/// A directed link; every connection has one link in each direction. Links between an AGCU and
+/// a memory tier have the tier's latency; the tier's bandwidth is shared by all of them.
 struct Link {
   int id = 0;
   int src = 0;  ///< unit id
@@ -34,7 +37,8 @@ struct Link {
   int latency_cycles = 0;
 };
 
-/// A set of tiles given to one tenant. Units and links inside it are the tenant's alone.
+/// A set of tiles given to one tenant. Units and links inside it are the tenant's alone; the
+/// memory tiers and their links are shared by every tenant, as on the chip.
 struct Region {
   std::string name;
   std::vector<int> tiles;  ///< sorted tile indices
@@ -53,6 +57,9 @@ class Fabric {
   /// Ids of the links leaving a unit.
   [[nodiscard]] std::span<const int> out_links(int unit_id) const;
 
+  /// The unit standing for memory tier `tier` (an index into Spec::memory_tiers()).
+  [[nodiscard]] int memory_unit(int tier) const;
+
   /// The PCU or PMU at a grid cell, or -1 where the layout leaves the cell empty.
   [[nodiscard]] int cell_unit(int tile, int x, int y) const;
   /// The switch at a corner of the grid, 0 <= x <= cols, 0 <= y <= rows.
@@ -61,9 +68,9 @@ class Fabric {
   /// Tiles are laid out in a grid of tile_grid_rows() x tile_grid_cols(), row-major.
   [[nodiscard]] int tile_grid_rows() const { return m_tile_grid_rows; }
   [[nodiscard]] int tile_grid_cols() const { return m_tile_grid_cols; }
-  /// Chip-wide coordinates of a unit, in cells: each tile spans tile_span_x() columns (a margin
-  /// column for the left AGCUs, cols + 1 switch columns, a margin column for the right AGCUs)
-  /// and tile_span_y() rows (rows + 1 switch rows and a gap).
+  /// Chip-wide coordinates of a unit on a tile, in cells: each tile spans tile_span_x() columns
+  /// (a margin column for the left AGCUs, cols + 1 switch columns, a margin column for the right
+  /// AGCUs) and tile_span_y() rows (rows + 1 switch rows and a gap). Not for memory units.
   [[nodiscard]] int global_x(const Unit& u) const;
   [[nodiscard]] int global_y(const Unit& u) const;
   [[nodiscard]] int tile_span_x() const { return m_spec.tile().cols + 3; }
@@ -80,9 +87,11 @@ class Fabric {
 
  private:
   int add_unit(UnitKind kind, int tile, int x, int y);
-  void connect(int a, int b);
+  /// Links a and b both ways; latency -1 means the network's hop latency.
+  void connect(int a, int b, int latency_cycles = -1);
   void build_tile(int tile);
   void connect_tiles();
+  void attach_memory();
   void index_links();
 
   Spec m_spec;
@@ -95,6 +104,7 @@ class Fabric {
   std::vector<int> m_cells;     ///< per tile, row-major: unit id or -1
   std::vector<int> m_switches;  ///< per tile, (rows+1) x (cols+1), row-major
   std::vector<int> m_counts;    ///< per UnitKind
+  int m_first_memory_unit = 0;  ///< memory units are the last, one per tier
 };
 
 }  // namespace rdasim::arch

@@ -35,6 +35,7 @@ UnitStyle default_style(const Unit& u) {
     case UnitKind::pmu: return {"#f2b36f", "M", fmt::format("PMU {} at {}", u.id, where)};
     case UnitKind::agcu: return {"#7fbf7f", "A", fmt::format("AGCU {} at {}", u.id, where)};
     case UnitKind::switch_box: return {"#555555", "", fmt::format("switch {} at {}", u.id, where)};
+    case UnitKind::memory: return {"#cccccc", "", fmt::format("memory tier {}", u.x)};
   }
   return {};
 }
@@ -77,6 +78,7 @@ std::string fabric_svg(const Fabric& fabric, const UnitStyler& styler) {
   svg += "</g>\n";
 
   for (const auto& u : fabric.units()) {
+    if (u.kind == UnitKind::memory) continue;  // off chip: named in the caption
     UnitStyle style = default_style(u);
     if (styler) {
       if (auto custom = styler(u)) {
@@ -120,9 +122,14 @@ std::string fabric_svg(const Fabric& fabric, const UnitStyler& styler) {
   svg += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"2.5\" fill=\"#555\"/><text x=\"{}\" y=\"{}\">"
                      "switch</text>\n",
                      lx + 7, ly + 7, lx + 18, ly + 11);
-  svg += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#555\">{}: {} tiles of {} x {} cells</text>\n",
-                     lx + 80, ly + 11, escape(fabric.spec().name()), fabric.spec().tiles(), t.rows,
-                     t.cols);
+  std::string off_chip;
+  for (const auto& tier : fabric.spec().memory_tiers()) {
+    off_chip += fmt::format("{}{} {:g} GB/s", off_chip.empty() ? "" : ", ", tier.name, tier.bandwidth_gbps);
+  }
+  svg += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#555\">{}: {} tiles of {} x {} cells; every AGCU "
+                     "reaches {}</text>\n",
+                     lx + 80, ly + 11, escape(fabric.spec().name()), fabric.spec().tiles(), t.rows, t.cols,
+                     escape(off_chip));
   svg += "</svg>\n";
   return svg;
 }

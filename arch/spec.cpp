@@ -62,7 +62,7 @@ core::Schema make_schema() {
       decl::choice("tile.layout",
                    "checkerboard: PCU where x + y is even; columns: PCU and PMU columns "
                    "alternate; custom: tile.pattern",
-                   {"checkerboard", "columns", "custom"}),
+                   {"checkerboard", "columns", "custom"}, Presence::defaulted, "checkerboard"),
       decl::list("tile.pattern",
                  "with layout custom only: one string per row, C = PCU, M = PMU, . = empty",
                  Presence::optional),
@@ -200,6 +200,22 @@ void check_layout_fits(const Spec& spec, const ConfigNode& tile_node) {
   if (pmus == 0) tile_node.fail("the layout places no PMU on the tile; expected at least one");
 }
 
+/// Fabrics beyond this many units are refused: ids are 32-bit and sweeps want speed. The
+/// largest preset (sn40l) has about 4,500.
+constexpr double k_max_units = 1 << 24;
+
+void check_size(const Spec& spec, const ConfigNode& root) {
+  const auto& t = spec.tile();
+  const double per_tile = static_cast<double>(t.rows + 1) * (t.cols + 1) + static_cast<double>(t.rows) * t.cols +
+                          spec.agcu().count;
+  const double units = per_tile * spec.tiles();
+  if (units > k_max_units) {
+    root.at("tiles").fail(fmt::format("{} tiles of {} x {} cells make {:.4g} units with their switches; "
+                                      "rdasim models at most {:.4g}",
+                                      spec.tiles(), t.rows, t.cols, units, k_max_units));
+  }
+}
+
 std::vector<std::string> doubtful_choices(const Spec& spec) {
   std::vector<std::string> out;
   const double vector_bytes = 4.0 * spec.pcu().lanes;
@@ -232,6 +248,7 @@ Spec Spec::load(const ConfigNode& root_node) {
   Spec spec;
   spec.m_source = root_node.location().file;
   spec.m_name = root.text("name");
+  if (root.node("description")) spec.m_description = root.text("description");
   spec.m_clock_ghz = root.number("clock_ghz");
   spec.m_tiles = to_int(root.integer("tiles"));
 
@@ -289,6 +306,7 @@ Spec Spec::load(const ConfigNode& root_node) {
   spec.m_area.uncore_mm2 = area.number("uncore_mm2");
 
   check_layout_fits(spec, tile.config());
+  check_size(spec, root_node);
   spec.m_warnings = doubtful_choices(spec);
   return spec;
 }
@@ -299,6 +317,8 @@ Spec Spec::load_file(const std::filesystem::path& path,
 }
 
 char Spec::unit_at(int x, int y) const {
+  RDASIM_ASSERT(x >= 0 && x < m_tile.cols && y >= 0 && y < m_tile.rows,
+                fmt::format("cell ({}, {}) outside a tile of {} x {}", x, y, m_tile.rows, m_tile.cols));
   switch (m_tile.layout) {
     case Layout::checkerboard: return (x + y) % 2 == 0 ? 'C' : 'M';
     case Layout::columns: return x % 2 == 0 ? 'C' : 'M';
@@ -325,8 +345,9 @@ core::Json Spec::to_json() const {
                      {"latency_ns", t.latency_ns},
                      {"pj_per_byte", t.pj_per_byte}});
   }
-  return {
-      {"name", m_name},
+  core::Json doc = {{"name", m_name}};
+  if (!m_description.empty()) doc["description"] = m_description;
+  core::Json rest = {
       {"clock_ghz", m_clock_ghz},
       {"tiles", m_tiles},
       {"tile", tile},
@@ -347,6 +368,8 @@ core::Json Spec::to_json() const {
                 {"switch_mm2", m_area.switch_mm2}, {"agcu_mm2", m_area.agcu_mm2},
                 {"uncore_mm2", m_area.uncore_mm2}}},
   };
+  doc.insert(rest.begin(), rest.end());
+  return doc;
 }
 
 std::string Spec::hash() const { return core::stable_hash(to_json().dump()); }

@@ -101,6 +101,7 @@ class Spec {
   static const core::Schema& schema();
 
   [[nodiscard]] const std::string& name() const { return m_name; }
+  [[nodiscard]] const std::string& description() const { return m_description; }
   [[nodiscard]] const std::string& source() const { return m_source; }
   [[nodiscard]] double clock_ghz() const { return m_clock_ghz; }
   [[nodiscard]] int tiles() const { return m_tiles; }
@@ -130,6 +131,7 @@ class Spec {
   Spec() = default;
 
   std::string m_name;
+  std::string m_description;
   std::string m_source;
   double m_clock_ghz = 0;
   int m_tiles = 0;

@@ -1,6 +1,10 @@
 // Derived peaks and totals of a fabric.
 #include "arch/summary.h"
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
 #include "core/units.h"
 
 namespace rdasim::arch {
@@ -8,12 +12,18 @@ namespace rdasim::arch {
 namespace {
 constexpr double k_word_bytes = 4.0;  // a PMU bank word and a vector lane are 32 bits
 
-/// Directed switch-to-switch links that cross the vertical line through the chip's middle,
-/// counted in one direction (left to right).
+/// Directed switch-to-switch links that cross a vertical line through the chip's middle,
+/// counted in one direction (left to right). The line runs between two switch columns.
 int bisection_links(const Fabric& fabric) {
-  int max_x = 0;
-  for (const auto& u : fabric.units()) max_x = std::max(max_x, fabric.global_x(u));
-  const double middle = max_x / 2.0;
+  int lo = std::numeric_limits<int>::max();
+  int hi = std::numeric_limits<int>::min();
+  for (const auto& u : fabric.units()) {
+    if (u.kind != UnitKind::switch_box) continue;  // (memory tiers have no grid position)
+    lo = std::min(lo, fabric.global_x(u));
+    hi = std::max(hi, fabric.global_x(u));
+  }
+  double middle = (lo + hi) / 2.0;
+  if (middle == std::floor(middle)) middle += 0.5;  // on a column: cut just right of it
   int crossing = 0;
   for (const auto& link : fabric.links()) {
     const Unit& a = fabric.unit(link.src);

@@ -17,7 +17,9 @@ namespace rdasim::core {
 /// What all nodes of one document share: its name and which key paths came from `--set`.
 struct ConfigDocument {
   std::string source_name;
-  std::map<std::string, std::string, std::less<>> overridden;  ///< path -> "--set path=value"
+  /// Key paths set by --set, in the order applied, with their origin ("--set path=value"). A value
+  /// at or under such a path is located at the last override that wrote it.
+  std::vector<std::pair<std::string, std::string>> overridden;
 };
 
 namespace {
@@ -45,9 +47,9 @@ std::optional<std::size_t> parse_index(std::string_view text) {
   return value;
 }
 
-std::string format_number(double v) { return fmt::format("{:g}", v); }
-
-void apply_override(YAML::Node root, const Override& ov) {
+/// Applies one override and returns the canonical key path it wrote (list indices as written
+/// by ConfigNode: "tiers.0", never "tiers.00").
+std::string apply_override(YAML::Node root, const Override& ov) {
   const std::string origin = fmt::format("--set {}={}", ov.path, ov.value);
   auto fail = [&](const std::string& message) { throw InputError(Location{origin}, message); };
 
@@ -57,7 +59,7 @@ void apply_override(YAML::Node root, const Override& ov) {
   } catch (const YAML::Exception& e) {
     fail(fmt::format("the value is not valid YAML: {}", e.msg));
   }
-  if (value.IsNull()) fail("the value is empty; expected key=value");
+  if (value.IsNull()) fail("the value is empty or null; expected a value after '='");
 
   const auto segments = split_path(ov.path);
   YAML::Node current = root;
@@ -67,30 +69,33 @@ void apply_override(YAML::Node root, const Override& ov) {
     const bool last = i + 1 == segments.size();
     if (current.IsSequence()) {
       auto index = parse_index(seg);
+      if (current.size() == 0) fail(fmt::format("'{}' is an empty list; it has no element '{}'", walked, seg));
       if (!index || *index >= current.size()) {
-        fail(fmt::format("'{}' is a list of {} elements; expected an index from 0 to {}, found "
-                         "'{}'",
-                         walked, current.size(), current.size() - 1, seg));
+        fail(fmt::format("'{}' is a list of {}; expected an index from 0 to {}, found '{}'", walked,
+                         plural(current.size(), "element"), current.size() - 1, seg));
       }
+      walked = join_path(walked, std::to_string(*index));
       if (last) {
         current[*index] = value;
-        return;
+        return walked;
       }
       YAML::Node next = current[*index];
       current.reset(next);
-    } else if (current.IsMap() || current.IsNull()) {
-      if (last) {
-        current[seg] = value;
-        return;
-      }
-      if (!current[seg]) current[seg] = YAML::Node(YAML::NodeType::Map);
-      YAML::Node next = current[seg];
-      current.reset(next);
-    } else {
+      continue;
+    }
+    if (!current.IsMap() && !current.IsNull()) {
       fail(fmt::format("'{}' is a single value; it has no key '{}'", walked, seg));
     }
     walked = join_path(walked, seg);
+    if (last) {
+      current[seg] = value;
+      return walked;
+    }
+    if (!current[seg]) current[seg] = YAML::Node(YAML::NodeType::Map);
+    YAML::Node next = current[seg];
+    current.reset(next);
   }
+  return walked;
 }
 
 }  // namespace
@@ -147,7 +152,13 @@ ConfigNode ConfigNode::parse(const std::string& text, const std::string& source_
   doc->source_name = source_name;
   YAML::Node root;
   try {
-    root = YAML::Load(text);
+    const std::vector<YAML::Node> documents = YAML::LoadAll(text);
+    if (documents.size() > 1) {
+      const YAML::Mark mark = documents[1].Mark();
+      throw InputError(Location(source_name, mark.is_null() ? 0 : mark.line + 1, mark.is_null() ? 0 : mark.column + 1),
+                       fmt::format("the file holds {} YAML documents; expected one", documents.size()));
+    }
+    if (!documents.empty()) root = documents.front();
   } catch (const YAML::ParserException& e) {
     throw InputError(Location{source_name, e.mark.line + 1, e.mark.column + 1},
                      fmt::format("malformed YAML: {}", e.msg));
@@ -159,8 +170,7 @@ ConfigNode ConfigNode::parse(const std::string& text, const std::string& source_
   }
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   for (const auto& ov : overrides) {
-    apply_override(root, ov);
-    doc->overridden[ov.path] = fmt::format("--set {}={}", ov.path, ov.value);
+    doc->overridden.emplace_back(apply_override(root, ov), fmt::format("--set {}={}", ov.path, ov.value));
   }
   return ConfigNode(std::move(doc), root, "");
 }
@@ -170,8 +180,8 @@ ConfigNode ConfigNode::parse(const std::string& text, const std::string& source_
 std::string ConfigNode::describe_found() const {
   if (!m_node || m_node.IsNull()) return "nothing";
   if (m_node.IsMap()) return "a mapping";
-  if (m_node.IsSequence()) return fmt::format("a list of {}", m_node.size());
-  return fmt::format("'{}'", m_node.Scalar());
+  if (m_node.IsSequence()) return "a list of " + plural(m_node.size(), "element");
+  return fmt::format("'{}'", printable(m_node.Scalar()));
 }
 
 ConfigNode ConfigNode::child(std::string_view key, const YAML::Node& node) const {
@@ -215,7 +225,7 @@ void ConfigNode::check_keys(std::span<const std::string> allowed) const {
     if (!key_node.IsScalar()) key.fail_expected("a plain key");
     const std::string& name = key_node.Scalar();
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      key.fail(fmt::format("unknown key '{}'{}; allowed here: {}", name,
+      key.fail(fmt::format("unknown key '{}'{}; allowed here: {}", printable(name),
                            did_you_mean(name, allowed), quoted_list(allowed)));
     }
     if (!seen.insert(name).second) key.fail(fmt::format("key '{}' appears twice", name));
@@ -236,17 +246,28 @@ std::vector<ConfigNode> ConfigNode::elements() const {
 
 const std::string& ConfigNode::scalar_text(const char* expected) const {
   if (!m_node.IsScalar()) fail_expected(expected);
+  if (!is_valid_utf8(m_node.Scalar())) fail(fmt::format("expected UTF-8 text, found {}", describe_found()));
   return m_node.Scalar();
+}
+
+const std::string& ConfigNode::number_text(const std::string& expected) const {
+  const std::string& text = scalar_text(expected.c_str());
+  // A quoted value is a string, whatever it spells: YAML says '4' is not the number 4.
+  if (m_node.Tag() == "!") {
+    fail(fmt::format("expected {}, found the text {} (a quoted or block scalar is never a number)", expected,
+                     describe_found()));
+  }
+  return text;
 }
 
 std::string ConfigNode::as_string() const { return scalar_text("a string"); }
 
 std::int64_t ConfigNode::as_int(Bounds bounds) const {
   const std::string expected = "an integer" + bounds.describe();
-  const std::string& text = scalar_text(expected.c_str());
+  const std::string& text = number_text(expected);
   std::int64_t value = 0;
   const char* begin = text.data();
-  if (!text.empty() && text.front() == '+') ++begin;
+  if (text.size() > 1 && text[0] == '+' && text[1] != '-') ++begin;
   auto [end, ec] = std::from_chars(begin, text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || begin == end) {
     fail_expected(expected);
@@ -257,10 +278,10 @@ std::int64_t ConfigNode::as_int(Bounds bounds) const {
 
 double ConfigNode::as_double(Bounds bounds) const {
   const std::string expected = "a number" + bounds.describe();
-  const std::string& text = scalar_text(expected.c_str());
+  const std::string& text = number_text(expected);
   double value = 0;
   const char* begin = text.data();
-  if (!text.empty() && text.front() == '+') ++begin;
+  if (text.size() > 1 && text[0] == '+' && text[1] != '-') ++begin;
   auto [end, ec] = std::from_chars(begin, text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || begin == end ||
       !std::isfinite(value)) {
@@ -281,15 +302,19 @@ std::string ConfigNode::as_choice(std::span<const std::string> choices) const {
   const std::string expected = "one of " + quoted_list(choices);
   const std::string& text = scalar_text(expected.c_str());
   if (std::find(choices.begin(), choices.end(), text) != choices.end()) return text;
-  fail(fmt::format("expected {}, found '{}'{}", expected, text, did_you_mean(text, choices)));
+  fail(fmt::format("expected {}, found '{}'{}", expected, printable(text), did_you_mean(text, choices)));
 }
 
 // --- locations ------------------------------------------------------------------------------
 
 Location ConfigNode::location() const {
-  // A value set (or placed under a path set) by --set is located at that override.
-  for (const auto& [path, origin] : m_doc->overridden) {
-    if (m_path == path || m_path.starts_with(path + ".")) return Location{origin, 0, 0, m_path};
+  // A value set by --set, or inside a value set so, is located at the last override that wrote
+  // it; so is a mapping that an override created on its way to its key.
+  for (auto it = m_doc->overridden.rbegin(); it != m_doc->overridden.rend(); ++it) {
+    const std::string& path = it->first;
+    const bool inside = m_path == path || m_path.starts_with(path + ".");
+    const bool created = !m_path.empty() && path.starts_with(m_path + ".") && m_node.Mark().is_null();
+    if (inside || created) return Location(it->second, 0, 0, m_path);
   }
   Location where{m_doc->source_name, 0, 0, m_path};
   if (m_node) {

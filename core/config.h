@@ -105,6 +105,8 @@ class ConfigNode {
   ConfigNode(std::shared_ptr<const ConfigDocument> doc, YAML::Node node, std::string path);
   [[nodiscard]] ConfigNode child(std::string_view key, const YAML::Node& node) const;
   [[nodiscard]] const std::string& scalar_text(const char* expected) const;
+  /// scalar_text for numbers: quoted scalars are strings, not numbers.
+  [[nodiscard]] const std::string& number_text(const std::string& expected) const;
 
   std::shared_ptr<const ConfigDocument> m_doc;
   YAML::Node m_node;

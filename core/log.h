@@ -10,7 +10,8 @@ namespace rdasim::core::log {
 enum class Level { debug = 0, info = 1, warn = 2, error = 3, off = 4 };
 
 /// Messages below this level are dropped. Default: info; RDASIM_LOG=debug|info|warn|error|off
-/// in the environment sets the initial level.
+/// in the environment sets the initial level (another value leaves info; the rdasim program
+/// rejects it).
 void set_level(Level level);
 [[nodiscard]] Level level();
 /// Parses "debug", "info", "warn", "error" or "off"; returns false on anything else.

@@ -140,9 +140,10 @@ KeyDecl text(std::string path, std::string description, Presence presence) {
   return {std::move(path), KeyType::text, {}, std::move(description), presence, {}, {}, {}};
 }
 
-KeyDecl choice(std::string path, std::string description, std::vector<std::string> choices) {
-  return {std::move(path), KeyType::choice, {}, std::move(description), Presence::required, {},
-          {}, std::move(choices)};
+KeyDecl choice(std::string path, std::string description, std::vector<std::string> choices,
+               Presence presence, std::string default_value) {
+  return {std::move(path), KeyType::choice, {}, std::move(description), presence,
+          std::move(default_value), {}, std::move(choices)};
 }
 
 KeyDecl section(std::string path, std::string description) {

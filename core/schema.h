@@ -40,7 +40,8 @@ KeyDecl integer(std::string path, std::string unit, std::string description, Bou
 KeyDecl number(std::string path, std::string unit, std::string description, Bounds bounds,
                Presence presence = Presence::required, std::string default_value = {});
 KeyDecl text(std::string path, std::string description, Presence presence = Presence::required);
-KeyDecl choice(std::string path, std::string description, std::vector<std::string> choices);
+KeyDecl choice(std::string path, std::string description, std::vector<std::string> choices,
+               Presence presence = Presence::required, std::string default_value = {});
 KeyDecl section(std::string path, std::string description);
 KeyDecl list(std::string path, std::string description, Presence presence = Presence::required);
 }  // namespace decl

@@ -23,6 +23,20 @@ namespace rdasim::core {
 /// "'a', 'b' or 'c'": a list of allowed values for an error message.
 [[nodiscard]] std::string quoted_list(std::span<const std::string> items);
 
+/// True when `text` is well-formed UTF-8.
+[[nodiscard]] bool is_valid_utf8(std::string_view text);
+
+/// `text` made safe for a one-line message: control characters (and, in text that is not
+/// UTF-8, every byte above 0x7f) escaped as \n, \t or \xNN, and cut to `max_chars` with "...".
+[[nodiscard]] std::string printable(std::string_view text, std::size_t max_chars = 60);
+
+/// A number as people write it: integers without exponent or decimals (1048576, not
+/// 1.04858e+06), other values with up to 6 significant digits.
+[[nodiscard]] std::string format_number(double value);
+
+/// "1 element", "3 elements".
+[[nodiscard]] std::string plural(std::size_t n, std::string_view noun);
+
 /// A value with an SI prefix and unit: format_si(1.2288e13, "FLOP/s") == "12.29 TFLOP/s".
 [[nodiscard]] std::string format_si(double value, std::string_view unit, int digits = 4);
 

@@ -2,6 +2,7 @@
 // text view, help and version.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "cli_runner.h"
@@ -131,4 +132,19 @@ TEST_CASE("warnings go to stderr and into the JSON", "[integration][arch]") {
   REQUIRE(r.status == 0);
   CHECK_THAT(r.err, Contains("rdasim: warning: configs/arch/tiny.yaml: network.link_bytes_per_cycle (8)"));
   CHECK(core::Json::parse(r.out)["warnings"].size() == 1);
+}
+
+TEST_CASE("options of enclosing commands work after a subcommand", "[integration][cli]") {
+  const auto r = test::run_cli({"arch", "--log-level", "warn", "show", "configs/arch/tiny.yaml", "--json"});
+  INFO(r.err);
+  CHECK(r.status == 0);
+  CHECK(test::run_cli({"arch", "show", "configs/arch/tiny.yaml", "-q"}).status == 0);
+}
+
+TEST_CASE("an invalid RDASIM_LOG is named in the error", "[integration][cli][errors]") {
+  ::setenv("RDASIM_LOG", "verbose", 1);
+  const auto r = test::run_cli({"arch", "show", "configs/arch/tiny.yaml"});
+  ::unsetenv("RDASIM_LOG");
+  CHECK(r.status == 2);
+  CHECK(r.err == "rdasim: error: RDASIM_LOG is 'verbose'; expected debug, info, warn, error or off\n");
 }

@@ -1,5 +1,6 @@
 // `rdasim arch`: fabric descriptions. `arch show` validates a preset and prints what it amounts
 // to: units, SRAM, peak FLOP/s, off-chip bandwidth, machine balance, area, power, a tile picture.
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,10 @@ int run_show(const ShowOptions& opt) {
   for (const auto& warning : fabric.spec().warnings()) core::log::warn("{}: {}", opt.file, warning);
   const arch::Summary summary = arch::summarize(fabric);
   if (!opt.svg.empty()) {
+    std::error_code ec;
+    if (std::filesystem::equivalent(opt.svg, opt.file, ec)) {
+      throw core::InputError(core::Location(opt.svg), "the SVG would overwrite the fabric description it draws");
+    }
     core::write_text_file(opt.svg, arch::fabric_svg(fabric));
     core::log::info("wrote {}", opt.svg);
   }

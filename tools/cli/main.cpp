@@ -1,6 +1,7 @@
 // rdasim: the command-line entry point. Parses, runs the chosen command, and maps errors to
 // exit statuses: 0 success, 2 bad usage or input, 1 failure of the run or an internal error.
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <optional>
 #include <string>
@@ -26,7 +27,11 @@ std::optional<std::string> unknown_command(CLI::App& app, int argc, char** argv)
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg.starts_with("-")) {
-      const CLI::Option* opt = current->get_option_no_throw(arg.substr(0, arg.find('=')));
+      // Options of enclosing commands are accepted too (fallthrough).
+      const CLI::Option* opt = nullptr;
+      for (CLI::App* scope = current; scope && !opt; scope = scope->get_parent()) {
+        opt = scope->get_option_no_throw(arg.substr(0, arg.find('=')));
+      }
       if (opt && opt->get_items_expected_max() > 0 && arg.find('=') == std::string::npos) ++i;
       continue;
     }
@@ -70,13 +75,15 @@ int main(int argc, char** argv) {
   app.fallthrough();
 
   std::string log_level = "info";
-  app.add_option("--log-level", log_level, "Messages on stderr at or above this level")
-      ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}))
-      ->envname("RDASIM_LOG");
+  if (const char* env = std::getenv("RDASIM_LOG")) log_level = env;
+  app.add_option("--log-level", log_level,
+                 "Messages on stderr at or above this level (default: $RDASIM_LOG, else info)")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
   app.add_flag_callback("-q,--quiet", [&] { log_level = "error"; }, "Only print errors on stderr");
 
   tools::Runner run;
   tools::add_arch_command(app, run);
+  tools::add_graph_command(app, run);
 
   if (auto message = unknown_command(app, argc, argv)) {
     return report_error("error: ", *message, k_exit_input);
@@ -89,7 +96,13 @@ int main(int argc, char** argv) {
   }
 
   core::log::Level level = core::log::Level::info;
-  if (core::log::parse_level(log_level, level)) core::log::set_level(level);
+  if (!core::log::parse_level(log_level, level)) {
+    return report_error("error: ",
+                        fmt::format("RDASIM_LOG is '{}'; expected debug, info, warn, error or off",
+                                    core::printable(log_level)),
+                        k_exit_input);
+  }
+  core::log::set_level(level);
 
   try {
     return run ? run() : 0;

@@ -43,9 +43,11 @@ TEST_CASE("tiny fabric: counts of every unit kind and link", "[arch][fabric]") {
   CHECK(fabric.count(UnitKind::pmu) == 16);
   CHECK(fabric.count(UnitKind::switch_box) == 2 * 5 * 5);
   CHECK(fabric.count(UnitKind::agcu) == 4);
+  CHECK(fabric.count(UnitKind::memory) == 1);
   // Per tile: mesh 2 * (5*4 + 4*5) = 40 connections, 16 cells x 4 corners, 2 AGCUs; between
-  // the two tiles, one connection per row of switches (5). Two directed links per connection.
-  const std::size_t connections = 2 * (40 + 64 + 2) + 5;
+  // the two tiles, one connection per row of switches (5); each of the 4 AGCUs to the memory
+  // tier (4). Two directed links per connection.
+  const std::size_t connections = 2 * (40 + 64 + 2) + 5 + 4;
   CHECK(fabric.links().size() == 2 * connections);
   CHECK(fabric.tile_grid_rows() == 1);
   CHECK(fabric.tile_grid_cols() == 2);
@@ -75,7 +77,8 @@ TEST_CASE("every link has the spec's bandwidth and latency, and a reverse twin",
   std::multiset<std::pair<int, int>> pairs;
   for (const auto& link : fabric.links()) {
     CHECK(link.bytes_per_cycle == 32);
-    CHECK(link.latency_cycles == 3);
+    const bool off_chip = fabric.unit(link.src).kind == UnitKind::memory || fabric.unit(link.dst).kind == UnitKind::memory;
+    CHECK(link.latency_cycles == (off_chip ? 100 : 3));  // the tier's 100 ns at 1 GHz
     pairs.insert({link.src, link.dst});
   }
   for (const auto& link : fabric.links()) CHECK(pairs.count({link.dst, link.src}) == 1);
@@ -95,11 +98,14 @@ TEST_CASE("AGCUs sit on both edges and attach to an edge switch", "[arch][fabric
   for (const auto& u : fabric.units()) {
     if (u.kind != UnitKind::agcu || u.tile != 0) continue;
     (u.x < 0 ? left : right) += 1;
-    REQUIRE(fabric.out_links(u.id).size() == 1);
+    // One link to its edge switch, one to the memory tier.
+    REQUIRE(fabric.out_links(u.id).size() == 2);
     const auto& sw = fabric.unit(fabric.links()[static_cast<std::size_t>(fabric.out_links(u.id)[0])].dst);
     CHECK(sw.kind == UnitKind::switch_box);
     CHECK(sw.x == (u.x < 0 ? 0 : 4));
     CHECK(sw.y == u.y);
+    const auto& memory = fabric.unit(fabric.links()[static_cast<std::size_t>(fabric.out_links(u.id)[1])].dst);
+    CHECK(memory.id == fabric.memory_unit(0));
   }
   CHECK(left == 2);
   CHECK(right == 1);
@@ -116,7 +122,7 @@ TEST_CASE("regions split the tiles and isolate their units and links", "[arch][f
   for (const auto& u : fabric.units()) {
     int owners = 0;
     for (const auto& r : regions) owners += fabric.contains(r, u);
-    CHECK(owners == 1);
+    CHECK(owners == (u.kind == UnitKind::memory ? 0 : 1));  // memory tiers are shared by all
   }
   for (const auto& link : fabric.links()) {
     int owners = 0;

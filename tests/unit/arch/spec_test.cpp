@@ -108,3 +108,20 @@ TEST_CASE("doubtful but valid choices become warnings", "[arch][spec]") {
   REQUIRE(starved.warnings().size() == 2);
   CHECK_THAT(starved.warnings()[1], Contains("the AGCU links carry 32 GB/s in all, less than the 100 GB/s"));
 }
+
+TEST_CASE("layout defaults to checkerboard; description is kept", "[arch][spec]") {
+  std::string text = core::to_json_text(test::tiny().to_json());
+  auto doc = core::Json::parse(text);
+  doc["tile"].erase("layout");
+  doc["description"] = "no layout given";
+  const auto spec = arch::Spec::load(core::ConfigNode::parse(doc.dump(), "x"));
+  CHECK(spec.tile().layout == arch::Layout::checkerboard);
+  CHECK(spec.description() == "no layout given");
+  CHECK(spec.to_json()["description"] == "no layout given");
+}
+
+TEST_CASE("fabrics too large to model are refused at 'tiles'", "[arch][spec][errors]") {
+  CHECK_THROWS_WITH(test::tiny({"tiles=4096", "tile.rows=1024", "tile.cols=1024", "tile.pcus=524288",
+                                "tile.pmus=524288"}),
+                    Contains("tiles: 4096 tiles of 1024 x 1024 cells make"));
+}

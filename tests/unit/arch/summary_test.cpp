@@ -77,3 +77,12 @@ TEST_CASE("sn40l matches Hot Chips 2024", "[arch][summary][presets]") {
   CHECK(s.tiers[1].capacity_bytes == 1536 * 1024 * k_mib);
   CHECK(s.tiers[1].peak_bytes_per_s == Approx(100e9));
 }
+
+TEST_CASE("bisection cuts between switch columns for any tile count", "[arch][summary]") {
+  // One tile of 4 x 4: switch columns 0..4, the cut falls between columns 2 and 3: 5 links.
+  CHECK(arch::summarize(arch::Fabric(test::tiny({"tiles=1"}))).bisection_bytes_per_s == 5 * 16 * 1e9);
+  // Three tiles in a row: the cut runs through the middle tile, again 5 links.
+  CHECK(arch::summarize(arch::Fabric(test::tiny({"tiles=3"}))).bisection_bytes_per_s == 5 * 16 * 1e9);
+  // Plasticine: 16 x 8 cells, 9 rows of switches, 64 B links at 1 GHz.
+  CHECK(summary_of("plasticine").bisection_bytes_per_s == 9 * 64 * 1e9);
+}

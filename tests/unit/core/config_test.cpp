@@ -110,7 +110,7 @@ TEST_CASE("malformed YAML reports the parser's position", "[core][config][errors
             .starts_with("bad.yaml:"));
   CHECK_THROWS_WITH(ConfigNode::parse("a: [1, 2\nb: 3\n", "bad.yaml"), Contains("malformed YAML"));
   CHECK(error_of([] { (void)ConfigNode::parse("- 1\n- 2\n", "list.yaml"); }) ==
-        "list.yaml:1:1: expected a mapping of keys at the top of the document, found a list of 2");
+        "list.yaml:1:1: expected a mapping of keys at the top of the document, found a list of 2 elements");
   CHECK(error_of([] { (void)ConfigNode::parse("", "empty.yaml"); }) ==
         "empty.yaml: expected a mapping of keys at the top of the document, found nothing");
 }
@@ -151,9 +151,10 @@ TEST_CASE("bad overrides are reported with the override", "[core][config][overri
   };
   CHECK(parse_with("name.first=x") == "--set name.first=x: 'name' is a single value; it has no key 'first'");
   CHECK(parse_with("memory.tiers.3.name=x") ==
-        "--set memory.tiers.3.name=x: 'memory.tiers' is a list of 1 elements; expected an index "
+        "--set memory.tiers.3.name=x: 'memory.tiers' is a list of 1 element; expected an index "
         "from 0 to 0, found '3'");
-  CHECK(parse_with("pcu.lanes=") == "--set pcu.lanes=: the value is empty; expected key=value");
+  CHECK(parse_with("pcu.lanes=") == "--set pcu.lanes=: the value is empty or null; expected a value after '='");
+  CHECK(parse_with("pcu.lanes=~") == "--set pcu.lanes=~: the value is empty or null; expected a value after '='");
   CHECK_THAT(parse_with("pcu.lanes=[1"), Contains("not valid YAML"));
 }
 
@@ -162,4 +163,42 @@ TEST_CASE("an override with a bad value fails at the override when read", "[core
   const auto root = ConfigNode::parse(k_doc, "doc.yaml", ov);
   CHECK(error_of([&] { (void)root.at("pcu").at("lanes").as_int(Bounds::at_least(1)); }) ==
         "--set pcu.lanes=-4: pcu.lanes: expected an integer >= 1, found '-4'");
+}
+
+TEST_CASE("quoted scalars are strings, not numbers", "[core][config][errors]") {
+  const auto root = ConfigNode::parse("a: '4'\nb: \"2.5\"\nc: +-4\nd: 4\n", "q.yaml");
+  CHECK_THROWS_WITH(root.at("a").as_int(), Contains("expected an integer, found the text '4' (a quoted or block scalar is never a number)"));
+  CHECK_THROWS_WITH(root.at("b").as_double(), Contains("expected a number, found the text '2.5'"));
+  CHECK_THROWS_WITH(root.at("c").as_int(), Contains("found '+-4'"));
+  CHECK(root.at("a").as_string() == "4");
+  CHECK(root.at("d").as_int() == 4);
+}
+
+TEST_CASE("text must be UTF-8 and messages escape what it is not", "[core][config][errors]") {
+  const auto root = ConfigNode::parse("name: bad\xff\nkey\x01: 1\n", "u.yaml");
+  CHECK_THROWS_WITH(root.at("name").as_string(), Contains("u.yaml:1:7: name: expected UTF-8 text, found 'bad\\xff'"));
+  CHECK_THROWS_WITH(root.check_keys({"name"}), Contains("unknown key 'key\\x01'"));
+}
+
+TEST_CASE("a file with several YAML documents is refused", "[core][config][errors]") {
+  CHECK_THROWS_WITH(ConfigNode::parse("a: 1\n---\nb: 2\n", "two.yaml"),
+                    Contains("two.yaml:3:1: the file holds 2 YAML documents; expected one"));
+}
+
+TEST_CASE("overrides are located at the one that wrote a value", "[core][config][override]") {
+  const std::vector<Override> ov{Override::parse("pcu={lanes: 4}"), Override::parse("pcu.lanes=0"),
+                                 Override::parse("memory.tiers.00.bandwidth_gbps=7"), Override::parse("new.key=1")};
+  const auto root = ConfigNode::parse(k_doc, "doc.yaml", ov);
+  CHECK(root.at("pcu").at("lanes").location().file == "--set pcu.lanes=0");
+  CHECK(root.at("pcu").location().file == "--set pcu={lanes: 4}");
+  const auto bw = root.at("memory").at("tiers").elements().at(0).at("bandwidth_gbps");
+  CHECK(bw.location().file == "--set memory.tiers.00.bandwidth_gbps=7");
+  CHECK(root.at("new").location().file == "--set new.key=1");
+  CHECK(root.at("name").location().file == "doc.yaml");
+  CHECK(root.at("memory").location().file == "doc.yaml");
+}
+
+TEST_CASE("only regular files are read", "[core][config][errors]") {
+  CHECK_THROWS_WITH(ConfigNode::load_file("/dev/null"), Contains("it is not a regular file"));
+  CHECK_THROWS_WITH(ConfigNode::load_file(""), Contains("no file name given"));
 }

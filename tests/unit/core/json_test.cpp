@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/files.h"
 #include "core/json.h"
 
 using namespace rdasim::core;
@@ -45,4 +46,19 @@ TEST_CASE("stable_hash is FNV-1a and deterministic", "[core][json]") {
   CHECK(stable_hash("a") == "af63dc4c8601ec8c");
   CHECK(stable_hash("config") == stable_hash("config"));
   CHECK(stable_hash("config") != stable_hash("configs"));
+}
+
+TEST_CASE("write_text_file refuses folders and special files", "[core][files][errors]") {
+  CHECK_THROWS_WITH(write_text_file(std::filesystem::temp_directory_path(), "x"),
+                    Catch::Matchers::Contains("it is a directory"));
+  CHECK_THROWS_WITH(write_text_file("/dev/null", "x"), Catch::Matchers::Contains("not a regular file"));
+  CHECK(std::filesystem::is_character_file("/dev/null"));  // still a device
+}
+
+TEST_CASE("read_text_file limits the size", "[core][files][errors]") {
+  const auto path = std::filesystem::temp_directory_path() / "rdasim_big_file";
+  write_text_file(path, std::string(100, 'x'));
+  CHECK(read_text_file(path).size() == 100);
+  CHECK_THROWS_WITH(read_text_file(path, 10), Catch::Matchers::Contains("the file is 100 B; expected at most 10 B"));
+  std::filesystem::remove(path);
 }

@@ -41,3 +41,28 @@ TEST_CASE("SI and binary formatting", "[core][text]") {
   CHECK(format_bytes(512.0) == "512 B");
   CHECK(format_bytes(1.5 * 1024 * 1024 * 1024 * 1024) == "1.5 TiB");
 }
+
+TEST_CASE("UTF-8 validation", "[core][text]") {
+  CHECK(is_valid_utf8("plain"));
+  CHECK(is_valid_utf8("mm\xc2\xb2 and \xe2\x82\xac"));
+  CHECK_FALSE(is_valid_utf8("ti\xffny"));
+  CHECK_FALSE(is_valid_utf8("cut \xe2\x82"));
+  CHECK_FALSE(is_valid_utf8("\xc0\xaf"));  // overlong
+}
+
+TEST_CASE("printable keeps messages on one line", "[core][text]") {
+  CHECK(printable("a\nb\tc") == "a\\nb\\tc");
+  CHECK(printable(std::string("nul\0x", 5)) == "nul\\x00x");
+  CHECK(printable("ti\xffny") == "ti\\xffny");
+  CHECK(printable("\xc2\xb2 ok") == "\xc2\xb2 ok");
+  CHECK(printable(std::string(100, 'x'), 10) == "xxxxxxxxxx...");
+}
+
+TEST_CASE("numbers print as people write them", "[core][text]") {
+  CHECK(format_number(1048576) == "1048576");
+  CHECK(format_number(-3) == "-3");
+  CHECK(format_number(0.5) == "0.5");
+  CHECK(format_number(1e300) == "1e+300");
+  CHECK(plural(1, "element") == "1 element");
+  CHECK(plural(0, "element") == "0 elements");
+}
