@@ -13,5 +13,6 @@ namespace rdasim::tools {
 using Runner = std::function<int()>;
 
 void add_arch_command(CLI::App& app, Runner& run);
+void add_graph_command(CLI::App& app, Runner& run);
 
 }  // namespace rdasim::tools

@@ -1,0 +1,35 @@
+// Shared pieces of op definitions: element counts, common shape rules, attribute lists.
+#pragma once
+
+#include <numeric>
+
+#include "graphs/op_registry.h"
+
+namespace rdasim::graphs::ops {
+
+/// Element count of a shape as a double, for FLOP formulas.
+inline double count(const Shape& shape) {
+  double n = 1;
+  for (auto d : shape) n *= static_cast<double>(d);
+  return n;
+}
+
+/// FLOPs proportional to the first output's elements.
+inline std::function<double(const OpContext&)> flops_per_output(double per_element) {
+  return [per_element](const OpContext& ctx) { return per_element * count(ctx.output(0).shape); };
+}
+
+/// Output 0 has the shape and type of input 0.
+inline std::vector<TensorInfo> same_as_input(const OpContext& ctx) {
+  return {{ctx.in_shape(0), ctx.in_dtype(0)}};
+}
+
+inline AttrDecl attr_int(std::string name, std::int64_t value) { return {std::move(name), AttrType::int_, value, false}; }
+inline AttrDecl attr_float(std::string name, double value) { return {std::move(name), AttrType::float_, value, false}; }
+inline AttrDecl attr_string(std::string name, std::string value) {
+  return {std::move(name), AttrType::string, std::move(value), false};
+}
+inline AttrDecl attr_ints(std::string name) { return {std::move(name), AttrType::ints, std::nullopt, true}; }
+inline AttrDecl attr_required(std::string name, AttrType type) { return {std::move(name), type, std::nullopt, false}; }
+
+}  // namespace rdasim::graphs::ops

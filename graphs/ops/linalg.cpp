@@ -1,0 +1,142 @@
+// Matrix products: MatMul (numpy semantics, batched and broadcast), Gemm, and SpMM, a sparse
+// CSR matrix (constant) times a dense one, for graph diffusion.
+#include <fmt/format.h>
+
+#include "graphs/ops/helpers.h"
+
+namespace rdasim::graphs {
+
+namespace {
+
+using namespace ops;
+
+/// MatMul's shapes with 1-D operands promoted: [batch..., M, K] x [batch..., K, N].
+struct MatMulShapes {
+  Shape batch;
+  std::int64_t m = 1;
+  std::int64_t k = 1;
+  std::int64_t n = 1;
+  Shape out;
+};
+
+MatMulShapes matmul_shapes(const OpContext& ctx) {
+  ctx.require_rank(0, 1, k_variadic, "A");
+  ctx.require_rank(1, 1, k_variadic, "B");
+  Shape a = ctx.in_shape(0);
+  Shape b = ctx.in_shape(1);
+  const bool a_vector = a.size() == 1;
+  const bool b_vector = b.size() == 1;
+  if (a_vector) a.insert(a.begin(), 1);
+  if (b_vector) b.push_back(1);
+  MatMulShapes s;
+  s.m = a[a.size() - 2];
+  s.k = a.back();
+  s.n = b.back();
+  if (b[b.size() - 2] != s.k) {
+    ctx.fail(fmt::format("inner dimensions differ: A {} has {} columns, B {} has {} rows",
+                         to_string(ctx.in_shape(0)), s.k, to_string(ctx.in_shape(1)), b[b.size() - 2]));
+  }
+  auto batch = broadcast_shapes(Shape(a.begin(), a.end() - 2), Shape(b.begin(), b.end() - 2));
+  if (!batch) {
+    ctx.fail(fmt::format("batch dimensions of {} and {} do not broadcast", to_string(ctx.in_shape(0)),
+                         to_string(ctx.in_shape(1))));
+  }
+  s.batch = *batch;
+  s.out = s.batch;
+  if (!a_vector) s.out.push_back(s.m);
+  if (!b_vector) s.out.push_back(s.n);
+  return s;
+}
+
+}  // namespace
+
+void register_linalg_ops(OpRegistry& r) {
+  OpDef matmul;
+  matmul.kind = "MatMul";
+  matmul.summary = "matrix product with numpy broadcasting of batch dimensions";
+  matmul.min_inputs = matmul.max_inputs = 2;
+  matmul.infer = [](const OpContext& ctx) {
+    return std::vector<TensorInfo>{{matmul_shapes(ctx).out, ctx.in_dtype(0)}};
+  };
+  matmul.flops = [](const OpContext& ctx) {
+    const auto s = matmul_shapes(ctx);
+    return 2.0 * count(s.batch) * static_cast<double>(s.m * s.n) * static_cast<double>(s.k);
+  };
+  r.add(std::move(matmul));
+
+  OpDef gemm;
+  gemm.kind = "Gemm";
+  gemm.summary = "alpha * op(A) * op(B) + beta * C, op = transpose when transA/transB";
+  gemm.min_inputs = 2;
+  gemm.max_inputs = 3;
+  gemm.attrs = {attr_float("alpha", 1.0), attr_float("beta", 1.0), attr_int("transA", 0), attr_int("transB", 0)};
+  gemm.infer = [](const OpContext& ctx) {
+    ctx.require_rank(0, 2, 2, "A");
+    ctx.require_rank(1, 2, 2, "B");
+    const auto& a = ctx.in_shape(0);
+    const auto& b = ctx.in_shape(1);
+    const bool ta = ctx.attrs().get_int("transA", 0) != 0;
+    const bool tb = ctx.attrs().get_int("transB", 0) != 0;
+    const std::int64_t m = ta ? a[1] : a[0];
+    const std::int64_t ka = ta ? a[0] : a[1];
+    const std::int64_t kb = tb ? b[1] : b[0];
+    const std::int64_t n = tb ? b[0] : b[1];
+    if (ka != kb) {
+      ctx.fail(fmt::format("inner dimensions differ: op(A) is {} x {}, op(B) is {} x {}", m, ka, kb, n));
+    }
+    if (ctx.has_input(2)) {
+      auto c = broadcast_shapes(ctx.in_shape(2), Shape{m, n});
+      if (!c || *c != Shape{m, n}) {
+        ctx.fail(fmt::format("C {} does not broadcast to the result [{}, {}]", to_string(ctx.in_shape(2)), m, n));
+      }
+    }
+    return std::vector<TensorInfo>{{Shape{m, n}, ctx.in_dtype(0)}};
+  };
+  gemm.flops = [](const OpContext& ctx) {
+    const auto& a = ctx.in_shape(0);
+    const double k = static_cast<double>(ctx.attrs().get_int("transA", 0) ? a[0] : a[1]);
+    const double mn = count(ctx.output(0).shape);
+    return 2.0 * mn * k + (ctx.has_input(2) ? mn : 0.0);
+  };
+  r.add(std::move(gemm));
+
+  OpDef spmm;
+  spmm.kind = "SpMM";
+  spmm.summary = "sparse CSR (row_ptr, col_idx, values: constants) times dense B [..., cols, N]";
+  spmm.min_inputs = spmm.max_inputs = 4;
+  spmm.attrs = {attr_required("cols", AttrType::int_)};
+  spmm.infer = [](const OpContext& ctx) {
+    ctx.require_rank(0, 1, 1, "row_ptr");
+    ctx.require_rank(1, 1, 1, "col_idx");
+    ctx.require_rank(2, 1, 1, "values");
+    ctx.require_rank(3, 2, k_variadic, "B");
+    const std::int64_t rows = ctx.in_shape(0)[0] - 1;
+    const std::int64_t nnz = ctx.in_shape(1)[0];
+    if (rows < 0) ctx.fail("row_ptr must have rows + 1 entries, found none");
+    if (ctx.in_shape(2)[0] != nnz) {
+      ctx.fail(fmt::format("values has {} entries but col_idx has {}", ctx.in_shape(2)[0], nnz));
+    }
+    const std::int64_t cols = ctx.attrs().get_int("cols", 0);
+    const Shape& b = ctx.in_shape(3);
+    if (b[b.size() - 2] != cols) {
+      ctx.fail(fmt::format("the sparse matrix has {} columns but B {} has {} rows", cols, to_string(b),
+                           b[b.size() - 2]));
+    }
+    if (ctx.input(0).values && !ctx.input(0).values->empty() &&
+        static_cast<std::int64_t>(ctx.input(0).values->back()) != nnz) {
+      ctx.fail(fmt::format("row_ptr ends at {}, expected the {} nonzeros", ctx.input(0).values->back(), nnz));
+    }
+    Shape out(b.begin(), b.end() - 2);
+    out.push_back(rows);
+    out.push_back(b.back());
+    return std::vector<TensorInfo>{{out, ctx.in_dtype(3)}};
+  };
+  spmm.flops = [](const OpContext& ctx) {
+    const Shape& b = ctx.in_shape(3);
+    const double batch = count(Shape(b.begin(), b.end() - 2));
+    return 2.0 * count(ctx.in_shape(1)) * static_cast<double>(b.back()) * batch;
+  };
+  r.add(std::move(spmm));
+}
+
+}  // namespace rdasim::graphs

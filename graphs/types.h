@@ -1,0 +1,42 @@
+// Element types, shapes and tensor roles of the dataflow-graph IR.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rdasim::graphs {
+
+/// Element types, named as in ONNX.
+enum class DType : std::uint8_t { f32, f64, bf16, f16, i64, i32, i8, u8, boolean };
+
+[[nodiscard]] std::string_view to_string(DType dtype);
+[[nodiscard]] std::optional<DType> parse_dtype(std::string_view name);
+/// Bytes per element (bool: 1).
+[[nodiscard]] std::int64_t byte_size(DType dtype);
+[[nodiscard]] bool is_float(DType dtype);
+/// Every dtype name, for error messages.
+[[nodiscard]] const std::vector<std::string>& dtype_names();
+
+/// What a tensor is to the graph.
+enum class Role : std::uint8_t {
+  input,       ///< fed from outside for every run
+  param,       ///< trainable weights (initializers), fixed during inference
+  constant,    ///< fixed values that are not trained (a Laplace kernel, a CSR support)
+  activation,  ///< produced and consumed inside the graph
+  output,      ///< produced inside the graph and returned
+};
+
+[[nodiscard]] std::string_view to_string(Role role);
+
+/// Static dimensions, outermost first. A scalar has none.
+using Shape = std::vector<std::int64_t>;
+
+/// Number of elements; nullopt when a dimension is negative or the product overflows 63 bits.
+[[nodiscard]] std::optional<std::int64_t> checked_elements(const Shape& shape);
+/// "[2, 3, 4]".
+[[nodiscard]] std::string to_string(const Shape& shape);
+
+}  // namespace rdasim::graphs
