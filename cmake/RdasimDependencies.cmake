@@ -7,6 +7,8 @@ find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 2 REQUIRED)
 find_package(Boost 1.74 REQUIRED)            # header-only parts: Boost.Graph
 find_package(METIS 5.1 REQUIRED)
+find_package(Protobuf REQUIRED)              # Debian's ONNX config needs protobuf::libprotobuf
+find_package(ONNX REQUIRED)                  # targets onnx_proto (the protobuf messages) and onnx
 
 # Debian's SystemC 2.3.4 ships only a pkg-config file, and was built as C++17: a C++20
 # translation unit must claim 201703L or the version-check symbol does not link.

@@ -42,6 +42,13 @@ class InputError : public std::runtime_error {
   std::string m_message;
 };
 
+/// Valid input that uses something rdasim does not cover (an op kind, an element type, a
+/// mode). Kept apart so that suites can count what is missing separately from what is wrong.
+class UnsupportedError : public InputError {
+ public:
+  using InputError::InputError;
+};
+
 /// A broken internal invariant: a bug in rdasim, never the user's fault.
 class InternalError : public std::logic_error {
  public:

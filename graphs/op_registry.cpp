@@ -52,6 +52,11 @@ void OpContext::fail(const std::string& message) const {
                          fmt::format("op '{}' ({}): {}", m_op.name, m_op.kind, message));
 }
 
+void OpContext::unsupported(const std::string& message) const {
+  throw core::UnsupportedError(core::Location(m_graph.name(), 0, 0, m_op.name),
+                               fmt::format("op '{}' ({}): {}", m_op.name, m_op.kind, message));
+}
+
 void OpContext::require_rank(std::size_t i, std::size_t rank_min, std::size_t rank_max,
                              std::string_view what) const {
   const std::size_t rank = in_shape(i).size();

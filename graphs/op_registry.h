@@ -47,6 +47,8 @@ class OpContext {
 
   /// Throws core::InputError naming the op: "op 'conv1' (Conv): message".
   [[noreturn]] void fail(const std::string& message) const;
+  /// Throws core::UnsupportedError naming the op, for valid uses rdasim does not cover.
+  [[noreturn]] void unsupported(const std::string& message) const;
   /// A rank check with a message naming the input.
   void require_rank(std::size_t input, std::size_t rank_min, std::size_t rank_max,
                     std::string_view what) const;

@@ -77,7 +77,7 @@ std::vector<const OpDef*> check_ops(const Graph& g) {
     // All at once, so a user sees every missing kind in one go.
     std::string list;
     for (std::size_t i = 0; i < unknown.size(); ++i) list += (i ? ", " : "") + unknown[i];
-    throw core::InputError(core::Location(g.name()),
+    throw core::UnsupportedError(core::Location(g.name()),
                            fmt::format("{} op{} of unsupported kind: {}", unknown.size(), unknown.size() == 1 ? "" : "s", list));
   }
   for (std::size_t i = 0; i < defs.size(); ++i) {

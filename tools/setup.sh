@@ -8,9 +8,9 @@ packages=(
   g++ cmake ninja-build pkg-config ccache git
   # libraries (DESIGN.md: only Debian packages, no downloads at configure time)
   libfmt-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libboost-graph-dev libmetis-dev
-  libsystemc-dev
+  libsystemc-dev libonnx-dev libprotobuf-dev
   # tests and benchmarks
-  catch2 libbenchmark-dev
+  catch2 libbenchmark-dev libonnx-testdata
 )
 
 missing=()

@@ -99,7 +99,8 @@ void register_norm_reduce_ops(OpRegistry& r) {
   batch_norm.infer = [](const OpContext& ctx) {
     ctx.require_rank(0, 2, k_variadic, "X");
     if (ctx.attrs().get_int("training_mode", 0) != 0 || ctx.op().outputs.size() > 1) {
-      ctx.fail("only the inference form is supported (training_mode = 0, one output)");
+      ctx.unsupported("the training form (training_mode = 1, running statistics as outputs) is not supported; "
+                      "only inference");
     }
     const std::int64_t channels = ctx.in_shape(0)[1];
     for (std::size_t i = 1; i < 5; ++i) {

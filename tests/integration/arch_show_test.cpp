@@ -148,3 +148,20 @@ TEST_CASE("an invalid RDASIM_LOG is named in the error", "[integration][cli][err
   CHECK(r.status == 2);
   CHECK(r.err == "rdasim: error: RDASIM_LOG is 'verbose'; expected debug, info, warn, error or off\n");
 }
+
+TEST_CASE("graph reads ONNX models and YAML graphs", "[integration][graph]") {
+  const auto onnx = test::run_cli({"graph", "/usr/include/onnx/backend/test/data/pytorch-converted/test_Conv2d/model.onnx",
+                                   "--json"});
+  INFO(onnx.err);
+  REQUIRE(onnx.status == 0);
+  const auto j = core::Json::parse(onnx.out);
+  CHECK(j["ops"][0]["kind"] == "Conv");
+  CHECK(j["totals"]["flops"].get<double>() > 0);
+  const auto yaml = test::run_cli({"graph", "configs/graphs/mlp.yaml", "-p", "batch=4"});
+  REQUIRE(yaml.status == 0);
+  CHECK_THAT(yaml.out, Contains("fc1"));
+  CHECK_THAT(yaml.out, Contains("[4, 256]"));
+  const auto ops = test::run_cli({"ops", "--json"});
+  REQUIRE(ops.status == 0);
+  CHECK(core::Json::parse(ops.out).size() == 51);
+}

@@ -14,7 +14,8 @@
 #include "core/text.h"
 #include "graphs/algorithms.h"
 #include "graphs/export.h"
-#include "graphs/yaml_import.h"
+#include "graphs/import/onnx_import.h"
+#include "graphs/import/yaml_import.h"
 #include "tools/cli/commands.h"
 
 namespace rdasim::tools {
@@ -53,8 +54,13 @@ graphs::DimBindings parse_params(const std::vector<std::string>& texts) {
 graphs::Graph load_model(const std::string& model, const graphs::DimBindings& dims) {
   const std::string ext = std::filesystem::path(model).extension().string();
   if (ext == ".yaml" || ext == ".yml") return graphs::load_yaml_graph(model, dims);
+  if (ext == ".onnx") {
+    graphs::OnnxOptions options;
+    options.dims = dims;
+    return graphs::load_onnx_model(model, options);
+  }
   throw core::InputError(core::Location(model),
-                         "expected a YAML graph (.yaml); ONNX models and built-in workloads are not read yet");
+                         "expected an ONNX model (.onnx) or a YAML graph (.yaml); built-in workloads are not read yet");
 }
 
 void print_table(const graphs::Graph& graph) {
@@ -120,7 +126,7 @@ void add_graph_command(CLI::App& app, Runner& run) {
   auto opt = std::make_shared<GraphOptions>();
   auto* graph = app.add_subcommand(
       "graph", "Load a model, infer its shapes and print each op's output shape, parameters, FLOPs and bytes");
-  graph->add_option("MODEL", opt->model, "A YAML graph (configs/graphs/*.yaml)")->required();
+  graph->add_option("MODEL", opt->model, "An ONNX model (.onnx) or a YAML graph (configs/graphs/*.yaml)")->required();
   graph->add_option("-p,--param", opt->params, "Set a symbolic dimension, e.g. -p batch=64 (repeatable)")
       ->type_name("NAME=VALUE");
   graph->add_flag("--json", opt->json, "Print the graph with shapes and per-op costs as JSON");

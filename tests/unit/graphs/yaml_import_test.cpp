@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "graphs/export.h"
-#include "graphs/yaml_import.h"
+#include "graphs/import/yaml_import.h"
 
 using namespace rdasim;
 using Catch::Matchers::Contains;

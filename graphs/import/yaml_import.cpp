@@ -1,5 +1,5 @@
 // YAML graphs: tensors declared by role, ops in any order, attributes typed by the op registry.
-#include "graphs/yaml_import.h"
+#include "graphs/import/yaml_import.h"
 
 #include <fmt/format.h>
 
