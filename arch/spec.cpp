@@ -200,9 +200,11 @@ void check_layout_fits(const Spec& spec, const ConfigNode& tile_node) {
   if (pmus == 0) tile_node.fail("the layout places no PMU on the tile; expected at least one");
 }
 
-/// Fabrics beyond this many units are refused: ids are 32-bit and sweeps want speed. The
-/// largest preset (sn40l) has about 4,500.
-constexpr double k_max_units = 1 << 24;
+/// Fabrics beyond this many units are refused: a fabric of this size already takes about a
+/// quarter of a GiB with its links, and sweeps want speed. The largest preset (sn40l) has
+/// about 4,500 units, 230 times fewer. (Found by fuzzing: 16M units exhausted memory.)
+constexpr double k_max_units = 1 << 20;
+constexpr double k_max_links = 1 << 24;
 
 void check_size(const Spec& spec, const ConfigNode& root) {
   const auto& t = spec.tile();
@@ -213,6 +215,18 @@ void check_size(const Spec& spec, const ConfigNode& root) {
     root.at("tiles").fail(fmt::format("{} tiles of {} x {} cells make {:.4g} units with their switches; "
                                       "rdasim models at most {:.4g}",
                                       spec.tiles(), t.rows, t.cols, units, k_max_units));
+  }
+  // Links grow with the memory tiers too: every AGCU of the chip reaches every tier.
+  const double rows = t.rows;
+  const double cols = t.cols;
+  const double agcus = spec.agcu().count;
+  const double tiers = static_cast<double>(spec.memory_tiers().size());
+  const double links = 2.0 * spec.tiles() *
+                       (rows * (cols + 1) + cols * (rows + 1) + 4 * rows * cols + agcus * (1 + tiers) + rows + cols + 2);
+  if (links > k_max_links) {
+    root.at("tiles").fail(fmt::format("the fabric would have {:.4g} links ({} tiles, {} memory tiers); rdasim "
+                                      "models at most {:.4g}",
+                                      links, spec.tiles(), spec.memory_tiers().size(), k_max_links));
   }
 }
 

@@ -95,7 +95,9 @@ std::vector<const OpDef*> check_ops(const Graph& g) {
     }
     std::vector<std::string> names;
     for (const auto& a : def.attrs) names.push_back(a.name);
-    for (const auto& [name, value] : op.attrs.values) {
+    for (const auto& attr : op.attrs.values) {
+      const std::string& name = attr.first;  // (clang 14 cannot capture a structured binding)
+      const AttrValue& value = attr.second;
       auto it = std::find_if(def.attrs.begin(), def.attrs.end(), [&](const AttrDecl& a) { return a.name == name; });
       if (it == def.attrs.end()) {
         ctx.fail(fmt::format("unknown attribute '{}'{}; {} has {}", name, core::did_you_mean(name, names), op.kind,

@@ -11,4 +11,5 @@ cmake -S . -B "$dir" -G Ninja "$@" >"$dir/configure.log" 2>&1 || {
   cat "$dir/configure.log" >&2
   exit 1
 }
-cmake --build "$dir" -j "$jobs"
+# RDASIM_TARGETS limits the build to some targets (tools/fuzz.sh builds only its own).
+cmake --build "$dir" -j "$jobs" ${RDASIM_TARGETS:+--target $RDASIM_TARGETS}

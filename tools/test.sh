@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds rdasim and runs every test twice: an optimized build with warnings as errors, then a
-# build with AddressSanitizer and UndefinedBehaviorSanitizer. Exit status 0 only if all pass.
+# build with AddressSanitizer and UndefinedBehaviorSanitizer; then fuzzes the loaders of
+# untrusted input for a bounded time (tools/fuzz.sh). Exit status 0 only if all pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
@@ -20,4 +21,5 @@ run_suite build/release -DCMAKE_BUILD_TYPE=Release
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 run_suite build/sanitize -DCMAKE_BUILD_TYPE=Debug -DRDASIM_SANITIZE=ON
+tools/fuzz.sh
 echo "== all suites passed in $((SECONDS - start)) s"

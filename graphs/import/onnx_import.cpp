@@ -56,10 +56,12 @@ double half_to_double(std::uint16_t h) {
   const std::uint32_t mantissa = h & 0x3ff;
   if (exponent == 0) return (sign ? -1.0 : 1.0) * std::ldexp(static_cast<double>(mantissa), -24);
   if (exponent == 31) return mantissa ? std::nan("") : (sign ? -1.0 : 1.0) * HUGE_VAL;
-  return std::bit_cast<float>(sign | ((exponent + 112) << 23) | (mantissa << 13));
+  return static_cast<double>(std::bit_cast<float>(sign | ((exponent + 112) << 23) | (mantissa << 13)));
 }
 
-double bf16_to_double(std::uint16_t b) { return std::bit_cast<float>(static_cast<std::uint32_t>(b) << 16); }
+double bf16_to_double(std::uint16_t b) {
+  return static_cast<double>(std::bit_cast<float>(static_cast<std::uint32_t>(b) << 16));
+}
 
 /// Values of a TensorProto in row-major order, from raw_data or the typed fields.
 std::vector<double> decode_values(const onnx::TensorProto& t, DType dtype, std::int64_t count, const std::string& where,
@@ -84,7 +86,7 @@ std::vector<double> decode_values(const onnx::TensorProto& t, DType dtype, std::
         return value;
       };
       switch (dtype) {
-        case DType::f32: v.push_back(read(float{})); break;
+        case DType::f32: v.push_back(static_cast<double>(read(float{}))); break;
         case DType::f64: v.push_back(read(double{})); break;
         case DType::f16: v.push_back(half_to_double(read(std::uint16_t{}))); break;
         case DType::bf16: v.push_back(bf16_to_double(read(std::uint16_t{}))); break;
@@ -99,7 +101,7 @@ std::vector<double> decode_values(const onnx::TensorProto& t, DType dtype, std::
   }
   switch (dtype) {
     case DType::f32:
-      for (float x : t.float_data()) v.push_back(x);
+      for (float x : t.float_data()) v.push_back(static_cast<double>(x));
       break;
     case DType::f64:
       for (double x : t.double_data()) v.push_back(x);
@@ -168,7 +170,7 @@ Tensor constant_tensor(const onnx::NodeProto& node, const std::string& source, c
   std::vector<double> values;
   if (a.name() == "value_float" || a.name() == "value_floats") {
     t.dtype = DType::f32;
-    if (a.name() == "value_float") values.push_back(a.f());
+    if (a.name() == "value_float") values.push_back(static_cast<double>(a.f()));
     else values.assign(a.floats().begin(), a.floats().end());
   } else if (a.name() == "value_int" || a.name() == "value_ints") {
     t.dtype = DType::i64;

@@ -166,6 +166,21 @@ std::vector<TensorInfo> pool_infer(const OpContext& ctx) {
 
 double window_volume(const OpContext& ctx) { return count(ctx.attrs().get_ints("kernel_shape")); }
 
+/// A pooling op: the window attributes (kernel_shape required), ceil_mode and one of its own.
+OpDef pool(std::string kind, std::string summary, std::string own_attr, std::size_t max_outputs) {
+  OpDef def;
+  def.kind = std::move(kind);
+  def.summary = std::move(summary);
+  def.max_outputs = max_outputs;
+  add_window_attrs(def);
+  def.attrs.back() = attr_required("kernel_shape", AttrType::ints);
+  def.attrs.push_back(attr_int("ceil_mode", 0));
+  def.attrs.push_back(attr_int(std::move(own_attr), 0));
+  def.infer = pool_infer;
+  def.flops = [](const OpContext& ctx) { return count(ctx.output(0).shape) * window_volume(ctx); };
+  return def;
+}
+
 }  // namespace
 
 void register_conv_ops(OpRegistry& r) {
@@ -202,28 +217,8 @@ void register_conv_ops(OpRegistry& r) {
   };
   r.add(std::move(deconv));
 
-  OpDef maxpool;
-  maxpool.kind = "MaxPool";
-  maxpool.summary = "maximum over sliding windows; optional second output: flat indices";
-  maxpool.max_outputs = 2;
-  add_window_attrs(maxpool);
-  maxpool.attrs.back() = attr_required("kernel_shape", AttrType::ints);
-  maxpool.attrs.push_back(attr_int("ceil_mode", 0));
-  maxpool.attrs.push_back(attr_int("storage_order", 0));
-  maxpool.infer = pool_infer;
-  maxpool.flops = [](const OpContext& ctx) { return count(ctx.output(0).shape) * window_volume(ctx); };
-  r.add(std::move(maxpool));
-
-  OpDef avgpool;
-  avgpool.kind = "AveragePool";
-  avgpool.summary = "mean over sliding windows";
-  add_window_attrs(avgpool);
-  avgpool.attrs.back() = attr_required("kernel_shape", AttrType::ints);
-  avgpool.attrs.push_back(attr_int("ceil_mode", 0));
-  avgpool.attrs.push_back(attr_int("count_include_pad", 0));
-  avgpool.infer = pool_infer;
-  avgpool.flops = [](const OpContext& ctx) { return count(ctx.output(0).shape) * window_volume(ctx); };
-  r.add(std::move(avgpool));
+  r.add(pool("MaxPool", "maximum over sliding windows; optional second output: flat indices", "storage_order", 2));
+  r.add(pool("AveragePool", "mean over sliding windows", "count_include_pad", 1));
 
   OpDef global;
   global.kind = "GlobalAveragePool";

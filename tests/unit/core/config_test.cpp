@@ -175,14 +175,25 @@ TEST_CASE("quoted scalars are strings, not numbers", "[core][config][errors]") {
 }
 
 TEST_CASE("text must be UTF-8 and messages escape what it is not", "[core][config][errors]") {
-  const auto root = ConfigNode::parse("name: bad\xff\nkey\x01: 1\n", "u.yaml");
+  const auto root = ConfigNode::parse("name: bad\xff\nkey\xc3\xa9: 1\n", "u.yaml");
   CHECK_THROWS_WITH(root.at("name").as_string(), Contains("u.yaml:1:7: name: expected UTF-8 text, found 'bad\\xff'"));
-  CHECK_THROWS_WITH(root.check_keys({"name"}), Contains("unknown key 'key\\x01'"));
+  CHECK_THROWS_WITH(root.check_keys({"name"}), Contains("unknown key 'key\xc3\xa9'"));
+}
+
+TEST_CASE("control characters are refused before parsing", "[core][config][errors]") {
+  // A NUL once sent yaml-cpp into an endless loop (found by tools/fuzz.sh).
+  CHECK_THROWS_WITH(ConfigNode::parse(std::string(",\x04\0\0\0\0M->)", 10), "f.yaml"),
+                    Contains("f.yaml:1:2: malformed YAML: control character 0x04 is not allowed"));
+  CHECK_THROWS_WITH(ConfigNode::parse("a: 1\nb: \x01\n", "f.yaml"), Contains("f.yaml:2:4:"));
+  CHECK_NOTHROW(ConfigNode::parse("a:\t1\r\nb: 2\n", "f.yaml"));
 }
 
 TEST_CASE("a file with several YAML documents is refused", "[core][config][errors]") {
   CHECK_THROWS_WITH(ConfigNode::parse("a: 1\n---\nb: 2\n", "two.yaml"),
-                    Contains("two.yaml:3:1: the file holds 2 YAML documents; expected one"));
+                    Contains("two.yaml:3:1: the file holds more than one YAML document; expected one"));
+  // Empty documents do not count; stray punctuation does not hang the reader (found by fuzzing).
+  CHECK_NOTHROW(ConfigNode::parse("a: 1\n---\n", "one.yaml"));
+  CHECK_THROWS_WITH(ConfigNode::parse(",\n", "comma.yaml"), Contains("comma.yaml"));
 }
 
 TEST_CASE("overrides are located at the one that wrote a value", "[core][config][override]") {
