@@ -340,12 +340,22 @@ Graph parse_onnx_model(const std::string& bytes, const std::string& source, cons
     }
   }
 
+  // One unique name per node, used for its op, its messages and its omitted outputs.
+  std::vector<std::string> node_names;
+  std::set<std::string> taken;
+  for (int i = 0; i < gp.node_size(); ++i) {
+    const auto& node = gp.node(i);
+    std::string name = node.name().empty() ? fmt::format("{}_{}", node.op_type(), i) : node.name();
+    while (!taken.insert(name).second) name += "_";
+    node_names.push_back(std::move(name));
+  }
+
   // Every node's kind must be known; report all unknown ones together.
   const OpRegistry& registry = OpRegistry::instance();
   std::vector<std::string> unknown_kinds;
   for (int i = 0; i < gp.node_size(); ++i) {
     const auto& node = gp.node(i);
-    const std::string name = node.name().empty() ? fmt::format("{}_{}", node.op_type(), i) : node.name();
+    const std::string& name = node_names[static_cast<std::size_t>(i)];
     const bool foreign = !node.domain().empty() && node.domain() != "ai.onnx";
     if (foreign || (node.op_type() != "Constant" && !registry.find(node.op_type()))) {
       unknown_kinds.push_back(fmt::format("'{}' ({}{})", name, foreign ? node.domain() + "." : "", node.op_type()));
@@ -363,11 +373,10 @@ Graph parse_onnx_model(const std::string& bytes, const std::string& source, cons
 
   // Outputs first, so nodes may appear in any order; then the nodes. A Constant node becomes
   // a constant tensor, or a Constant op when the graph returns its value.
-  std::set<std::string> op_names;
+  std::vector<std::vector<TensorId>> node_outputs(static_cast<std::size_t>(gp.node_size()));
   for (int i = 0; i < gp.node_size(); ++i) {
     const auto& node = gp.node(i);
-    std::string name = node.name().empty() ? fmt::format("{}_{}", node.op_type(), i) : node.name();
-    while (!op_names.insert(name).second) name += "_";
+    const std::string& name = node_names[static_cast<std::size_t>(i)];
     if (node.op_type() == "Constant") {
       Tensor t = constant_tensor(node, source, name);
       const bool returned = graph_outputs.contains(t.name);
@@ -387,15 +396,14 @@ Graph parse_onnx_model(const std::string& bytes, const std::string& source, cons
       // An omitted optional output still has a place: it gets a name of its own.
       t.name = node.output(k).empty() ? fmt::format("{}:unused{}", name, k) : node.output(k);
       if (g.find_tensor(t.name)) fail(source, name, fmt::format("node '{}': tensor '{}' is written twice", name, t.name));
-      g.add_tensor(std::move(t));
+      node_outputs[static_cast<std::size_t>(i)].push_back(g.add_tensor(std::move(t)));
     }
   }
   for (int i = 0; i < gp.node_size(); ++i) {
     const auto& node = gp.node(i);
     if (node.op_type() == "Constant") continue;  // done above
     Op op;
-    op.name = node.name().empty() ? fmt::format("{}_{}", node.op_type(), i) : node.name();
-    while (g.find_op(op.name)) op.name += "_";
+    op.name = node_names[static_cast<std::size_t>(i)];
     op.kind = node.op_type();
     for (const auto& in : node.input()) {
       if (in.empty()) {
@@ -406,9 +414,7 @@ Graph parse_onnx_model(const std::string& bytes, const std::string& source, cons
       if (!id) fail(source, op.name, fmt::format("node '{}' reads '{}', which no input, initializer or node provides", op.name, in));
       op.inputs.push_back(*id);
     }
-    for (int k = 0; k < node.output_size(); ++k) {
-      op.outputs.push_back(*g.find_tensor(node.output(k).empty() ? fmt::format("{}:unused{}", op.name, k) : node.output(k)));
-    }
+    op.outputs = node_outputs[static_cast<std::size_t>(i)];
     for (const auto& a : node.attribute()) {
       AttrValue value = attr_value(a, source, op.name);
       if (op.kind == "Cast" && a.name() == "to") {
