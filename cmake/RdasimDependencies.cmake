@@ -6,6 +6,7 @@ find_package(yaml-cpp 0.7 REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 2 REQUIRED)
 find_package(Boost 1.74 REQUIRED)            # header-only parts: Boost.Graph
+find_package(Eigen3 3.4 REQUIRED NO_MODULE)  # reference kernels and the functional executor
 find_package(METIS 5.1 REQUIRED)
 find_package(Protobuf REQUIRED)              # Debian's ONNX config needs protobuf::libprotobuf
 find_package(ONNX REQUIRED)                  # targets onnx_proto (the protobuf messages) and onnx

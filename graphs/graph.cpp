@@ -1,6 +1,8 @@
 // Graph construction with producer/consumer bookkeeping.
 #include "graphs/graph.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -127,10 +129,21 @@ std::optional<OpId> Graph::find_op(std::string_view name) const {
 
 std::vector<TensorId> Graph::tensors_with(Role role) const {
   std::vector<TensorId> out;
+  if (role == Role::output) {
+    for (TensorId id : m_output_order) {
+      if (tensor(id).role == Role::output) out.push_back(id);
+    }
+  }
   for (std::size_t i = 0; i < m_tensors.size(); ++i) {
-    if (m_tensors[i].role == role) out.push_back(static_cast<TensorId>(i));
+    const auto id = static_cast<TensorId>(i);
+    if (m_tensors[i].role == role && std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
   }
   return out;
+}
+
+void Graph::mark_output(TensorId id) {
+  tensor(id).role = Role::output;
+  if (std::find(m_output_order.begin(), m_output_order.end(), id) == m_output_order.end()) m_output_order.push_back(id);
 }
 
 void Graph::set_dim(const std::string& name, std::int64_t size) {

@@ -89,8 +89,11 @@ class Graph {
   [[nodiscard]] std::optional<TensorId> find_tensor(std::string_view name) const;
   [[nodiscard]] std::optional<OpId> find_op(std::string_view name) const;
 
-  /// Tensors of a role, in the order they were added.
+  /// Tensors of a role, in the order they were added; outputs in the order mark_output gave.
   [[nodiscard]] std::vector<TensorId> tensors_with(Role role) const;
+  /// Makes a tensor a graph output, after those marked before (ONNX's output order, which
+  /// test data follows).
+  void mark_output(TensorId id);
 
   /// Symbolic dimensions ("batch") and their current sizes.
   [[nodiscard]] const std::map<std::string, std::int64_t, std::less<>>& dims() const { return m_dims; }
@@ -105,6 +108,7 @@ class Graph {
   std::map<std::string, TensorId, std::less<>> m_tensor_index;
   std::map<std::string, OpId, std::less<>> m_op_index;
   std::map<std::string, std::int64_t, std::less<>> m_dims;
+  std::vector<TensorId> m_output_order;
 };
 
 }  // namespace rdasim::graphs

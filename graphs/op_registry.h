@@ -1,5 +1,5 @@
 // The op registry: each op kind declares, in one place, its inputs and outputs, attributes
-// with defaults, shape rule and cost. Kinds follow ONNX semantics (broadcasting, attribute
+// with defaults, shape rule, cost and reference kernel. Kinds follow ONNX semantics (broadcasting, attribute
 // defaults of opset 13+); importers translate older opsets into these.
 #pragma once
 
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "graphs/graph.h"
+#include "graphs/kernel.h"
 
 namespace rdasim::graphs {
 
@@ -75,6 +76,9 @@ struct Cost {
   double param_bytes = 0;    ///< the part of bytes_read that is params and constants
 };
 
+/// The backward-pass builder that gradient rules write into (training).
+struct GradientBuilder;
+
 struct OpDef {
   std::string kind;
   std::string summary;  ///< one line, for listings
@@ -89,6 +93,13 @@ struct OpDef {
   std::function<double(const OpContext&)> flops;
   /// True when the op only reinterprets its input (Reshape, Squeeze): no data moves.
   bool is_view = false;
+  /// What the op computes (graphs/kernel.h). Every kind has one except Constant, whose output
+  /// tensor carries its values.
+  Kernel kernel;
+  /// The gradient rule: builds the ops of the backward pass for this op. The slot is here so
+  /// that training (autodiff over this registry) declares it next to the forward rule; it
+  /// stays empty for kinds that have none yet.
+  std::function<void(GradientBuilder&)> gradient;
 };
 
 inline constexpr std::size_t k_variadic = 1u << 20;

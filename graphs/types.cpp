@@ -1,7 +1,9 @@
 // Names and sizes of element types; checked shape arithmetic.
 #include "graphs/types.h"
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <limits>
 
 #include <fmt/format.h>
@@ -72,5 +74,43 @@ std::optional<std::int64_t> checked_elements(const Shape& shape) {
 }
 
 std::string to_string(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+
+namespace {
+
+/// Rounds to `bits` significant bits, ties to even, with the exponent range of a binary format
+/// (min_exponent: that of the smallest normal, as frexp counts; max: the largest finite value).
+double round_binary(double x, int bits, int min_exponent, double max_finite) {
+  if (!std::isfinite(x) || x == 0.0) return x;
+  int exponent = 0;
+  std::frexp(x, &exponent);
+  // Below the normal range the spacing stays that of the smallest normal (subnormals).
+  const int scale = std::max(exponent, min_exponent) - bits;
+  const double rounded = std::ldexp(std::nearbyint(std::ldexp(x, -scale)), scale);
+  return std::abs(rounded) > max_finite ? std::copysign(HUGE_VAL, x) : rounded;
+}
+
+double wrap(double truncated, double modulus, bool is_signed) {
+  double v = std::fmod(truncated, modulus);
+  if (v < 0) v += modulus;
+  if (is_signed && v >= modulus / 2) v -= modulus;
+  return v;
+}
+
+}  // namespace
+
+double representable(DType dtype, double x) {
+  switch (dtype) {
+    case DType::f64: return x;
+    case DType::f32: return static_cast<double>(static_cast<float>(x));
+    case DType::bf16: return round_binary(x, 8, -125, 0x1.fep127);
+    case DType::f16: return round_binary(x, 11, -13, 65504.0);
+    case DType::boolean: return x != 0.0 ? 1.0 : 0.0;
+    case DType::i64: return std::isfinite(x) ? std::trunc(x) : 0.0;
+    case DType::i32: return std::isfinite(x) ? wrap(std::trunc(x), 0x1p32, true) : 0.0;
+    case DType::i8: return std::isfinite(x) ? wrap(std::trunc(x), 256.0, true) : 0.0;
+    case DType::u8: return std::isfinite(x) ? wrap(std::trunc(x), 256.0, false) : 0.0;
+  }
+  return x;
+}
 
 }  // namespace rdasim::graphs

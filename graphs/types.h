@@ -17,6 +17,10 @@ enum class DType : std::uint8_t { f32, f64, bf16, f16, i64, i32, i8, u8, boolean
 /// Bytes per element (bool: 1).
 [[nodiscard]] std::int64_t byte_size(DType dtype);
 [[nodiscard]] bool is_float(DType dtype);
+/// The value of type `dtype` nearest to x, as a conversion would store it: floating types
+/// round to nearest even (bf16: 8 significant bits; f16: 11, with subnormals and overflow to
+/// infinity), integer types truncate toward zero and wrap, bool is x != 0.
+[[nodiscard]] double representable(DType dtype, double x);
 /// Every dtype name, for error messages.
 [[nodiscard]] const std::vector<std::string>& dtype_names();
 

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/text.h"
 #include "graphs/algorithms.h"
+#include "graphs/kernel.h"
 #include "graphs/op_registry.h"
 
 namespace rdasim::graphs {
@@ -116,6 +117,54 @@ std::vector<const OpDef*> check_ops(const Graph& g) {
   return defs;
 }
 
+/// Largest output (in elements) whose values shape inference computes while it goes: enough
+/// for the shape arithmetic exporters emit, small enough never to cost real time.
+constexpr std::int64_t k_propagate_limit = 1 << 16;
+
+/// Whether the op's output values follow from what is known now: Shape reads only its input's
+/// shape; other ops need every input to be a constant or already computed (never params or
+/// inputs, which change between runs or training steps).
+bool values_known(const Graph& g, const Op& op, const OpDef& def) {
+  if (!def.kernel) return false;
+  for (TensorId t : op.outputs) {
+    if (checked_elements(g.tensor(t).shape).value_or(k_propagate_limit + 1) > k_propagate_limit) return false;
+  }
+  if (op.kind == "Shape") return true;
+  for (TensorId t : op.inputs) {
+    if (t == k_no_tensor) continue;
+    const Tensor& in = g.tensor(t);
+    const bool fixed = in.role == Role::constant || (in.role == Role::activation && in.producer >= 0);
+    if (!fixed || !in.values) return false;
+  }
+  return true;
+}
+
+/// Computes an op's output values in double with its reference kernel.
+void propagate_values(Graph& g, const Op& op, const OpDef& def) {
+  std::vector<Array<double>> inputs;
+  inputs.reserve(op.inputs.size());
+  for (TensorId t : op.inputs) {
+    Array<double> a;
+    if (t != k_no_tensor) {
+      a.shape = g.tensor(t).shape;
+      if (g.tensor(t).values) a.data = *g.tensor(t).values;
+    }
+    inputs.push_back(std::move(a));
+  }
+  std::vector<const Array<double>*> in_ptrs;
+  for (std::size_t i = 0; i < op.inputs.size(); ++i) in_ptrs.push_back(op.inputs[i] == k_no_tensor ? nullptr : &inputs[i]);
+  std::vector<Array<double>> outputs;
+  for (TensorId t : op.outputs) outputs.emplace_back(g.tensor(t).shape);
+  std::vector<Array<double>*> out_ptrs;
+  for (auto& o : outputs) out_ptrs.push_back(&o);
+  def.kernel.f64(KernelIO<double>(op, in_ptrs, out_ptrs));
+  for (std::size_t k = 0; k < op.outputs.size(); ++k) {
+    Tensor& out = g.tensor(op.outputs[k]);
+    for (auto& v : outputs[k].data) v = representable(out.dtype, v);
+    out.values = std::move(outputs[k].data);
+  }
+}
+
 /// Runs every shape rule in order. With `update` (the same graph, writable) the results are
 /// written; without, they are compared with what the graph holds.
 void run_shape_rules(const Graph& g, Graph* update) {
@@ -142,6 +191,8 @@ void run_shape_rules(const Graph& g, Graph* update) {
       }
       check_tensor(g, out);
     }
+    const OpDef& def = *defs[static_cast<std::size_t>(id)];
+    if (update && values_known(g, op, def)) propagate_values(*update, op, def);
   }
 }
 

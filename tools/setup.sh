@@ -8,7 +8,7 @@ packages=(
   g++ cmake ninja-build pkg-config ccache git
   # libraries (DESIGN.md: only Debian packages, no downloads at configure time)
   libfmt-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libboost-graph-dev libmetis-dev
-  libsystemc-dev libonnx-dev libprotobuf-dev
+  libsystemc-dev libonnx-dev libprotobuf-dev libeigen3-dev
   # tests, benchmarks and fuzzing (clang's libFuzzer)
   catch2 libbenchmark-dev libonnx-testdata clang libclang-rt-14-dev
 )

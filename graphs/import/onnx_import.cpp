@@ -13,6 +13,7 @@
 #include "core/files.h"
 #include "core/text.h"
 #include "graphs/op_registry.h"
+#include "graphs/transforms.h"
 #include "graphs/verify.h"
 
 namespace rdasim::graphs {
@@ -435,10 +436,11 @@ Graph parse_onnx_model(const std::string& bytes, const std::string& source, cons
   for (const auto& out : gp.output()) {
     auto id = g.find_tensor(out.name());
     if (!id) fail(source, out.name(), fmt::format("graph output '{}' is not produced by any node", out.name()));
-    if (g.tensor(*id).role == Role::activation) g.tensor(*id).role = Role::output;
+    if (g.tensor(*id).role == Role::activation) g.mark_output(*id);
   }
   try {
     infer_shapes(g);
+    g = fold_constants(g);
   } catch (const core::UnsupportedError& e) {
     throw core::UnsupportedError(core::Location(source, 0, 0, e.where().key_path), e.message());
   } catch (const core::InputError& e) {

@@ -177,7 +177,7 @@ Graph parse_yaml_graph(const ConfigNode& root, const DimBindings& dims) {
     if (!id) out.fail(fmt::format("output '{}' is not a tensor of the graph", out.as_string()));
     if (g.tensor(*id).role != Role::activation) out.fail(fmt::format("output '{}' is a graph {}, not an op result",
                                                                      out.as_string(), to_string(g.tensor(*id).role)));
-    g.tensor(*id).role = Role::output;
+    g.mark_output(*id);
   }
   try {
     infer_shapes(g);

@@ -1,11 +1,14 @@
 // Convolutions and pooling over 1-D, 2-D and 3-D spatial dimensions, with ONNX's auto_pad,
 // pads (all begins, then all ends), strides, dilations, groups and ceil_mode.
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "graphs/ops/helpers.h"
+#include "graphs/ops/kernel_helpers.h"
 
 namespace rdasim::graphs {
 
@@ -181,6 +184,240 @@ OpDef pool(std::string kind, std::string summary, std::string own_attr, std::siz
   return def;
 }
 
+
+// ---- Reference kernels. Spatial dimensions are padded to three (leading size-1 dimensions with
+// kernel 1, stride 1, no padding) so one set of loops serves 1-D, 2-D and 3-D.
+
+using namespace kernels;
+
+struct Geometry3 {
+  std::int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, kernel[3] = {1, 1, 1};
+  std::int64_t stride[3] = {1, 1, 1}, dilation[3] = {1, 1, 1};
+  std::int64_t pad[3] = {0, 0, 0}, pad_end[3] = {0, 0, 0};
+  [[nodiscard]] std::int64_t in_size() const { return in[0] * in[1] * in[2]; }
+  [[nodiscard]] std::int64_t out_size() const { return out[0] * out[1] * out[2]; }
+  [[nodiscard]] std::int64_t kernel_size() const { return kernel[0] * kernel[1] * kernel[2]; }
+};
+
+/// The window geometry of a Conv or pooling op from its attributes and its (inferred) shapes;
+/// `transposed` for ConvTranspose, where input and output swap roles in the pad arithmetic.
+Geometry3 geometry(const Attrs& attrs, const Shape& x, const Shape& y, const std::vector<std::int64_t>& kernel,
+                   bool transposed) {
+  const std::size_t n = x.size() - 2;
+  const std::size_t shift = 3 - n;
+  const auto strides = attrs.get_ints("strides", std::vector<std::int64_t>(n, 1));
+  const auto dilations = attrs.get_ints("dilations", std::vector<std::int64_t>(n, 1));
+  const auto pads = attrs.get_ints("pads", std::vector<std::int64_t>(2 * n, 0));
+  const auto output_padding = attrs.get_ints("output_padding", std::vector<std::int64_t>(n, 0));
+  const std::string auto_pad = attrs.get_string("auto_pad", "NOTSET");
+  const bool explicit_output_shape = transposed && attrs.has("output_shape");
+  Geometry3 g;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t d = i + shift;
+    g.in[d] = x[i + 2];
+    g.out[d] = y[i + 2];
+    g.kernel[d] = kernel[i];
+    g.stride[d] = strides[i];
+    g.dilation[d] = dilations[i];
+    const std::int64_t extent = dilations[i] * (kernel[i] - 1) + 1;
+    const bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
+    if (transposed && (same || explicit_output_shape)) {
+      // ONNX ConvTranspose: total = stride*(in-1) + output_padding + extent - out; SAME_UPPER
+      // puts the smaller half at the start.
+      const std::int64_t total =
+          std::max<std::int64_t>(0, strides[i] * (x[i + 2] - 1) + output_padding[i] + extent - y[i + 2]);
+      g.pad[d] = auto_pad == "SAME_LOWER" ? total - total / 2 : total / 2;
+      g.pad_end[d] = total - g.pad[d];
+    } else if (!transposed && same) {
+      const std::int64_t total = std::max<std::int64_t>(0, (y[i + 2] - 1) * strides[i] + extent - x[i + 2]);
+      g.pad[d] = auto_pad == "SAME_LOWER" ? total - total / 2 : total / 2;
+      g.pad_end[d] = total - g.pad[d];
+    } else if (auto_pad != "VALID") {
+      g.pad[d] = pads[i];
+      g.pad_end[d] = pads[i + n];
+    }
+  }
+  return g;
+}
+
+/// Calls f(output offset, input offset or -1 when in padding, kernel offset) for every output
+/// position and kernel tap of one channel plane.
+template <class F>
+void for_each_tap(const Geometry3& g, F&& f) {
+  for (std::int64_t o0 = 0; o0 < g.out[0]; ++o0)
+    for (std::int64_t o1 = 0; o1 < g.out[1]; ++o1)
+      for (std::int64_t o2 = 0; o2 < g.out[2]; ++o2) {
+        const std::int64_t o = (o0 * g.out[1] + o1) * g.out[2] + o2;
+        for (std::int64_t k0 = 0; k0 < g.kernel[0]; ++k0) {
+          const std::int64_t i0 = o0 * g.stride[0] + k0 * g.dilation[0] - g.pad[0];
+          for (std::int64_t k1 = 0; k1 < g.kernel[1]; ++k1) {
+            const std::int64_t i1 = o1 * g.stride[1] + k1 * g.dilation[1] - g.pad[1];
+            for (std::int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
+              const std::int64_t i2 = o2 * g.stride[2] + k2 * g.dilation[2] - g.pad[2];
+              const std::int64_t k = (k0 * g.kernel[1] + k1) * g.kernel[2] + k2;
+              const bool inside = i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1] && i2 >= 0 && i2 < g.in[2];
+              f(o, inside ? (i0 * g.in[1] + i1) * g.in[2] + i2 : -1, k);
+            }
+          }
+        }
+      }
+}
+
+std::vector<std::int64_t> spatial_kernel(const Shape& w) { return {w.begin() + 2, w.end()}; }
+
+/// Convolution as im2col and a GEMM per image and group (the implicit GEMM the PCUs run).
+struct ConvKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const Array<T>& x = io.in(0);
+    const Array<T>& w = io.in(1);
+    Array<T>& y = io.out(0);
+    const Geometry3 g = geometry(io.attrs(), x.shape, y.shape, spatial_kernel(w.shape), false);
+    const std::int64_t group = io.attrs().get_int("group", 1);
+    const std::int64_t batch = x.shape[0], c = x.shape[1], m = w.shape[0];
+    const std::int64_t cg = c / group, mg = m / group;
+    const std::int64_t taps = g.kernel_size(), positions = g.out_size();
+    std::vector<T> cols(to_size(cg * taps * positions));
+    for (std::int64_t n = 0; n < batch; ++n) {
+      for (std::int64_t gi = 0; gi < group; ++gi) {
+        std::fill(cols.begin(), cols.end(), T(0));
+        for (std::int64_t ci = 0; ci < cg; ++ci) {
+          const T* plane = x.data.data() + ((n * c) + gi * cg + ci) * g.in_size();
+          T* rows = cols.data() + ci * taps * positions;
+          for_each_tap(g, [&](std::int64_t o, std::int64_t i, std::int64_t k) {
+            if (i >= 0) rows[k * positions + o] = plane[i];
+          });
+        }
+        gemm(w.data.data() + gi * mg * cg * taps, false, cols.data(), false,
+             y.data.data() + (n * m + gi * mg) * positions, mg, positions, cg * taps, T(1), T(0));
+      }
+      if (io.has_input(2)) {
+        for (std::int64_t mi = 0; mi < m; ++mi) {
+          T* out = y.data.data() + (n * m + mi) * positions;
+          for (std::int64_t p = 0; p < positions; ++p) out[p] += io.in(2).data[to_size(mi)];
+        }
+      }
+    }
+  }
+};
+
+/// Every input element scatters weight-scaled copies into the output (the adjoint of Conv).
+struct ConvTransposeKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const Array<T>& x = io.in(0);
+    const Array<T>& w = io.in(1);
+    Array<T>& y = io.out(0);
+    // Conv's loops with input and output swapped: the "output" positions walk over X.
+    const Geometry3 g = geometry(io.attrs(), x.shape, y.shape, spatial_kernel(w.shape), true);
+    Geometry3 walk = g;
+    std::copy(std::begin(g.out), std::end(g.out), std::begin(walk.in));
+    std::copy(std::begin(g.in), std::end(g.in), std::begin(walk.out));
+    const std::int64_t group = io.attrs().get_int("group", 1);
+    const std::int64_t batch = x.shape[0], c = x.shape[1], m = y.shape[1];
+    const std::int64_t cg = c / group, mg = m / group, taps = g.kernel_size();
+    std::fill(y.data.begin(), y.data.end(), T(0));
+    for (std::int64_t n = 0; n < batch; ++n) {
+      for (std::int64_t ci = 0; ci < c; ++ci) {
+        const std::int64_t gi = ci / cg;
+        const T* plane = x.data.data() + (n * c + ci) * g.in_size();
+        for (std::int64_t mi = 0; mi < mg; ++mi) {
+          const T* wk = w.data.data() + (ci * mg + mi) * taps;
+          T* out = y.data.data() + (n * m + gi * mg + mi) * g.out_size();
+          for_each_tap(walk, [&](std::int64_t i, std::int64_t o, std::int64_t k) {
+            if (o >= 0) out[o] += plane[i] * wk[k];
+          });
+        }
+      }
+      if (io.has_input(2)) {
+        for (std::int64_t mi = 0; mi < m; ++mi) {
+          T* out = y.data.data() + (n * m + mi) * g.out_size();
+          for (std::int64_t p = 0; p < g.out_size(); ++p) out[p] += io.in(2).data[to_size(mi)];
+        }
+      }
+    }
+  }
+};
+
+struct MaxPoolKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const Array<T>& x = io.in(0);
+    Array<T>& y = io.out(0);
+    const Geometry3 g = geometry(io.attrs(), x.shape, y.shape, io.attrs().get_ints("kernel_shape"), false);
+    const bool column_major = io.attrs().get_int("storage_order", 0) != 0;
+    const std::int64_t planes = x.shape[0] * x.shape[1];
+    Array<T>* indices = io.has_output(1) ? &io.out(1) : nullptr;
+    for (std::int64_t p = 0; p < planes; ++p) {
+      const T* in = x.data.data() + p * g.in_size();
+      T* out = y.data.data() + p * g.out_size();
+      std::vector<std::int64_t> best(to_size(g.out_size()), -1);
+      std::fill(out, out + g.out_size(), -std::numeric_limits<T>::infinity());
+      for_each_tap(g, [&](std::int64_t o, std::int64_t i, std::int64_t) {
+        if (i >= 0 && (best[to_size(o)] < 0 || in[i] > out[o])) {
+          out[o] = in[i];
+          best[to_size(o)] = i;
+        }
+      });
+      if (!indices) continue;
+      for (std::int64_t o = 0; o < g.out_size(); ++o) {
+        std::int64_t i = best[to_size(o)];
+        if (column_major) {  // spatial coordinates reversed: the last varies slowest
+          const std::int64_t i0 = i / (g.in[1] * g.in[2]), i1 = i / g.in[2] % g.in[1], i2 = i % g.in[2];
+          i = (i2 * g.in[1] + i1) * g.in[0] + i0;
+        }
+        indices->data[to_size(p * g.out_size() + o)] = static_cast<T>(p * g.in_size() + i);
+      }
+    }
+  }
+};
+
+struct AveragePoolKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const Array<T>& x = io.in(0);
+    Array<T>& y = io.out(0);
+    const Geometry3 g = geometry(io.attrs(), x.shape, y.shape, io.attrs().get_ints("kernel_shape"), false);
+    // With count_include_pad the divisor counts the taps inside the padded input, whose
+    // padding starts at coordinate 0; without it, the taps inside the input.
+    Geometry3 counted = g;
+    if (io.attrs().get_int("count_include_pad", 0) != 0) {
+      for (int d = 0; d < 3; ++d) {
+        counted.in[d] = g.in[d] + g.pad[d] + g.pad_end[d];
+        counted.pad[d] = 0;
+      }
+    }
+    std::vector<T> divisor(to_size(g.out_size()), T(0));
+    for_each_tap(counted, [&](std::int64_t o, std::int64_t i, std::int64_t) {
+      if (i >= 0) divisor[to_size(o)] += T(1);
+    });
+    const std::int64_t planes = x.shape[0] * x.shape[1];
+    for (std::int64_t p = 0; p < planes; ++p) {
+      const T* in = x.data.data() + p * g.in_size();
+      T* out = y.data.data() + p * g.out_size();
+      std::fill(out, out + g.out_size(), T(0));
+      for_each_tap(g, [&](std::int64_t o, std::int64_t i, std::int64_t) {
+        if (i >= 0) out[o] += in[i];
+      });
+      for (std::int64_t o = 0; o < g.out_size(); ++o) out[o] /= divisor[to_size(o)];
+    }
+  }
+};
+
+struct GlobalAveragePoolKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const Array<T>& x = io.in(0);
+    const std::int64_t planes = x.shape[0] * x.shape[1];
+    const std::int64_t size = to_i64(x.size()) / std::max<std::int64_t>(planes, 1);
+    for (std::int64_t p = 0; p < planes; ++p) {
+      T sum = 0;
+      for (std::int64_t i = 0; i < size; ++i) sum += x.data[to_size(p * size + i)];
+      io.out(0).data[to_size(p)] = sum / static_cast<T>(size);
+    }
+  }
+};
+
 }  // namespace
 
 void register_conv_ops(OpRegistry& r) {
@@ -197,6 +434,7 @@ void register_conv_ops(OpRegistry& r) {
     const double per_output = 2.0 * count(Shape(w.begin() + 1, w.end()));  // C/group x kernel
     return count(ctx.output(0).shape) * (per_output + (ctx.has_input(2) ? 1.0 : 0.0));
   };
+  conv.kernel = make_kernel<ConvKernel>();
   r.add(std::move(conv));
 
   OpDef deconv;
@@ -215,10 +453,16 @@ void register_conv_ops(OpRegistry& r) {
     return 2.0 * count(ctx.in_shape(0)) * count(Shape(w.begin() + 1, w.end())) +
            (ctx.has_input(2) ? count(ctx.output(0).shape) : 0.0);
   };
+  deconv.kernel = make_kernel<ConvTransposeKernel>();
   r.add(std::move(deconv));
 
-  r.add(pool("MaxPool", "maximum over sliding windows; optional second output: flat indices", "storage_order", 2));
-  r.add(pool("AveragePool", "mean over sliding windows", "count_include_pad", 1));
+  OpDef max_pool = pool("MaxPool", "maximum over sliding windows; optional second output: flat indices",
+                        "storage_order", 2);
+  max_pool.kernel = make_kernel<MaxPoolKernel>();
+  r.add(std::move(max_pool));
+  OpDef average_pool = pool("AveragePool", "mean over sliding windows", "count_include_pad", 1);
+  average_pool.kernel = make_kernel<AveragePoolKernel>();
+  r.add(std::move(average_pool));
 
   OpDef global;
   global.kind = "GlobalAveragePool";
@@ -230,6 +474,7 @@ void register_conv_ops(OpRegistry& r) {
     return std::vector<TensorInfo>{{out, ctx.in_dtype(0)}};
   };
   global.flops = [](const OpContext& ctx) { return count(ctx.in_shape(0)); };
+  global.kernel = make_kernel<GlobalAveragePoolKernel>();
   r.add(std::move(global));
 }
 

@@ -1,19 +1,118 @@
 // Element-wise ops: unary maths and activations, broadcasting binary ops, Where, Clip.
 // FLOPs per element follow common practice: 1 for arithmetic and comparisons, more for the
 // transcendental ones as noted.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numbers>
+
 #include <fmt/format.h>
 
 #include "graphs/ops/helpers.h"
+#include "graphs/ops/kernel_helpers.h"
 
 namespace rdasim::graphs {
 
 namespace {
 
 using namespace ops;
+using namespace kernels;
 
-void unary(OpRegistry& r, std::string kind, std::string summary, double flops,
+/// Attributes a unary function may read, looked up once per execution.
+struct UnaryParams {
+  double alpha = 0.01;
+  bool tanh_gelu = false;
+  explicit UnaryParams(const Attrs& a)
+      : alpha(a.get_float("alpha", 0.01)), tanh_gelu(a.get_string("approximate", "none") == "tanh") {}
+};
+
+/// Applies F (a functor type `(T x, const UnaryParams&) -> T`) to every element.
+template <class F>
+struct UnaryKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const UnaryParams p(io.attrs());
+    const auto& x = io.in(0).data;
+    auto& y = io.out(0).data;
+    for (std::size_t i = 0; i < x.size(); ++i) y[i] = F{}(x[i], p);
+  }
+};
+
+/// Applies F (a functor type `(T a, T b) -> T`) with broadcasting.
+template <class F>
+struct BinaryKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    broadcast_binary(io.in(0), io.in(1), io.out(0), F{});
+  }
+};
+
+struct WhereKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const auto& c = io.in(0).data;
+    const auto& x = io.in(1).data;
+    const auto& y = io.in(2).data;
+    auto& out = io.out(0).data;
+    for_each_broadcast<3>(io.out(0).shape, {&io.in(0).shape, &io.in(1).shape, &io.in(2).shape},
+                          [&](std::int64_t o, const std::array<std::int64_t, 3>& off) {
+                            out[to_size(o)] = c[to_size(off[0])] != T(0) ? x[to_size(off[1])] : y[to_size(off[2])];
+                          });
+  }
+};
+
+struct ClipKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const T lo = io.has_input(1) ? io.in(1).data.at(0) : -std::numeric_limits<T>::infinity();
+    const T hi = io.has_input(2) ? io.in(2).data.at(0) : std::numeric_limits<T>::infinity();
+    const auto& x = io.in(0).data;
+    auto& y = io.out(0).data;
+    // min(max(x, lo), hi) as ONNX defines it: when lo > hi every element becomes hi.
+    for (std::size_t i = 0; i < x.size(); ++i) y[i] = std::isnan(x[i]) ? x[i] : std::min(std::max(x[i], lo), hi);
+  }
+};
+
+template <class T>
+T sigmoid(T x) {
+  // Split by sign so that neither branch overflows exp.
+  if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
+  const T e = std::exp(x);
+  return e / (T(1) + e);
+}
+
+#define RDASIM_UNARY(name, expr) \
+  struct name {                  \
+    template <class T>           \
+    T operator()(T x, [[maybe_unused]] const UnaryParams& p) const { return expr; } \
+  }
+RDASIM_UNARY(SqrtFn, std::sqrt(x));
+RDASIM_UNARY(ExpFn, std::exp(x));
+RDASIM_UNARY(LogFn, std::log(x));
+RDASIM_UNARY(NegFn, -x);
+RDASIM_UNARY(AbsFn, std::abs(x));
+RDASIM_UNARY(ReciprocalFn, T(1) / x);
+RDASIM_UNARY(ReluFn, x > T(0) ? x : T(0));
+RDASIM_UNARY(LeakyReluFn, x >= T(0) ? x : static_cast<T>(p.alpha) * x);
+RDASIM_UNARY(SigmoidFn, sigmoid(x));
+RDASIM_UNARY(TanhFn, std::tanh(x));
+// log(1 + e^x) without overflow: x + log1p(e^-x) for positive x.
+RDASIM_UNARY(SoftplusFn, x > T(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)));
+RDASIM_UNARY(ErfFn, std::erf(x));
+RDASIM_UNARY(GeluFn, p.tanh_gelu ? T(0.5) * x * (T(1) + std::tanh(T(std::sqrt(2.0 / std::numbers::pi)) * (x + T(0.044715) * x * x * x)))
+                                : T(0.5) * x * (T(1) + std::erf(x * T(std::numbers::sqrt2 / 2))));
+#undef RDASIM_UNARY
+
+struct AddFn { template <class T> T operator()(T a, T b) const { return a + b; } };
+struct SubFn { template <class T> T operator()(T a, T b) const { return a - b; } };
+struct MulFn { template <class T> T operator()(T a, T b) const { return a * b; } };
+struct DivFn { template <class T> T operator()(T a, T b) const { return a / b; } };
+struct PowFn { template <class T> T operator()(T a, T b) const { return std::pow(a, b); } };
+
+void unary(OpRegistry& r, std::string kind, std::string summary, double flops, Kernel kernel,
            std::vector<AttrDecl> attrs = {}) {
   OpDef def;
+  def.kernel = kernel;
   def.kind = std::move(kind);
   def.summary = std::move(summary);
   def.attrs = std::move(attrs);
@@ -41,8 +140,9 @@ std::vector<TensorInfo> broadcast_all(const OpContext& ctx, std::size_t first, s
   return {{shape, ctx.in_dtype(value_input)}};
 }
 
-void binary(OpRegistry& r, std::string kind, std::string summary, double flops) {
+void binary(OpRegistry& r, std::string kind, std::string summary, double flops, Kernel kernel) {
   OpDef def;
+  def.kernel = kernel;
   def.kind = std::move(kind);
   def.summary = std::move(summary);
   def.min_inputs = def.max_inputs = 2;
@@ -60,26 +160,26 @@ void binary(OpRegistry& r, std::string kind, std::string summary, double flops) 
 }  // namespace
 
 void register_elementwise_ops(OpRegistry& r) {
-  unary(r, "Sqrt", "square root", 1);
-  unary(r, "Exp", "e^x (transcendental: 4 FLOPs)", 4);
-  unary(r, "Log", "natural logarithm (transcendental: 4 FLOPs)", 4);
-  unary(r, "Neg", "-x", 1);
-  unary(r, "Abs", "|x|", 1);
-  unary(r, "Reciprocal", "1 / x", 1);
-  unary(r, "Relu", "max(x, 0)", 1);
-  unary(r, "LeakyRelu", "x if x >= 0 else alpha * x", 2, {attr_float("alpha", 0.01)});
-  unary(r, "Sigmoid", "1 / (1 + e^-x): exp, add, divide (6 FLOPs)", 6);
-  unary(r, "Tanh", "hyperbolic tangent (6 FLOPs)", 6);
-  unary(r, "Softplus", "log(1 + e^x) (9 FLOPs)", 9);
-  unary(r, "Erf", "error function (8 FLOPs)", 8);
-  unary(r, "Gelu", "x * Phi(x), exact (approximate='none') or tanh form (12 FLOPs)", 12,
+  unary(r, "Sqrt", "square root", 1, make_kernel<UnaryKernel<SqrtFn>>());
+  unary(r, "Exp", "e^x (transcendental: 4 FLOPs)", 4, make_kernel<UnaryKernel<ExpFn>>());
+  unary(r, "Log", "natural logarithm (transcendental: 4 FLOPs)", 4, make_kernel<UnaryKernel<LogFn>>());
+  unary(r, "Neg", "-x", 1, make_kernel<UnaryKernel<NegFn>>());
+  unary(r, "Abs", "|x|", 1, make_kernel<UnaryKernel<AbsFn>>());
+  unary(r, "Reciprocal", "1 / x", 1, make_kernel<UnaryKernel<ReciprocalFn>>());
+  unary(r, "Relu", "max(x, 0)", 1, make_kernel<UnaryKernel<ReluFn>>());
+  unary(r, "LeakyRelu", "x if x >= 0 else alpha * x", 2, make_kernel<UnaryKernel<LeakyReluFn>>(), {attr_float("alpha", 0.01)});
+  unary(r, "Sigmoid", "1 / (1 + e^-x): exp, add, divide (6 FLOPs)", 6, make_kernel<UnaryKernel<SigmoidFn>>());
+  unary(r, "Tanh", "hyperbolic tangent (6 FLOPs)", 6, make_kernel<UnaryKernel<TanhFn>>());
+  unary(r, "Softplus", "log(1 + e^x) (9 FLOPs)", 9, make_kernel<UnaryKernel<SoftplusFn>>());
+  unary(r, "Erf", "error function (8 FLOPs)", 8, make_kernel<UnaryKernel<ErfFn>>());
+  unary(r, "Gelu", "x * Phi(x), exact (approximate='none') or tanh form (12 FLOPs)", 12, make_kernel<UnaryKernel<GeluFn>>(),
         {attr_string("approximate", "none")});
 
-  binary(r, "Add", "a + b, broadcasting", 1);
-  binary(r, "Sub", "a - b, broadcasting", 1);
-  binary(r, "Mul", "a * b, broadcasting", 1);
-  binary(r, "Div", "a / b, broadcasting", 1);
-  binary(r, "Pow", "a ^ b, broadcasting (exp and log: 8 FLOPs)", 8);
+  binary(r, "Add", "a + b, broadcasting", 1, make_kernel<BinaryKernel<AddFn>>());
+  binary(r, "Sub", "a - b, broadcasting", 1, make_kernel<BinaryKernel<SubFn>>());
+  binary(r, "Mul", "a * b, broadcasting", 1, make_kernel<BinaryKernel<MulFn>>());
+  binary(r, "Div", "a / b, broadcasting", 1, make_kernel<BinaryKernel<DivFn>>());
+  binary(r, "Pow", "a ^ b, broadcasting (exp and log: 8 FLOPs)", 8, make_kernel<BinaryKernel<PowFn>>());
 
   OpDef where;
   where.kind = "Where";
@@ -93,6 +193,7 @@ void register_elementwise_ops(OpRegistry& r) {
     return broadcast_all(ctx, 0, 1);
   };
   where.flops = flops_per_output(1);
+  where.kernel = make_kernel<WhereKernel>();
   r.add(std::move(where));
 
   OpDef clip;
@@ -110,6 +211,7 @@ void register_elementwise_ops(OpRegistry& r) {
     return same_as_input(ctx);
   };
   clip.flops = flops_per_output(2);
+  clip.kernel = make_kernel<ClipKernel>();
   r.add(std::move(clip));
 }
 

@@ -14,6 +14,13 @@ inline double count(const Shape& shape) {
   return n;
 }
 
+/// Product of dimensions begin .. end-1.
+inline std::int64_t product(const Shape& s, std::size_t begin, std::size_t end) {
+  std::int64_t n = 1;
+  for (std::size_t i = begin; i < end; ++i) n *= s[i];
+  return n;
+}
+
 /// FLOPs proportional to the first output's elements.
 inline std::function<double(const OpContext&)> flops_per_output(double per_element) {
   return [per_element](const OpContext& ctx) { return per_element * count(ctx.output(0).shape); };

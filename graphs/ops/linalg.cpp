@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "graphs/ops/helpers.h"
+#include "graphs/ops/kernel_helpers.h"
 
 namespace rdasim::graphs {
 
@@ -48,6 +49,92 @@ MatMulShapes matmul_shapes(const OpContext& ctx) {
   return s;
 }
 
+using namespace kernels;
+
+struct MatMulKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    Shape a = io.in(0).shape;
+    Shape b = io.in(1).shape;
+    if (a.size() == 1) a.insert(a.begin(), 1);
+    if (b.size() == 1) b.push_back(1);
+    const std::int64_t m = a[a.size() - 2], k = a.back(), n = b.back();
+    const Shape a_batch(a.begin(), a.end() - 2), b_batch(b.begin(), b.end() - 2);
+    const Shape batch = broadcast_shapes(a_batch, b_batch).value();
+    const T* pa = io.in(0).data.data();
+    const T* pb = io.in(1).data.data();
+    T* pc = io.out(0).data.data();
+    if (batch.empty()) {
+      gemm(pa, false, pb, false, pc, m, n, k, T(1), T(0));
+      return;
+    }
+    for_each_broadcast<2>(batch, {&a_batch, &b_batch}, [&](std::int64_t o, const std::array<std::int64_t, 2>& off) {
+      gemm(pa + off[0] * m * k, false, pb + off[1] * k * n, false, pc + o * m * n, m, n, k, T(1), T(0));
+    });
+  }
+};
+
+struct GemmKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const bool ta = io.attrs().get_int("transA", 0) != 0;
+    const bool tb = io.attrs().get_int("transB", 0) != 0;
+    const auto alpha = static_cast<T>(io.attrs().get_float("alpha", 1.0));
+    const auto beta = static_cast<T>(io.attrs().get_float("beta", 1.0));
+    Array<T>& y = io.out(0);
+    const std::int64_t m = y.shape[0], n = y.shape[1];
+    const std::int64_t k = ta ? io.in(0).shape[0] : io.in(0).shape[1];
+    T scale = T(0);
+    if (io.has_input(2)) {
+      const Array<T>& c = io.in(2);
+      for_each_broadcast<1>(y.shape, {&c.shape}, [&](std::int64_t o, const std::array<std::int64_t, 1>& off) {
+        y.data[to_size(o)] = c.data[to_size(off[0])];
+      });
+      scale = beta;
+    }
+    gemm(io.in(0).data.data(), ta, io.in(1).data.data(), tb, y.data.data(), m, n, k, alpha, scale);
+  }
+};
+
+/// CSR rows times a dense [..., cols, N] operand, batch by batch; products accumulate in T.
+struct SpMMKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const auto row_ptr = io.ints(0);
+    const auto col_idx = io.ints(1);
+    const auto& values = io.in(2).data;
+    const Array<T>& b = io.in(3);
+    Array<T>& y = io.out(0);
+    const std::int64_t rows = to_i64(row_ptr.size()) - 1;
+    const std::int64_t cols = io.attrs().get_int("cols", 0);
+    const std::int64_t n = b.shape.back();
+    const std::int64_t nnz = to_i64(col_idx.size());
+    if (row_ptr.front() != 0) io.fail(fmt::format("row_ptr must start at 0, found {}", row_ptr.front()));
+    for (std::int64_t r = 0; r < rows; ++r) {
+      if (row_ptr[to_size(r + 1)] < row_ptr[to_size(r)] || row_ptr[to_size(r + 1)] > nnz) {
+        io.fail(fmt::format("row_ptr decreases or passes the {} nonzeros at row {}", nnz, r));
+      }
+    }
+    for (auto c : col_idx) {
+      if (c < 0 || c >= cols) io.fail(fmt::format("column index {} is outside 0..{}", c, cols - 1));
+    }
+    const std::int64_t batches = to_i64(y.size()) / (rows * n == 0 ? 1 : rows * n);
+    std::fill(y.data.begin(), y.data.end(), T(0));
+    for (std::int64_t bt = 0; bt < batches; ++bt) {
+      const T* bb = b.data.data() + bt * cols * n;
+      T* yb = y.data.data() + bt * rows * n;
+      for (std::int64_t r = 0; r < rows; ++r) {
+        T* yr = yb + r * n;
+        for (std::int64_t e = row_ptr[to_size(r)]; e < row_ptr[to_size(r + 1)]; ++e) {
+          const T v = values[to_size(e)];
+          const T* br = bb + col_idx[to_size(e)] * n;
+          for (std::int64_t j = 0; j < n; ++j) yr[j] += v * br[j];
+        }
+      }
+    }
+  }
+};
+
 }  // namespace
 
 void register_linalg_ops(OpRegistry& r) {
@@ -62,6 +149,7 @@ void register_linalg_ops(OpRegistry& r) {
     const auto s = matmul_shapes(ctx);
     return 2.0 * count(s.batch) * static_cast<double>(s.m * s.n) * static_cast<double>(s.k);
   };
+  matmul.kernel = make_kernel<MatMulKernel>();
   r.add(std::move(matmul));
 
   OpDef gemm;
@@ -98,6 +186,7 @@ void register_linalg_ops(OpRegistry& r) {
     const double mn = count(ctx.output(0).shape);
     return 2.0 * mn * k + (ctx.has_input(2) ? mn : 0.0);
   };
+  gemm.kernel = make_kernel<GemmKernel>();
   r.add(std::move(gemm));
 
   OpDef spmm;
@@ -136,6 +225,7 @@ void register_linalg_ops(OpRegistry& r) {
     const double batch = count(Shape(b.begin(), b.end() - 2));
     return 2.0 * count(ctx.in_shape(1)) * static_cast<double>(b.back()) * batch;
   };
+  spmm.kernel = make_kernel<SpMMKernel>();
   r.add(std::move(spmm));
 }
 

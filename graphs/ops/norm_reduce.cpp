@@ -1,18 +1,147 @@
 // Softmax, normalizations and reductions.
+#include <algorithm>
+#include <cmath>
+#include <limits>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "graphs/ops/helpers.h"
+#include "graphs/ops/kernel_helpers.h"
 
 namespace rdasim::graphs {
 
 namespace {
 
 using namespace ops;
+using namespace kernels;
 
-void softmax(OpRegistry& r, std::string kind, std::string summary) {
+/// Softmax (or LogSoftmax when `log`) along one axis, with the maximum subtracted first.
+template <bool log>
+struct SoftmaxKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const Array<T>& x = io.in(0);
+    const std::size_t axis = axis_index(io.attrs().get_int("axis", -1), x.shape.size());
+    const std::int64_t outer = product(x.shape, 0, axis), dim = x.shape[axis];
+    const std::int64_t inner = product(x.shape, axis + 1, x.shape.size());
+    auto& y = io.out(0).data;
+    for (std::int64_t o = 0; o < outer; ++o) {
+      for (std::int64_t i = 0; i < inner; ++i) {
+        auto at = [&](std::int64_t j) { return to_size((o * dim + j) * inner + i); };
+        T max = -std::numeric_limits<T>::infinity();
+        for (std::int64_t j = 0; j < dim; ++j) max = std::max(max, x.data[at(j)]);
+        T sum = 0;
+        for (std::int64_t j = 0; j < dim; ++j) sum += std::exp(x.data[at(j)] - max);
+        for (std::int64_t j = 0; j < dim; ++j) {
+          y[at(j)] = log ? x.data[at(j)] - max - std::log(sum) : std::exp(x.data[at(j)] - max) / sum;
+        }
+      }
+    }
+  }
+};
+
+enum class Reduction { sum, mean, max };
+
+template <Reduction kind>
+struct ReduceKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const Array<T>& x = io.in(0);
+    std::vector<std::int64_t> axes = io.has_input(1) ? io.ints(1) : io.attrs().get_ints("axes");
+    Array<T>& y = io.out(0);
+    if (axes.empty() && io.attrs().get_int("noop_with_empty_axes", 0) != 0) {
+      y.data = x.data;
+      return;
+    }
+    // The output seen with the reduced dimensions kept as 1: each input element broadcasts
+    // onto the output element it reduces into.
+    Shape kept = x.shape;
+    if (axes.empty()) std::fill(kept.begin(), kept.end(), 1);
+    for (auto a : axes) kept[axis_index(a, x.shape.size())] = 1;
+    const T init = kind == Reduction::max ? -std::numeric_limits<T>::infinity() : T(0);
+    std::fill(y.data.begin(), y.data.end(), init);
+    for_each_broadcast<1>(x.shape, {&kept}, [&](std::int64_t i, const std::array<std::int64_t, 1>& off) {
+      T& acc = y.data[to_size(off[0])];
+      const T v = x.data[to_size(i)];
+      if constexpr (kind == Reduction::max) acc = (std::isnan(v) || v > acc) ? v : acc;
+      else acc += v;
+    });
+    if constexpr (kind == Reduction::mean) {
+      const auto n = static_cast<T>(x.size() / std::max<std::size_t>(y.size(), 1));
+      for (auto& v : y.data) v /= n;
+    }
+  }
+};
+
+/// The values of an optional per-element operand broadcast to `shape` (LayerNorm's scale).
+template <class T>
+std::vector<T> broadcast_to(const KernelIO<T>& io, std::size_t input, const Shape& shape, T fill) {
+  Array<T> out(shape);
+  if (!io.has_input(input)) {
+    std::fill(out.data.begin(), out.data.end(), fill);
+    return out.data;
+  }
+  const Array<T>& in = io.in(input);
+  for_each_broadcast<1>(shape, {&in.shape}, [&](std::int64_t o, const std::array<std::int64_t, 1>& off) {
+    out.data[to_size(o)] = in.data[to_size(off[0])];
+  });
+  return out.data;
+}
+
+struct LayerNormKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const Array<T>& x = io.in(0);
+    const std::size_t axis = axis_index(io.attrs().get_int("axis", -1), x.shape.size());
+    const auto epsilon = static_cast<T>(io.attrs().get_float("epsilon", 1e-5));
+    const Shape normalized(x.shape.begin() + static_cast<std::ptrdiff_t>(axis), x.shape.end());
+    const std::int64_t outer = product(x.shape, 0, axis), inner = product(x.shape, axis, x.shape.size());
+    const auto scale = broadcast_to(io, 1, normalized, T(1));
+    const auto bias = broadcast_to(io, 2, normalized, T(0));
+    for (std::int64_t o = 0; o < outer; ++o) {
+      const T* in = x.data.data() + o * inner;
+      T* out = io.out(0).data.data() + o * inner;
+      T mean = 0;
+      for (std::int64_t i = 0; i < inner; ++i) mean += in[i];
+      mean /= static_cast<T>(inner);
+      T var = 0;
+      for (std::int64_t i = 0; i < inner; ++i) var += (in[i] - mean) * (in[i] - mean);
+      var /= static_cast<T>(inner);
+      const T inv_std = T(1) / std::sqrt(var + epsilon);
+      for (std::int64_t i = 0; i < inner; ++i) {
+        out[i] = (in[i] - mean) * inv_std * scale[to_size(i)] + bias[to_size(i)];
+      }
+      if (io.has_output(1)) io.out(1).data[to_size(o)] = mean;
+      if (io.has_output(2)) io.out(2).data[to_size(o)] = inv_std;
+    }
+  }
+};
+
+struct BatchNormKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const Array<T>& x = io.in(0);
+    const auto epsilon = static_cast<T>(io.attrs().get_float("epsilon", 1e-5));
+    const std::int64_t batch = x.shape[0], channels = x.shape[1];
+    const std::int64_t inner = product(x.shape, 2, x.shape.size());
+    for (std::int64_t c = 0; c < channels; ++c) {
+      const auto ci = to_size(c);
+      const T scale = io.in(1).data[ci] / std::sqrt(io.in(4).data[ci] + epsilon);
+      const T shift = io.in(2).data[ci] - io.in(3).data[ci] * scale;
+      for (std::int64_t n = 0; n < batch; ++n) {
+        const std::int64_t at = (n * channels + c) * inner;
+        for (std::int64_t i = 0; i < inner; ++i) {
+          io.out(0).data[to_size(at + i)] = x.data[to_size(at + i)] * scale + shift;
+        }
+      }
+    }
+  }
+};
+
+void softmax(OpRegistry& r, std::string kind, std::string summary, Kernel kernel) {
   OpDef def;
+  def.kernel = kernel;
   def.kind = std::move(kind);
   def.summary = std::move(summary);
   def.attrs = {attr_int("axis", -1)};
@@ -25,8 +154,9 @@ void softmax(OpRegistry& r, std::string kind, std::string summary) {
   r.add(std::move(def));
 }
 
-void reduce(OpRegistry& r, std::string kind, std::string summary) {
+void reduce(OpRegistry& r, std::string kind, std::string summary, Kernel kernel) {
   OpDef def;
+  def.kernel = kernel;
   def.kind = std::move(kind);
   def.summary = std::move(summary);
   def.max_inputs = 2;  // axes as an input from opset 13 (ReduceSum) or 18
@@ -56,11 +186,11 @@ void reduce(OpRegistry& r, std::string kind, std::string summary) {
 }  // namespace
 
 void register_norm_reduce_ops(OpRegistry& r) {
-  softmax(r, "Softmax", "exp(x) / sum(exp(x)) along an axis");
-  softmax(r, "LogSoftmax", "x - log(sum(exp(x))) along an axis");
-  reduce(r, "ReduceMean", "mean over axes (all when none)");
-  reduce(r, "ReduceSum", "sum over axes (all when none)");
-  reduce(r, "ReduceMax", "maximum over axes (all when none)");
+  softmax(r, "Softmax", "exp(x) / sum(exp(x)) along an axis", make_kernel<SoftmaxKernel<false>>());
+  softmax(r, "LogSoftmax", "x - log(sum(exp(x))) along an axis", make_kernel<SoftmaxKernel<true>>());
+  reduce(r, "ReduceMean", "mean over axes (all when none)", make_kernel<ReduceKernel<Reduction::mean>>());
+  reduce(r, "ReduceSum", "sum over axes (all when none)", make_kernel<ReduceKernel<Reduction::sum>>());
+  reduce(r, "ReduceMax", "maximum over axes (all when none)", make_kernel<ReduceKernel<Reduction::max>>());
 
   OpDef layer_norm;
   layer_norm.kind = "LayerNormalization";
@@ -88,6 +218,7 @@ void register_norm_reduce_ops(OpRegistry& r) {
     return out;
   };
   layer_norm.flops = flops_per_output(8);  // mean, variance, normalize, scale, shift
+  layer_norm.kernel = make_kernel<LayerNormKernel>();
   r.add(std::move(layer_norm));
 
   OpDef batch_norm;
@@ -112,6 +243,7 @@ void register_norm_reduce_ops(OpRegistry& r) {
     return same_as_input(ctx);
   };
   batch_norm.flops = flops_per_output(2);  // one multiply-add per element once folded
+  batch_norm.kernel = make_kernel<BatchNormKernel>();
   r.add(std::move(batch_norm));
 }
 

@@ -3,24 +3,20 @@
 // Slice's starts and ends, ...) must be constants; importers fold the shape arithmetic that
 // exporters emit into constants first.
 #include <algorithm>
+#include <numeric>
 #include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "graphs/ops/helpers.h"
+#include "graphs/ops/kernel_helpers.h"
 
 namespace rdasim::graphs {
 
 namespace {
 
 using namespace ops;
-
-std::int64_t product(const Shape& s, std::size_t begin, std::size_t end) {
-  std::int64_t n = 1;
-  for (std::size_t i = begin; i < end; ++i) n *= s[i];
-  return n;
-}
 
 double no_flops(const OpContext&) { return 0.0; }
 
@@ -81,43 +77,62 @@ std::vector<TensorInfo> reshape_infer(const OpContext& ctx) {
   return {{out, ctx.in_dtype(0)}};
 }
 
-std::vector<TensorInfo> slice_infer(const OpContext& ctx) {
-  const Shape& in = ctx.in_shape(0);
-  const auto starts = *ctx.const_ints(1, "starts");
-  const auto ends = *ctx.const_ints(2, "ends");
-  std::vector<std::int64_t> axes(starts.size());
-  std::iota(axes.begin(), axes.end(), 0);
-  if (auto given = ctx.const_ints(3, "axes")) axes = *given;
-  std::vector<std::int64_t> steps(starts.size(), 1);
-  if (auto given = ctx.const_ints(4, "steps")) steps = *given;
-  if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size()) {
-    ctx.fail(fmt::format("starts, ends, axes and steps have {}, {}, {} and {} values; expected the same number",
-                         starts.size(), ends.size(), axes.size(), steps.size()));
+/// One sliced axis: the first index, the step and how many elements are taken.
+struct SliceAxis {
+  std::size_t axis = 0;
+  std::int64_t start = 0, step = 1, count = 0;
+};
+
+/// Slice's windows with ONNX's clamping of starts and ends; `fail` reports bad arguments.
+template <class Fail>
+std::vector<SliceAxis> slice_plan(const Shape& in, const std::vector<std::int64_t>& starts,
+                                  const std::vector<std::int64_t>& ends, std::vector<std::int64_t> axes,
+                                  std::vector<std::int64_t> steps, Fail&& fail) {
+  if (axes.empty()) {
+    axes.resize(starts.size());
+    std::iota(axes.begin(), axes.end(), 0);
   }
-  Shape out = in;
+  if (steps.empty()) steps.assign(starts.size(), 1);
+  if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size()) {
+    fail(fmt::format("starts, ends, axes and steps have {}, {}, {} and {} values; expected the same number",
+                     starts.size(), ends.size(), axes.size(), steps.size()));
+  }
+  const auto rank = static_cast<std::int64_t>(in.size());
+  std::vector<SliceAxis> plan;
   std::set<std::size_t> seen;
   for (std::size_t i = 0; i < starts.size(); ++i) {
-    const std::size_t axis = ctx.normalize_axis(axes[i], in.size(), "axis");
-    if (!seen.insert(axis).second) ctx.fail(fmt::format("axis {} is sliced twice", axis));
-    const std::int64_t dim = in[axis];
-    const std::int64_t step = steps[i];
-    if (step == 0) ctx.fail("a step is 0");
+    if (axes[i] < -rank || axes[i] >= rank) fail(fmt::format("axis {} is out of range for rank {}", axes[i], rank));
+    SliceAxis s;
+    s.axis = static_cast<std::size_t>(axes[i] < 0 ? axes[i] + rank : axes[i]);
+    if (!seen.insert(s.axis).second) fail(fmt::format("axis {} is sliced twice", s.axis));
+    const std::int64_t dim = in[s.axis];
+    s.step = steps[i];
+    if (s.step == 0) fail("a step is 0");
     auto clamp_index = [&](std::int64_t v, std::int64_t lo, std::int64_t hi) {
       if (v < 0) v += dim;
       return std::clamp(v, lo, hi);
     };
-    std::int64_t start = 0;
-    std::int64_t end = 0;
-    if (step > 0) {
-      start = clamp_index(starts[i], 0, dim);
-      end = clamp_index(ends[i], 0, dim);
-      out[axis] = end > start ? (end - start + step - 1) / step : 0;
+    if (s.step > 0) {
+      s.start = clamp_index(starts[i], 0, dim);
+      const std::int64_t end = clamp_index(ends[i], 0, dim);
+      s.count = end > s.start ? (end - s.start + s.step - 1) / s.step : 0;
     } else {
-      start = clamp_index(starts[i], 0, dim - 1);
-      end = ends[i] < -dim ? -1 : clamp_index(ends[i], -1, dim - 1);
-      out[axis] = start > end ? (start - end - step - 1) / -step : 0;
+      s.start = clamp_index(starts[i], 0, dim - 1);
+      const std::int64_t end = ends[i] < -dim ? -1 : clamp_index(ends[i], -1, dim - 1);
+      s.count = s.start > end ? (s.start - end - s.step - 1) / -s.step : 0;
     }
+    plan.push_back(s);
   }
+  return plan;
+}
+
+std::vector<TensorInfo> slice_infer(const OpContext& ctx) {
+  Shape out = ctx.in_shape(0);
+  const auto plan = slice_plan(out, *ctx.const_ints(1, "starts"), *ctx.const_ints(2, "ends"),
+                               ctx.const_ints(3, "axes").value_or(std::vector<std::int64_t>{}),
+                               ctx.const_ints(4, "steps").value_or(std::vector<std::int64_t>{}),
+                               [&](const std::string& message) { ctx.fail(message); });
+  for (const auto& s : plan) out[s.axis] = s.count;
   return {{out, ctx.in_dtype(0)}};
 }
 
@@ -185,6 +200,147 @@ std::vector<TensorInfo> unsqueeze_infer(const OpContext& ctx) {
   return {{out, ctx.in_dtype(0)}};
 }
 
+
+// ---- Reference kernels.
+
+using namespace kernels;
+
+/// out[i...] = in[offset + sum_d i_d * in_strides[d]] over the output's shape: the one loop
+/// behind Transpose, Slice and Expand.
+template <class T>
+void strided_copy(const Array<T>& in, std::int64_t offset, const std::vector<std::int64_t>& in_strides, Array<T>& out) {
+  const std::size_t rank = out.shape.size();
+  std::vector<std::int64_t> index(rank, 0);
+  std::int64_t src = offset;
+  for (std::size_t o = 0; o < out.size(); ++o) {
+    out.data[o] = in.data[to_size(src)];
+    for (std::size_t d = rank; d-- > 0;) {
+      ++index[d];
+      src += in_strides[d];
+      if (index[d] < out.shape[d]) break;
+      src -= in_strides[d] * out.shape[d];
+      index[d] = 0;
+    }
+  }
+}
+
+struct TransposeKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const Shape& in = io.in(0).shape;
+    std::vector<std::int64_t> perm(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) perm[i] = to_i64(in.size() - 1 - i);
+    perm = io.attrs().get_ints("perm", perm);
+    const auto strides = strides_of(in);
+    std::vector<std::int64_t> permuted;
+    for (auto p : perm) permuted.push_back(strides[to_size(p)]);
+    strided_copy(io.in(0), 0, permuted, io.out(0));
+  }
+};
+
+/// Concat and Split move blocks of `inner` elements: per outer index, each piece's slab.
+struct ConcatKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    Array<T>& y = io.out(0);
+    const std::size_t axis = axis_index(io.attrs().get_int("axis", 0), y.shape.size());
+    const std::int64_t outer = product(y.shape, 0, axis), inner = product(y.shape, axis + 1, y.shape.size());
+    std::int64_t at = 0;
+    for (std::size_t i = 0; i < io.num_inputs(); ++i) {
+      const Array<T>& x = io.in(i);
+      const std::int64_t slab = x.shape[axis] * inner;
+      for (std::int64_t o = 0; o < outer; ++o) {
+        std::copy_n(x.data.begin() + o * slab, slab, y.data.begin() + o * y.shape[axis] * inner + at);
+      }
+      at += slab;
+    }
+  }
+};
+
+struct SplitKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const Array<T>& x = io.in(0);
+    const std::size_t axis = axis_index(io.attrs().get_int("axis", 0), x.shape.size());
+    const std::int64_t outer = product(x.shape, 0, axis), inner = product(x.shape, axis + 1, x.shape.size());
+    std::int64_t at = 0;
+    for (std::size_t i = 0; i < io.num_outputs(); ++i) {
+      Array<T>& y = io.out(i);
+      const std::int64_t slab = y.shape[axis] * inner;
+      for (std::int64_t o = 0; o < outer; ++o) {
+        std::copy_n(x.data.begin() + o * x.shape[axis] * inner + at, slab, y.data.begin() + o * slab);
+      }
+      at += slab;
+    }
+  }
+};
+
+struct SliceKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const Array<T>& x = io.in(0);
+    const auto plan = slice_plan(x.shape, io.ints(1), io.ints(2), io.ints(3), io.ints(4),
+                                 [&](const std::string& message) { io.fail(message); });
+    auto strides = strides_of(x.shape);
+    std::int64_t offset = 0;
+    for (const auto& s : plan) {
+      offset += s.start * strides[s.axis];
+      strides[s.axis] *= s.step;
+    }
+    strided_copy(x, offset, strides, io.out(0));
+  }
+};
+
+struct GatherKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const Array<T>& x = io.in(0);
+    const std::size_t axis = axis_index(io.attrs().get_int("axis", 0), x.shape.size());
+    const std::int64_t outer = product(x.shape, 0, axis), inner = product(x.shape, axis + 1, x.shape.size());
+    const std::int64_t dim = x.shape[axis];
+    const auto indices = io.ints(1);
+    auto out = io.out(0).data.begin();
+    for (std::int64_t o = 0; o < outer; ++o) {
+      for (auto index : indices) {
+        if (index < -dim || index >= dim) {
+          io.fail(fmt::format("index {} is out of range for dimension {} of size {}", index, axis, dim));
+        }
+        const std::int64_t at = (o * dim + (index < 0 ? index + dim : index)) * inner;
+        out = std::copy_n(x.data.begin() + at, inner, out);
+      }
+    }
+  }
+};
+
+struct ExpandKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    strided_copy(io.in(0), 0, broadcast_strides(io.in(0).shape, io.out(0).shape), io.out(0));
+  }
+};
+
+struct ShapeKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const Shape& in = io.in(0).shape;
+    const auto rank = to_i64(in.size());
+    std::int64_t start = io.attrs().get_int("start", 0);
+    start = std::clamp(start < 0 ? start + rank : start, std::int64_t{0}, rank);
+    for (std::size_t i = 0; i < io.out(0).size(); ++i) io.out(0).data[i] = static_cast<T>(in[to_size(start) + i]);
+  }
+};
+
+struct CastKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const DType to = parse_dtype(io.attrs().get_string("to", "f32")).value();
+    const auto& x = io.in(0).data;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      io.out(0).data[i] = static_cast<T>(representable(to, static_cast<double>(x[i])));
+    }
+  }
+};
+
 }  // namespace
 
 void register_tensor_ops(OpRegistry& r) {
@@ -200,28 +356,33 @@ void register_tensor_ops(OpRegistry& r) {
     const auto split = static_cast<std::size_t>(axis < 0 ? axis + rank : axis);
     return std::vector<TensorInfo>{{Shape{product(in, 0, split), product(in, split, in.size())}, ctx.in_dtype(0)}};
   };
+  flatten.kernel = make_kernel<CopyKernel>();
   r.add(std::move(flatten));
 
   OpDef reshape = view("Reshape", "new shape from a constant: 0 copies a dimension, -1 is inferred");
   reshape.min_inputs = reshape.max_inputs = 2;
   reshape.attrs = {attr_int("allowzero", 0)};
   reshape.infer = reshape_infer;
+  reshape.kernel = make_kernel<CopyKernel>();
   r.add(std::move(reshape));
 
   OpDef squeeze = view("Squeeze", "drop dimensions of size 1 (axes: input, or attribute before opset 13)");
   squeeze.max_inputs = 2;
   squeeze.attrs = {attr_ints("axes")};
   squeeze.infer = squeeze_infer;
+  squeeze.kernel = make_kernel<CopyKernel>();
   r.add(std::move(squeeze));
 
   OpDef unsqueeze = view("Unsqueeze", "insert dimensions of size 1 at the given output axes");
   unsqueeze.max_inputs = 2;
   unsqueeze.attrs = {attr_ints("axes")};
   unsqueeze.infer = unsqueeze_infer;
+  unsqueeze.kernel = make_kernel<CopyKernel>();
   r.add(std::move(unsqueeze));
 
   OpDef identity = view("Identity", "the input, unchanged");
   identity.infer = same_as_input;
+  identity.kernel = make_kernel<CopyKernel>();
   r.add(std::move(identity));
 
   OpDef transpose = mover("Transpose", "permute dimensions (default: reverse them)");
@@ -242,6 +403,7 @@ void register_tensor_ops(OpRegistry& r) {
     for (auto p : perm) out.push_back(in[static_cast<std::size_t>(p)]);
     return std::vector<TensorInfo>{{out, ctx.in_dtype(0)}};
   };
+  transpose.kernel = make_kernel<TransposeKernel>();
   r.add(std::move(transpose));
 
   OpDef concat = mover("Concat", "join inputs along an axis");
@@ -262,6 +424,7 @@ void register_tensor_ops(OpRegistry& r) {
     }
     return std::vector<TensorInfo>{{out, ctx.in_dtype(0)}};
   };
+  concat.kernel = make_kernel<ConcatKernel>();
   r.add(std::move(concat));
 
   OpDef split = mover("Split", "cut along an axis into the outputs (sizes: input, attribute, or equal)");
@@ -269,12 +432,14 @@ void register_tensor_ops(OpRegistry& r) {
   split.max_outputs = k_variadic;
   split.attrs = {attr_int("axis", 0), attr_ints("split"), attr_ints("num_outputs")};
   split.infer = split_infer;
+  split.kernel = make_kernel<SplitKernel>();
   r.add(std::move(split));
 
   OpDef slice = mover("Slice", "a strided window per axis (starts, ends, axes, steps: constants)");
   slice.min_inputs = 3;
   slice.max_inputs = 5;
   slice.infer = slice_infer;
+  slice.kernel = make_kernel<SliceKernel>();
   r.add(std::move(slice));
 
   OpDef gather = mover("Gather", "take entries along an axis at integer indices");
@@ -290,6 +455,7 @@ void register_tensor_ops(OpRegistry& r) {
     out.insert(out.end(), data.begin() + static_cast<std::ptrdiff_t>(axis) + 1, data.end());
     return std::vector<TensorInfo>{{out, ctx.in_dtype(0)}};
   };
+  gather.kernel = make_kernel<GatherKernel>();
   r.add(std::move(gather));
 
   OpDef expand = mover("Expand", "broadcast the input to a constant shape");
@@ -302,6 +468,7 @@ void register_tensor_ops(OpRegistry& r) {
     }
     return std::vector<TensorInfo>{{*out, ctx.in_dtype(0)}};
   };
+  expand.kernel = make_kernel<ExpandKernel>();
   r.add(std::move(expand));
 
   OpDef constant = mover("Constant", "a tensor of fixed values (held by its output tensor)");
@@ -326,6 +493,7 @@ void register_tensor_ops(OpRegistry& r) {
     return std::vector<TensorInfo>{{Shape{std::max<std::int64_t>(0, end - start)}, DType::i64}};
   };
   shape.is_view = true;  // reads no data, only the shape
+  shape.kernel = make_kernel<ShapeKernel>();
   r.add(std::move(shape));
 
   OpDef cast = mover("Cast", "convert elements to the type named by 'to'");
@@ -337,6 +505,7 @@ void register_tensor_ops(OpRegistry& r) {
     return std::vector<TensorInfo>{{ctx.in_shape(0), *dtype}};
   };
   cast.flops = flops_per_output(0);
+  cast.kernel = make_kernel<CastKernel>();
   r.add(std::move(cast));
 }
 

@@ -1,0 +1,16 @@
+#include "graphs/import/model.h"
+
+#include "core/error.h"
+#include "graphs/import/yaml_import.h"
+
+namespace rdasim::graphs {
+
+Graph load_model(const std::filesystem::path& path, const OnnxOptions& options) {
+  const std::string ext = path.extension().string();
+  if (ext == ".yaml" || ext == ".yml") return load_yaml_graph(path, options.dims);
+  if (ext == ".onnx") return load_onnx_model(path, options);
+  throw core::InputError(core::Location(path.string()),
+                         "expected an ONNX model (.onnx) or a YAML graph (.yaml); built-in workloads are not read yet");
+}
+
+}  // namespace rdasim::graphs

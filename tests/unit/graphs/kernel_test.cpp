@@ -1,0 +1,123 @@
+// Reference kernels as the registry declares them, value rounding, and constant folding.
+#include <cmath>
+
+#include <catch2/catch.hpp>
+
+#include "graphs/op_registry.h"
+#include "graphs/transforms.h"
+#include "graphs/verify.h"
+#include "graph_test_util.h"
+
+using namespace rdasim;
+using Catch::Matchers::Contains;
+
+TEST_CASE("every op kind has a reference kernel, except Constant whose output holds its values", "[graphs][kernels]") {
+  const auto& reg = graphs::OpRegistry::instance();
+  for (const auto& kind : reg.kinds()) {
+    INFO(kind);
+    CHECK(static_cast<bool>(reg.find(kind)->kernel) == (kind != "Constant"));
+  }
+}
+
+TEST_CASE("representable rounds as a conversion to the type would", "[graphs][types]") {
+  using graphs::DType;
+  using graphs::representable;
+  // bf16 keeps 8 significant bits: at 1.0 the spacing is 2^-7; a tie goes to even.
+  CHECK(representable(DType::bf16, 1.0 + 0x1p-8) == 1.0);
+  CHECK(representable(DType::bf16, 1.0 + 3 * 0x1p-8) == 1.0 + 0x1p-6);
+  CHECK(representable(DType::bf16, 1.0 + 0x1p-8 + 0x1p-20) == 1.0 + 0x1p-7);
+  CHECK(representable(DType::bf16, 3.14159265) == 3.140625);
+  CHECK(std::isinf(representable(DType::bf16, 3.4e38)));  // above bf16's largest finite 3.39e38
+  CHECK(representable(DType::bf16, 0x1p-130) == 0x1p-130);  // subnormal, exact
+  // f16: 11 significant bits, largest finite 65504, subnormals down to 2^-24.
+  CHECK(representable(DType::f16, 65504.0) == 65504.0);
+  CHECK(std::isinf(representable(DType::f16, 65520.0)));
+  CHECK(representable(DType::f16, 0x1p-24) == 0x1p-24);
+  CHECK(representable(DType::f16, 0x1p-26) == 0.0);
+  CHECK(representable(DType::f32, 0.1) == static_cast<double>(0.1f));
+  // Integers truncate toward zero and wrap; bool is "not zero".
+  CHECK(representable(DType::i64, -2.7) == -2.0);
+  CHECK(representable(DType::u8, 257.9) == 1.0);
+  CHECK(representable(DType::i8, 130.0) == -126.0);
+  CHECK(representable(DType::boolean, -0.5) == 1.0);
+  CHECK(std::isnan(representable(DType::f32, std::nan(""))));
+}
+
+namespace {
+
+graphs::TensorId add(graphs::Graph& g, const std::string& name, graphs::Shape shape, graphs::Role role,
+                     graphs::DType dtype = graphs::DType::f32, std::optional<std::vector<double>> values = std::nullopt) {
+  graphs::Tensor t;
+  t.name = name;
+  t.shape = std::move(shape);
+  t.role = role;
+  t.dtype = dtype;
+  t.values = std::move(values);
+  return g.add_tensor(std::move(t));
+}
+
+void op(graphs::Graph& g, const std::string& name, const std::string& kind, std::vector<graphs::TensorId> in,
+        std::vector<graphs::TensorId> out) {
+  graphs::Op o;
+  o.name = name;
+  o.kind = kind;
+  o.inputs = std::move(in);
+  o.outputs = std::move(out);
+  g.add_op(std::move(o));
+}
+
+}  // namespace
+
+TEST_CASE("PyTorch's shape arithmetic before a Reshape folds into a constant", "[graphs][fold]") {
+  using graphs::DType;
+  using graphs::Role;
+  // y = x.view(x.size(0), -1), as torch.onnx exports it without constant folding.
+  graphs::Graph g("view");
+  const auto x = add(g, "x", {2, 3, 4}, Role::input);
+  const auto shape = add(g, "shape", {}, Role::activation);
+  const auto zero = add(g, "zero", {}, Role::constant, DType::i64, std::vector<double>{0});
+  const auto batch = add(g, "batch", {}, Role::activation);
+  const auto axes = add(g, "axes", {1}, Role::constant, DType::i64, std::vector<double>{0});
+  const auto batch1 = add(g, "batch1", {}, Role::activation);
+  const auto minus_one = add(g, "minus_one", {1}, Role::constant, DType::i64, std::vector<double>{-1});
+  const auto target = add(g, "target", {}, Role::activation);
+  const auto y = add(g, "y", {}, Role::activation);
+  op(g, "size", "Shape", {x}, {shape});
+  op(g, "dim0", "Gather", {shape, zero}, {batch});
+  op(g, "unsqueeze", "Unsqueeze", {batch, axes}, {batch1});
+  graphs::Op concat;
+  concat.name = "concat";
+  concat.kind = "Concat";
+  concat.attrs.values["axis"] = std::int64_t{0};
+  concat.inputs = {batch1, minus_one};
+  concat.outputs = {target};
+  g.add_op(std::move(concat));
+  op(g, "view", "Reshape", {x, target}, {y});
+  g.mark_output(y);
+
+  graphs::infer_shapes(g);
+  CHECK(g.tensor(target).values == std::vector<double>{2, -1});
+  const graphs::Graph folded = graphs::fold_constants(g);
+  REQUIRE(folded.ops().size() == 1);
+  CHECK(folded.ops()[0].kind == "Reshape");
+  const auto& new_target = folded.tensor(*folded.find_tensor("target"));
+  CHECK(new_target.role == Role::constant);
+  CHECK(new_target.values == std::vector<double>{2, -1});
+  CHECK(folded.tensor(*folded.find_tensor("y")).shape == graphs::Shape{2, 12});
+  CHECK_FALSE(folded.find_tensor("zero"));  // nothing reads it any more
+  CHECK(folded.find_tensor("x"));
+}
+
+TEST_CASE("an op returning a graph output is never folded away", "[graphs][fold]") {
+  graphs::Graph g = test::one_op("Shape", {{"x", {2, 5}}});
+  const graphs::Graph folded = graphs::fold_constants(g);
+  REQUIRE(folded.ops().size() == 1);
+  CHECK(folded.tensor(folded.tensors_with(graphs::Role::output).at(0)).values == std::vector<double>{2, 5});
+}
+
+TEST_CASE("kernels reject data a shape rule cannot see", "[graphs][kernels]") {
+  // A Gather index past the end, known at load time, fails while values propagate.
+  CHECK_THROWS_WITH(test::one_op("Gather", {{"data", {3}, graphs::DType::f32, std::vector<double>{1, 2, 3}},
+                                            {"idx", {1}, graphs::DType::i64, std::vector<double>{3}}}),
+                    Contains("op 'op' (Gather): index 3 is out of range for dimension 0 of size 3"));
+}
