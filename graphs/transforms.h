@@ -11,4 +11,13 @@ namespace rdasim::graphs {
 /// and so do every input and param; constants nothing reads any more are dropped.
 [[nodiscard]] Graph fold_constants(const Graph& graph);
 
+/// Replaces every GRU and LSTM op by the primitives it is made of, unrolled over the sequence:
+/// one MatMul for the input projection of all steps, then per step and direction a MatMul of
+/// the state with R, Split into gates, the gate activations and the state update; Concat and
+/// Transpose assemble Y, Y_h and Y_c in the composite's layout. This is what the mapper places
+/// on PCUs. Throws core::UnsupportedError naming the op for sequence_lens other than constant full
+/// lengths (ragged batches) and
+/// for activations other than Sigmoid, Tanh, Relu and LeakyRelu.
+[[nodiscard]] Graph expand_recurrent(const Graph& graph);
+
 }  // namespace rdasim::graphs

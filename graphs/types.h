@@ -1,6 +1,7 @@
 // Element types, shapes and tensor roles of the dataflow-graph IR.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,6 +22,14 @@ enum class DType : std::uint8_t { f32, f64, bf16, f16, i64, i32, i8, u8, boolean
 /// round to nearest even (bf16: 8 significant bits; f16: 11, with subnormals and overflow to
 /// infinity), integer types truncate toward zero and wrap, bool is x != 0.
 [[nodiscard]] double representable(DType dtype, double x);
+/// A float rounded to bf16 (its upper 16 bits, ties to even), as hardware converts: the fast
+/// path of representable(DType::bf16, x) for values that are already floats.
+[[nodiscard]] inline float round_to_bf16(float x) {
+  const auto bits = std::bit_cast<std::uint32_t>(x);
+  if ((bits & 0x7f800000u) == 0x7f800000u) return x;  // infinities and NaNs stay
+  const std::uint32_t rounded = (bits + 0x7fffu + ((bits >> 16) & 1u)) & 0xffff0000u;
+  return std::bit_cast<float>(rounded);
+}
 /// Every dtype name, for error messages.
 [[nodiscard]] const std::vector<std::string>& dtype_names();
 

@@ -120,6 +120,9 @@ std::vector<const OpDef*> check_ops(const Graph& g) {
 /// Largest output (in elements) whose values shape inference computes while it goes: enough
 /// for the shape arithmetic exporters emit, small enough never to cost real time.
 constexpr std::int64_t k_propagate_limit = 1 << 16;
+/// And the most arithmetic it spends on one op (a pooling window of absurd size over a small
+/// constant must not stall an import).
+constexpr double k_propagate_flops = 1e8;
 
 /// Whether the op's output values follow from what is known now: Shape reads only its input's
 /// shape; other ops need every input to be a constant or already computed (never params or
@@ -136,7 +139,7 @@ bool values_known(const Graph& g, const Op& op, const OpDef& def) {
     const bool fixed = in.role == Role::constant || (in.role == Role::activation && in.producer >= 0);
     if (!fixed || !in.values) return false;
   }
-  return true;
+  return def.flops(OpContext(g, op)) <= k_propagate_flops;
 }
 
 /// Computes an op's output values in double with its reference kernel.

@@ -41,6 +41,12 @@ TEST_CASE("representable rounds as a conversion to the type would", "[graphs][ty
   CHECK(representable(DType::i8, 130.0) == -126.0);
   CHECK(representable(DType::boolean, -0.5) == 1.0);
   CHECK(std::isnan(representable(DType::f32, std::nan(""))));
+  // The float fast path agrees with the general rounding on floats.
+  for (float x : {1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, 3.14159265f, -2.71828f, 1e-39f, 3.3e38f, 6.5e-3f}) {
+    INFO(x);
+    CHECK(static_cast<double>(graphs::round_to_bf16(x)) == representable(DType::bf16, static_cast<double>(x)));
+  }
+  CHECK(std::isinf(graphs::round_to_bf16(3.4e38f)));
 }
 
 namespace {
@@ -120,4 +126,24 @@ TEST_CASE("kernels reject data a shape rule cannot see", "[graphs][kernels]") {
   CHECK_THROWS_WITH(test::one_op("Gather", {{"data", {3}, graphs::DType::f32, std::vector<double>{1, 2, 3}},
                                             {"idx", {1}, graphs::DType::i64, std::vector<double>{3}}}),
                     Contains("op 'op' (Gather): index 3 is out of range for dimension 0 of size 3"));
+}
+
+TEST_CASE("expanding a recurrence refuses a ragged batch, naming the op", "[graphs][expand]") {
+  graphs::Graph g = test::one_op("GRU",
+                                 {{"x", {3, 2, 4}},
+                                  {"w", {1, 15, 4}},
+                                  {"r", {1, 15, 5}},
+                                  {"", {}},
+                                  {"lens", {2}, graphs::DType::i32, std::vector<double>{3, 1}}},
+                                 2, [] {
+                                   graphs::Attrs a;
+                                   a.values["hidden_size"] = std::int64_t{5};
+                                   return a;
+                                 }());
+  CHECK_THROWS_WITH(graphs::expand_recurrent(g),
+                    Contains("op 'op' (GRU): cannot expand: sequence_lens other than constant full lengths"));
+  g.tensor(*g.find_tensor("lens")).values = std::vector<double>{3, 3};
+  const graphs::Graph expanded = graphs::expand_recurrent(g);
+  for (const auto& op : expanded.ops()) CHECK(op.kind != "GRU");
+  CHECK(expanded.tensor(*expanded.find_tensor("out1")).shape == graphs::Shape{1, 2, 5});
 }
