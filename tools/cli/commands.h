@@ -4,8 +4,12 @@
 #pragma once
 
 #include <functional>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include "graphs/import/yaml_import.h"
 
 namespace rdasim::tools {
 
@@ -14,5 +18,10 @@ using Runner = std::function<int()>;
 
 void add_arch_command(CLI::App& app, Runner& run);
 void add_graph_command(CLI::App& app, Runner& run);
+void add_check_command(CLI::App& app, Runner& run);
+
+/// `-p name=N` values (symbolic dimensions such as batch); throws core::InputError naming the
+/// bad one.
+[[nodiscard]] graphs::DimBindings parse_dim_params(const std::vector<std::string>& texts);
 
 }  // namespace rdasim::tools

@@ -14,8 +14,7 @@
 #include "core/text.h"
 #include "graphs/algorithms.h"
 #include "graphs/export.h"
-#include "graphs/import/onnx_import.h"
-#include "graphs/import/yaml_import.h"
+#include "graphs/import/model.h"
 #include "tools/cli/commands.h"
 
 namespace rdasim::tools {
@@ -28,40 +27,6 @@ struct GraphOptions {
   bool json = false;
   std::string dot;
 };
-
-graphs::DimBindings parse_params(const std::vector<std::string>& texts) {
-  graphs::DimBindings dims;
-  for (const auto& text : texts) {
-    const core::Location where(fmt::format("-p {}", text));
-    const auto eq = text.find('=');
-    if (eq == std::string::npos || eq == 0) throw core::InputError(where, "expected name=value");
-    const std::string value = text.substr(eq + 1);
-    std::size_t used = 0;
-    long long n = 0;
-    try {
-      n = std::stoll(value, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != value.size()) {
-      throw core::InputError(where, fmt::format("expected an integer value, found '{}'", core::printable(value)));
-    }
-    dims[text.substr(0, eq)] = n;
-  }
-  return dims;
-}
-
-graphs::Graph load_model(const std::string& model, const graphs::DimBindings& dims) {
-  const std::string ext = std::filesystem::path(model).extension().string();
-  if (ext == ".yaml" || ext == ".yml") return graphs::load_yaml_graph(model, dims);
-  if (ext == ".onnx") {
-    graphs::OnnxOptions options;
-    options.dims = dims;
-    return graphs::load_onnx_model(model, options);
-  }
-  throw core::InputError(core::Location(model),
-                         "expected an ONNX model (.onnx) or a YAML graph (.yaml); built-in workloads are not read yet");
-}
 
 void print_table(const graphs::Graph& graph) {
   fmt::print("{:<24} {:<18} {:<22} {:>10} {:>12} {:>12}\n", "op", "kind", "output", "params", "FLOPs", "bytes");
@@ -83,7 +48,9 @@ void print_table(const graphs::Graph& graph) {
 }
 
 int run_graph(const GraphOptions& opt) {
-  const graphs::Graph graph = load_model(opt.model, parse_params(opt.params));
+  graphs::OnnxOptions options;
+  options.dims = parse_dim_params(opt.params);
+  const graphs::Graph graph = graphs::load_model(opt.model, options);
   if (!opt.dot.empty()) {
     core::write_text_file(opt.dot, graphs::to_dot(graph));
     core::log::info("wrote {}", opt.dot);
@@ -121,6 +88,28 @@ int run_ops(bool json) {
 }
 
 }  // namespace
+
+graphs::DimBindings parse_dim_params(const std::vector<std::string>& texts) {
+  graphs::DimBindings dims;
+  for (const auto& text : texts) {
+    const core::Location where(fmt::format("-p {}", text));
+    const auto eq = text.find('=');
+    if (eq == std::string::npos || eq == 0) throw core::InputError(where, "expected name=value");
+    const std::string value = text.substr(eq + 1);
+    std::size_t used = 0;
+    long long n = 0;
+    try {
+      n = std::stoll(value, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != value.size()) {
+      throw core::InputError(where, fmt::format("expected an integer value, found '{}'", core::printable(value)));
+    }
+    dims[text.substr(0, eq)] = n;
+  }
+  return dims;
+}
 
 void add_graph_command(CLI::App& app, Runner& run) {
   auto opt = std::make_shared<GraphOptions>();
