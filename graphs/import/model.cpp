@@ -10,7 +10,7 @@ Graph load_model(const std::filesystem::path& path, const OnnxOptions& options) 
   if (ext == ".yaml" || ext == ".yml") return load_yaml_graph(path, options.dims);
   if (ext == ".onnx") return load_onnx_model(path, options);
   throw core::InputError(core::Location(path.string()),
-                         "expected an ONNX model (.onnx) or a YAML graph (.yaml); built-in workloads are not read yet");
+                         "expected an ONNX model (.onnx), a YAML graph (.yaml) or a workload name (rdasim workloads)");
 }
 
 }  // namespace rdasim::graphs

@@ -48,9 +48,7 @@ void print_table(const graphs::Graph& graph) {
 }
 
 int run_graph(const GraphOptions& opt) {
-  graphs::OnnxOptions options;
-  options.dims = parse_dim_params(opt.params);
-  const graphs::Graph graph = graphs::load_model(opt.model, options);
+  const graphs::Graph graph = load_model_argument(opt.model, opt.params);
   if (!opt.dot.empty()) {
     core::write_text_file(opt.dot, graphs::to_dot(graph));
     core::log::info("wrote {}", opt.dot);
@@ -115,8 +113,12 @@ void add_graph_command(CLI::App& app, Runner& run) {
   auto opt = std::make_shared<GraphOptions>();
   auto* graph = app.add_subcommand(
       "graph", "Load a model, infer its shapes and print each op's output shape, parameters, FLOPs and bytes");
-  graph->add_option("MODEL", opt->model, "An ONNX model (.onnx) or a YAML graph (configs/graphs/*.yaml)")->required();
-  graph->add_option("-p,--param", opt->params, "Set a symbolic dimension, e.g. -p batch=64 (repeatable)")
+  graph->add_option("MODEL", opt->model,
+                    "An ONNX model (.onnx), a YAML graph (configs/graphs/*.yaml) or a built-in workload "
+                    "(rdasim workloads lists them)")
+      ->required();
+  graph->add_option("-p,--param", opt->params,
+                    "A workload parameter or a model's symbolic dimension, e.g. -p batch=64 (repeatable)")
       ->type_name("NAME=VALUE");
   graph->add_flag("--json", opt->json, "Print the graph with shapes and per-op costs as JSON");
   graph->add_option("--dot", opt->dot, "Also write a Graphviz drawing to this file")->type_name("FILE");

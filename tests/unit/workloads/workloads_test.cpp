@@ -1,0 +1,146 @@
+// The science workloads at their published sizes: parameter counts exactly and forward FLOPs
+// within 1% of shared/WORKLOADS.md, built by the C++ builders.
+#include <cmath>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "core/error.h"
+#include "graphs/export.h"
+#include "graphs/op_registry.h"
+#include "sim/functional/executor.h"
+#include "workloads/road_network.h"
+#include "workloads/workload.h"
+
+using namespace rdasim;
+using Catch::Matchers::Contains;
+
+namespace {
+
+using Given = std::map<std::string, std::string, std::less<>>;
+
+graphs::Graph build(const std::string& name, const Given& params) {
+  auto w = workloads::build(name, params);
+  REQUIRE(w.apps.size() == 1);
+  return std::move(w.apps.front());
+}
+
+/// Params and FLOPs of the ops and params whose names start with `prefix`.
+struct Count {
+  std::int64_t params = 0;
+  double flops = 0;
+};
+
+Count count(const graphs::Graph& g, const std::string& prefix = "") {
+  Count c;
+  for (const auto& t : g.tensors()) {
+    if (t.role == graphs::Role::param && t.name.starts_with(prefix)) c.params += t.elements();
+  }
+  for (std::size_t i = 0; i < g.ops().size(); ++i) {
+    if (g.ops()[i].name.starts_with(prefix)) c.flops += graphs::op_cost(g, static_cast<graphs::OpId>(i)).flops;
+  }
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("EDSR at F = 256 and 16 blocks: 19,486,723 params, 480 GFLOP per 111x111 image", "[workloads][lensing]") {
+  const auto g = build("lensing", {{"stage", "denoise"}});
+  const auto c = count(g);
+  CHECK(c.params == 19'486'723);
+  CHECK(c.flops == Approx(480e9).epsilon(0.01));
+  CHECK(count(build("lensing", {{"stage", "denoise"}, {"feats", "64"}})).params == 1'222'147);
+}
+
+TEST_CASE("the VIB encoder: 763,796 params, 0.141 GFLOP per image", "[workloads][lensing]") {
+  const auto g = build("lensing", {{"stage", "encoder"}});
+  const auto c = count(g, "encoder/");
+  CHECK(c.params == 763'796);
+  CHECK(c.flops == Approx(0.141e9).epsilon(0.01));
+  // The heads: Linear 10->1, and 10->15->15->10->3.
+  CHECK(count(g).params - c.params == 11 + 165 + 240 + 160 + 33);
+  const auto& outputs = g.tensors_with(graphs::Role::output);
+  REQUIRE(outputs.size() == 2);
+  CHECK(g.tensor(outputs[0]).shape == graphs::Shape{1, 1});
+  CHECK(g.tensor(outputs[1]).shape == graphs::Shape{1, 3});
+}
+
+TEST_CASE("the full lensing pipeline chains both EDSRs into the encoder", "[workloads][lensing]") {
+  const auto g = build("lensing", {{"feats", "16"}, {"blocks", "2"}, {"batch", "2"}});
+  CHECK(g.find_op("denoise/head/conv"));
+  CHECK(g.find_op("deblend/tail/conv"));
+  CHECK(g.tensor(g.tensors_with(graphs::Role::output)[1]).shape == graphs::Shape{2, 3});
+}
+
+TEST_CASE("the PRC inversion network: 4,434,400 params, about 9.5 MFLOP per sample", "[workloads][inversion]") {
+  const auto g = build("inversion", {});
+  const auto c = count(g);
+  CHECK(c.params == 4'434'400);
+  CHECK(c.flops / 128 == Approx(9.5e6).epsilon(0.01));
+}
+
+TEST_CASE("the inversion network keeps R >= 0 and the sum rule before any training", "[workloads][inversion]") {
+  const auto g = build("inversion", {{"batch", "4"}});
+  graphs::Array<double> e({4, 151});
+  for (std::size_t i = 0; i < e.size(); ++i) e.data[i] = std::exp(-0.02 * static_cast<double>(i % 151));
+  const auto out = sim::functional::run(g, {{"E", e}}, {sim::functional::Precision::fp32, 3});
+  const auto& r = out.at("R");
+  REQUIRE(r.shape == graphs::Shape{4, 2000});
+  for (std::int64_t b = 0; b < 4; ++b) {
+    double integral = 0;  // d_omega = 1 MeV
+    for (std::int64_t j = 0; j < 2000; ++j) {
+      const double v = r.data[static_cast<std::size_t>(b * 2000 + j)];
+      CHECK(v >= 0.0);
+      integral += v;
+    }
+    CHECK(std::abs(integral - 1.0) < 1e-6);
+  }
+}
+
+TEST_CASE("DCRNN on METR-LA: 372,353 params; 127 GFLOP sparse, 323 GFLOP dense at batch 64", "[workloads][dcrnn]") {
+  const auto sparse = count(build("dcrnn", {}));
+  CHECK(sparse.params == 372'353);
+  CHECK(sparse.flops == Approx(127e9).epsilon(0.01));
+  const auto dense = count(build("dcrnn", {{"diffusion", "dense"}}));
+  CHECK(dense.params == 372'353);
+  CHECK(dense.flops == Approx(323e9).epsilon(0.01));
+  // One support: M = K + 1 = 3 copies instead of 5.
+  CHECK(count(build("dcrnn", {{"supports", "random_walk"}, {"batch", "1"}, {"seq", "2"}, {"horizon", "2"}})).params <
+        372'353);
+}
+
+TEST_CASE("generated road networks have the requested nonzeros and normalized supports", "[workloads][road]") {
+  const auto net = workloads::generate_road_network({207, 1722, 1});
+  CHECK(net.sensors() == 207);
+  CHECK(net.weights.nonzeros() == 1722);
+  std::int64_t min_row = 1 << 30, max_row = 0;
+  for (std::int64_t i = 0; i < 207; ++i) {
+    const auto row = net.weights.row_ptr[static_cast<std::size_t>(i + 1)] - net.weights.row_ptr[static_cast<std::size_t>(i)];
+    min_row = std::min(min_row, row);
+    max_row = std::max(max_row, row);
+  }
+  CHECK(min_row >= 1);   // the self loop at least
+  CHECK(max_row <= 13);  // the self loop and 12 nearest
+  for (double w : net.weights.values) CHECK((w >= 0.1 && w <= 1.0));
+  // Columns of S1 = (D_O^-1 W)^T sum to 1 (each sensor's out-weights are a distribution).
+  const auto supports = workloads::diffusion_supports(net.weights, true);
+  REQUIRE(supports.size() == 2);
+  std::vector<double> column(207, 0.0);
+  for (std::size_t e = 0; e < supports[0].col_idx.size(); ++e) {
+    column[static_cast<std::size_t>(supports[0].col_idx[e])] += supports[0].values[e];
+  }
+  for (double s : column) CHECK(s == Approx(1.0));
+  // Same seed, same network; another seed, another one.
+  CHECK(workloads::generate_road_network({207, 1722, 1}).weights.col_idx == net.weights.col_idx);
+  CHECK(workloads::generate_road_network({207, 1722, 2}).weights.col_idx != net.weights.col_idx);
+  CHECK_THROWS_WITH(workloads::generate_road_network({207, 5000, 1}), Contains("207 sensors can have 207 to 2691 nonzeros"));
+}
+
+TEST_CASE("workload parameters are checked by name, type and choice", "[workloads][errors]") {
+  CHECK_THROWS_WITH(workloads::build("lensin", {}), Contains("no workload of that name (did you mean 'lensing'?)"));
+  CHECK_THROWS_WITH(workloads::build("lensing", {{"feat", "64"}}),
+                    Contains("workload 'lensing' has no parameter 'feat' (did you mean 'feats'?)"));
+  CHECK_THROWS_WITH(workloads::build("lensing", {{"batch", "0"}}), Contains("expected a positive integer for 'batch'"));
+  CHECK_THROWS_WITH(workloads::build("lensing", {{"stage", "denoised"}}),
+                    Contains("expected 'full', 'denoise', 'deblend' or 'encoder' (did you mean 'denoise'?)"));
+}

@@ -1,0 +1,89 @@
+#include "workloads/workload.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/text.h"
+
+namespace rdasim::workloads {
+
+Params::Params(const WorkloadDef& def, const std::map<std::string, std::string, std::less<>>& given)
+    : m_workload(def.name) {
+  std::vector<std::string> names;
+  for (const auto& p : def.params) {
+    names.push_back(p.name);
+    m_values[p.name] = p.default_value;
+  }
+  for (const auto& [name, value] : given) {
+    const core::Location where(fmt::format("-p {}={}", name, core::printable(value)));
+    auto decl = std::find_if(def.params.begin(), def.params.end(), [&](const ParamDecl& p) { return p.name == name; });
+    if (decl == def.params.end()) {
+      throw core::InputError(where, fmt::format("workload '{}' has no parameter '{}'{}; it has {}", def.name,
+                                                core::printable(name), core::did_you_mean(name, names),
+                                                core::quoted_list(names)));
+    }
+    if (!decl->choices.empty()) {
+      if (std::find(decl->choices.begin(), decl->choices.end(), value) == decl->choices.end()) {
+        throw core::InputError(where, fmt::format("expected {}{}", core::quoted_list(decl->choices),
+                                                  core::did_you_mean(value, decl->choices)));
+      }
+    } else {
+      std::size_t used = 0;
+      long long n = 0;
+      try {
+        n = std::stoll(value, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used == 0 || used != value.size() || n < 1) {
+        throw core::InputError(where, fmt::format("expected a positive integer for '{}' ({})", name, decl->meaning));
+      }
+    }
+    m_values[name] = value;
+  }
+}
+
+std::int64_t Params::integer(std::string_view name) const {
+  auto it = m_values.find(name);
+  RDASIM_ASSERT(it != m_values.end(), fmt::format("workload '{}' reads undeclared parameter '{}'", m_workload, name));
+  return std::stoll(it->second);
+}
+
+const std::string& Params::text(std::string_view name) const {
+  auto it = m_values.find(name);
+  RDASIM_ASSERT(it != m_values.end(), fmt::format("workload '{}' reads undeclared parameter '{}'", m_workload, name));
+  return it->second;
+}
+
+const std::vector<WorkloadDef>& all() {
+  static const std::vector<WorkloadDef> defs{lensing_workload(), inversion_workload(), dcrnn_workload()};
+  return defs;
+}
+
+const WorkloadDef* find(std::string_view name) {
+  for (const auto& d : all()) {
+    if (d.name == name) return &d;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> names() {
+  std::vector<std::string> out;
+  for (const auto& d : all()) out.push_back(d.name);
+  return out;
+}
+
+Workload build(std::string_view name, const std::map<std::string, std::string, std::less<>>& params) {
+  const WorkloadDef* def = find(name);
+  if (!def) {
+    const auto known = names();
+    throw core::InputError(core::Location(std::string(name)),
+                           fmt::format("no workload of that name{}; the workloads are {}",
+                                       core::did_you_mean(name, known), core::quoted_list(known)));
+  }
+  return def->build(Params(*def, params));
+}
+
+}  // namespace rdasim::workloads

@@ -1,0 +1,73 @@
+// The built-in science workloads (shared/WORKLOADS.md): each is a named, parameterized builder
+// of one or more applications (graphs run as separate tenants) and, for ensembles and
+// partitioned models, a small combine graph. `rdasim workloads` lists them; any command that
+// takes a MODEL accepts a workload name with `-p name=value` parameters.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "graphs/graph.h"
+
+namespace rdasim::workloads {
+
+/// One parameter of a workload: its default and what it means; `choices` lists the allowed
+/// values of a text parameter (empty: a positive integer).
+struct ParamDecl {
+  std::string name;
+  std::string default_value;
+  std::string meaning;
+  std::vector<std::string> choices;
+};
+
+struct WorkloadDef;
+
+/// A workload's parameters as given (`-p name=value`), checked against its declarations.
+class Params {
+ public:
+  /// Throws core::InputError for an unknown name (with a suggestion), a value that is not a
+  /// positive integer where one is expected, or a value outside a parameter's choices.
+  Params(const WorkloadDef& def, const std::map<std::string, std::string, std::less<>>& given);
+
+  [[nodiscard]] std::int64_t integer(std::string_view name) const;
+  [[nodiscard]] const std::string& text(std::string_view name) const;
+  /// Every parameter with its value, defaults included, for reports.
+  [[nodiscard]] const std::map<std::string, std::string, std::less<>>& values() const { return m_values; }
+
+ private:
+  std::string m_workload;
+  std::map<std::string, std::string, std::less<>> m_values;
+};
+
+/// What a builder produces.
+struct Workload {
+  std::vector<graphs::Graph> apps;       ///< one per application (tenant)
+  std::optional<graphs::Graph> combine;  ///< joins the applications' outputs, when they need it
+};
+
+struct WorkloadDef {
+  std::string name;
+  std::string summary;
+  std::vector<ParamDecl> params;
+  std::function<Workload(const Params&)> build;
+};
+
+/// Every built-in workload, in the order `rdasim workloads` lists them.
+[[nodiscard]] const std::vector<WorkloadDef>& all();
+[[nodiscard]] const WorkloadDef* find(std::string_view name);
+[[nodiscard]] std::vector<std::string> names();
+
+/// Builds a workload by name. Throws core::InputError for an unknown name or bad parameters.
+[[nodiscard]] Workload build(std::string_view name, const std::map<std::string, std::string, std::less<>>& params);
+
+// The builders, one file each.
+[[nodiscard]] WorkloadDef lensing_workload();
+[[nodiscard]] WorkloadDef inversion_workload();
+[[nodiscard]] WorkloadDef dcrnn_workload();
+
+}  // namespace rdasim::workloads
