@@ -54,6 +54,22 @@ Graph fold_constants(const Graph& graph) {
   return out;
 }
 
+Graph with_prefix(const Graph& graph, const std::string& prefix) {
+  Graph out(prefix + graph.name());
+  for (const auto& [name, size] : graph.dims()) out.set_dim(name, size);
+  for (Tensor t : graph.tensors()) {
+    t.name = prefix + t.name;
+    out.add_tensor(std::move(t));  // same ids
+  }
+  for (TensorId id : graph.tensors_with(Role::output)) out.mark_output(id);
+  for (Op op : graph.ops()) {
+    op.name = prefix + op.name;
+    out.add_op(std::move(op));
+  }
+  verify(out);
+  return out;
+}
+
 namespace {
 
 /// Adds the primitives of one expanded op under names "<op>/<part>".

@@ -1,6 +1,8 @@
 // Graph-to-graph transformations. Each returns a new graph that has passed the verifier.
 #pragma once
 
+#include <string>
+
 #include "graphs/graph.h"
 
 namespace rdasim::graphs {
@@ -10,6 +12,10 @@ namespace rdasim::graphs {
 /// Reshape or Expand); their outputs become constants. Ops that produce graph outputs stay,
 /// and so do every input and param; constants nothing reads any more are dropped.
 [[nodiscard]] Graph fold_constants(const Graph& graph);
+
+/// The graph with `prefix` before every tensor and op name and as its name: ensemble members
+/// are copies of one model whose params, named apart, draw apart from the seeded initializer.
+[[nodiscard]] Graph with_prefix(const Graph& graph, const std::string& prefix);
 
 /// Replaces every GRU and LSTM op by the primitives it is made of, unrolled over the sequence:
 /// one MatMul for the input projection of all steps, then per step and direction a MatMul of

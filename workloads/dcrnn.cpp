@@ -185,6 +185,17 @@ class Builder {
   TensorId m_projection_wt = graphs::k_no_tensor, m_projection_b = graphs::k_no_tensor;
 };
 
+Config config_of(const Params& p) {
+  return {p.integer("batch"), p.integer("units"), p.integer("diffusion_steps"), p.integer("layers"), 2, 1,
+          p.integer("seq"), p.integer("horizon")};
+}
+
+graphs::Graph dcrnn_graph(const std::string& name, const Config& c, const std::vector<Csr>& supports, bool sparse) {
+  GraphBuilder b(name);
+  Builder(b, c, add_supports(b, supports, sparse)).build();
+  return b.finish();
+}
+
 Workload build_dcrnn(const Params& p) {
   RoadOptions road;
   road.sensors = p.integer("sensors");
@@ -192,32 +203,97 @@ Workload build_dcrnn(const Params& p) {
   road.seed = static_cast<std::uint64_t>(p.integer("seed"));
   const RoadNetwork net = generate_road_network(road);
   const auto supports = diffusion_supports(net.weights, p.text("supports") == "dual_random_walk");
-  GraphBuilder b("dcrnn");
-  Config c{p.integer("batch"), p.integer("units"), p.integer("diffusion_steps"), p.integer("layers"), 2, 1,
-           p.integer("seq"), p.integer("horizon")};
-  Builder(b, c, add_supports(b, supports, p.text("diffusion") == "sparse")).build();
   Workload w;
-  w.apps.push_back(b.finish());
+  w.apps.push_back(dcrnn_graph("dcrnn", config_of(p), supports, p.text("diffusion") == "sparse"));
+  return w;
+}
+
+/// GP-DCRNN: the road graph cut by METIS into `parts` subgraphs, each (with its halo of
+/// out-of-part neighbours as input-only sensors) its own DCRNN; the combine graph keeps each
+/// part's own sensors and puts them back in the road graph's order.
+Workload build_gp_dcrnn(const Params& p) {
+  RoadOptions road;
+  road.sensors = p.integer("sensors");
+  road.seed = static_cast<std::uint64_t>(p.integer("seed"));
+  const RoadNetwork net = generate_road_network(road);
+  const auto parts = static_cast<int>(p.integer("parts"));
+  const auto split = partition_road_network(net.weights, parts, static_cast<int>(p.integer("seed")));
+  const bool halo = p.text("halo") == "neighbours";
+  const bool dual = p.text("supports") == "dual_random_walk";
+  const Config c = config_of(p);
+  Workload w;
+  std::vector<std::vector<std::int64_t>> members(static_cast<std::size_t>(parts));
+  for (std::int64_t v = 0; v < net.sensors(); ++v) members[static_cast<std::size_t>(split.part[static_cast<std::size_t>(v)])].push_back(v);
+  std::vector<std::int64_t> own_sizes;
+  for (int k = 0; k < parts; ++k) {
+    const auto& own = members[static_cast<std::size_t>(k)];
+    const auto nodes = halo ? with_halo(net.weights, own) : own;
+    own_sizes.push_back(static_cast<std::int64_t>(own.size()));
+    w.apps.push_back(dcrnn_graph(fmt::format("gp_dcrnn_part{}", k), c, diffusion_supports(subgraph(net.weights, nodes), dual),
+                                 p.text("diffusion") == "sparse"));
+  }
+  // Combine: [horizon, batch, N_k, 1] per part -> own sensors -> the full graph's order.
+  GraphBuilder b("gp_dcrnn_combine");
+  std::vector<TensorId> pieces;
+  std::vector<std::int64_t> order;  // sensor of each position after the concatenation
+  for (int k = 0; k < parts; ++k) {
+    const auto& app = w.apps[static_cast<std::size_t>(k)];
+    const auto& out = app.tensor(app.tensors_with(graphs::Role::output).front());
+    TensorId piece = b.input(fmt::format("part{}", k), out.shape);
+    if (out.shape[2] != own_sizes[static_cast<std::size_t>(k)]) {
+      piece = b.op("Slice", fmt::format("part{}_own", k),
+                   {piece, b.ints(fmt::format("part{}_start", k), {0}),
+                    b.ints(fmt::format("part{}_end", k), {own_sizes[static_cast<std::size_t>(k)]}),
+                    b.ints(fmt::format("part{}_axis", k), {2})});
+    }
+    pieces.push_back(piece);
+    const auto& own = members[static_cast<std::size_t>(k)];
+    order.insert(order.end(), own.begin(), own.end());
+  }
+  std::vector<double> position(order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) position[static_cast<std::size_t>(order[i])] = static_cast<double>(i);
+  const TensorId joined = b.op("Concat", "concat", pieces, axis(2));
+  b.output(b.op("Gather", "forecast",
+                {joined, b.constant("sensor_positions", {static_cast<std::int64_t>(order.size())}, position, graphs::DType::i64)},
+                axis(2)));
+  w.combine = b.finish();
   return w;
 }
 
 }  // namespace
 
+std::vector<ParamDecl> model_params() {
+  return {{"batch", "64", "sequences per run", {}},
+          {"diffusion_steps", "2", "diffusion steps K", {}},
+          {"layers", "2", "DCGRU layers in the encoder and in the decoder", {}},
+          {"seq", "12", "input steps (encoder)", {}},
+          {"horizon", "12", "forecast steps (decoder)", {}},
+          {"diffusion", "sparse", "SpMM on CSR supports, or dense MatMul (as the SambaNova port)", {"sparse", "dense"}}};
+}
+
 WorkloadDef dcrnn_workload() {
+  std::vector<ParamDecl> params{{"sensors", "207", "road-graph nodes (METR-LA 207, PEMS-BAY 325)", {}},
+                                {"nonzeros", "1722", "nonzeros of the weighted adjacency, self loops included", {}},
+                                {"seed", "1", "seed of the generated road graph", {}},
+                                {"units", "64", "DCGRU hidden units U", {}},
+                                {"supports", "dual_random_walk", "diffusion supports", {"dual_random_walk", "random_walk"}}};
+  for (auto& m : model_params()) params.push_back(std::move(m));
   return {"dcrnn",
           "seq2seq DCGRU traffic forecasting on a generated road graph (METR-LA scale by default), unrolled in time",
-          {{"batch", "64", "sequences per run", {}},
-           {"sensors", "207", "road-graph nodes (METR-LA 207, PEMS-BAY 325)", {}},
-           {"nonzeros", "1722", "nonzeros of the weighted adjacency, self loops included", {}},
-           {"seed", "1", "seed of the generated road graph", {}},
-           {"units", "64", "DCGRU hidden units U", {}},
-           {"diffusion_steps", "2", "diffusion steps K", {}},
-           {"supports", "dual_random_walk", "diffusion supports", {"dual_random_walk", "random_walk"}},
-           {"layers", "2", "DCGRU layers in the encoder and in the decoder", {}},
-           {"seq", "12", "input steps (encoder)", {}},
-           {"horizon", "12", "forecast steps (decoder)", {}},
-           {"diffusion", "sparse", "SpMM on CSR supports, or dense MatMul (as the SambaNova port)", {"sparse", "dense"}}},
-          build_dcrnn};
+          std::move(params), build_dcrnn};
+}
+
+WorkloadDef gp_dcrnn_workload() {
+  std::vector<ParamDecl> params{{"sensors", "11160", "road-graph nodes (California scale)", {}},
+                                {"parts", "64", "METIS parts, one DCRNN application each", {}},
+                                {"halo", "none", "add each part's out-of-part neighbours as input-only sensors", {"none", "neighbours"}},
+                                {"seed", "1", "seed of the road graph and of METIS", {}},
+                                {"units", "16", "DCGRU hidden units U", {}},
+                                {"supports", "random_walk", "diffusion supports", {"random_walk", "dual_random_walk"}}};
+  for (auto& m : model_params()) params.push_back(std::move(m));
+  return {"gp-dcrnn",
+          "graph-partitioned DCRNN: a California-scale road graph cut by METIS, one DCRNN per part, and their combine",
+          std::move(params), build_gp_dcrnn};
 }
 
 }  // namespace rdasim::workloads

@@ -152,4 +152,66 @@ std::vector<Csr> diffusion_supports(const Csr& w, bool dual) {
   return supports;
 }
 
+Csr subgraph(const Csr& w, const std::vector<std::int64_t>& nodes) {
+  std::vector<std::int64_t> index(static_cast<std::size_t>(w.rows), -1);
+  for (std::size_t i = 0; i < nodes.size(); ++i) index[static_cast<std::size_t>(nodes[i])] = static_cast<std::int64_t>(i);
+  std::vector<Link> links;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const std::int64_t u = nodes[i];
+    for (auto e = w.row_ptr[static_cast<std::size_t>(u)]; e < w.row_ptr[static_cast<std::size_t>(u + 1)]; ++e) {
+      const std::int64_t v = index[static_cast<std::size_t>(w.col_idx[static_cast<std::size_t>(e)])];
+      if (v >= 0) links.push_back({static_cast<std::int64_t>(i), v, w.values[static_cast<std::size_t>(e)]});
+    }
+  }
+  return to_csr(static_cast<std::int64_t>(nodes.size()), std::move(links));
+}
+
+std::vector<std::int64_t> with_halo(const Csr& w, const std::vector<std::int64_t>& nodes) {
+  std::vector<bool> inside(static_cast<std::size_t>(w.rows), false), halo(static_cast<std::size_t>(w.rows), false);
+  for (auto v : nodes) inside[static_cast<std::size_t>(v)] = true;
+  for (std::int64_t u = 0; u < w.rows; ++u) {
+    for (auto e = w.row_ptr[static_cast<std::size_t>(u)]; e < w.row_ptr[static_cast<std::size_t>(u + 1)]; ++e) {
+      const auto v = w.col_idx[static_cast<std::size_t>(e)];
+      if (inside[static_cast<std::size_t>(u)] && !inside[static_cast<std::size_t>(v)]) halo[static_cast<std::size_t>(v)] = true;
+      if (inside[static_cast<std::size_t>(v)] && !inside[static_cast<std::size_t>(u)]) halo[static_cast<std::size_t>(u)] = true;
+    }
+  }
+  std::vector<std::int64_t> out = nodes;
+  for (std::int64_t v = 0; v < w.rows; ++v) {
+    if (halo[static_cast<std::size_t>(v)]) out.push_back(v);
+  }
+  return out;
+}
+
+graphs::Partition partition_road_network(const Csr& w, int parts, int seed) {
+  // Undirected, without self loops: weight(u, v) = w(u, v) + w(v, u), scaled to integers.
+  std::vector<std::vector<std::pair<std::int64_t, double>>> adjacency(static_cast<std::size_t>(w.rows));
+  for (std::int64_t u = 0; u < w.rows; ++u) {
+    for (auto e = w.row_ptr[static_cast<std::size_t>(u)]; e < w.row_ptr[static_cast<std::size_t>(u + 1)]; ++e) {
+      const auto v = w.col_idx[static_cast<std::size_t>(e)];
+      if (v == u) continue;
+      adjacency[static_cast<std::size_t>(u)].emplace_back(v, w.values[static_cast<std::size_t>(e)]);
+      adjacency[static_cast<std::size_t>(v)].emplace_back(u, w.values[static_cast<std::size_t>(e)]);
+    }
+  }
+  graphs::WeightedGraph g;
+  g.row_ptr.push_back(0);
+  for (auto& list : adjacency) {
+    std::sort(list.begin(), list.end());
+    for (std::size_t i = 0; i < list.size();) {
+      double sum = 0;
+      std::size_t j = i;
+      for (; j < list.size() && list[j].first == list[i].first; ++j) sum += list[j].second;
+      g.neighbours.push_back(list[i].first);
+      g.edge_weights.push_back(std::max<std::int64_t>(1, std::llround(1000.0 * sum)));
+      i = j;
+    }
+    g.row_ptr.push_back(static_cast<std::int64_t>(g.neighbours.size()));
+  }
+  graphs::PartitionOptions options;
+  options.parts = parts;
+  options.seed = seed;
+  return graphs::partition(g, options);
+}
+
 }  // namespace rdasim::workloads

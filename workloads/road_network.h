@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "graphs/partition.h"
+
 namespace rdasim::workloads {
 
 /// A sparse matrix in compressed sparse rows.
@@ -35,6 +37,15 @@ struct RoadOptions {
 /// are dropped, then the strongest links are kept until W has `nonzeros` entries. The same
 /// options give the same network on every platform.
 [[nodiscard]] RoadNetwork generate_road_network(const RoadOptions& options);
+
+/// The sensors of W that are `nodes`, in that order (links to others dropped).
+[[nodiscard]] Csr subgraph(const Csr& weights, const std::vector<std::int64_t>& nodes);
+
+/// `nodes` followed by their neighbours outside `nodes` (either link direction), sorted.
+[[nodiscard]] std::vector<std::int64_t> with_halo(const Csr& weights, const std::vector<std::int64_t>& nodes);
+
+/// METIS k-way partition of the road graph (links made undirected, weighted by strength).
+[[nodiscard]] graphs::Partition partition_road_network(const Csr& weights, int parts, int seed);
 
 /// DCRNN's supports: random_walk gives S1 = (D_O^-1 W)^T; dual adds S2 = (D_I^-1 W^T)^T.
 [[nodiscard]] std::vector<Csr> diffusion_supports(const Csr& weights, bool dual);

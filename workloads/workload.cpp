@@ -19,6 +19,10 @@ Params::Params(const WorkloadDef& def, const std::map<std::string, std::string, 
   for (const auto& [name, value] : given) {
     const core::Location where(fmt::format("-p {}={}", name, core::printable(value)));
     auto decl = std::find_if(def.params.begin(), def.params.end(), [&](const ParamDecl& p) { return p.name == name; });
+    if (decl == def.params.end() && def.passes_on_unknown) {
+      m_passed_on[name] = value;
+      continue;
+    }
     if (decl == def.params.end()) {
       throw core::InputError(where, fmt::format("workload '{}' has no parameter '{}'{}; it has {}", def.name,
                                                 core::printable(name), core::did_you_mean(name, names),
@@ -58,7 +62,8 @@ const std::string& Params::text(std::string_view name) const {
 }
 
 const std::vector<WorkloadDef>& all() {
-  static const std::vector<WorkloadDef> defs{lensing_workload(), inversion_workload(), dcrnn_workload()};
+  static const std::vector<WorkloadDef> defs{lensing_workload(), inversion_workload(), dcrnn_workload(),
+                                              gp_dcrnn_workload(), ensemble_workload()};
   return defs;
 }
 

@@ -38,10 +38,13 @@ class Params {
   [[nodiscard]] const std::string& text(std::string_view name) const;
   /// Every parameter with its value, defaults included, for reports.
   [[nodiscard]] const std::map<std::string, std::string, std::less<>>& values() const { return m_values; }
+  /// Parameters the workload does not declare but passes on (an ensemble's base model's).
+  [[nodiscard]] const std::map<std::string, std::string, std::less<>>& passed_on() const { return m_passed_on; }
 
  private:
   std::string m_workload;
   std::map<std::string, std::string, std::less<>> m_values;
+  std::map<std::string, std::string, std::less<>> m_passed_on;
 };
 
 /// What a builder produces.
@@ -55,6 +58,8 @@ struct WorkloadDef {
   std::string summary;
   std::vector<ParamDecl> params;
   std::function<Workload(const Params&)> build;
+  /// Undeclared parameters go to Params::passed_on instead of failing (checked downstream).
+  bool passes_on_unknown = false;
 };
 
 /// Every built-in workload, in the order `rdasim workloads` lists them.
@@ -69,5 +74,7 @@ struct WorkloadDef {
 [[nodiscard]] WorkloadDef lensing_workload();
 [[nodiscard]] WorkloadDef inversion_workload();
 [[nodiscard]] WorkloadDef dcrnn_workload();
+[[nodiscard]] WorkloadDef gp_dcrnn_workload();
+[[nodiscard]] WorkloadDef ensemble_workload();
 
 }  // namespace rdasim::workloads

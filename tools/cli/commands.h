@@ -11,6 +11,7 @@
 
 #include "graphs/graph.h"
 #include "graphs/import/yaml_import.h"
+#include "workloads/workload.h"
 
 namespace rdasim::tools {
 
@@ -22,9 +23,9 @@ void add_graph_command(CLI::App& app, Runner& run);
 void add_check_command(CLI::App& app, Runner& run);
 void add_workloads_command(CLI::App& app, Runner& run);
 
-/// A MODEL argument: a built-in workload's name (built with `-p` as its parameters; it must
-/// have one application) or an ONNX/YAML file (`-p` binds symbolic dimensions).
-[[nodiscard]] graphs::Graph load_model_argument(const std::string& model, const std::vector<std::string>& params);
+/// A MODEL argument: a built-in workload's name (built with `-p` as its parameters) or an
+/// ONNX/YAML file (one application; `-p` binds symbolic dimensions).
+[[nodiscard]] workloads::Workload load_model_argument(const std::string& model, const std::vector<std::string>& params);
 
 /// `-p name=N` values (symbolic dimensions such as batch); throws core::InputError naming the
 /// bad one.

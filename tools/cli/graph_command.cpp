@@ -47,8 +47,40 @@ void print_table(const graphs::Graph& graph) {
              core::format_si(t.bytes_read, "B"), core::format_si(t.bytes_written, "B"));
 }
 
+/// A workload of several applications (GP-DCRNN's parts, ensemble members): one line each.
+int print_applications(const workloads::Workload& w, const GraphOptions& opt) {
+  if (!opt.dot.empty()) {
+    throw core::InputError(core::Location(opt.model),
+                           fmt::format("--dot draws one graph; this workload has {} applications", w.apps.size()));
+  }
+  std::vector<const graphs::Graph*> graphs;
+  for (const auto& g : w.apps) graphs.push_back(&g);
+  if (w.combine) graphs.push_back(&*w.combine);
+  if (opt.json) {
+    core::Json apps = core::Json::array();
+    for (const auto& g : w.apps) apps.push_back(graphs::to_json(g));
+    core::Json out = {{"applications", apps}};
+    if (w.combine) out["combine"] = graphs::to_json(*w.combine);
+    fmt::print("{}", core::to_json_text(out));
+    return 0;
+  }
+  fmt::print("{:<28} {:>7} {:>10} {:>14} {:>12}\n", "application", "ops", "params", "FLOPs", "inputs");
+  double flops = 0;
+  for (const auto* g : graphs) {
+    const auto t = graphs::totals(*g);
+    flops += t.flops;
+    fmt::print("{:<28} {:>7} {:>10} {:>14} {:>12}\n", core::printable(g->name(), 28), t.ops, t.params,
+               core::format_si(t.flops, "FLOP", 4), core::format_si(t.input_bytes, "B", 4));
+  }
+  fmt::print("\n{}: {} applications{}, {} in all\n", opt.model, w.apps.size(), w.combine ? " and a combine step" : "",
+             core::format_si(flops, "FLOP"));
+  return 0;
+}
+
 int run_graph(const GraphOptions& opt) {
-  const graphs::Graph graph = load_model_argument(opt.model, opt.params);
+  const workloads::Workload workload = load_model_argument(opt.model, opt.params);
+  if (workload.apps.size() > 1 || workload.combine) return print_applications(workload, opt);
+  const graphs::Graph& graph = workload.apps.front();
   if (!opt.dot.empty()) {
     core::write_text_file(opt.dot, graphs::to_dot(graph));
     core::log::info("wrote {}", opt.dot);

@@ -62,21 +62,17 @@ std::map<std::string, std::string, std::less<>> parse_pairs(const std::vector<st
 
 }  // namespace
 
-graphs::Graph load_model_argument(const std::string& model, const std::vector<std::string>& params) {
+workloads::Workload load_model_argument(const std::string& model, const std::vector<std::string>& params) {
   // A bare word that is no file is meant as a workload: say which ones there are.
   const bool bare = std::filesystem::path(model).extension().empty() && !std::filesystem::exists(model);
   if (workloads::find(model) || bare) {
-    auto built = workloads::build(model, parse_pairs(params));
-    if (built.apps.size() != 1) {
-      throw core::InputError(core::Location(model),
-                             fmt::format("workload '{}' is {} applications; this command reads one graph", model,
-                                         built.apps.size()));
-    }
-    return std::move(built.apps.front());
+    return workloads::build(model, parse_pairs(params));
   }
   graphs::OnnxOptions options;
   options.dims = parse_dim_params(params);
-  return graphs::load_model(model, options);
+  workloads::Workload w;
+  w.apps.push_back(graphs::load_model(model, options));
+  return w;
 }
 
 void add_workloads_command(CLI::App& app, Runner& run) {

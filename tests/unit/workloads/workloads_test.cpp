@@ -144,3 +144,81 @@ TEST_CASE("workload parameters are checked by name, type and choice", "[workload
   CHECK_THROWS_WITH(workloads::build("lensing", {{"stage", "denoised"}}),
                     Contains("expected 'full', 'denoise', 'deblend' or 'encoder' (did you mean 'denoise'?)"));
 }
+
+TEST_CASE("METIS cuts the 11,160-sensor road graph into 64 parts within 5% imbalance", "[workloads][partition]") {
+  const auto net = workloads::generate_road_network({11160, 0, 1});
+  CHECK(net.weights.nonzeros() == std::llround(11160 * 1722.0 / 207.0));
+  const auto split = workloads::partition_road_network(net.weights, 64, 1);
+  REQUIRE(split.sizes.size() == 64);
+  CHECK(split.imbalance.at(0) <= 1.05);
+  const auto smallest = *std::min_element(split.sizes.begin(), split.sizes.end());
+  const auto largest = *std::max_element(split.sizes.begin(), split.sizes.end());
+  CHECK(smallest >= 150);  // the paper's parts held 156-184 sensors
+  CHECK(largest <= 184);
+  CHECK(split.edge_cut > 0);
+}
+
+TEST_CASE("GP-DCRNN: one DCRNN per part and a combine step that restores sensor order", "[workloads][gp-dcrnn]") {
+  const auto w = workloads::build("gp-dcrnn", {{"sensors", "400"}, {"parts", "4"}, {"batch", "2"}, {"seq", "2"},
+                                               {"horizon", "3"}, {"halo", "neighbours"}});
+  REQUIRE(w.apps.size() == 4);
+  REQUIRE(w.combine);
+  std::int64_t with_halo = 0;
+  for (const auto& app : w.apps) with_halo += app.tensor(app.tensors_with(graphs::Role::input).front()).shape[2];
+  CHECK(with_halo > 400);  // halo sensors are extra inputs
+  const auto& combine = *w.combine;
+  CHECK(combine.tensor(combine.tensors_with(graphs::Role::output).front()).shape == graphs::Shape{3, 2, 400, 1});
+  // Feed each part's forecast as "the sensor's global index": the combine must return 0..399.
+  const auto split = workloads::partition_road_network(workloads::generate_road_network({400, 0, 1}).weights, 4, 1);
+  std::vector<std::vector<double>> own(4);
+  for (std::int64_t v = 0; v < 400; ++v) own[static_cast<std::size_t>(split.part[static_cast<std::size_t>(v)])].push_back(static_cast<double>(v));
+  sim::functional::Values inputs;
+  for (int k = 0; k < 4; ++k) {
+    const auto& app = w.apps[static_cast<std::size_t>(k)];
+    const auto shape = app.tensor(app.tensors_with(graphs::Role::output).front()).shape;
+    graphs::Array<double> a(shape);
+    for (std::int64_t i = 0; i < static_cast<std::int64_t>(a.size()); ++i) {
+      const auto sensor = static_cast<std::size_t>(i % shape[2]);
+      a.data[static_cast<std::size_t>(i)] = sensor < own[static_cast<std::size_t>(k)].size() ? own[static_cast<std::size_t>(k)][sensor] : -1.0;
+    }
+    inputs.emplace("part" + std::to_string(k), a);
+  }
+  const auto out = sim::functional::run(combine, inputs, {sim::functional::Precision::fp64, 1}).at("forecast");
+  for (std::size_t i = 0; i < out.size(); ++i) CHECK(out.data[i] == static_cast<double>(i % 400));
+}
+
+TEST_CASE("per GP-DCRNN part (U = 16, one support, batch 64) about 4.9 GFLOP", "[workloads][gp-dcrnn]") {
+  // A part of the paper's size: 175 sensors at California density.
+  const auto g = build("dcrnn", {{"sensors", "175"}, {"nonzeros", "1456"}, {"units", "16"}, {"supports", "random_walk"}});
+  CHECK(count(g).flops == Approx(4.9e9).epsilon(0.05));
+}
+
+TEST_CASE("an ensemble is M differently initialized members and a mean/variance combine", "[workloads][ensemble]") {
+  const auto w = workloads::build("ensemble", {{"base", "inversion"}, {"members", "3"}, {"batch", "2"}, {"hidden", "32"}});
+  REQUIRE(w.apps.size() == 3);
+  REQUIRE(w.combine);
+  CHECK(w.apps[1].name() == "member1/inversion");
+  CHECK(count(w.apps[0]).params == count(w.apps[2]).params);
+  // Members draw different initial weights; their forecasts differ.
+  graphs::Array<double> e({2, 151});
+  for (std::size_t i = 0; i < e.size(); ++i) e.data[i] = std::exp(-0.03 * static_cast<double>(i % 151));
+  sim::functional::Values combine_inputs;
+  std::vector<graphs::Array<double>> r;
+  for (std::int64_t m = 0; m < 3; ++m) {
+    const auto out = sim::functional::run(w.apps[static_cast<std::size_t>(m)], {{"member" + std::to_string(m) + "/E", e}},
+                                          {sim::functional::Precision::fp64, 1});
+    for (const auto& [name, value] : out) combine_inputs.emplace(name, value);
+    r.push_back(out.at("member" + std::to_string(m) + "/R"));
+  }
+  CHECK(r[0].data != r[1].data);
+  const auto combined = sim::functional::run(*w.combine, combine_inputs, {sim::functional::Precision::fp64, 1});
+  const auto& mean = combined.at("mean/R");
+  const auto& variance = combined.at("variance/R");
+  for (std::size_t i = 0; i < mean.size(); i += 97) {
+    const double mu = (r[0].data[i] + r[1].data[i] + r[2].data[i]) / 3;
+    const double second = (r[0].data[i] * r[0].data[i] + r[1].data[i] * r[1].data[i] + r[2].data[i] * r[2].data[i]) / 3;
+    CHECK(mean.data[i] == Approx(mu).epsilon(1e-12));
+    CHECK(variance.data[i] == Approx(second - mu * mu).epsilon(1e-6).margin(1e-18));
+  }
+  CHECK_THROWS_WITH(workloads::build("ensemble", {{"bathc", "2"}}), Contains("workload 'dcrnn' has no parameter 'bathc'"));
+}

@@ -1,0 +1,109 @@
+#include "graphs/partition.h"
+
+#include <metis.h>
+
+#include <algorithm>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace rdasim::graphs {
+
+namespace {
+
+[[noreturn]] void bad(const std::string& message) {
+  throw core::InputError(core::Location("partition"), message);
+}
+
+std::vector<idx_t> to_idx(const std::vector<std::int64_t>& v) {
+  std::vector<idx_t> out;
+  out.reserve(v.size());
+  for (auto x : v) {
+    if (x < std::numeric_limits<idx_t>::min() || x > std::numeric_limits<idx_t>::max()) {
+      bad(fmt::format("value {} does not fit METIS's {}-bit integers", x, IDXTYPEWIDTH));
+    }
+    out.push_back(static_cast<idx_t>(x));
+  }
+  return out;
+}
+
+void check(const WeightedGraph& g, const PartitionOptions& o) {
+  const std::int64_t n = g.vertices();
+  if (n < 1) bad("the graph has no vertices");
+  if (o.parts < 1 || o.parts > n) bad(fmt::format("cannot cut {} vertices into {} parts", n, o.parts));
+  if (g.row_ptr.front() != 0 || g.row_ptr.back() != static_cast<std::int64_t>(g.neighbours.size())) {
+    bad("row_ptr must run from 0 to the number of listed neighbours");
+  }
+  if (!g.vertex_weights.empty() && static_cast<std::int64_t>(g.vertex_weights.size()) != n * g.constraints) {
+    bad(fmt::format("{} vertex weights for {} vertices and {} constraints", g.vertex_weights.size(), n, g.constraints));
+  }
+  if (!g.edge_weights.empty() && g.edge_weights.size() != g.neighbours.size()) {
+    bad(fmt::format("{} edge weights for {} listed edges", g.edge_weights.size(), g.neighbours.size()));
+  }
+  // Symmetry: every listed edge u -> v must be listed as v -> u, with the same weight.
+  for (std::int64_t u = 0; u < n; ++u) {
+    for (auto e = g.row_ptr[static_cast<std::size_t>(u)]; e < g.row_ptr[static_cast<std::size_t>(u + 1)]; ++e) {
+      const std::int64_t v = g.neighbours[static_cast<std::size_t>(e)];
+      if (v < 0 || v >= n) bad(fmt::format("vertex {} lists neighbour {}, outside 0..{}", u, v, n - 1));
+      if (v == u) bad(fmt::format("vertex {} lists itself; METIS takes no self loops", u));
+      const auto begin = g.neighbours.begin() + g.row_ptr[static_cast<std::size_t>(v)];
+      const auto end = g.neighbours.begin() + g.row_ptr[static_cast<std::size_t>(v + 1)];
+      if (std::find(begin, end, u) == end) bad(fmt::format("edge {} -> {} has no reverse {} -> {}", u, v, v, u));
+    }
+  }
+}
+
+}  // namespace
+
+Partition partition(const WeightedGraph& g, const PartitionOptions& o) {
+  check(g, o);
+  const std::int64_t n = g.vertices();
+  Partition result;
+  result.part.assign(static_cast<std::size_t>(n), 0);
+  if (o.parts > 1) {
+    idx_t nvtxs = static_cast<idx_t>(n), ncon = g.constraints, nparts = o.parts, objval = 0;
+    auto xadj = to_idx(g.row_ptr), adjncy = to_idx(g.neighbours);
+    auto vwgt = to_idx(g.vertex_weights), adjwgt = to_idx(g.edge_weights);
+    std::vector<real_t> ubvec(static_cast<std::size_t>(ncon), static_cast<real_t>(o.imbalance));
+    idx_t options[METIS_NOPTIONS];
+    METIS_SetDefaultOptions(options);
+    options[METIS_OPTION_SEED] = o.seed;
+    options[METIS_OPTION_NUMBERING] = 0;
+    std::vector<idx_t> part(static_cast<std::size_t>(n));
+    const int status = METIS_PartGraphKway(&nvtxs, &ncon, xadj.data(), adjncy.data(), vwgt.empty() ? nullptr : vwgt.data(),
+                                           nullptr, adjwgt.empty() ? nullptr : adjwgt.data(), &nparts, nullptr,
+                                           ubvec.data(), options, &objval, part.data());
+    if (status != METIS_OK) {
+      throw core::InternalError(fmt::format("METIS_PartGraphKway failed with status {} on {} vertices into {} parts",
+                                            status, n, o.parts));
+    }
+    for (std::size_t i = 0; i < part.size(); ++i) result.part[i] = static_cast<int>(part[i]);
+  }
+  // Edge cut and balance, measured rather than trusted.
+  for (std::int64_t u = 0; u < n; ++u) {
+    for (auto e = g.row_ptr[static_cast<std::size_t>(u)]; e < g.row_ptr[static_cast<std::size_t>(u + 1)]; ++e) {
+      const auto v = g.neighbours[static_cast<std::size_t>(e)];
+      if (result.part[static_cast<std::size_t>(u)] != result.part[static_cast<std::size_t>(v)]) {
+        result.edge_cut += g.edge_weights.empty() ? 1 : g.edge_weights[static_cast<std::size_t>(e)];
+      }
+    }
+  }
+  result.edge_cut /= 2;  // each edge is listed from both ends
+  result.sizes.assign(static_cast<std::size_t>(o.parts), 0);
+  for (int p : result.part) ++result.sizes[static_cast<std::size_t>(p)];
+  for (int c = 0; c < g.constraints; ++c) {
+    std::vector<double> weight(static_cast<std::size_t>(o.parts), 0.0);
+    double total = 0;
+    for (std::int64_t v = 0; v < n; ++v) {
+      const double w = g.vertex_weights.empty() ? 1.0 : static_cast<double>(g.vertex_weights[static_cast<std::size_t>(v * g.constraints + c)]);
+      weight[static_cast<std::size_t>(result.part[static_cast<std::size_t>(v)])] += w;
+      total += w;
+    }
+    result.imbalance.push_back(*std::max_element(weight.begin(), weight.end()) / (total / o.parts));
+  }
+  return result;
+}
+
+}  // namespace rdasim::graphs

@@ -1,0 +1,41 @@
+// Partitioning any weighted graph with METIS (k-way, multi-constraint): road networks into
+// GP-DCRNN's subgraphs, op graphs into sections and regions (the mapper). The only place that
+// includes metis.h.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace rdasim::graphs {
+
+/// An undirected graph in METIS's form: adjacency in compressed rows (each edge listed from
+/// both ends, no self loops), `constraints` weights per vertex (row-major), one weight per
+/// listed edge. Empty weight vectors mean 1 everywhere.
+struct WeightedGraph {
+  std::vector<std::int64_t> row_ptr;  ///< vertices + 1 entries
+  std::vector<std::int64_t> neighbours;
+  std::vector<std::int64_t> vertex_weights;
+  std::vector<std::int64_t> edge_weights;
+  int constraints = 1;
+  [[nodiscard]] std::int64_t vertices() const { return static_cast<std::int64_t>(row_ptr.size()) - 1; }
+};
+
+struct PartitionOptions {
+  int parts = 2;
+  double imbalance = 1.03;  ///< largest part weight allowed over the average, per constraint
+  int seed = 1;
+};
+
+struct Partition {
+  std::vector<int> part;         ///< per vertex, 0 .. parts-1
+  std::int64_t edge_cut = 0;     ///< total weight of edges between parts
+  std::vector<double> imbalance; ///< per constraint: heaviest part over the average
+  std::vector<std::int64_t> sizes;  ///< vertices per part
+};
+
+/// k-way partition minimizing the edge cut under the balance bound. Throws core::InputError
+/// for a malformed graph (asymmetric adjacency, self loops, weights of the wrong length) or
+/// more parts than vertices.
+[[nodiscard]] Partition partition(const WeightedGraph& graph, const PartitionOptions& options);
+
+}  // namespace rdasim::graphs
