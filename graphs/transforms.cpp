@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "graphs/verify.h"
 
 namespace rdasim::graphs {
@@ -52,6 +53,41 @@ Graph fold_constants(const Graph& graph) {
   }
   verify(out);
   return out;
+}
+
+std::size_t load_weights(Graph& graph, const std::vector<Tensor>& weights, const std::string& source) {
+  std::vector<std::string> names;
+  for (const Tensor& t : graph.tensors()) {
+    if (t.role == Role::param || t.role == Role::constant) names.push_back(t.name);
+  }
+  std::size_t set = 0;
+  for (const Tensor& w : weights) {
+    std::string name = w.name;
+    std::replace(name.begin(), name.end(), '.', '/');
+    const auto id = graph.find_tensor(name);
+    const core::Location where(source, 0, 0, w.name);
+    if (!id || (graph.tensor(*id).role != Role::param && graph.tensor(*id).role != Role::constant)) {
+      throw core::InputError(where, fmt::format("weight '{}' matches no param or constant '{}' of '{}'{}", w.name, name,
+                                                graph.name(), core::did_you_mean(name, names)));
+    }
+    Tensor& t = graph.tensor(*id);
+    if (t.shape != w.shape) {
+      throw core::InputError(where, fmt::format("weight '{}' has shape {}, '{}' of '{}' is {}", w.name, to_string(w.shape),
+                                                name, graph.name(), to_string(t.shape)));
+    }
+    t.values = w.values;
+    ++set;
+  }
+  std::vector<std::string> missing;
+  for (const Tensor& t : graph.tensors()) {
+    if (t.role == Role::param && !t.values) missing.push_back(t.name);
+  }
+  if (!missing.empty()) {
+    throw core::InputError(core::Location(source),
+                           fmt::format("gives no values for {} param{} of '{}', first '{}'", missing.size(),
+                                       missing.size() == 1 ? "" : "s", graph.name(), missing.front()));
+  }
+  return set;
 }
 
 Graph with_prefix(const Graph& graph, const std::string& prefix) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "graphs/graph.h"
 
@@ -16,6 +17,12 @@ namespace rdasim::graphs {
 /// The graph with `prefix` before every tensor and op name and as its name: ensemble members
 /// are copies of one model whose params, named apart, draw apart from the seeded initializer.
 [[nodiscard]] Graph with_prefix(const Graph& graph, const std::string& prefix);
+
+/// Gives the graph's params and constants the values of `weights`, matched by name with '.'
+/// read as '/' (PyTorch's module paths as rdasim's builders name tensors). Throws
+/// core::InputError naming `source` for a weight the graph has no tensor for, one whose shape
+/// differs, or a param the weights leave without values. Returns the number of tensors set.
+std::size_t load_weights(Graph& graph, const std::vector<Tensor>& weights, const std::string& source);
 
 /// Replaces every GRU and LSTM op by the primitives it is made of, unrolled over the sequence:
 /// one MatMul for the input projection of all steps, then per step and direction a MatMul of

@@ -8,21 +8,11 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/random.h"
 
 namespace rdasim::workloads {
 
 namespace {
-
-/// SplitMix64: fully specified, so networks are the same everywhere.
-struct Rng {
-  std::uint64_t state;
-  double uniform() {
-    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return static_cast<double>((z ^ (z >> 31)) >> 11) * 0x1p-53;
-  }
-};
 
 constexpr std::size_t k_candidates = 12;  // nearest sensors considered per sensor
 constexpr double k_threshold = 0.1;       // DCRNN's sparsity threshold on kernel weights
@@ -59,7 +49,7 @@ RoadNetwork generate_road_network(const RoadOptions& options) {
                                        n, n, most, k_candidates, target));
   }
   RoadNetwork net;
-  Rng rng{options.seed};
+  core::SplitMix64 rng(options.seed);
   const double side = std::sqrt(static_cast<double>(n));
   for (std::int64_t i = 0; i < n; ++i) {
     net.x.push_back(side * rng.uniform());

@@ -258,6 +258,31 @@ Tensor load_onnx_tensor(const std::filesystem::path& path) {
   return decode_tensor(proto, path.string(), proto.name());
 }
 
+std::vector<Tensor> load_onnx_initializers(const std::filesystem::path& path) {
+  onnx::ModelProto model;
+  if (!model.ParseFromString(core::read_text_file(path, k_max_model_bytes))) {
+    throw core::InputError(core::Location(path.string()), "not an ONNX model: the protobuf message does not parse");
+  }
+  std::vector<Tensor> out;
+  for (const auto& init : model.graph().initializer()) out.push_back(decode_tensor(init, path.string(), init.name()));
+  return out;
+}
+
+void save_onnx_tensor(const std::filesystem::path& path, const std::string& name, const Shape& shape,
+                      const std::vector<double>& values) {
+  onnx::TensorProto proto;
+  proto.set_name(name);
+  proto.set_data_type(onnx::TensorProto::FLOAT);
+  for (auto d : shape) proto.add_dims(d);
+  std::string raw(values.size() * sizeof(float), '\0');
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const auto f = static_cast<float>(values[i]);
+    std::memcpy(raw.data() + i * sizeof(float), &f, sizeof(float));  // little-endian, as ONNX stores raw data
+  }
+  proto.set_raw_data(raw);
+  core::write_text_file(path, proto.SerializeAsString());
+}
+
 std::vector<std::string> onnx_input_names(const std::filesystem::path& path) {
   onnx::ModelProto model;
   if (!model.ParseFromString(core::read_text_file(path, k_max_model_bytes))) {
@@ -286,11 +311,27 @@ Graph parse_onnx_model(const std::string& bytes, const std::string& source, cons
   const onnx::GraphProto& gp = model.graph();
   Graph g(gp.name().empty() ? std::filesystem::path(source).stem().string() : gp.name());
 
-  // Sources: initializers, inputs with known values, graph inputs.
+  // Sources: initializers, inputs with known values, graph inputs. Floating initializers are
+  // trained params unless the model lists them as buffers (metadata "rdasim.constants", which
+  // rdasim's own exporters write) or they are BatchNormalization running statistics.
+  std::set<std::string> buffers;
+  for (const auto& prop : model.metadata_props()) {
+    if (prop.key() != "rdasim.constants") continue;
+    std::string list = prop.value();
+    for (std::size_t start = 0; start <= list.size();) {
+      const std::size_t comma = std::min(list.find(',', start), list.size());
+      if (comma > start) buffers.insert(list.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
+  for (const auto& node : gp.node()) {
+    if (node.op_type() != "BatchNormalization") continue;
+    for (int i = 3; i < std::min(node.input_size(), 5); ++i) buffers.insert(node.input(i));
+  }
   std::set<std::string> initializers;
   for (const auto& init : gp.initializer()) {
     Tensor t = decode_tensor(init, source, init.name());
-    t.role = is_float(t.dtype) ? Role::param : Role::constant;
+    t.role = is_float(t.dtype) && !buffers.contains(t.name) ? Role::param : Role::constant;
     initializers.insert(t.name);
     g.add_tensor(std::move(t));
   }

@@ -34,4 +34,11 @@ struct OnnxOptions {
 /// One serialized TensorProto, as in ONNX's test-data layout (test_data_set_0/input_0.pb).
 [[nodiscard]] Tensor load_onnx_tensor(const std::filesystem::path& path);
 
+/// Writes one float32 TensorProto (the test-data layout's input_K.pb).
+void save_onnx_tensor(const std::filesystem::path& path, const std::string& name, const Shape& shape,
+                      const std::vector<double>& values);
+
+/// A model's initializers (weights) with their values, named as in the file.
+[[nodiscard]] std::vector<Tensor> load_onnx_initializers(const std::filesystem::path& path);
+
 }  // namespace rdasim::graphs

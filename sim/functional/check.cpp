@@ -115,20 +115,37 @@ std::vector<fs::path> find_data_sets(const fs::path& dir) {
   return out;
 }
 
+CheckSubject file_subject(const fs::path& model, const graphs::DimBindings& dims, const fs::path& weights) {
+  CheckSubject subject;
+  subject.name = model.string();
+  subject.integer_inputs_are_constants = is_onnx(model);
+  graphs::OnnxOptions plain;
+  plain.dims = dims;
+  if (is_onnx(model)) {
+    subject.input_names = graphs::onnx_input_names(model);
+  } else {
+    const graphs::Graph g = graphs::load_model(model, plain);
+    for (auto id : g.tensors_with(graphs::Role::input)) subject.input_names.push_back(g.tensor(id).name);
+  }
+  subject.load = [model, dims, weights](graphs::OnnxOptions load) {
+    load.dims = dims;
+    graphs::Graph g = graphs::load_model(model, load);
+    if (!weights.empty()) (void)graphs::load_weights(g, graphs::load_onnx_initializers(weights), weights.string());
+    return g;
+  };
+  return subject;
+}
+
 CheckReport check_model(const fs::path& model, const fs::path& data_dir, const CheckOptions& options) {
+  return check(file_subject(model, options.dims), data_dir, options);
+}
+
+CheckReport check(const CheckSubject& subject, const fs::path& data_dir, const CheckOptions& options) {
   CheckReport report;
-  report.model = model.string();
+  report.model = subject.name;
   report.precision = options.precision;
   report.tolerance = options.tolerance.value_or(default_tolerance(options.precision));
-  std::vector<std::string> input_names;
-  if (is_onnx(model)) {
-    input_names = graphs::onnx_input_names(model);
-  } else {
-    graphs::OnnxOptions load;
-    load.dims = options.dims;
-    const graphs::Graph g = graphs::load_model(model, load);
-    for (auto id : g.tensors_with(graphs::Role::input)) input_names.push_back(g.tensor(id).name);
-  }
+  const auto& input_names = subject.input_names;
   for (const auto& dir : find_data_sets(data_dir)) {
     const auto input_files = numbered_files(dir, "input_");
     const auto output_files = numbered_files(dir, "output_");
@@ -138,15 +155,14 @@ CheckReport check_model(const fs::path& model, const fs::path& data_dir, const C
                                          core::plural(input_names.size(), "runtime input")));
     }
     graphs::OnnxOptions load;
-    load.dims = options.dims;
     Values inputs;
     for (std::size_t k = 0; k < input_files.size(); ++k) {
       graphs::Tensor t = graphs::load_onnx_tensor(input_files[k]);
       t.name = input_names[k];  // test data may leave names empty; the position decides
-      if (is_onnx(model) && !graphs::is_float(t.dtype)) load.constant_inputs.push_back(t);
+      if (subject.integer_inputs_are_constants && !graphs::is_float(t.dtype)) load.constant_inputs.push_back(t);
       else inputs.emplace(t.name, to_array(t));
     }
-    graphs::Graph graph = graphs::load_model(model, load);
+    graphs::Graph graph = subject.load(load);
     if (options.expand) graph = graphs::expand_recurrent(graph);
     for (std::size_t k = 0; k < input_files.size(); ++k) {
       const auto it = inputs.find(input_names[k]);
@@ -174,9 +190,9 @@ CheckReport check_model(const fs::path& model, const fs::path& data_dir, const C
                                fmt::format("expected output {} ('{}') has shape {}, the model computes {}", k, name,
                                            graphs::to_string(expected.shape), graphs::to_string(value.shape)));
       }
-      OutputCheck check{name, value.shape, compare(value, expected, report.tolerance), false};
-      check.passed = check.error.mismatched == 0;
-      set.outputs.push_back(std::move(check));
+      OutputCheck c{name, value.shape, compare(value, expected, report.tolerance), false};
+      c.passed = c.error.mismatched == 0;
+      set.outputs.push_back(std::move(c));
     }
     report.data_sets.push_back(std::move(set));
   }

@@ -5,10 +5,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "graphs/import/onnx_import.h"
 #include "graphs/import/yaml_import.h"
 #include "sim/functional/executor.h"
 
@@ -65,8 +67,26 @@ struct CheckReport {
 /// none.
 [[nodiscard]] std::vector<std::filesystem::path> find_data_sets(const std::filesystem::path& dir);
 
-/// Loads the model (ONNX or YAML), runs it on every data set and compares each output.
-/// Integer inputs of an ONNX model (shapes, indices, axes) are bound as constants, as a
+/// What check runs: a graph, loaded once per data set (an ONNX model binds the data set's
+/// integer inputs as constants), and the names its input_K.pb files feed, in order.
+struct CheckSubject {
+  std::string name;
+  std::vector<std::string> input_names;
+  bool integer_inputs_are_constants = false;
+  std::function<graphs::Graph(const graphs::OnnxOptions&)> load;
+};
+
+/// Runs the subject on every data set under `data_dir` and compares each output.
+[[nodiscard]] CheckReport check(const CheckSubject& subject, const std::filesystem::path& data_dir,
+                                const CheckOptions& options);
+
+/// The subject of a model file (ONNX or YAML), with `weights` (an ONNX file) loaded over its
+/// params when given.
+[[nodiscard]] CheckSubject file_subject(const std::filesystem::path& model, const graphs::DimBindings& dims,
+                                        const std::filesystem::path& weights = {});
+
+/// check(file_subject(model, options.dims), data_dir, options): loads the model (ONNX or
+/// YAML), runs it on every data set and compares each output. Integer inputs of an ONNX model (shapes, indices, axes) are bound as constants, as a
 /// runtime feeding them would. Throws core::InputError for unreadable files, a data set whose
 /// inputs or outputs do not match the model, or a model rdasim cannot run.
 [[nodiscard]] CheckReport check_model(const std::filesystem::path& model, const std::filesystem::path& data_dir,

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/random.h"
 #include "graphs/algorithms.h"
 #include "graphs/op_registry.h"
 
@@ -41,26 +42,6 @@ std::optional<Precision> parse_precision(std::string_view name) {
 double default_tolerance(Precision precision) { return precision == Precision::bf16 ? 2e-2 : 1e-4; }
 
 namespace {
-
-/// SplitMix64: a small, fully specified generator, so initial values are the same everywhere
-/// (std::uniform_real_distribution is not specified bit for bit).
-struct SplitMix64 {
-  std::uint64_t state;
-  std::uint64_t next() {
-    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  /// Uniform in [-1, 1).
-  double symmetric() { return static_cast<double>(next() >> 11) * 0x1p-52 - 1.0; }
-};
-
-std::uint64_t name_hash(const std::string& name) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
-  for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
-  return h;
-}
 
 /// How a param is used decides its distribution: the first consumer and the input slot.
 enum class ParamUse { weight, bias, norm_scale, norm_shift, variance };
@@ -212,7 +193,7 @@ Values run(const graphs::Graph& graph, const Values& inputs, const RunOptions& o
 Array<double> initial_values(const graphs::Graph& graph, TensorId param, std::uint64_t seed) {
   const auto& t = graph.tensor(param);
   Array<double> out(t.shape);
-  SplitMix64 rng{seed ^ name_hash(t.name)};
+  core::SplitMix64 rng(seed ^ core::hash_name(t.name));
   std::int64_t fan_in = 1;
   if (t.shape.size() >= 2) {
     for (std::size_t i = 1; i < t.shape.size(); ++i) fan_in *= t.shape[i];
@@ -222,7 +203,7 @@ Array<double> initial_values(const graphs::Graph& graph, TensorId param, std::ui
   const double bound = 1.0 / std::sqrt(static_cast<double>(std::max<std::int64_t>(fan_in, 1)));
   const ParamUse use = param_use(graph, t, param);
   for (auto& v : out.data) {
-    const double u = rng.symmetric();
+    const double u = 2.0 * rng.uniform() - 1.0;  // [-1, 1)
     switch (use) {
       case ParamUse::weight:
       case ParamUse::bias: v = bound * u; break;

@@ -11,7 +11,10 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/text.h"
+#include "graphs/import/onnx_import.h"
+#include "graphs/transforms.h"
 #include "sim/functional/check.h"
+#include "workloads/workload.h"
 #include "tools/cli/commands.h"
 
 namespace rdasim::tools {
@@ -30,6 +33,7 @@ struct CheckCliOptions {
   std::uint64_t seed = 1;
   bool json = false;
   bool expand = false;
+  std::string weights;
 };
 
 core::Json to_json(const functional::CheckReport& report) {
@@ -82,11 +86,26 @@ int run_check(const CheckCliOptions& opt) {
                            "expected a positive relative tolerance such as 1e-4");
   }
   options.tolerance = opt.tolerance;
-  options.dims = parse_dim_params(opt.params);
   options.seed = opt.seed;
   options.expand = opt.expand;
+  const bool workload = workloads::find(opt.model) != nullptr;
+  if (workload && opt.inputs.empty()) {
+    throw core::InputError(core::Location(opt.model), "a workload has no folder of its own: give its test data with --inputs DIR");
+  }
   const fs::path inputs = opt.inputs.empty() ? fs::path(opt.model).parent_path() : fs::path(opt.inputs);
-  const auto report = functional::check_model(opt.model, inputs.empty() ? fs::path(".") : inputs, options);
+  functional::CheckSubject subject;
+  if (workload) {
+    // The builder's graph, with the weights of an exported twin when given.
+    graphs::Graph g = single_graph(load_model_argument(opt.model, opt.params), opt.model);
+    if (!opt.weights.empty()) (void)graphs::load_weights(g, graphs::load_onnx_initializers(opt.weights), opt.weights);
+    subject.name = opt.model;
+    for (auto id : g.tensors_with(graphs::Role::input)) subject.input_names.push_back(g.tensor(id).name);
+    subject.load = [graph = std::make_shared<graphs::Graph>(std::move(g))](const graphs::OnnxOptions&) { return *graph; };
+  } else {
+    options.dims = parse_dim_params(opt.params);
+    subject = functional::file_subject(opt.model, options.dims, opt.weights);
+  }
+  const auto report = functional::check(subject, inputs.empty() ? fs::path(".") : inputs, options);
   if (opt.json) fmt::print("{}", core::to_json_text(to_json(report)));
   else print_table(report);
   return report.passed() ? 0 : 1;
@@ -99,7 +118,13 @@ void add_check_command(CLI::App& app, Runner& run) {
   auto* check = app.add_subcommand(
       "check",
       "Run the functional reference on a model's test data and compare every output with the expected values");
-  check->add_option("MODEL", opt->model, "An ONNX model (.onnx) or a YAML graph (.yaml)")->required();
+  check->add_option("MODEL", opt->model,
+                    "An ONNX model (.onnx), a YAML graph (.yaml) or a built-in workload with -p parameters")
+      ->required();
+  check->add_option("--weights", opt->weights,
+                    "Load the params (and named constants) from this ONNX model's initializers, matched by name "
+                    "with '.' read as '/': a PyTorch twin's weights in a builder's graph")
+      ->type_name("FILE");
   check->add_option("--inputs", opt->inputs,
                     "Test data in ONNX's layout: a folder of test_data_set_N/ folders, or one of them, holding "
                     "input_K.pb (the K-th runtime input) and output_K.pb (the expected K-th output); "
@@ -113,7 +138,8 @@ void add_check_command(CLI::App& app, Runner& run) {
                     "Largest relative error allowed per element, |got - expected| / (the output's largest "
                     "|expected|); default 1e-4 (fp64, fp32) or 2e-2 (bf16)")
       ->type_name("X");
-  check->add_option("-p,--param", opt->params, "Set a symbolic dimension, e.g. -p batch=4 (repeatable)")
+  check->add_option("-p,--param", opt->params,
+                    "A workload parameter or a model's symbolic dimension, e.g. -p batch=4 (repeatable)")
       ->type_name("NAME=VALUE");
   check->add_option("--seed", opt->seed, "Seed for params that carry no values")->capture_default_str();
   check->add_flag("--expand", opt->expand,

@@ -27,6 +27,10 @@ void add_workloads_command(CLI::App& app, Runner& run);
 /// ONNX/YAML file (one application; `-p` binds symbolic dimensions).
 [[nodiscard]] workloads::Workload load_model_argument(const std::string& model, const std::vector<std::string>& params);
 
+/// The one application of a workload; throws core::InputError naming `model` when there are
+/// several.
+[[nodiscard]] graphs::Graph single_graph(workloads::Workload workload, const std::string& model);
+
 /// `-p name=N` values (symbolic dimensions such as batch); throws core::InputError naming the
 /// bad one.
 [[nodiscard]] graphs::DimBindings parse_dim_params(const std::vector<std::string>& texts);

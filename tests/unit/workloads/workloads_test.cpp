@@ -6,9 +6,10 @@
 #include <catch2/catch.hpp>
 
 #include "core/error.h"
-#include "graphs/export.h"
+#include "graphs/builder.h"
 #include "graphs/op_registry.h"
 #include "sim/functional/executor.h"
+#include "workloads/inputs.h"
 #include "workloads/road_network.h"
 #include "workloads/workload.h"
 
@@ -40,6 +41,12 @@ Count count(const graphs::Graph& g, const std::string& prefix = "") {
     if (g.ops()[i].name.starts_with(prefix)) c.flops += graphs::op_cost(g, static_cast<graphs::OpId>(i)).flops;
   }
   return c;
+}
+
+graphs::Graph test_graph_with_input(const std::string& name) {
+  graphs::GraphBuilder b("t");
+  b.output(b.op("Relu", "relu", {b.input(name, {2})}));
+  return b.finish();
 }
 
 }  // namespace
@@ -221,4 +228,39 @@ TEST_CASE("an ensemble is M differently initialized members and a mean/variance 
     CHECK(variance.data[i] == Approx(second - mu * mu).epsilon(1e-6).margin(1e-18));
   }
   CHECK_THROWS_WITH(workloads::build("ensemble", {{"bathc", "2"}}), Contains("workload 'dcrnn' has no parameter 'bathc'"));
+}
+
+TEST_CASE("generated inputs: responses obey the sum rule, lensed images carry an arc", "[workloads][inputs]") {
+  const auto r = workloads::nuclear_response(2000, 5);
+  double integral = 0;
+  for (double v : r) {
+    CHECK(v >= 0.0);
+    integral += v;
+  }
+  CHECK(integral == Approx(1.0).epsilon(1e-12));
+  // The arc puts light in a ring around the Einstein radius; an unlensed image has none there.
+  const std::int64_t size = 64;
+  const double radius = 10;
+  auto ring_light = [&](const std::vector<double>& img) {
+    double sum = 0;
+    for (std::int64_t y = 0; y < size; ++y) {
+      for (std::int64_t x = 0; x < size; ++x) {
+        const double d = std::hypot(static_cast<double>(x) - 31.5, static_cast<double>(y) - 31.5);
+        if (d > radius - 3 && d < radius + 3) sum += img[static_cast<std::size_t>(y * size + x)];  // band 0
+      }
+    }
+    return sum;
+  };
+  const double lensed = ring_light(workloads::lens_image(size, true, radius, 3));
+  const double plain = ring_light(workloads::lens_image(size, false, radius, 3));
+  CHECK(lensed > plain + 5.0);
+  CHECK(workloads::lens_image(size, true, radius, 3) == workloads::lens_image(size, true, radius, 3));
+
+  const auto dcrnn = build("dcrnn", {{"batch", "2"}, {"seq", "3"}, {"horizon", "2"}});
+  const auto values = workloads::generate_inputs(dcrnn, 1);
+  const auto& x = values.at("x");
+  REQUIRE(x.shape == graphs::Shape{3, 2, 207, 2});
+  for (std::size_t i = 1; i < x.size(); i += 2) CHECK((x.data[i] >= 0.0 && x.data[i] < 1.0));  // time of day
+  CHECK_THROWS_WITH(workloads::generate_inputs(test_graph_with_input("weird"), 1),
+                    Contains("no input generator for 'weird' [2]"));
 }
