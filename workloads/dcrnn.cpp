@@ -1,10 +1,12 @@
 // DCRNN (Li et al., ICLR 2018; shared/WORKLOADS.md §3): a sequence-to-sequence model of DCGRU
 // cells, whose gates are diffusion convolutions over a road graph, unrolled over time. The
 // decoder feeds its own projection back as the next input.
+#include <algorithm>
 #include <array>
 
 #include <fmt/format.h>
 
+#include "core/log.h"
 #include "workloads/layers.h"
 #include "workloads/road_network.h"
 #include "workloads/workload.h"
@@ -218,6 +220,10 @@ Workload build_gp_dcrnn(const Params& p) {
   const RoadNetwork net = generate_road_network(road);
   const auto parts = static_cast<int>(p.integer("parts"));
   const auto split = partition_road_network(net.weights, parts, static_cast<int>(p.integer("seed")));
+  const auto [smallest, largest] = std::minmax_element(split.sizes.begin(), split.sizes.end());
+  core::log::info("METIS cut {} sensors into {} parts of {} to {} sensors (imbalance {:.3f}; link weight cut {:.1f})",
+                  net.sensors(), parts, *smallest, *largest, split.imbalance.front(),
+                  static_cast<double>(split.edge_cut) / 1000.0);  // weights were scaled by 1000
   const bool halo = p.text("halo") == "neighbours";
   const bool dual = p.text("supports") == "dual_random_walk";
   const Config c = config_of(p);

@@ -87,10 +87,10 @@ TEST_CASE("the PRC inversion network: 4,434,400 params, about 9.5 MFLOP per samp
 }
 
 TEST_CASE("the inversion network keeps R >= 0 and the sum rule before any training", "[workloads][inversion]") {
+  // On generated responses (E = K R + noise), with untrained (seeded) weights.
   const auto g = build("inversion", {{"batch", "4"}});
-  graphs::Array<double> e({4, 151});
-  for (std::size_t i = 0; i < e.size(); ++i) e.data[i] = std::exp(-0.02 * static_cast<double>(i % 151));
-  const auto out = sim::functional::run(g, {{"E", e}}, {sim::functional::Precision::fp32, 3});
+  const auto inputs = workloads::generate_inputs(g, 7);
+  const auto out = sim::functional::run(g, {inputs.begin(), inputs.end()}, {sim::functional::Precision::fp32, 3});
   const auto& r = out.at("R");
   REQUIRE(r.shape == graphs::Shape{4, 2000});
   for (std::int64_t b = 0; b < 4; ++b) {
