@@ -113,7 +113,25 @@ RoadNetwork generate_road_network(const RoadOptions& options) {
   std::sort(candidates.begin(), candidates.end(), [](const Link& a, const Link& b) {
     return std::tie(b.weight, a.from, a.to) < std::tie(a.weight, b.from, b.to);
   });
-  links.insert(links.end(), candidates.begin(), candidates.begin() + (target - n));
+  // Road-like rows of 5 to 10 nonzeros where the budget allows: every sensor first gets its 4
+  // strongest links, then the strongest remaining ones go to rows under 9 links, and only
+  // then to any row.
+  std::vector<std::int64_t> row_links(static_cast<std::size_t>(n), 0);
+  std::vector<bool> taken(candidates.size(), false);
+  std::int64_t budget = target - n;
+  auto take_while = [&](auto&& allowed) {
+    for (std::size_t c = 0; c < candidates.size() && budget > 0; ++c) {
+      const auto row = static_cast<std::size_t>(candidates[c].from);
+      if (taken[c] || !allowed(row_links[row])) continue;
+      taken[c] = true;
+      ++row_links[row];
+      --budget;
+      links.push_back(candidates[c]);
+    }
+  };
+  take_while([](std::int64_t count) { return count < 4; });
+  take_while([](std::int64_t count) { return count < 9; });
+  take_while([](std::int64_t) { return true; });
   net.weights = to_csr(n, std::move(links));
   return net;
 }

@@ -34,7 +34,8 @@ struct RoadOptions {
 
 /// Points uniform in a square of unit density; every sensor links to its 12 nearest, weighted
 /// exp(-d^2 / sigma^2) (sigma: the RMS length of those links); weights under 0.1
-/// are dropped, then the strongest links are kept until W has `nonzeros` entries. The same
+/// are dropped, then links are kept, strongest first and rows of 5 to 10 nonzeros preferred,
+/// until W has `nonzeros` entries. The same
 /// options give the same network on every platform.
 [[nodiscard]] RoadNetwork generate_road_network(const RoadOptions& options);
 

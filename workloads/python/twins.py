@@ -239,8 +239,21 @@ def generate_road_network(sensors: int, nonzeros: int = 0, seed: int = 1) -> Dic
         raise ValueError(f"only {len(candidates)} links pass the 0.1 threshold; {target} nonzeros cannot be reached")
     candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
     links = {(i, i): 1.0 for i in range(n)}
-    for w, i, j in candidates[:target - n]:
-        links[(i, j)] = w
+    # As road_network.cpp: each sensor's 4 strongest links first, then rows under 9 links,
+    # then any row, strongest first each time, until the budget is spent.
+    row_links = [0] * n
+    taken = [False] * len(candidates)
+    budget = target - n
+    for allowed in (lambda count: count < 4, lambda count: count < 9, lambda count: True):
+        for c, (w, i, j) in enumerate(candidates):
+            if budget == 0:
+                break
+            if taken[c] or not allowed(row_links[i]):
+                continue
+            taken[c] = True
+            row_links[i] += 1
+            budget -= 1
+            links[(i, j)] = w
     return links
 
 

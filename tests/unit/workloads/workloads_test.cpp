@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "graphs/builder.h"
+#include "graphs/import/onnx_import.h"
 #include "graphs/op_registry.h"
 #include "sim/functional/executor.h"
 #include "workloads/inputs.h"
@@ -128,6 +129,14 @@ TEST_CASE("generated road networks have the requested nonzeros and normalized su
   }
   CHECK(min_row >= 1);   // the self loop at least
   CHECK(max_row <= 13);  // the self loop and 12 nearest
+  // Road-like: most sensors have 5 to 10 nonzeros in their row (shared/WORKLOADS.md).
+  std::int64_t typical = 0;
+  for (std::int64_t i = 0; i < 207; ++i) {
+    const auto row = net.weights.row_ptr[static_cast<std::size_t>(i + 1)] - net.weights.row_ptr[static_cast<std::size_t>(i)];
+    if (row >= 5 && row <= 10) ++typical;
+  }
+  INFO(typical << " of 207 rows have 5 to 10 nonzeros; rows range " << min_row << " to " << max_row);
+  CHECK(typical >= 180);
   for (double w : net.weights.values) CHECK((w >= 0.1 && w <= 1.0));
   // Columns of S1 = (D_O^-1 W)^T sum to 1 (each sensor's out-weights are a distribution).
   const auto supports = workloads::diffusion_supports(net.weights, true);
@@ -263,4 +272,21 @@ TEST_CASE("generated inputs: responses obey the sum rule, lensed images carry an
   for (std::size_t i = 1; i < x.size(); i += 2) CHECK((x.data[i] >= 0.0 && x.data[i] < 1.0));  // time of day
   CHECK_THROWS_WITH(workloads::generate_inputs(test_graph_with_input("weird"), 1),
                     Contains("no input generator for 'weird' [2]"));
+}
+
+TEST_CASE("the PyTorch twin's road graph is the C++ generator's", "[workloads][road]") {
+  // workloads/models/dcrnn was exported with the twins' port of generate_road_network.
+  const auto g = build("dcrnn", {{"diffusion", "dense"}, {"batch", "2"}, {"sensors", "12"}, {"nonzeros", "61"},
+                                 {"units", "8"}, {"seq", "3"}, {"horizon", "3"}});
+  const auto weights = graphs::load_onnx_initializers(std::string(RDASIM_SOURCE_DIR) + "/workloads/models/dcrnn/model.onnx");
+  int compared = 0;
+  for (const auto& w : weights) {
+    if (w.name != "support1" && w.name != "support2") continue;
+    const auto& mine = g.tensor(*g.find_tensor(w.name));
+    REQUIRE(mine.values);
+    REQUIRE(w.values->size() == mine.values->size());
+    for (std::size_t i = 0; i < mine.values->size(); ++i) CHECK((*w.values)[i] == Approx((*mine.values)[i]).margin(1e-6));
+    ++compared;
+  }
+  CHECK(compared == 2);
 }
