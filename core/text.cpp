@@ -112,11 +112,20 @@ std::string plural(std::size_t n, std::string_view noun) {
 std::string format_si(double value, std::string_view unit, int digits) {
   static constexpr std::array<const char*, 9> k_prefixes = {"", "k", "M", "G", "T",
                                                             "P", "E", "Z", "Y"};
+  static constexpr std::array<const char*, 4> k_small = {"m", "u", "n", "p"};  // u: micro, ASCII
   std::size_t index = 0;
   double scaled = value;
   while (std::fabs(scaled) >= 1000.0 && index + 1 < k_prefixes.size()) {
     scaled /= 1000.0;
     ++index;
+  }
+  if (scaled != 0.0 && std::fabs(scaled) < 1.0) {
+    std::size_t small = 0;
+    while (std::fabs(scaled) < 1.0 && small < k_small.size()) {
+      scaled *= 1000.0;
+      ++small;
+    }
+    return fmt::format("{:.{}g} {}{}", scaled, digits, k_small[small - 1], unit);
   }
   return fmt::format("{:.{}g} {}{}", scaled, digits, k_prefixes[index], unit);
 }

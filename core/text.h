@@ -37,7 +37,8 @@ namespace rdasim::core {
 /// "1 element", "3 elements".
 [[nodiscard]] std::string plural(std::size_t n, std::string_view noun);
 
-/// A value with an SI prefix and unit: format_si(1.2288e13, "FLOP/s") == "12.29 TFLOP/s".
+/// A value with an SI prefix and unit: format_si(1.2288e13, "FLOP/s") == "12.29 TFLOP/s",
+/// format_si(1.5e-5, "s") == "15 us" (m, u, n, p below 1).
 [[nodiscard]] std::string format_si(double value, std::string_view unit, int digits = 4);
 
 /// A byte count with a binary prefix: format_bytes(16777216) == "16 MiB".

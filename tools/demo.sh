@@ -1,11 +1,48 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds rdasim and shows what each fabric preset
-# amounts to. (The science comparison against GPUs joins this script as it lands.)
+# The main job: installs what is missing, builds rdasim, shows what each fabric preset amounts
+# to, builds the four science workloads at their published sizes, and checks the functional
+# reference (fp32 and bf16 against fp64) on generated inputs, and maps them onto SN40L with
+# and without fusion. (Placement, simulation and the GPU comparison join as they land.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 tools/build.sh build/release -DCMAKE_BUILD_TYPE=Release -DRDASIM_BUILD_TESTS=OFF
+rdasim=build/release/tools/rdasim
 for preset in configs/arch/*.yaml; do
   echo
-  build/release/tools/rdasim arch show "$preset"
+  "$rdasim" arch show "$preset"
+done
+
+echo
+echo "== the science workloads at published sizes"
+for model in "lensing -p stage=denoise" "lensing -p stage=encoder" "lensing" "inversion" \
+             "dcrnn" "dcrnn -p diffusion=dense"; do
+  # shellcheck disable=SC2086  # the model's words are separate arguments
+  "$rdasim" graph $model | tail -1
+done
+"$rdasim" graph gp-dcrnn | tail -1
+"$rdasim" graph ensemble | tail -1
+
+echo
+echo "== mapped onto sn40l: ops fused into sections (o1) against one op per section (o0)"
+for model in "lensing -p batch=4" "inversion" "dcrnn"; do
+  for mode in o1 o0; do
+    # shellcheck disable=SC2086
+    "$rdasim" map $model --arch configs/arch/sn40l.yaml --mode "$mode" | grep ' on sn40l ('
+  done
+done
+
+echo
+echo "== the functional reference on generated inputs (fp32 and bf16 against fp64)"
+data=$(mktemp -d)
+trap 'rm -rf "$data"' EXIT
+for model in "inversion -p batch=16" "lensing -p stage=encoder -p batch=8" "dcrnn -p batch=4"; do
+  name=${model%% *}
+  # shellcheck disable=SC2086
+  "$rdasim" -q inputs $model --out "$data/$name" --expected
+  for precision in fp32 bf16; do
+    # shellcheck disable=SC2086
+    printf '%-40s %s  ' "$model" "$precision"
+    "$rdasim" check $model --inputs "$data/$name" --precision "$precision" | tail -1
+  done
 done

@@ -37,6 +37,9 @@ TEST_CASE("SI and binary formatting", "[core][text]") {
   CHECK(format_si(1.2288e13, "FLOP/s") == "12.29 TFLOP/s");
   CHECK(format_si(51.2e9, "B/s") == "51.2 GB/s");
   CHECK(format_si(999.0, "B") == "999 B");
+  CHECK(format_si(1.5e-5, "s") == "15 us");
+  CHECK(format_si(0.007134, "s") == "7.134 ms");
+  CHECK(format_si(0.0, "B") == "0 B");
   CHECK(format_bytes(16.0 * 1024 * 1024) == "16 MiB");
   CHECK(format_bytes(512.0) == "512 B");
   CHECK(format_bytes(1.5 * 1024 * 1024 * 1024 * 1024) == "1.5 TiB");

@@ -1,0 +1,76 @@
+// mapper::Mapping, the contract between the mapper and the simulator (DESIGN.md): tenants on
+// their tiles, each with its sections in execution order, and per section the ops with their
+// parallelization, PMU buffers, DRAM traffic and analytic time. Serializable to JSON and back;
+// check() validates any Mapping against a fabric, one read from JSON included.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "arch/fabric.h"
+#include "core/json.h"
+#include "graphs/graph.h"
+#include "mapper/sections.h"
+
+namespace rdasim::mapper {
+
+struct MappedOp {
+  std::string name;
+  std::string kind;
+  std::string engine;
+  int parallel = 0;
+  int buffer_pmus = 0;
+  bool weights_streamed = false;
+  double flops = 0;
+  double cycles = 0;  ///< on one unit; the stage takes cycles / parallel
+};
+
+struct MappedSection {
+  std::vector<MappedOp> ops;
+  int pcus = 0;
+  int pmus = 0;
+  double weight_bytes = 0;
+  double dram_read_bytes = 0;
+  double dram_write_bytes = 0;
+  double flops = 0;
+  double compute_cycles = 0;
+  double memory_cycles = 0;
+  double reconfig_cycles = 0;
+  [[nodiscard]] double cycles() const;
+};
+
+struct Tenant {
+  std::string name;        ///< the application's graph name
+  std::vector<int> tiles;  ///< its region: whole tiles, disjoint from every other tenant's
+  std::vector<MappedSection> sections;
+  [[nodiscard]] double cycles() const;
+};
+
+struct Mapping {
+  std::string arch;
+  std::string arch_hash;
+  std::string mode;
+  std::vector<Tenant> tenants;
+};
+
+struct MapOptions {
+  Mode mode = Mode::o1;
+  int tiles_per_app = 0;  ///< 0: the chip's tiles shared out evenly
+};
+
+/// Maps applications (tenants) onto disjoint tiles of the fabric: each is lowered, cut into
+/// sections within its region's units, and estimated. Throws core::InputError when the
+/// applications need more tiles than the fabric has, or an op cannot fit its region.
+[[nodiscard]] Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fabric& fabric,
+                                       const MapOptions& options);
+
+[[nodiscard]] core::Json to_json(const Mapping& mapping);
+/// Reads a mapping written by to_json; throws core::InputError naming the missing or mistyped key.
+[[nodiscard]] Mapping mapping_from_json(const core::Json& json, const std::string& source);
+
+/// What is wrong with a mapping on this fabric: tiles out of range or shared between tenants
+/// (isolation), sections using more PCUs or PMUs than their tenant's region holds. Empty when
+/// it is sound.
+[[nodiscard]] std::vector<std::string> check(const Mapping& mapping, const arch::Fabric& fabric);
+
+}  // namespace rdasim::mapper

@@ -1,0 +1,160 @@
+#include "mapper/sections.h"
+
+#include <algorithm>
+#include <cmath>
+#include <queue>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/text.h"
+#include "graphs/algorithms.h"
+
+namespace rdasim::mapper {
+
+const char* to_string(Mode mode) { return mode == Mode::o0 ? "o0" : "o1"; }
+
+double Section::cycles() const { return std::max(compute_cycles, memory_cycles) + reconfig_cycles; }
+const char* Section::bound() const { return compute_cycles >= memory_cycles ? "compute" : "memory"; }
+
+double SectionPlan::cycles() const {
+  double c = 0;
+  for (const auto& s : sections) c += s.cycles();
+  return c;
+}
+
+double SectionPlan::dram_bytes() const {
+  double b = 0;
+  for (const auto& s : sections) b += s.dram_read_bytes + s.dram_write_bytes;
+  return b;
+}
+
+double SectionPlan::flops() const {
+  double f = 0;
+  for (const auto& s : sections) f += s.flops;
+  return f;
+}
+
+double dram_bytes_per_cycle(const arch::Spec& spec) {
+  double best = 0;
+  for (const auto& tier : spec.memory_tiers()) best = std::max(best, tier.bandwidth_gbps * tier.efficiency);
+  return best / spec.clock_ghz();  // GB/s over Gcycles/s
+}
+
+namespace {
+
+bool uses_pcus(Engine e) { return e == Engine::matrix || e == Engine::vector; }
+
+/// PMUs an op needs when placed: its buffers, or two (double-buffered weight tiles plus the
+/// output buffer) when its weights stream from DRAM.
+int min_pmus(const OpDemand& d, const Budget& budget) {
+  if (d.engine == Engine::none) return 0;
+  const int memory_engine = d.engine == Engine::memory ? 1 : 0;
+  if (d.buffer_pmus <= budget.pmus - memory_engine) return d.buffer_pmus + memory_engine;
+  return 3 + memory_engine;
+}
+
+/// Deals out `pcus` to minimize the slowest stage (cycles / parallel), each op at least one PCU
+/// and at most its max_parallel: always give the next PCU to the current slowest stage.
+void deal_pcus(Section& s, const std::vector<OpDemand>& demands, int pcus) {
+  using Entry = std::pair<double, std::size_t>;  // time per PCU, index into s.ops
+  std::priority_queue<Entry> slowest;
+  int used = 0;
+  for (std::size_t i = 0; i < s.ops.size(); ++i) {
+    const auto& d = demands[static_cast<std::size_t>(s.ops[i].op)];
+    if (!uses_pcus(d.engine)) continue;
+    s.ops[i].parallel = 1;
+    ++used;
+    slowest.emplace(d.cycles, i);
+  }
+  while (used < pcus && !slowest.empty()) {
+    const auto [time, i] = slowest.top();
+    slowest.pop();
+    auto& op = s.ops[i];
+    const auto& d = demands[static_cast<std::size_t>(op.op)];
+    if (op.parallel >= d.max_parallel) continue;  // cannot split further: leave it out
+    ++op.parallel;
+    ++used;
+    slowest.emplace(d.cycles / op.parallel, i);
+  }
+  s.pcus = used;
+}
+
+}  // namespace
+
+SectionPlan plan_sections(const graphs::Graph& g, const std::vector<OpDemand>& demands, const arch::Spec& spec,
+                          const Budget& budget, Mode mode) {
+  SectionPlan plan;
+  plan.mode = mode;
+  const auto order = graphs::topological_order(g);
+  // Which section each op lands in; then the DRAM traffic follows from the cut.
+  std::vector<int> section_of(g.ops().size(), -1);
+  std::vector<std::vector<graphs::OpId>> groups;
+  int pcus = 0, pmus = 0;
+  for (graphs::OpId id : order) {
+    const auto& d = demands[static_cast<std::size_t>(id)];
+    const int need_pcus = uses_pcus(d.engine) ? 1 : 0;
+    const int need_pmus = min_pmus(d, budget);
+    if (need_pcus > budget.pcus || need_pmus > budget.pmus) {
+      throw core::InputError(core::Location(g.name(), 0, 0, g.op(id).name),
+                             fmt::format("op '{}' ({}) needs {} PCU and {} PMUs; the budget has {} and {}", g.op(id).name,
+                                         g.op(id).kind, need_pcus, need_pmus, budget.pcus, budget.pmus));
+    }
+    const bool fresh = groups.empty() || (mode == Mode::o0 && d.engine != Engine::none) ||
+                       pcus + need_pcus > budget.pcus || pmus + need_pmus > budget.pmus;
+    if (fresh) {
+      groups.emplace_back();
+      pcus = pmus = 0;
+    }
+    groups.back().push_back(id);
+    section_of[static_cast<std::size_t>(id)] = static_cast<int>(groups.size()) - 1;
+    pcus += need_pcus;
+    pmus += need_pmus;
+  }
+  const double bytes_per_element = element_bytes(spec);
+  const double dram_per_cycle = dram_bytes_per_cycle(spec);
+  for (std::size_t k = 0; k < groups.size(); ++k) {
+    Section s;
+    std::set<graphs::TensorId> read, written;
+    for (graphs::OpId id : groups[k]) {
+      const auto& d = demands[static_cast<std::size_t>(id)];
+      SectionOp so;
+      so.op = id;
+      so.buffer_pmus = min_pmus(d, budget);
+      so.weights_streamed = d.engine != Engine::none && d.buffer_pmus > budget.pmus - (d.engine == Engine::memory ? 1 : 0);
+      if (d.engine == Engine::memory) so.parallel = 1;
+      s.ops.push_back(so);
+      s.pmus += so.buffer_pmus;
+      s.weight_bytes += d.weight_bytes;
+      s.flops += d.flops;
+      const graphs::Op& op = g.op(id);
+      // Inputs from outside the section come from DRAM: graph inputs, weights, earlier results.
+      for (graphs::TensorId t : op.inputs) {
+        if (t == graphs::k_no_tensor) continue;
+        const auto& tensor = g.tensor(t);
+        const bool inside = tensor.producer >= 0 && section_of[static_cast<std::size_t>(tensor.producer)] == static_cast<int>(k);
+        if (!inside) read.insert(t);
+      }
+      for (graphs::TensorId t : op.outputs) {
+        const auto& tensor = g.tensor(t);
+        bool leaves = tensor.role == graphs::Role::output;
+        for (graphs::OpId c : tensor.consumers) leaves = leaves || section_of[static_cast<std::size_t>(c)] != static_cast<int>(k);
+        if (leaves) written.insert(t);
+      }
+    }
+    for (graphs::TensorId t : read) s.dram_read_bytes += static_cast<double>(g.tensor(t).elements()) * bytes_per_element;
+    for (graphs::TensorId t : written) s.dram_write_bytes += static_cast<double>(g.tensor(t).elements()) * bytes_per_element;
+    deal_pcus(s, demands, budget.pcus);
+    for (const auto& so : s.ops) {
+      const auto& d = demands[static_cast<std::size_t>(so.op)];
+      if (so.parallel > 0) s.compute_cycles = std::max(s.compute_cycles, d.cycles / so.parallel);
+    }
+    s.memory_cycles = (s.dram_read_bytes + s.dram_write_bytes) / dram_per_cycle;
+    s.reconfig_cycles = static_cast<double>(spec.reconfig_cycles());
+    plan.sections.push_back(std::move(s));
+  }
+  return plan;
+}
+
+}  // namespace rdasim::mapper

@@ -1,0 +1,68 @@
+// Sectioning (temporal partitioning): the graph cut into sections executed one after another,
+// each resident on the fabric at once with its ops pipelined; tensors crossing a section
+// boundary go through off-chip memory and every section costs a reconfiguration. Within a
+// section PCUs are dealt out so that the slowest stage is as fast as possible.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "arch/spec.h"
+#include "graphs/graph.h"
+#include "mapper/lower.h"
+
+namespace rdasim::mapper {
+
+/// o0: one op per section (the vendor's safe mode); o1: ops fused into sections (default).
+enum class Mode { o0, o1 };
+[[nodiscard]] const char* to_string(Mode mode);
+
+/// The units a graph may use: a whole chip, or a tenant's region.
+struct Budget {
+  int pcus = 0;
+  int pmus = 0;
+};
+
+struct SectionOp {
+  graphs::OpId op = -1;
+  int parallel = 0;     ///< PCUs (PMUs for memory-engine ops); 0 for views
+  int buffer_pmus = 0;
+  bool weights_streamed = false;  ///< too large for the section's PMUs: read from DRAM as it runs
+};
+
+/// One section and its analytic time (DESIGN.md §Modelling): compute is the slowest stage,
+/// memory the off-chip bytes over the tier's sustained bandwidth.
+struct Section {
+  std::vector<SectionOp> ops;
+  int pcus = 0;
+  int pmus = 0;
+  double weight_bytes = 0;
+  double dram_read_bytes = 0;   ///< inputs, tensors of earlier sections, weights
+  double dram_write_bytes = 0;  ///< outputs and tensors later sections read
+  double flops = 0;
+  double compute_cycles = 0;
+  double memory_cycles = 0;
+  double reconfig_cycles = 0;
+  [[nodiscard]] double cycles() const;
+  [[nodiscard]] const char* bound() const;  ///< "compute" or "memory"
+};
+
+struct SectionPlan {
+  Mode mode = Mode::o1;
+  std::vector<Section> sections;
+  [[nodiscard]] double cycles() const;
+  [[nodiscard]] double dram_bytes() const;
+  [[nodiscard]] double flops() const;
+};
+
+/// Off-chip bytes per cycle: the fastest tier's sustained bandwidth (tensors live there).
+[[nodiscard]] double dram_bytes_per_cycle(const arch::Spec& spec);
+
+/// Cuts the graph into sections within `budget` (topological fill for o1), deals out PCUs and
+/// estimates each section. Throws core::InputError naming the op when one op cannot fit even
+/// alone (more PMUs for its buffers than the budget has).
+[[nodiscard]] SectionPlan plan_sections(const graphs::Graph& graph, const std::vector<OpDemand>& demands,
+                                        const arch::Spec& spec, const Budget& budget, Mode mode);
+
+}  // namespace rdasim::mapper

@@ -1,0 +1,128 @@
+// Lowering, sectioning and the Mapping contract: fusion against one op per section, the
+// EDSR stack against the fabric's roofline, tenants and their isolation, JSON round trips.
+#include <algorithm>
+
+#include <catch2/catch.hpp>
+
+#include "arch/fabric.h"
+#include "arch/summary.h"
+#include "core/error.h"
+#include "graphs/transforms.h"
+#include "mapper/mapping.h"
+#include "workloads/workload.h"
+
+using namespace rdasim;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const std::string k_arch = std::string(RDASIM_SOURCE_DIR) + "/configs/arch/";
+
+const arch::Fabric& fabric(const std::string& preset) {
+  static std::map<std::string, std::unique_ptr<arch::Fabric>> cache;
+  auto& f = cache[preset];
+  if (!f) f = std::make_unique<arch::Fabric>(arch::Spec::load_file(k_arch + preset + ".yaml"));
+  return *f;
+}
+
+std::vector<graphs::Graph> apps(const std::string& name, const std::map<std::string, std::string, std::less<>>& params) {
+  auto w = workloads::build(name, params);
+  for (auto& app : w.apps) app = graphs::expand_recurrent(app);
+  return std::move(w.apps);
+}
+
+mapper::Mapping map(const std::string& name, const std::map<std::string, std::string, std::less<>>& params,
+                     const std::string& preset, mapper::Mode mode = mapper::Mode::o1) {
+  mapper::MapOptions options;
+  options.mode = mode;
+  return mapper::map_applications(apps(name, params), fabric(preset), options);
+}
+
+double dram(const mapper::Mapping& m) {
+  double b = 0;
+  for (const auto& t : m.tenants) {
+    for (const auto& s : t.sections) b += s.dram_read_bytes + s.dram_write_bytes;
+  }
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("a 3x3 convolution of 256 channels fills the PCU's lanes and stages", "[mapper][lower]") {
+  const auto g = apps("lensing", {{"stage", "denoise"}, {"blocks", "1"}}).front();
+  const auto demands = mapper::lower(g, fabric("sn10").spec());
+  const auto conv = *g.find_op("denoise/block0/conv1/conv");
+  const auto& d = demands[static_cast<std::size_t>(conv)];
+  CHECK(d.engine == mapper::Engine::matrix);
+  CHECK(d.utilization == Approx(1.0));  // 256 outputs over 32 lanes, 2304-deep sums over 6 stages
+  CHECK(d.cycles == Approx(d.flops / (2.0 * 32 * 6)));
+  CHECK(d.weight_bytes == Approx((256.0 * 256 * 9 + 256) * 2));  // bf16
+  // The head's 3 input channels leave most of each 6-stage sum idle: 27 of 30 slots.
+  const auto& head = demands[static_cast<std::size_t>(*g.find_op("denoise/head/conv"))];
+  CHECK(head.utilization == Approx(27.0 / 30.0));
+}
+
+TEST_CASE("fusing ops into sections cuts DRAM traffic and time against one op per section", "[mapper][sections]") {
+  for (const auto& [name, params] : std::vector<std::pair<std::string, std::map<std::string, std::string, std::less<>>>>{
+           {"lensing", {{"stage", "denoise"}, {"batch", "4"}}},
+           {"lensing", {{"stage", "encoder"}, {"batch", "4"}}},
+           {"inversion", {}},
+           {"dcrnn", {}}}) {
+    INFO(name);
+    const auto fused = map(name, params, "sn10", mapper::Mode::o1);
+    const auto unfused = map(name, params, "sn10", mapper::Mode::o0);
+    CHECK(fused.tenants[0].sections.size() < unfused.tenants[0].sections.size());
+    CHECK(dram(fused) < dram(unfused));
+    CHECK(fused.tenants[0].cycles() < unfused.tenants[0].cycles());
+    CHECK(mapper::check(fused, fabric("sn10")).empty());
+    CHECK(mapper::check(unfused, fabric("sn10")).empty());
+  }
+}
+
+TEST_CASE("the EDSR stack at batch 4 runs within 1.5x of the fabric's roofline", "[mapper][roofline]") {
+  for (const std::string preset : {"sn10", "sn40l"}) {
+    INFO(preset);
+    const auto m = map("lensing", {{"stage", "denoise"}, {"batch", "4"}}, preset);
+    const auto& spec = fabric(preset).spec();
+    const auto summary = arch::summarize(fabric(preset));
+    double flops = 0;
+    for (const auto& s : m.tenants[0].sections) flops += s.flops;
+    // Compulsory traffic: the images in and out, the weights once (bf16).
+    const double compulsory = (4.0 * 3 * 111 * 111 * 2) * 2 + 19'486'723.0 * 2;
+    const double roofline = std::max(flops / summary.peak_flops, compulsory / (mapper::dram_bytes_per_cycle(spec) * spec.clock_ghz() * 1e9));
+    const double analytic = m.tenants[0].cycles() / (spec.clock_ghz() * 1e9);
+    CHECK(analytic >= roofline);
+    CHECK(analytic <= 1.5 * roofline);
+  }
+}
+
+TEST_CASE("tenants get disjoint tiles; check() finds shared tiles and overfull sections", "[mapper][tenants]") {
+  const auto ensemble = map("ensemble", {{"members", "4"}, {"batch", "8"}}, "sn10");
+  REQUIRE(ensemble.tenants.size() == 4);
+  for (std::size_t t = 0; t < 4; ++t) CHECK(ensemble.tenants[t].tiles == std::vector<int>{static_cast<int>(t)});
+  CHECK(mapper::check(ensemble, fabric("sn10")).empty());
+  CHECK_THROWS_WITH(map("ensemble", {{"members", "5"}}, "sn10"),
+                    Contains("5 applications of 1 tile each need 5 tiles; 'sn10' has 4"));
+
+  auto shared = ensemble;
+  shared.tenants[1].tiles = {0};
+  CHECK_THAT(mapper::check(shared, fabric("sn10")).at(0), Contains("tile 0 is shared: tenant 'member1/dcrnn' is not isolated"));
+  auto overfull = ensemble;
+  auto& ops = overfull.tenants[0].sections[0].ops;
+  std::find_if(ops.begin(), ops.end(), [](const mapper::MappedOp& o) { return o.engine == "matrix"; })->parallel += 1000;
+  overfull.tenants[0].sections[0].pcus += 1000;
+  CHECK_THAT(mapper::check(overfull, fabric("sn10")).at(0), Contains("exceed its 1 tiles' 160 and 160"));
+}
+
+TEST_CASE("a mapping survives JSON, and bad JSON is refused with its key path", "[mapper][json]") {
+  const auto m = map("inversion", {{"batch", "8"}}, "sn40l");
+  const auto json = mapper::to_json(m);
+  const auto back = mapper::mapping_from_json(json, "mapping.json");
+  CHECK(mapper::to_json(back) == json);
+  CHECK(mapper::check(back, fabric("sn40l")).empty());
+  CHECK_FALSE(mapper::check(back, fabric("sn10")).empty());  // another fabric
+  auto broken = json;
+  broken["tenants"][0]["sections"][0].erase("pcus");
+  CHECK_THROWS_WITH(mapper::mapping_from_json(broken, "mapping.json"),
+                    Contains("mapping.tenants[0].sections[0].pcus is missing"));
+}
