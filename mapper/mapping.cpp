@@ -7,11 +7,14 @@
 
 #include "core/error.h"
 #include "core/text.h"
+#include "mapper/place.h"
 #include "graphs/op_registry.h"
 
 namespace rdasim::mapper {
 
-double MappedSection::cycles() const { return std::max(compute_cycles, memory_cycles) + reconfig_cycles; }
+double MappedSection::cycles() const {
+  return std::max({compute_cycles, memory_cycles, network_cycles}) + reconfig_cycles;
+}
 
 double Tenant::cycles() const {
   double c = 0;
@@ -39,11 +42,18 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
   for (int a = 0; a < apps_n; ++a) {
     const graphs::Graph& g = apps[static_cast<std::size_t>(a)];
     const auto demands = lower(g, spec);
-    const auto plan = plan_sections(g, demands, spec, budget, options.mode);
+    auto plan = plan_sections(g, demands, spec, budget, options.mode);
     Tenant t;
     t.name = g.name();
     for (int k = 0; k < per_app; ++k) t.tiles.push_back(a * per_app + k);
-    for (const auto& s : plan.sections) {
+    const RegionIndex region(fabric, fabric.region(t.name, t.tiles));
+    for (std::size_t k = 0; k < plan.sections.size(); ++k) {
+      auto& s = plan.sections[k];
+      SectionLayout placed;
+      if (options.place) {
+        placed = place_and_route(g, demands, s, region, std::max(s.compute_cycles, s.memory_cycles), options.seed + k);
+        s.network_cycles = placed.max_link_bytes / spec.network().link_bytes_per_cycle;
+      }
       MappedSection ms;
       ms.pcus = s.pcus;
       ms.pmus = s.pmus;
@@ -53,13 +63,19 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
       ms.flops = s.flops;
       ms.compute_cycles = s.compute_cycles;
       ms.memory_cycles = s.memory_cycles;
+      ms.network_cycles = s.network_cycles;
       ms.reconfig_cycles = s.reconfig_cycles;
-      for (const auto& so : s.ops) {
+      for (std::size_t i = 0; i < s.ops.size(); ++i) {
+        const auto& so = s.ops[i];
         const auto& d = demands[static_cast<std::size_t>(so.op)];
         const graphs::Op& op = g.op(so.op);
-        ms.ops.push_back({op.name, op.kind, to_string(d.engine), so.parallel, so.buffer_pmus, so.weights_streamed, d.flops,
-                          d.cycles});
+        ms.ops.push_back({op.name, op.kind, to_string(d.engine), so.parallel, so.buffer_pmus, so.output_pmus,
+                          so.weights_streamed, d.flops, d.cycles, options.place ? placed.units[i] : std::vector<int>{}});
       }
+      ms.placement_cost = placed.placement_cost;
+      ms.route_rounds = placed.route_rounds;
+      ms.overused_links = placed.overused_links;
+      for (auto& st : placed.streams) ms.streams.push_back({st.src, st.dst, st.bytes, std::move(st.links)});
       t.sections.push_back(std::move(ms));
     }
     m.tenants.push_back(std::move(t));
@@ -75,13 +91,21 @@ core::Json to_json(const Mapping& m) {
       core::Json ops = core::Json::array();
       for (const auto& o : s.ops) {
         ops.push_back({{"name", o.name}, {"kind", o.kind}, {"engine", o.engine}, {"parallel", o.parallel},
-                       {"buffer_pmus", o.buffer_pmus}, {"weights_streamed", o.weights_streamed}, {"flops", o.flops},
-                       {"cycles", o.cycles}});
+                       {"buffer_pmus", o.buffer_pmus}, {"output_pmus", o.output_pmus},
+                       {"weights_streamed", o.weights_streamed}, {"flops", o.flops},
+                       {"cycles", o.cycles}, {"units", o.units}});
+      }
+      core::Json streams = core::Json::array();
+      for (const auto& st : s.streams) {
+        streams.push_back({{"src", st.src}, {"dst", st.dst}, {"bytes", st.bytes}, {"links", st.links}});
       }
       sections.push_back({{"pcus", s.pcus}, {"pmus", s.pmus}, {"weight_bytes", s.weight_bytes},
                           {"dram_read_bytes", s.dram_read_bytes}, {"dram_write_bytes", s.dram_write_bytes},
                           {"flops", s.flops}, {"compute_cycles", s.compute_cycles}, {"memory_cycles", s.memory_cycles},
-                          {"reconfig_cycles", s.reconfig_cycles}, {"ops", ops}});
+                          {"network_cycles", s.network_cycles}, {"reconfig_cycles", s.reconfig_cycles},
+                          {"placement_cost", s.placement_cost}, {"route_rounds", s.route_rounds},
+                          {"overused_links", s.overused_links}, {"ops", ops},
+                          {"streams", streams}});
     }
     tenants.push_back({{"name", t.name}, {"tiles", t.tiles}, {"sections", sections}});
   }
@@ -151,14 +175,26 @@ Mapping mapping_from_json(const core::Json& j, const std::string& source) {
       s.flops = r.get<double>(sj, "flops", sp);
       s.compute_cycles = r.get<double>(sj, "compute_cycles", sp);
       s.memory_cycles = r.get<double>(sj, "memory_cycles", sp);
+      s.network_cycles = r.get<double>(sj, "network_cycles", sp);
+      s.placement_cost = r.get<double>(sj, "placement_cost", sp);
+      s.route_rounds = r.get<int>(sj, "route_rounds", sp);
+      s.overused_links = r.get<int>(sj, "overused_links", sp);
       s.reconfig_cycles = r.get<double>(sj, "reconfig_cycles", sp);
       const auto& ops = r.array(sj, "ops", sp);
       for (std::size_t oi = 0; oi < ops.size(); ++oi) {
         const std::string op = fmt::format("{}.ops[{}]", sp, oi);
         s.ops.push_back({r.get<std::string>(ops[oi], "name", op), r.get<std::string>(ops[oi], "kind", op),
                          r.get<std::string>(ops[oi], "engine", op), r.get<int>(ops[oi], "parallel", op),
-                         r.get<int>(ops[oi], "buffer_pmus", op), r.get<bool>(ops[oi], "weights_streamed", op),
-                         r.get<double>(ops[oi], "flops", op), r.get<double>(ops[oi], "cycles", op)});
+                         r.get<int>(ops[oi], "buffer_pmus", op), r.get<int>(ops[oi], "output_pmus", op),
+                         r.get<bool>(ops[oi], "weights_streamed", op),
+                         r.get<double>(ops[oi], "flops", op), r.get<double>(ops[oi], "cycles", op),
+                         r.get<std::vector<int>>(ops[oi], "units", op)});
+      }
+      const auto& streams = r.array(sj, "streams", sp);
+      for (std::size_t i = 0; i < streams.size(); ++i) {
+        const std::string stp = fmt::format("{}.streams[{}]", sp, i);
+        s.streams.push_back({r.get<int>(streams[i], "src", stp), r.get<int>(streams[i], "dst", stp),
+                             r.get<double>(streams[i], "bytes", stp), r.get<std::vector<int>>(streams[i], "links", stp)});
       }
       t.sections.push_back(std::move(s));
     }
@@ -166,6 +202,70 @@ Mapping mapping_from_json(const core::Json& j, const std::string& source) {
   }
   return m;
 }
+
+namespace {
+
+/// Placement and routes of one section: units of the right kind inside the tenant's tiles and
+/// used once; every route a chain of links inside the region from its source to its sink.
+void check_layout(const Tenant& t, std::size_t k, const arch::Fabric& fabric, std::vector<std::string>& problems) {
+  const auto& s = t.sections[k];
+  const auto where = [&](const std::string& what) { return fmt::format("tenant '{}' section {}: {}", t.name, k, what); };
+  const auto units = fabric.units();
+  const auto links = fabric.links();
+  auto in_region = [&](int unit) {
+    return unit >= 0 && unit < static_cast<int>(units.size()) &&
+           std::find(t.tiles.begin(), t.tiles.end(), units[static_cast<std::size_t>(unit)].tile) != t.tiles.end();
+  };
+  std::set<int> used;
+  for (const auto& o : s.ops) {
+    if (o.units.empty()) continue;
+    const int pcus = (o.engine == "matrix" || o.engine == "vector") ? o.parallel : 0;
+    if (static_cast<int>(o.units.size()) != pcus + o.buffer_pmus) {
+      problems.push_back(where(fmt::format("op '{}' has {} units placed, expected {}", o.name, o.units.size(), pcus + o.buffer_pmus)));
+      continue;
+    }
+    for (std::size_t i = 0; i < o.units.size(); ++i) {
+      const int u = o.units[i];
+      const auto want = static_cast<int>(i) < pcus ? arch::UnitKind::pcu : arch::UnitKind::pmu;
+      if (!in_region(u)) {
+        problems.push_back(where(fmt::format("op '{}' sits on unit {}, outside its tiles", o.name, u)));
+      } else if (units[static_cast<std::size_t>(u)].kind != want) {
+        problems.push_back(where(fmt::format("op '{}' needs a {} but sits on unit {}, a {}", o.name, arch::to_string(want), u,
+                                             arch::to_string(units[static_cast<std::size_t>(u)].kind))));
+      } else if (!used.insert(u).second) {
+        problems.push_back(where(fmt::format("unit {} holds two virtual units (op '{}')", u, o.name)));
+      }
+    }
+  }
+  for (const auto& st : s.streams) {
+    int at = st.src;
+    for (int l : st.links) {
+      if (l < 0 || l >= static_cast<int>(links.size())) {
+        problems.push_back(where(fmt::format("a route uses link {}, which the fabric does not have", l)));
+        break;
+      }
+      const auto& link = links[static_cast<std::size_t>(l)];
+      if (link.src != at) {
+        problems.push_back(where(fmt::format("the route from unit {} to {} breaks at link {}", st.src, st.dst, l)));
+        break;
+      }
+      if (!in_region(link.src) && fabric.unit(link.src).kind != arch::UnitKind::switch_box) {
+        problems.push_back(where(fmt::format("the route from unit {} to {} leaves the tenant's tiles", st.src, st.dst)));
+        break;
+      }
+      if (std::find(t.tiles.begin(), t.tiles.end(), units[static_cast<std::size_t>(link.dst)].tile) == t.tiles.end()) {
+        problems.push_back(where(fmt::format("the route from unit {} to {} leaves the tenant's tiles at link {}", st.src, st.dst, l)));
+        break;
+      }
+      at = link.dst;
+    }
+    if (at != st.dst && st.src != st.dst) {
+      problems.push_back(where(fmt::format("the route from unit {} ends at unit {}, not at {}", st.src, at, st.dst)));
+    }
+  }
+}
+
+}  // namespace
 
 std::vector<std::string> check(const Mapping& m, const arch::Fabric& fabric) {
   std::vector<std::string> problems;
@@ -203,6 +303,7 @@ std::vector<std::string> check(const Mapping& m, const arch::Fabric& fabric) {
         problems.push_back(fmt::format("tenant '{}' section {}: {} PCUs and {} PMUs exceed its {} tiles' {} and {}", t.name, k,
                                        pcus, pmus, t.tiles.size(), region_pcus, region_pmus));
       }
+      check_layout(t, k, fabric, problems);
     }
   }
   return problems;

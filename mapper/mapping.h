@@ -4,6 +4,7 @@
 // check() validates any Mapping against a fabric, one read from JSON included.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,10 +20,19 @@ struct MappedOp {
   std::string kind;
   std::string engine;
   int parallel = 0;
-  int buffer_pmus = 0;
+  int buffer_pmus = 0;  ///< all its PMUs: output buffers first, then weights
+  int output_pmus = 0;
   bool weights_streamed = false;
   double flops = 0;
   double cycles = 0;  ///< on one unit; the stage takes cycles / parallel
+  std::vector<int> units;  ///< fabric unit ids: its PCUs (parallel of them, for PCU ops) then its PMUs
+};
+
+/// Data between two placed units, and the links it travels.
+struct MappedStream {
+  int src = -1, dst = -1;
+  double bytes = 0;
+  std::vector<int> links;
 };
 
 struct MappedSection {
@@ -35,7 +45,12 @@ struct MappedSection {
   double flops = 0;
   double compute_cycles = 0;
   double memory_cycles = 0;
+  double network_cycles = 0;
   double reconfig_cycles = 0;
+  double placement_cost = 0;  ///< bytes x hops of all streams
+  int route_rounds = 0;
+  int overused_links = 0;     ///< links over their bandwidth when routing stopped
+  std::vector<MappedStream> streams;
   [[nodiscard]] double cycles() const;
 };
 
@@ -56,6 +71,8 @@ struct Mapping {
 struct MapOptions {
   Mode mode = Mode::o1;
   int tiles_per_app = 0;  ///< 0: the chip's tiles shared out evenly
+  std::uint64_t seed = 1;  ///< placement's annealing
+  bool place = true;       ///< place and route (off: sections and analytic compute/memory only)
 };
 
 /// Maps applications (tenants) onto disjoint tiles of the fabric: each is lowered, cut into
@@ -69,8 +86,9 @@ struct MapOptions {
 [[nodiscard]] Mapping mapping_from_json(const core::Json& json, const std::string& source);
 
 /// What is wrong with a mapping on this fabric: tiles out of range or shared between tenants
-/// (isolation), sections using more PCUs or PMUs than their tenant's region holds. Empty when
-/// it is sound.
+/// (isolation), sections using more PCUs or PMUs than their tenant's region holds, units of the
+/// wrong kind, outside the region or used twice, routes that are not connected from source to
+/// destination or leave the region. Empty when it is sound.
 [[nodiscard]] std::vector<std::string> check(const Mapping& mapping, const arch::Fabric& fabric);
 
 }  // namespace rdasim::mapper

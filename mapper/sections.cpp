@@ -15,8 +15,13 @@ namespace rdasim::mapper {
 
 const char* to_string(Mode mode) { return mode == Mode::o0 ? "o0" : "o1"; }
 
-double Section::cycles() const { return std::max(compute_cycles, memory_cycles) + reconfig_cycles; }
-const char* Section::bound() const { return compute_cycles >= memory_cycles ? "compute" : "memory"; }
+double Section::cycles() const {
+  return std::max({compute_cycles, memory_cycles, network_cycles}) + reconfig_cycles;
+}
+const char* Section::bound() const {
+  if (network_cycles > compute_cycles && network_cycles > memory_cycles) return "network";
+  return compute_cycles >= memory_cycles ? "compute" : "memory";
+}
 
 double SectionPlan::cycles() const {
   double c = 0;
@@ -56,8 +61,10 @@ int min_pmus(const OpDemand& d, const Budget& budget) {
 }
 
 /// Deals out `pcus` to minimize the slowest stage (cycles / parallel), each op at least one PCU
-/// and at most its max_parallel: always give the next PCU to the current slowest stage.
-void deal_pcus(Section& s, const std::vector<OpDemand>& demands, int pcus) {
+/// and at most its max_parallel: always give the next PCU to the current slowest stage. Stops
+/// once that stage is no slower than `floor_cycles` (the section's off-chip time): more PCUs
+/// would not shorten the section.
+void deal_pcus(Section& s, const std::vector<OpDemand>& demands, int pcus, double floor_cycles) {
   using Entry = std::pair<double, std::size_t>;  // time per PCU, index into s.ops
   std::priority_queue<Entry> slowest;
   int used = 0;
@@ -70,6 +77,7 @@ void deal_pcus(Section& s, const std::vector<OpDemand>& demands, int pcus) {
   }
   while (used < pcus && !slowest.empty()) {
     const auto [time, i] = slowest.top();
+    if (time <= floor_cycles) break;
     slowest.pop();
     auto& op = s.ops[i];
     const auto& d = demands[static_cast<std::size_t>(op.op)];
@@ -79,6 +87,34 @@ void deal_pcus(Section& s, const std::vector<OpDemand>& demands, int pcus) {
     slowest.emplace(d.cycles / op.parallel, i);
   }
   s.pcus = used;
+}
+
+/// Spreads each op's output over more PMUs while the budget has PMUs to spare: one PMU serves
+/// `banks` words per cycle, so a large tensor read by many PCUs needs several. The op with the
+/// most bytes per output PMU gets the next one, up to one per PCU slice.
+void deal_output_pmus(Section& s, const std::vector<OpDemand>& demands, int pmus) {
+  using Entry = std::pair<double, std::size_t>;
+  std::priority_queue<Entry> busiest;
+  for (std::size_t i = 0; i < s.ops.size(); ++i) {
+    auto& op = s.ops[i];
+    const auto& d = demands[static_cast<std::size_t>(op.op)];
+    if (d.engine == Engine::none) continue;
+    op.output_pmus = 1;
+    busiest.emplace(d.output_bytes, i);
+  }
+  int spare = pmus - s.pmus;
+  while (spare > 0 && !busiest.empty()) {
+    const auto [bytes, i] = busiest.top();
+    busiest.pop();
+    auto& op = s.ops[i];
+    const auto& d = demands[static_cast<std::size_t>(op.op)];
+    if (op.output_pmus >= std::max(op.parallel, 1)) continue;
+    ++op.output_pmus;
+    ++op.buffer_pmus;
+    ++s.pmus;
+    --spare;
+    busiest.emplace(d.output_bytes / op.output_pmus, i);
+  }
 }
 
 }  // namespace
@@ -145,12 +181,13 @@ SectionPlan plan_sections(const graphs::Graph& g, const std::vector<OpDemand>& d
     }
     for (graphs::TensorId t : read) s.dram_read_bytes += static_cast<double>(g.tensor(t).elements()) * bytes_per_element;
     for (graphs::TensorId t : written) s.dram_write_bytes += static_cast<double>(g.tensor(t).elements()) * bytes_per_element;
-    deal_pcus(s, demands, budget.pcus);
+    s.memory_cycles = (s.dram_read_bytes + s.dram_write_bytes) / dram_per_cycle;
+    deal_pcus(s, demands, budget.pcus, s.memory_cycles);
+    deal_output_pmus(s, demands, budget.pmus);
     for (const auto& so : s.ops) {
       const auto& d = demands[static_cast<std::size_t>(so.op)];
       if (so.parallel > 0) s.compute_cycles = std::max(s.compute_cycles, d.cycles / so.parallel);
     }
-    s.memory_cycles = (s.dram_read_bytes + s.dram_write_bytes) / dram_per_cycle;
     s.reconfig_cycles = static_cast<double>(spec.reconfig_cycles());
     plan.sections.push_back(std::move(s));
   }

@@ -27,7 +27,8 @@ struct Budget {
 struct SectionOp {
   graphs::OpId op = -1;
   int parallel = 0;     ///< PCUs (PMUs for memory-engine ops); 0 for views
-  int buffer_pmus = 0;
+  int buffer_pmus = 0;  ///< all its PMUs: the output buffers first, then weights
+  int output_pmus = 0;  ///< PMUs its results are banked over (more PMUs, more read bandwidth)
   bool weights_streamed = false;  ///< too large for the section's PMUs: read from DRAM as it runs
 };
 
@@ -43,9 +44,10 @@ struct Section {
   double flops = 0;
   double compute_cycles = 0;
   double memory_cycles = 0;
+  double network_cycles = 0;  ///< the busiest link's bytes over its bandwidth, once routed
   double reconfig_cycles = 0;
   [[nodiscard]] double cycles() const;
-  [[nodiscard]] const char* bound() const;  ///< "compute" or "memory"
+  [[nodiscard]] const char* bound() const;  ///< "compute", "memory" or "network"
 };
 
 struct SectionPlan {

@@ -33,6 +33,17 @@ struct MapCliOptions {
   bool json = false;
 };
 
+/// "t0(3,4) t0(5,4) ..." : tile and cell of each unit, the first few.
+std::string unit_list(const std::vector<int>& units, const arch::Fabric& fabric) {
+  std::string out;
+  for (std::size_t i = 0; i < units.size() && i < 8; ++i) {
+    const auto& u = fabric.unit(units[i]);
+    out += fmt::format("{}t{}({},{})", i ? " " : "", u.tile, u.x, u.y);
+  }
+  if (units.size() > 8) out += fmt::format(" ... ({} in all)", units.size());
+  return out;
+}
+
 std::string placement_text(const mapper::Mapping& m, const arch::Fabric& fabric) {
   std::string text = fmt::format("# {} on {} ({}), mode {}\n", m.tenants.size() == 1 ? m.tenants[0].name : "tenants",
                                  m.arch, m.arch_hash, m.mode);
@@ -42,15 +53,22 @@ std::string placement_text(const mapper::Mapping& m, const arch::Fabric& fabric)
                         core::plural(t.sections.size(), "section"), core::format_si(t.cycles() / clock, "s"));
     for (std::size_t k = 0; k < t.sections.size(); ++k) {
       const auto& s = t.sections[k];
-      text += fmt::format("  section {}: {} PCUs, {} PMUs, weights {}, DRAM read {} write {}, {:.0f} cycles ({} bound)\n", k,
-                          s.pcus, s.pmus, core::format_bytes(s.weight_bytes), core::format_si(s.dram_read_bytes, "B", 4),
-                          core::format_si(s.dram_write_bytes, "B", 4), s.cycles(),
-                          s.compute_cycles >= s.memory_cycles ? "compute" : "memory");
+      const char* bound = s.network_cycles > std::max(s.compute_cycles, s.memory_cycles) ? "network"
+                          : s.compute_cycles >= s.memory_cycles                       ? "compute"
+                                                                                      : "memory";
+      text += fmt::format("  section {}: {} PCUs, {} PMUs, weights {}, DRAM read {} write {}, {:.0f} cycles ({} bound)\n"
+                          "    compute {:.0f}, memory {:.0f}, network {:.0f}, reconfiguration {:.0f} cycles; {} streams, "
+                          "{:.4g} byte-hops, routed in {} round{} ({} links over capacity)\n",
+                          k, s.pcus, s.pmus, core::format_bytes(s.weight_bytes), core::format_si(s.dram_read_bytes, "B", 4),
+                          core::format_si(s.dram_write_bytes, "B", 4), s.cycles(), bound, s.compute_cycles,
+                          s.memory_cycles, s.network_cycles, s.reconfig_cycles, s.streams.size(), s.placement_cost,
+                          s.route_rounds, s.route_rounds == 1 ? "" : "s", s.overused_links);
       for (const auto& o : s.ops) {
         if (o.engine == "none") continue;
-        text += fmt::format("    {:<40} {:<18} {:<7} x{:<4} {:>3} PMU{} {:>12.0f} cycles/stage\n", core::printable(o.name, 40),
-                            o.kind, o.engine, o.parallel, o.buffer_pmus, o.weights_streamed ? " (weights streamed)" : "",
-                            o.parallel > 0 ? o.cycles / o.parallel : o.cycles);
+        text += fmt::format("    {:<40} {:<18} {:<7} x{:<4} {:>3} PMU{} {:>12.0f} cycles/stage  units {}\n",
+                            core::printable(o.name, 40), o.kind, o.engine, o.parallel, o.buffer_pmus,
+                            o.weights_streamed ? " (weights streamed)" : "", o.parallel > 0 ? o.cycles / o.parallel : o.cycles,
+                            unit_list(o.units, fabric));
       }
     }
   }
@@ -89,8 +107,8 @@ void print_summary(const mapper::Mapping& m, const arch::Fabric& fabric) {
              core::plural(sections, "section"), core::plural(sections, "reconfiguration"), core::format_si(total_dram, "B"),
              core::format_si(seconds, "s"),
              core::format_si(total_flops / seconds, "FLOP/s"), 100.0 * total_flops / seconds / summary.peak_flops);
-  fmt::print("(analytic: per section the slower of the slowest pipeline stage and the off-chip traffic, plus "
-             "reconfiguration; placement and routing are not modelled yet)\n");
+  fmt::print("(analytic: per section the slowest of the pipeline's slowest stage, the off-chip traffic and the "
+             "busiest link, plus reconfiguration)\n");
 }
 
 int run_map(const MapCliOptions& opt) {
@@ -109,7 +127,12 @@ int run_map(const MapCliOptions& opt) {
   }
   if (!opt.out.empty()) {
     const std::filesystem::path dir = opt.out;
-    std::filesystem::create_directories(dir);
+    std::error_code ec;
+    if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec)) {
+      throw core::InputError(core::Location(fmt::format("--out {}", opt.out)), "exists and is not a folder");
+    }
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw core::InputError(core::Location(fmt::format("--out {}", opt.out)), fmt::format("cannot create it: {}", ec.message()));
     core::write_json_file(dir / "mapping.json", mapper::to_json(mapping));
     core::write_text_file(dir / "placement.txt", placement_text(mapping, fabric));
     core::log::info("wrote {} and {}", (dir / "mapping.json").string(), (dir / "placement.txt").string());
