@@ -1,6 +1,8 @@
 // Text helpers: edit distance, suggestions and number formatting.
 #include "core/text.h"
 
+#include <charconv>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -107,6 +109,14 @@ std::string format_number(double value) {
 
 std::string plural(std::size_t n, std::string_view noun) {
   return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
+}
+
+std::optional<long long> parse_integer(std::string_view text) {
+  long long value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || text.empty()) return std::nullopt;
+  return value;
 }
 
 std::string format_si(double value, std::string_view unit, int digits) {

@@ -37,6 +37,10 @@ namespace rdasim::core {
 /// "1 element", "3 elements".
 [[nodiscard]] std::string plural(std::size_t n, std::string_view noun);
 
+/// The whole of `text` as a decimal integer ("-3", "64"); nullopt for anything else (spaces,
+/// a sign alone, trailing characters, out of range).
+[[nodiscard]] std::optional<long long> parse_integer(std::string_view text);
+
 /// A value with an SI prefix and unit: format_si(1.2288e13, "FLOP/s") == "12.29 TFLOP/s",
 /// format_si(1.5e-5, "s") == "15 us" (m, u, n, p below 1).
 [[nodiscard]] std::string format_si(double value, std::string_view unit, int digits = 4);

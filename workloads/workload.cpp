@@ -34,14 +34,8 @@ Params::Params(const WorkloadDef& def, const std::map<std::string, std::string, 
                                                   core::did_you_mean(value, decl->choices)));
       }
     } else {
-      std::size_t used = 0;
-      long long n = 0;
-      try {
-        n = std::stoll(value, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used == 0 || used != value.size() || n < 1) {
+      const auto n = core::parse_integer(value);
+      if (!n || *n < 1) {
         throw core::InputError(where, fmt::format("expected a positive integer for '{}' ({})", name, decl->meaning));
       }
     }
@@ -52,7 +46,7 @@ Params::Params(const WorkloadDef& def, const std::map<std::string, std::string, 
 std::int64_t Params::integer(std::string_view name) const {
   auto it = m_values.find(name);
   RDASIM_ASSERT(it != m_values.end(), fmt::format("workload '{}' reads undeclared parameter '{}'", m_workload, name));
-  return std::stoll(it->second);
+  return core::parse_integer(it->second).value();  // validated in the constructor
 }
 
 const std::string& Params::text(std::string_view name) const {

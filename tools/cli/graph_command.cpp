@@ -126,17 +126,9 @@ graphs::DimBindings parse_dim_params(const std::vector<std::string>& texts) {
     const auto eq = text.find('=');
     if (eq == std::string::npos || eq == 0) throw core::InputError(where, "expected name=value");
     const std::string value = text.substr(eq + 1);
-    std::size_t used = 0;
-    long long n = 0;
-    try {
-      n = std::stoll(value, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != value.size()) {
-      throw core::InputError(where, fmt::format("expected an integer value, found '{}'", core::printable(value)));
-    }
-    dims[text.substr(0, eq)] = n;
+    const auto n = core::parse_integer(value);
+    if (!n) throw core::InputError(where, fmt::format("expected an integer value, found '{}'", core::printable(value)));
+    dims[text.substr(0, eq)] = *n;
   }
   return dims;
 }

@@ -849,14 +849,16 @@ def _tree(root: Path) -> Dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def check(out: Path) -> int:
-    """Re-exports into a temporary folder and compares with `out`; 0 if identical."""
-    with tempfile.TemporaryDirectory(prefix="golden_check_") as tmp:
+def compare_export(out: Path, export: Callable[[Path], object], managed: Sequence[str], script: str) -> int:
+    """Runs `export` into a temporary folder and compares it with the files of `out` it manages
+    (its case folders and README.md); prints what differs. 0 if identical. Shared with
+    export_workloads.py."""
+    with tempfile.TemporaryDirectory(prefix="rdasim_export_check_") as tmp:
         fresh_root = Path(tmp)
-        export_all(fresh_root, verbose=False)
+        export(fresh_root)
         fresh = _tree(fresh_root)
-    managed = {c.name for c in CASES}
-    committed = {rel: h for rel, h in _tree(out).items() if rel == "README.md" or rel.split(os.sep)[0] in managed} \
+    names = set(managed)
+    committed = {rel: h for rel, h in _tree(out).items() if rel == "README.md" or rel.split(os.sep)[0] in names} \
         if out.is_dir() else {}
     differ = sorted(rel for rel in fresh.keys() & committed.keys() if fresh[rel] != committed[rel])
     missing = sorted(fresh.keys() - committed.keys())
@@ -865,10 +867,15 @@ def check(out: Path) -> int:
         for rel in rels:
             print(f"{label}: {out / rel}")
     if differ or missing or stale:
-        print(f"{out} is not current: run /usr/bin/python3 {SCRIPT_REL}")
+        print(f"{out} is not current: run /usr/bin/python3 {script}")
         return 1
     print(f"{out}: all {len(fresh)} files are identical to a fresh export")
     return 0
+
+
+def check(out: Path) -> int:
+    """Re-exports into a temporary folder and compares with `out`; 0 if identical."""
+    return compare_export(out, lambda root: export_all(root, verbose=False), [c.name for c in CASES], SCRIPT_REL)
 
 
 def main(argv=None) -> int:

@@ -40,12 +40,9 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
-import hashlib
 import io
-import os
 import shutil
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Callable, Dict, List, Tuple
@@ -54,6 +51,9 @@ try:
     import numpy as np
 except ImportError:  # reported by main()
     np = None
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from export_golden import compare_export  # noqa: E402  (the same byte-for-byte check)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO_ROOT / "workloads" / "models"
@@ -407,31 +407,9 @@ def export_all(out: Path, verbose: bool = True) -> Tuple[List[Result], List[str]
     return results, problems
 
 
-def _tree(root: Path) -> Dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
-
 def check(out: Path) -> int:
     """Re-exports into a temporary folder and compares with `out`; 0 if identical."""
-    with tempfile.TemporaryDirectory(prefix="workloads_check_") as tmp:
-        fresh_root = Path(tmp)
-        export_all(fresh_root, verbose=False)
-        fresh = _tree(fresh_root)
-    managed = {c.name for c in CASES}
-    committed = {rel: h for rel, h in _tree(out).items() if rel == "README.md" or rel.split(os.sep)[0] in managed} \
-        if out.is_dir() else {}
-    differ = sorted(rel for rel in fresh.keys() & committed.keys() if fresh[rel] != committed[rel])
-    missing = sorted(fresh.keys() - committed.keys())
-    stale = sorted(committed.keys() - fresh.keys())
-    for label, rels in (("differs", differ), ("missing", missing), ("not written any more", stale)):
-        for rel in rels:
-            print(f"{label}: {out / rel}")
-    if differ or missing or stale:
-        print(f"{out} is not current: run /usr/bin/python3 {SCRIPT_REL}")
-        return 1
-    print(f"{out}: all {len(fresh)} files are identical to a fresh export")
-    return 0
+    return compare_export(out, lambda root: export_all(root, verbose=False), [c.name for c in CASES], SCRIPT_REL)
 
 
 def main(argv=None) -> int:

@@ -38,6 +38,12 @@ TEST_CASE("SI and binary formatting", "[core][text]") {
   CHECK(format_si(51.2e9, "B/s") == "51.2 GB/s");
   CHECK(format_si(999.0, "B") == "999 B");
   CHECK(format_si(1.5e-5, "s") == "15 us");
+  CHECK(parse_integer("64") == 64);
+  CHECK(parse_integer("-3") == -3);
+  CHECK_FALSE(parse_integer(""));
+  CHECK_FALSE(parse_integer(" 4"));
+  CHECK_FALSE(parse_integer("4x"));
+  CHECK_FALSE(parse_integer("99999999999999999999"));
   CHECK(format_si(0.007134, "s") == "7.134 ms");
   CHECK(format_si(0.0, "B") == "0 B");
   CHECK(format_bytes(16.0 * 1024 * 1024) == "16 MiB");

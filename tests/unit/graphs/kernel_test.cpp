@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "graphs/builder.h"
 #include "graphs/op_registry.h"
 #include "graphs/transforms.h"
 #include "graphs/verify.h"
@@ -49,67 +50,28 @@ TEST_CASE("representable rounds as a conversion to the type would", "[graphs][ty
   CHECK(std::isinf(graphs::round_to_bf16(3.4e38f)));
 }
 
-namespace {
-
-graphs::TensorId add(graphs::Graph& g, const std::string& name, graphs::Shape shape, graphs::Role role,
-                     graphs::DType dtype = graphs::DType::f32, std::optional<std::vector<double>> values = std::nullopt) {
-  graphs::Tensor t;
-  t.name = name;
-  t.shape = std::move(shape);
-  t.role = role;
-  t.dtype = dtype;
-  t.values = std::move(values);
-  return g.add_tensor(std::move(t));
-}
-
-void op(graphs::Graph& g, const std::string& name, const std::string& kind, std::vector<graphs::TensorId> in,
-        std::vector<graphs::TensorId> out) {
-  graphs::Op o;
-  o.name = name;
-  o.kind = kind;
-  o.inputs = std::move(in);
-  o.outputs = std::move(out);
-  g.add_op(std::move(o));
-}
-
-}  // namespace
-
 TEST_CASE("PyTorch's shape arithmetic before a Reshape folds into a constant", "[graphs][fold]") {
   using graphs::DType;
   using graphs::Role;
   // y = x.view(x.size(0), -1), as torch.onnx exports it without constant folding.
-  graphs::Graph g("view");
-  const auto x = add(g, "x", {2, 3, 4}, Role::input);
-  const auto shape = add(g, "shape", {}, Role::activation);
-  const auto zero = add(g, "zero", {}, Role::constant, DType::i64, std::vector<double>{0});
-  const auto batch = add(g, "batch", {}, Role::activation);
-  const auto axes = add(g, "axes", {1}, Role::constant, DType::i64, std::vector<double>{0});
-  const auto batch1 = add(g, "batch1", {}, Role::activation);
-  const auto minus_one = add(g, "minus_one", {1}, Role::constant, DType::i64, std::vector<double>{-1});
-  const auto target = add(g, "target", {}, Role::activation);
-  const auto y = add(g, "y", {}, Role::activation);
-  op(g, "size", "Shape", {x}, {shape});
-  op(g, "dim0", "Gather", {shape, zero}, {batch});
-  op(g, "unsqueeze", "Unsqueeze", {batch, axes}, {batch1});
-  graphs::Op concat;
-  concat.name = "concat";
-  concat.kind = "Concat";
-  concat.attrs.values["axis"] = std::int64_t{0};
-  concat.inputs = {batch1, minus_one};
-  concat.outputs = {target};
-  g.add_op(std::move(concat));
-  op(g, "view", "Reshape", {x, target}, {y});
-  g.mark_output(y);
-
-  graphs::infer_shapes(g);
+  graphs::GraphBuilder b("view");
+  const auto x = b.input("x", {2, 3, 4});
+  const auto shape = b.op("Shape", "size", {x});
+  const auto batch = b.op("Gather", "dim0", {shape, b.constant("zero", {}, {0}, DType::i64)});
+  const auto batch1 = b.op("Unsqueeze", "unsqueeze", {batch, b.ints("axes", {0})});
+  graphs::Attrs axis;
+  axis.values["axis"] = std::int64_t{0};
+  const auto target = b.op("Concat", "concat", {batch1, b.ints("minus_one", {-1})}, axis);
+  b.output(b.op("Reshape", "view", {x, target}));
+  const graphs::Graph g = b.finish();  // infers shapes, and the values along the way
   CHECK(g.tensor(target).values == std::vector<double>{2, -1});
   const graphs::Graph folded = graphs::fold_constants(g);
   REQUIRE(folded.ops().size() == 1);
   CHECK(folded.ops()[0].kind == "Reshape");
-  const auto& new_target = folded.tensor(*folded.find_tensor("target"));
+  const auto& new_target = folded.tensor(*folded.find_tensor("concat"));
   CHECK(new_target.role == Role::constant);
   CHECK(new_target.values == std::vector<double>{2, -1});
-  CHECK(folded.tensor(*folded.find_tensor("y")).shape == graphs::Shape{2, 12});
+  CHECK(folded.tensor(*folded.find_tensor("view")).shape == graphs::Shape{2, 12});
   CHECK_FALSE(folded.find_tensor("zero"));  // nothing reads it any more
   CHECK(folded.find_tensor("x"));
 }
