@@ -265,6 +265,17 @@ void for_each_tap(const Geometry3& g, F&& f) {
 
 std::vector<std::int64_t> spatial_kernel(const Shape& w) { return {w.begin() + 2, w.end()}; }
 
+/// Adds the optional bias (input 2, one value per output channel) to image n of y.
+template <class T>
+void add_channel_bias(const KernelIO<T>& io, Array<T>& y, std::int64_t n, std::int64_t positions) {
+  if (!io.has_input(2)) return;
+  const std::int64_t m = y.shape[1];
+  for (std::int64_t mi = 0; mi < m; ++mi) {
+    T* out = y.data.data() + (n * m + mi) * positions;
+    for (std::int64_t p = 0; p < positions; ++p) out[p] += io.in(2).data[to_size(mi)];
+  }
+}
+
 /// Convolution as im2col and a GEMM per image and group (the implicit GEMM the PCUs run).
 struct ConvKernel {
   template <class T>
@@ -291,12 +302,7 @@ struct ConvKernel {
         gemm(w.data.data() + gi * mg * cg * taps, false, cols.data(), false,
              y.data.data() + (n * m + gi * mg) * positions, mg, positions, cg * taps, T(1), T(0));
       }
-      if (io.has_input(2)) {
-        for (std::int64_t mi = 0; mi < m; ++mi) {
-          T* out = y.data.data() + (n * m + mi) * positions;
-          for (std::int64_t p = 0; p < positions; ++p) out[p] += io.in(2).data[to_size(mi)];
-        }
-      }
+      add_channel_bias(io, y, n, positions);
     }
   }
 };
@@ -329,12 +335,7 @@ struct ConvTransposeKernel {
           });
         }
       }
-      if (io.has_input(2)) {
-        for (std::int64_t mi = 0; mi < m; ++mi) {
-          T* out = y.data.data() + (n * m + mi) * g.out_size();
-          for (std::int64_t p = 0; p < g.out_size(); ++p) out[p] += io.in(2).data[to_size(mi)];
-        }
-      }
+      add_channel_bias(io, y, n, g.out_size());
     }
   }
 };

@@ -53,7 +53,8 @@ except ImportError:  # reported by main()
     np = None
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from export_golden import compare_export  # noqa: E402  (the same byte-for-byte check)
+from export_golden import (  # noqa: E402  (the same seeding, tensor files and byte-for-byte check)
+    _flatten, _seed, _strip_doc_strings, _tensor_bytes, compare_export)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO_ROOT / "workloads" / "models"
@@ -213,31 +214,6 @@ class Result:
     constants: int  # elements of the floating buffers
     max_f32_error: float  # float32 PyTorch against the float64 golden
     problems: List[str]
-
-
-def _seed(seed: int = 0) -> np.random.RandomState:
-    import torch
-    torch.manual_seed(seed)
-    np.random.seed(seed)
-    return np.random.RandomState(seed)
-
-
-def _flatten(outputs) -> list:
-    if isinstance(outputs, (tuple, list)):
-        return [t for o in outputs for t in _flatten(o)]
-    return [outputs]
-
-
-def _tensor_bytes(array: np.ndarray, name: str) -> bytes:
-    from onnx import numpy_helper
-    return numpy_helper.from_array(np.array(array, order="C"), name).SerializeToString()
-
-
-def _strip_doc_strings(model) -> None:
-    model.doc_string = ""
-    model.graph.doc_string = ""
-    for node in model.graph.node:
-        node.doc_string = ""
 
 
 def check_initializers(model, module) -> List[str]:
