@@ -237,8 +237,30 @@ std::vector<Region> Fabric::split(std::span<const int> tiles_per_region) const {
   return regions;
 }
 
+Region Fabric::band(std::string name, int tile, int first_row, int end_row) const {
+  Region r = region(name, {tile});
+  const int rows = m_spec.tile().rows;
+  if (first_row < 0 || end_row > rows || first_row >= end_row) {
+    throw core::InputError(core::Location{"region " + name},
+                           fmt::format("rows {} to {} are not a band of a tile's rows 0 to {}", first_row, end_row, rows));
+  }
+  r.first_row = first_row;
+  r.end_row = end_row;
+  return r;
+}
+
 bool Fabric::contains(const Region& region, const Unit& u) const {
-  return std::binary_search(region.tiles.begin(), region.tiles.end(), u.tile);
+  if (!std::binary_search(region.tiles.begin(), region.tiles.end(), u.tile)) return false;
+  if (!region.is_band()) return true;
+  // Switch rows run 0..rows: the band owns those above its cells, the last band the bottom one.
+  const bool bottom = u.kind == UnitKind::switch_box && u.y == m_spec.tile().rows && region.end_row == m_spec.tile().rows;
+  return (u.y >= region.first_row && u.y < region.end_row) || bottom;
+}
+
+int Fabric::count(const Region& region, UnitKind kind) const {
+  int n = 0;
+  for (const auto& u : m_units) n += u.kind == kind && contains(region, u) ? 1 : 0;
+  return n;
 }
 
 bool Fabric::contains(const Region& region, const Link& link) const {

@@ -37,11 +37,17 @@ struct Link {
   int latency_cycles = 0;
 };
 
-/// A set of tiles given to one tenant. Units and links inside it are the tenant's alone; the
-/// memory tiers and their links are shared by every tenant, as on the chip.
+/// What one tenant is given: whole tiles, or a band of rows of one tile (a rectangle the width
+/// of the tile, for tenants smaller than a tile). Units, switches and links inside it are the
+/// tenant's alone; the memory tiers and their links are shared by every tenant, as on the chip.
+/// A band owns its cells' rows, the AGCUs on those rows and the switch rows above its cells
+/// (the last band of a tile also the tile's bottom switch row), so bands never share a switch.
 struct Region {
   std::string name;
   std::vector<int> tiles;  ///< sorted tile indices
+  int first_row = 0;       ///< a band: rows [first_row, end_row) of its single tile
+  int end_row = 0;         ///< 0: whole tiles
+  [[nodiscard]] bool is_band() const { return end_row > 0; }
 };
 
 /// The fabric of a Spec. Built once; read-only afterwards. Ids index units() and links().
@@ -78,10 +84,15 @@ class Fabric {
 
   /// A region of the given tiles; throws core::InputError on an unknown or repeated tile.
   [[nodiscard]] Region region(std::string name, std::vector<int> tiles) const;
+  /// A band of rows [first_row, end_row) of one tile; throws core::InputError when it is empty
+  /// or leaves the tile.
+  [[nodiscard]] Region band(std::string name, int tile, int first_row, int end_row) const;
   /// Consecutive, disjoint regions of the given sizes, in tile order. Throws core::InputError
   /// when the sizes need more tiles than the fabric has.
   [[nodiscard]] std::vector<Region> split(std::span<const int> tiles_per_region) const;
   [[nodiscard]] bool contains(const Region& region, const Unit& unit) const;
+  /// PCUs or PMUs (or any kind) inside a region.
+  [[nodiscard]] int count(const Region& region, UnitKind kind) const;
   /// A link belongs to a region when both its ends do.
   [[nodiscard]] bool contains(const Region& region, const Link& link) const;
 

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "core/text.h"
+
 namespace rdasim::arch {
 
 namespace {
@@ -13,20 +15,6 @@ namespace {
 constexpr int k_cell = 28;    // pixels per cell
 constexpr int k_margin = 16;  // around the drawing
 constexpr int k_legend = 40;  // below it
-
-std::string escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 UnitStyle default_style(const Unit& u) {
   const std::string where = fmt::format("tile {} ({}, {})", u.tile, u.x, u.y);
@@ -54,7 +42,7 @@ std::string fabric_svg(const Fabric& fabric, const UnitStyler& styler) {
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
       "viewBox=\"0 0 {0} {1}\" font-family=\"sans-serif\" font-size=\"11\">\n"
       "<title>{2}</title>\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
-      width, height, escape(fabric.spec().name()));
+      width, height, core::xml_escape(fabric.spec().name()));
 
   // Tile backgrounds, labelled.
   for (int tile = 0; tile < fabric.spec().tiles(); ++tile) {
@@ -91,7 +79,7 @@ std::string fabric_svg(const Fabric& fabric, const UnitStyler& styler) {
     const int gy = k_margin + fabric.global_y(u) * k_cell;
     if (u.kind == UnitKind::switch_box) {
       svg += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"2.5\" fill=\"{}\"><title>{}</title></circle>\n",
-                         gx, gy, style.fill, escape(style.title));
+                         gx, gy, style.fill, core::xml_escape(style.title));
       continue;
     }
     // Cells sit between their corner switches; AGCUs are centred on their switch's row.
@@ -100,11 +88,11 @@ std::string fabric_svg(const Fabric& fabric, const UnitStyler& styler) {
     const int size = k_cell - 8;
     svg += fmt::format("<g><title>{}</title><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" "
                        "rx=\"3\" fill=\"{}\" stroke=\"#333\" stroke-width=\"0.5\"/>",
-                       escape(style.title), cx - size / 2, cy - size / 2, size, size, style.fill);
+                       core::xml_escape(style.title), cx - size / 2, cy - size / 2, size, size, style.fill);
     if (!style.label.empty()) {
       svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" dominant-baseline=\"central\">"
                          "{}</text>",
-                         cx, cy, escape(style.label));
+                         cx, cy, core::xml_escape(style.label));
     }
     svg += "</g>\n";
   }
@@ -128,8 +116,8 @@ std::string fabric_svg(const Fabric& fabric, const UnitStyler& styler) {
   }
   svg += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#555\">{}: {} tiles of {} x {} cells; every AGCU "
                      "reaches {}</text>\n",
-                     lx + 80, ly + 11, escape(fabric.spec().name()), fabric.spec().tiles(), t.rows, t.cols,
-                     escape(off_chip));
+                     lx + 80, ly + 11, core::xml_escape(fabric.spec().name()), fabric.spec().tiles(), t.rows, t.cols,
+                     core::xml_escape(off_chip));
   svg += "</svg>\n";
   return svg;
 }

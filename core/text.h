@@ -30,6 +30,9 @@ namespace rdasim::core {
 /// UTF-8, every byte above 0x7f) escaped as \n, \t or \xNN, and cut to `max_chars` with "...".
 [[nodiscard]] std::string printable(std::string_view text, std::size_t max_chars = 60);
 
+/// Text safe inside XML (SVG) content and attribute values: & < > " escaped.
+[[nodiscard]] std::string xml_escape(std::string_view text);
+
 /// A number as people write it: integers without exponent or decimals (1048576, not
 /// 1.04858e+06), other values with up to 6 significant digits.
 [[nodiscard]] std::string format_number(double value);

@@ -74,6 +74,7 @@ class Graph {
   explicit Graph(std::string name = "graph") : m_name(std::move(name)) {}
 
   [[nodiscard]] const std::string& name() const { return m_name; }
+  void set_name(std::string name) { m_name = std::move(name); }
 
   /// Adds a tensor; throws core::InputError when the name is taken.
   TensorId add_tensor(Tensor tensor);

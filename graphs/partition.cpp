@@ -3,6 +3,8 @@
 #include <metis.h>
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <limits>
 
 #include <fmt/format.h>
@@ -39,6 +41,14 @@ void check(const WeightedGraph& g, const PartitionOptions& o) {
   if (!g.vertex_weights.empty() && static_cast<std::int64_t>(g.vertex_weights.size()) != n * g.constraints) {
     bad(fmt::format("{} vertex weights for {} vertices and {} constraints", g.vertex_weights.size(), n, g.constraints));
   }
+  if (!o.target_fractions.empty()) {
+    double sum = 0;
+    for (double f : o.target_fractions) sum += f;
+    if (static_cast<int>(o.target_fractions.size()) != o.parts || std::abs(sum - 1.0) > 1e-6) {
+      bad(fmt::format("{} target fractions summing to {} for {} parts; expected one per part, summing to 1",
+                      o.target_fractions.size(), sum, o.parts));
+    }
+  }
   if (!g.edge_weights.empty() && g.edge_weights.size() != g.neighbours.size()) {
     bad(fmt::format("{} edge weights for {} listed edges", g.edge_weights.size(), g.neighbours.size()));
   }
@@ -57,6 +67,29 @@ void check(const WeightedGraph& g, const PartitionOptions& o) {
 
 }  // namespace
 
+WeightedGraph WeightedGraph::from_edges(std::int64_t vertices, std::vector<std::int64_t> vertex_weights, int constraints,
+                                        const std::vector<WeightedEdge>& edges) {
+  // Both directions of every edge, duplicates merged by adding their weights.
+  std::vector<std::map<std::int64_t, std::int64_t>> adjacent(static_cast<std::size_t>(vertices));
+  for (const auto& e : edges) {
+    if (e.u == e.v) continue;
+    adjacent[static_cast<std::size_t>(e.u)][e.v] += e.weight;
+    adjacent[static_cast<std::size_t>(e.v)][e.u] += e.weight;
+  }
+  WeightedGraph g;
+  g.constraints = constraints;
+  g.vertex_weights = std::move(vertex_weights);
+  g.row_ptr.push_back(0);
+  for (const auto& row : adjacent) {
+    for (const auto& [v, w] : row) {
+      g.neighbours.push_back(v);
+      g.edge_weights.push_back(w);
+    }
+    g.row_ptr.push_back(static_cast<std::int64_t>(g.neighbours.size()));
+  }
+  return g;
+}
+
 Partition partition(const WeightedGraph& g, const PartitionOptions& o) {
   check(g, o);
   const std::int64_t n = g.vertices();
@@ -71,9 +104,14 @@ Partition partition(const WeightedGraph& g, const PartitionOptions& o) {
     METIS_SetDefaultOptions(options);
     options[METIS_OPTION_SEED] = o.seed;
     options[METIS_OPTION_NUMBERING] = 0;
+    std::vector<real_t> tpwgts;
+    for (double f : o.target_fractions) {
+      for (idx_t c = 0; c < ncon; ++c) tpwgts.push_back(static_cast<real_t>(f));
+    }
     std::vector<idx_t> part(static_cast<std::size_t>(n));
     const int status = METIS_PartGraphKway(&nvtxs, &ncon, xadj.data(), adjncy.data(), vwgt.empty() ? nullptr : vwgt.data(),
-                                           nullptr, adjwgt.empty() ? nullptr : adjwgt.data(), &nparts, nullptr,
+                                           nullptr, adjwgt.empty() ? nullptr : adjwgt.data(), &nparts,
+                                           tpwgts.empty() ? nullptr : tpwgts.data(),
                                            ubvec.data(), options, &objval, part.data());
     if (status != METIS_OK) {
       throw core::InternalError(fmt::format("METIS_PartGraphKway failed with status {} on {} vertices into {} parts",

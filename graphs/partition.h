@@ -8,6 +8,12 @@
 
 namespace rdasim::graphs {
 
+/// An undirected edge {u, v} of the given weight.
+struct WeightedEdge {
+  std::int64_t u = 0, v = 0;
+  std::int64_t weight = 1;
+};
+
 /// An undirected graph in METIS's form: adjacency in compressed rows (each edge listed from
 /// both ends, no self loops), `constraints` weights per vertex (row-major), one weight per
 /// listed edge. Empty weight vectors mean 1 everywhere.
@@ -18,12 +24,19 @@ struct WeightedGraph {
   std::vector<std::int64_t> edge_weights;
   int constraints = 1;
   [[nodiscard]] std::int64_t vertices() const { return static_cast<std::int64_t>(row_ptr.size()) - 1; }
+  /// From an edge list (vertex ids in [0, vertices)): both directions listed, parallel edges
+  /// merged by adding their weights, self loops dropped.
+  [[nodiscard]] static WeightedGraph from_edges(std::int64_t vertices, std::vector<std::int64_t> vertex_weights,
+                                                int constraints, const std::vector<WeightedEdge>& edges);
 };
 
 struct PartitionOptions {
   int parts = 2;
   double imbalance = 1.03;  ///< largest part weight allowed over the average, per constraint
   int seed = 1;
+  /// Per part, the fraction of every constraint's total it should get (summing to 1); empty:
+  /// equal parts. For bisections onto halves of unequal size.
+  std::vector<double> target_fractions;
 };
 
 struct Partition {

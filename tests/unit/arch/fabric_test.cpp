@@ -134,6 +134,46 @@ TEST_CASE("regions split the tiles and isolate their units and links", "[arch][f
   }
 }
 
+TEST_CASE("bands of rows share no unit, switch or link, and each is connected inside", "[arch][fabric][regions]") {
+  const arch::Fabric fabric(arch::Spec::load_file(test::preset("sn10")));
+  const int rows = fabric.spec().tile().rows;
+  // Three bands of tile 1 covering all its rows, one of a single row.
+  const std::vector<arch::Region> bands{fabric.band("a", 1, 0, 1), fabric.band("b", 1, 1, 9), fabric.band("c", 1, 9, rows)};
+  for (const auto& u : fabric.units()) {
+    int owners = 0;
+    for (const auto& r : bands) owners += fabric.contains(r, u);
+    CHECK(owners == (u.tile == 1 ? 1 : 0));
+  }
+  for (const auto& link : fabric.links()) {
+    int owners = 0;
+    for (const auto& r : bands) owners += fabric.contains(r, link);
+    CHECK(owners <= 1);
+  }
+  CHECK(fabric.count(bands[0], UnitKind::pcu) == fabric.spec().tile().cols / 2);
+  CHECK(fabric.count(bands[1], UnitKind::pmu) == 8 * fabric.spec().tile().cols / 2);
+  // Every PCU and PMU of a band reaches every other over the band's own links.
+  for (const auto& band : bands) {
+    std::vector<int> members;
+    for (const auto& u : fabric.units()) {
+      if ((u.kind == UnitKind::pcu || u.kind == UnitKind::pmu) && fabric.contains(band, u)) members.push_back(u.id);
+    }
+    std::vector<bool> seen(fabric.units().size(), false);
+    std::vector<int> stack{members.front()};
+    seen[static_cast<std::size_t>(members.front())] = true;
+    while (!stack.empty()) {
+      const int u = stack.back();
+      stack.pop_back();
+      for (int l : fabric.out_links(u)) {
+        const auto& link = fabric.links()[static_cast<std::size_t>(l)];
+        if (!fabric.contains(band, link) || seen[static_cast<std::size_t>(link.dst)]) continue;
+        seen[static_cast<std::size_t>(link.dst)] = true;
+        stack.push_back(link.dst);
+      }
+    }
+    for (int m : members) CHECK(seen[static_cast<std::size_t>(m)]);
+  }
+}
+
 TEST_CASE("regions that do not fit are rejected", "[arch][fabric][regions][errors]") {
   const arch::Fabric fabric(test::tiny());
   const std::vector<int> too_many{1, 2};
@@ -143,6 +183,9 @@ TEST_CASE("regions that do not fit are rejected", "[arch][fabric][regions][error
   CHECK_THROWS_WITH(fabric.region("r", {0, 5}), Catch::Matchers::Contains("tile 5 does not exist; expected 0 to 1"));
   CHECK_THROWS_WITH(fabric.region("r", {1, 1}), Catch::Matchers::Contains("tile 1 is listed twice"));
   CHECK_THROWS_WITH(fabric.region("r", {}), Catch::Matchers::Contains("expected at least one tile"));
+  CHECK_THROWS_WITH(fabric.band("r", 0, 2, 2), Catch::Matchers::Contains("rows 2 to 2 are not a band"));
+  CHECK_THROWS_WITH(fabric.band("r", 0, 0, 99), Catch::Matchers::Contains("rows 0 to 99 are not a band"));
+  CHECK_THROWS_WITH(fabric.band("r", 7, 0, 1), Catch::Matchers::Contains("tile 7 does not exist"));
 }
 
 TEST_CASE("the tile picture shows cells, switches and AGCUs", "[arch][fabric]") {
