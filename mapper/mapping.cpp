@@ -22,31 +22,40 @@ double Tenant::cycles() const {
   return c;
 }
 
+arch::Region Tenant::region(const arch::Fabric& fabric) const {
+  if (end_row > 0) {
+    if (tiles.size() != 1) {
+      throw core::InputError(core::Location(fmt::format("tenant '{}'", name)), "a band of rows must lie in exactly one tile");
+    }
+    return fabric.band(name, tiles[0], first_row, end_row);
+  }
+  return fabric.region(name, tiles);
+}
+
 Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fabric& fabric, const MapOptions& options) {
   const arch::Spec& spec = fabric.spec();
-  const int tiles = spec.tiles();
+  std::vector<std::string> names;
+  for (const auto& g : apps) names.push_back(g.name());
+  const auto regions = allocate_regions(fabric, names, options.regions);
   const int apps_n = static_cast<int>(apps.size());
-  const int per_app = options.tiles_per_app > 0 ? options.tiles_per_app : std::max(1, tiles / std::max(apps_n, 1));
-  if (per_app * apps_n > tiles) {
-    throw core::InputError(core::Location(spec.name()),
-                           fmt::format("{} of {} each need {} tiles; '{}' has {}",
-                                       core::plural(static_cast<std::size_t>(apps_n), "application"),
-                                       core::plural(static_cast<std::size_t>(per_app), "tile"), per_app * apps_n,
-                                       spec.name(), tiles));
-  }
-  const Budget budget{fabric.count(arch::UnitKind::pcu) / tiles * per_app, fabric.count(arch::UnitKind::pmu) / tiles * per_app};
   Mapping m;
   m.arch = spec.name();
   m.arch_hash = spec.hash();
   m.mode = to_string(options.mode);
   for (int a = 0; a < apps_n; ++a) {
     const graphs::Graph& g = apps[static_cast<std::size_t>(a)];
+    const arch::Region& r = regions[static_cast<std::size_t>(a)];
+    const Budget budget{fabric.count(r, arch::UnitKind::pcu), fabric.count(r, arch::UnitKind::pmu)};
     const auto demands = lower(g, spec);
-    auto plan = plan_sections(g, demands, spec, budget, options.mode);
+    auto plan = plan_sections(g, demands, spec, budget, options.mode, static_cast<int>(options.seed));
     Tenant t;
     t.name = g.name();
-    for (int k = 0; k < per_app; ++k) t.tiles.push_back(a * per_app + k);
-    const RegionIndex region(fabric, fabric.region(t.name, t.tiles));
+    t.tiles = r.tiles;
+    t.first_row = r.first_row;
+    t.end_row = r.end_row;
+    t.method = plan.method;
+    t.sectioning = plan.candidates;
+    const RegionIndex region(fabric, r);
     for (std::size_t k = 0; k < plan.sections.size(); ++k) {
       auto& s = plan.sections[k];
       SectionLayout placed;
@@ -72,6 +81,8 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
         ms.ops.push_back({op.name, op.kind, to_string(d.engine), so.parallel, so.buffer_pmus, so.output_pmus,
                           so.weights_streamed, d.flops, d.cycles, options.place ? placed.units[i] : std::vector<int>{}});
       }
+      ms.placement_start = placed.start;
+      ms.start_cost = placed.start_cost;
       ms.placement_cost = placed.placement_cost;
       ms.route_rounds = placed.route_rounds;
       ms.overused_links = placed.overused_links;
@@ -103,11 +114,17 @@ core::Json to_json(const Mapping& m) {
                           {"dram_read_bytes", s.dram_read_bytes}, {"dram_write_bytes", s.dram_write_bytes},
                           {"flops", s.flops}, {"compute_cycles", s.compute_cycles}, {"memory_cycles", s.memory_cycles},
                           {"network_cycles", s.network_cycles}, {"reconfig_cycles", s.reconfig_cycles},
+                          {"placement_start", s.placement_start}, {"start_cost", s.start_cost},
                           {"placement_cost", s.placement_cost}, {"route_rounds", s.route_rounds},
                           {"overused_links", s.overused_links}, {"ops", ops},
                           {"streams", streams}});
     }
-    tenants.push_back({{"name", t.name}, {"tiles", t.tiles}, {"sections", sections}});
+    core::Json sectioning = core::Json::array();
+    for (const auto& c : t.sectioning) {
+      sectioning.push_back({{"method", c.method}, {"sections", c.sections}, {"cycles", c.cycles}, {"dram_bytes", c.dram_bytes}});
+    }
+    tenants.push_back({{"name", t.name}, {"tiles", t.tiles}, {"rows", {t.first_row, t.end_row}}, {"method", t.method},
+                       {"sectioning", sectioning}, {"sections", sections}});
   }
   return {{"format", "rdasim.mapping/1"}, {"arch", m.arch}, {"arch_hash", m.arch_hash}, {"mode", m.mode}, {"tenants", tenants}};
 }
@@ -162,6 +179,17 @@ Mapping mapping_from_json(const core::Json& j, const std::string& source) {
     Tenant t;
     t.name = r.get<std::string>(tenants[ti], "name", tp);
     t.tiles = r.get<std::vector<int>>(tenants[ti], "tiles", tp);
+    const auto rows = r.get<std::vector<int>>(tenants[ti], "rows", tp);
+    if (rows.size() != 2) r.fail(tp + ".rows", "must be [first_row, end_row]");
+    t.first_row = rows[0];
+    t.end_row = rows[1];
+    t.method = r.get<std::string>(tenants[ti], "method", tp);
+    const auto& sectioning = r.array(tenants[ti], "sectioning", tp);
+    for (std::size_t ci = 0; ci < sectioning.size(); ++ci) {
+      const std::string cp = fmt::format("{}.sectioning[{}]", tp, ci);
+      t.sectioning.push_back({r.get<std::string>(sectioning[ci], "method", cp), r.get<std::size_t>(sectioning[ci], "sections", cp),
+                              r.get<double>(sectioning[ci], "cycles", cp), r.get<double>(sectioning[ci], "dram_bytes", cp)});
+    }
     const auto& sections = r.array(tenants[ti], "sections", tp);
     for (std::size_t si = 0; si < sections.size(); ++si) {
       const std::string sp = fmt::format("{}.sections[{}]", tp, si);
@@ -176,6 +204,8 @@ Mapping mapping_from_json(const core::Json& j, const std::string& source) {
       s.compute_cycles = r.get<double>(sj, "compute_cycles", sp);
       s.memory_cycles = r.get<double>(sj, "memory_cycles", sp);
       s.network_cycles = r.get<double>(sj, "network_cycles", sp);
+      s.placement_start = r.get<std::string>(sj, "placement_start", sp);
+      s.start_cost = r.get<double>(sj, "start_cost", sp);
       s.placement_cost = r.get<double>(sj, "placement_cost", sp);
       s.route_rounds = r.get<int>(sj, "route_rounds", sp);
       s.overused_links = r.get<int>(sj, "overused_links", sp);
@@ -205,16 +235,16 @@ Mapping mapping_from_json(const core::Json& j, const std::string& source) {
 
 namespace {
 
-/// Placement and routes of one section: units of the right kind inside the tenant's tiles and
+/// Placement and routes of one section: units of the right kind inside the tenant's region and
 /// used once; every route a chain of links inside the region from its source to its sink.
-void check_layout(const Tenant& t, std::size_t k, const arch::Fabric& fabric, std::vector<std::string>& problems) {
+void check_layout(const Tenant& t, const arch::Region& region, std::size_t k, const arch::Fabric& fabric,
+                  std::vector<std::string>& problems) {
   const auto& s = t.sections[k];
   const auto where = [&](const std::string& what) { return fmt::format("tenant '{}' section {}: {}", t.name, k, what); };
   const auto units = fabric.units();
   const auto links = fabric.links();
   auto in_region = [&](int unit) {
-    return unit >= 0 && unit < static_cast<int>(units.size()) &&
-           std::find(t.tiles.begin(), t.tiles.end(), units[static_cast<std::size_t>(unit)].tile) != t.tiles.end();
+    return unit >= 0 && unit < static_cast<int>(units.size()) && fabric.contains(region, units[static_cast<std::size_t>(unit)]);
   };
   std::set<int> used;
   for (const auto& o : s.ops) {
@@ -228,7 +258,7 @@ void check_layout(const Tenant& t, std::size_t k, const arch::Fabric& fabric, st
       const int u = o.units[i];
       const auto want = static_cast<int>(i) < pcus ? arch::UnitKind::pcu : arch::UnitKind::pmu;
       if (!in_region(u)) {
-        problems.push_back(where(fmt::format("op '{}' sits on unit {}, outside its tiles", o.name, u)));
+        problems.push_back(where(fmt::format("op '{}' sits on unit {}, outside its region", o.name, u)));
       } else if (units[static_cast<std::size_t>(u)].kind != want) {
         problems.push_back(where(fmt::format("op '{}' needs a {} but sits on unit {}, a {}", o.name, arch::to_string(want), u,
                                              arch::to_string(units[static_cast<std::size_t>(u)].kind))));
@@ -249,12 +279,8 @@ void check_layout(const Tenant& t, std::size_t k, const arch::Fabric& fabric, st
         problems.push_back(where(fmt::format("the route from unit {} to {} breaks at link {}", st.src, st.dst, l)));
         break;
       }
-      if (!in_region(link.src) && fabric.unit(link.src).kind != arch::UnitKind::switch_box) {
-        problems.push_back(where(fmt::format("the route from unit {} to {} leaves the tenant's tiles", st.src, st.dst)));
-        break;
-      }
-      if (std::find(t.tiles.begin(), t.tiles.end(), units[static_cast<std::size_t>(link.dst)].tile) == t.tiles.end()) {
-        problems.push_back(where(fmt::format("the route from unit {} to {} leaves the tenant's tiles at link {}", st.src, st.dst, l)));
+      if (!fabric.contains(region, link)) {
+        problems.push_back(where(fmt::format("the route from unit {} to {} leaves the tenant's region at link {}", st.src, st.dst, l)));
         break;
       }
       at = link.dst;
@@ -269,22 +295,38 @@ void check_layout(const Tenant& t, std::size_t k, const arch::Fabric& fabric, st
 
 std::vector<std::string> check(const Mapping& m, const arch::Fabric& fabric) {
   std::vector<std::string> problems;
-  const int tiles = fabric.spec().tiles();
   if (m.arch_hash != fabric.spec().hash()) {
     problems.push_back(fmt::format("the mapping is for fabric '{}' ({}), not '{}' ({})", m.arch, m.arch_hash,
                                    fabric.spec().name(), fabric.spec().hash()));
   }
-  const int pcus_per_tile = fabric.count(arch::UnitKind::pcu) / tiles;
-  const int pmus_per_tile = fabric.count(arch::UnitKind::pmu) / tiles;
-  std::set<int> owned;
-  for (const auto& t : m.tenants) {
-    if (t.tiles.empty()) problems.push_back(fmt::format("tenant '{}' has no tiles", t.name));
-    for (int tile : t.tiles) {
-      if (tile < 0 || tile >= tiles) problems.push_back(fmt::format("tenant '{}' claims tile {}; the fabric has 0..{}", t.name, tile, tiles - 1));
-      else if (!owned.insert(tile).second) problems.push_back(fmt::format("tile {} is shared: tenant '{}' is not isolated", tile, t.name));
+  // Isolation: no PCU, PMU, switch or AGCU in two tenants' regions (links follow their ends).
+  std::vector<int> owner(fabric.units().size(), -1);
+  for (std::size_t ti = 0; ti < m.tenants.size(); ++ti) {
+    const auto& t = m.tenants[ti];
+    arch::Region region;
+    try {
+      region = t.region(fabric);
+    } catch (const core::InputError& e) {
+      problems.push_back(fmt::format("tenant '{}': {}", t.name, e.message()));
+      continue;
     }
-    const int region_pcus = pcus_per_tile * static_cast<int>(t.tiles.size());
-    const int region_pmus = pmus_per_tile * static_cast<int>(t.tiles.size());
+    int shared = 0, first_shared = -1;
+    for (const auto& u : fabric.units()) {
+      if (u.kind == arch::UnitKind::memory || !fabric.contains(region, u)) continue;
+      auto& o = owner[static_cast<std::size_t>(u.id)];
+      if (o >= 0) {
+        if (shared++ == 0) first_shared = o;
+      } else {
+        o = static_cast<int>(ti);
+      }
+    }
+    if (shared > 0) {
+      problems.push_back(fmt::format("tenant '{}' shares {} with tenant '{}': it is not isolated", t.name,
+                                     core::plural(static_cast<std::size_t>(shared), "unit"),
+                                     m.tenants[static_cast<std::size_t>(first_shared)].name));
+    }
+    const int region_pcus = fabric.count(region, arch::UnitKind::pcu);
+    const int region_pmus = fabric.count(region, arch::UnitKind::pmu);
     for (std::size_t k = 0; k < t.sections.size(); ++k) {
       const auto& s = t.sections[k];
       int pcus = 0, pmus = 0;
@@ -300,10 +342,10 @@ std::vector<std::string> check(const Mapping& m, const arch::Fabric& fabric) {
                                        t.name, k, pcus, pmus, s.pcus, s.pmus));
       }
       if (pcus > region_pcus || pmus > region_pmus) {
-        problems.push_back(fmt::format("tenant '{}' section {}: {} PCUs and {} PMUs exceed its {} tiles' {} and {}", t.name, k,
-                                       pcus, pmus, t.tiles.size(), region_pcus, region_pmus));
+        problems.push_back(fmt::format("tenant '{}' section {}: {} PCUs and {} PMUs exceed its region's {} and {}", t.name, k,
+                                       pcus, pmus, region_pcus, region_pmus));
       }
-      check_layout(t, k, fabric, problems);
+      check_layout(t, region, k, fabric, problems);
     }
   }
   return problems;

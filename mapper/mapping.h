@@ -12,6 +12,7 @@
 #include "core/json.h"
 #include "graphs/graph.h"
 #include "mapper/sections.h"
+#include "mapper/tenants.h"
 
 namespace rdasim::mapper {
 
@@ -47,6 +48,8 @@ struct MappedSection {
   double memory_cycles = 0;
   double network_cycles = 0;
   double reconfig_cycles = 0;
+  std::string placement_start;  ///< the start annealing refined: "greedy" or "bisection"
+  double start_cost = 0;        ///< its bytes x hops
   double placement_cost = 0;  ///< bytes x hops of all streams
   int route_rounds = 0;
   int overused_links = 0;     ///< links over their bandwidth when routing stopped
@@ -56,9 +59,15 @@ struct MappedSection {
 
 struct Tenant {
   std::string name;        ///< the application's graph name
-  std::vector<int> tiles;  ///< its region: whole tiles, disjoint from every other tenant's
+  std::vector<int> tiles;  ///< its region: whole tiles, or one tile's band of rows
+  int first_row = 0;       ///< a band: rows [first_row, end_row); end_row 0 for whole tiles
+  int end_row = 0;
+  std::vector<SectioningCandidate> sectioning;  ///< the cuts tried; the one kept is named by `method`
+  std::string method;
   std::vector<MappedSection> sections;
   [[nodiscard]] double cycles() const;
+  /// Its region on `fabric`; throws core::InputError when the tiles or rows do not exist.
+  [[nodiscard]] arch::Region region(const arch::Fabric& fabric) const;
 };
 
 struct Mapping {
@@ -70,14 +79,15 @@ struct Mapping {
 
 struct MapOptions {
   Mode mode = Mode::o1;
-  int tiles_per_app = 0;  ///< 0: the chip's tiles shared out evenly
+  std::vector<RegionRequest> regions;  ///< per application; empty: the fabric shared out evenly
   std::uint64_t seed = 1;  ///< placement's annealing
   bool place = true;       ///< place and route (off: sections and analytic compute/memory only)
 };
 
-/// Maps applications (tenants) onto disjoint tiles of the fabric: each is lowered, cut into
-/// sections within its region's units, and estimated. Throws core::InputError when the
-/// applications need more tiles than the fabric has, or an op cannot fit its region.
+/// Maps applications (tenants) onto disjoint regions of the fabric (allocate_regions): each is
+/// lowered, cut into sections within its region's units, placed, routed and estimated. Throws
+/// core::InputError when the regions do not fit the fabric, and Infeasible when ops cannot fit
+/// their region.
 [[nodiscard]] Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fabric& fabric,
                                        const MapOptions& options);
 

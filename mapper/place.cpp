@@ -4,10 +4,11 @@
 #include <cmath>
 #include <limits>
 #include <map>
-#include <queue>
-#include <tuple>
+#include <optional>
 
 #include "core/random.h"
+#include "mapper/partition.h"
+#include "mapper/route.h"
 
 namespace rdasim::mapper {
 
@@ -24,24 +25,6 @@ struct VStream {
 };
 
 }  // namespace
-
-RegionIndex::RegionIndex(const arch::Fabric& fabric, const arch::Region& region) : m_fabric(fabric) {
-  const auto units = fabric.units();
-  m_x.assign(units.size(), 0);
-  m_y.assign(units.size(), 0);
-  m_forwards.assign(units.size(), false);
-  for (const arch::Unit& u : units) {
-    m_forwards[static_cast<std::size_t>(u.id)] = u.kind == arch::UnitKind::switch_box;
-    if (u.kind == arch::UnitKind::memory) continue;
-    m_x[static_cast<std::size_t>(u.id)] = fabric.global_x(u);
-    m_y[static_cast<std::size_t>(u.id)] = fabric.global_y(u);
-    if (u.kind != arch::UnitKind::pcu && u.kind != arch::UnitKind::pmu) continue;
-    if (std::find(region.tiles.begin(), region.tiles.end(), u.tile) == region.tiles.end()) continue;
-    (u.kind == arch::UnitKind::pcu ? m_pcus : m_pmus).push_back(u.id);
-  }
-  m_usable.assign(fabric.links().size(), false);
-  for (const auto& l : fabric.links()) m_usable[static_cast<std::size_t>(l.id)] = fabric.contains(region, l);
-}
 
 SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand>& demands, const Section& section,
                               const RegionIndex& layout, double cycles, std::uint64_t seed) {
@@ -145,8 +128,7 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
 
   // Greedy start: ops in pipeline order take the free units nearest to what they read from.
   std::vector<int> where(n, -1);
-  std::vector<int> owner;  // per physical unit id: the virtual unit on it, or -1
-  owner.assign(fabric.units().size(), -1);
+  std::vector<int> owner(fabric.units().size(), -1);  // per physical unit: the virtual unit on it, or -1
   auto nearest_free = [&](bool pcu, double cx, double cy, bool anchored) {
     int best = -1;
     double best_d = std::numeric_limits<double>::max();
@@ -180,12 +162,49 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
       owner[static_cast<std::size_t>(u)] = static_cast<int>(v);
     }
   }
+  auto total_cost = [&] {
+    double c = 0;
+    for (const auto& s : vstreams) {
+      c += s.bytes * layout.distance(where[static_cast<std::size_t>(s.src)], where[static_cast<std::size_t>(s.dst)]);
+    }
+    return c;
+  };
+  SectionLayout out;
+  out.start = "greedy";
+  out.start_cost = total_cost();
+  // Bisection start: METIS halves the unit graph onto halves of the grid, recursively.
+  if (n > 2) {
+    std::vector<Site> sites;
+    for (const bool pcu : {true, false}) {
+      for (int u : layout.pool(pcu)) sites.push_back({u, layout.x(u), layout.y(u), pcu});
+    }
+    std::vector<graphs::WeightedEdge> edges;
+    for (const auto& s : vstreams) {
+      edges.push_back({s.src, s.dst, std::max<std::int64_t>(1, static_cast<std::int64_t>(s.bytes / 1024.0))});
+    }
+    const auto greedy_where = where;
+    where = bisect_placement(is_pcu, edges, sites, static_cast<int>(seed % 1'000'000'007));
+    if (const double c = total_cost(); c < out.start_cost) {
+      out.start = "bisection";
+      out.start_cost = c;
+      std::fill(owner.begin(), owner.end(), -1);
+      for (std::size_t v = 0; v < n; ++v) owner[static_cast<std::size_t>(where[v])] = static_cast<int>(v);
+    } else {
+      where = greedy_where;
+    }
+  }
   // Simulated annealing on bytes x hops: move a unit to a free place or swap two of a kind.
   auto stream_cost = [&](const VStream& s) {
     return s.bytes * layout.distance(where[static_cast<std::size_t>(s.src)], where[static_cast<std::size_t>(s.dst)]);
   };
+  // A weak pull towards the region's first unit keeps lightly loaded units (a head's few bytes)
+  // from wandering off: worth a hundredth of an average stream per hop.
+  double stream_bytes = 0;
+  for (const auto& st : vstreams) stream_bytes += st.bytes;
+  const double gravity = vstreams.empty() ? 0.0 : 0.01 * stream_bytes / static_cast<double>(vstreams.size());
+  const int anchor = layout.pool(true).empty() ? layout.pool(false).front() : layout.pool(true).front();
   auto unit_cost = [&](int v, int skip) {
-    double c = 0;
+    double c = gravity * layout.distance(where[static_cast<std::size_t>(v)], anchor);
     for (int s : incident[static_cast<std::size_t>(v)]) {
       const auto& st = vstreams[static_cast<std::size_t>(s)];
       if (skip >= 0 && (st.src == skip || st.dst == skip)) continue;  // counted with the partner
@@ -193,19 +212,32 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
     }
     return c;
   };
-  double cost = 0;
-  for (const auto& s : vstreams) cost += stream_cost(s);
+  double cost = out.start_cost;
+  for (std::size_t v = 0; v < n; ++v) cost += gravity * layout.distance(where[v], anchor);
   core::SplitMix64 rng(seed);
   // Effort grows with the units to place, capped: sections of one op (o0) need little.
   const std::size_t moves = std::min<std::size_t>(100'000, 15 * n);
-  double temperature = cost / std::max<double>(1.0, static_cast<double>(vstreams.size())) * 0.5;
+  // The start is already good: a low temperature refines it rather than scrambling it. Moves
+  // are range-limited (as in VPR): a unit only jumps within a window that shrinks as the
+  // temperature falls, so that lightly loaded units do not drift across the region.
+  const double start_temperature = cost / std::max<double>(1.0, static_cast<double>(vstreams.size())) * 0.05;
+  double temperature = start_temperature;
   const double cooling = moves > 0 ? std::pow(1e-4, 1.0 / static_cast<double>(moves)) : 1.0;
+  int span = 1;
+  for (const bool pcu : {true, false}) {
+    for (int u : layout.pool(pcu)) span = std::max(span, layout.distance(u, layout.pool(pcu).front()));
+  }
   for (std::size_t m = 0; m < moves && n > 0; ++m, temperature *= cooling) {
     const auto v = static_cast<int>(rng.next() % n);
     const auto& pool = layout.pool(is_pcu[static_cast<std::size_t>(v)]);
-    const int target = pool[static_cast<std::size_t>(rng.next() % pool.size())];
     const int from = where[static_cast<std::size_t>(v)];
-    if (target == from) continue;
+    const double reach = std::max(3.0, static_cast<double>(span) * std::sqrt(temperature / start_temperature));
+    int target = -1;
+    for (int attempt = 0; attempt < 8 && target < 0; ++attempt) {
+      const int candidate = pool[static_cast<std::size_t>(rng.next() % pool.size())];
+      if (layout.distance(candidate, from) <= reach) target = candidate;
+    }
+    if (target < 0 || target == from) continue;
     const int other = owner[static_cast<std::size_t>(target)];
     const double before = unit_cost(v, -1) + (other >= 0 ? unit_cost(other, v) : 0.0);
     where[static_cast<std::size_t>(v)] = target;
@@ -223,112 +255,25 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
     }
   }
 
-  SectionLayout out;
   out.units.resize(section.ops.size());
   for (std::size_t i = 0; i < section.ops.size(); ++i) {
     for (int v : op_units[i]) out.units[i].push_back(where[static_cast<std::size_t>(v)]);
   }
-  out.placement_cost = cost;
+  out.placement_cost = total_cost();  // bytes x hops alone, without the pull
 
-  // Routing: negotiated congestion over the region's links. Each reader's path is an A*
-  // search from the source; a multicast group loads the union of its paths once.
-  const auto links = fabric.links();
-  std::vector<double> history(links.size(), 0.0), load(links.size(), 0.0);
-  const double budget = std::max(cycles, 1.0);
-  std::map<int, std::vector<int>> by_group;
-  for (std::size_t s = 0; s < vstreams.size(); ++s) by_group[vstreams[s].group].push_back(static_cast<int>(s));
-  std::vector<std::vector<int>> paths(vstreams.size());
-  const std::size_t units = fabric.units().size();
-  std::vector<double> dist(units, std::numeric_limits<double>::max());
-  std::vector<int> via(units, -1);
-  std::vector<int> touched;
-  auto route = [&](int src, int dst, double bytes) {
-    for (int u : touched) {
-      dist[static_cast<std::size_t>(u)] = std::numeric_limits<double>::max();
-      via[static_cast<std::size_t>(u)] = -1;
-    }
-    touched.clear();
-    // Switch to switch a link moves one cell, into a unit up to two: at least distance - 1
-    // links remain. (Links between tiles jump the tile margin; there it may overestimate a
-    // little, which only makes such paths slightly less preferred.)
-    auto estimate = [&](int u) { return std::max(0.0, static_cast<double>(layout.distance(u, dst)) - 1.0); };
-    // Ordered by estimated total, ties to the deeper node: on a mesh of equal costs this walks
-    // one shortest path instead of filling the rectangle between the ends.
-    using Entry = std::tuple<double, double, int>;  // estimated total, -cost so far, unit
-    std::priority_queue<Entry, std::vector<Entry>, std::greater<>> frontier;
-    dist[static_cast<std::size_t>(src)] = 0;
-    touched.push_back(src);
-    frontier.emplace(estimate(src), 0.0, src);
-    while (!frontier.empty()) {
-      const auto [f, negative_g, u] = frontier.top();
-      frontier.pop();
-      if (u == dst) break;
-      const double d = dist[static_cast<std::size_t>(u)];
-      if (-negative_g > d + 1e-12) continue;  // stale
-      if (!layout.forwards(u) && u != src) continue;  // PCUs and PMUs are end points
-      for (int l : fabric.out_links(u)) {
-        if (!layout.usable(l)) continue;
-        const auto& link = links[static_cast<std::size_t>(l)];
-        const double capacity = link.bytes_per_cycle * budget;
-        const double over = std::max(0.0, (load[static_cast<std::size_t>(l)] + bytes) / capacity - 1.0);
-        const double next = d + (1.0 + history[static_cast<std::size_t>(l)]) * (1.0 + 4.0 * over);
-        const auto v = static_cast<std::size_t>(link.dst);
-        if (next < dist[v]) {
-          if (dist[v] == std::numeric_limits<double>::max()) touched.push_back(link.dst);
-          dist[v] = next;
-          via[v] = l;
-          frontier.emplace(next + estimate(link.dst), -next, link.dst);
-        }
-      }
-    }
-    std::vector<int> path;
-    for (int u = dst; u != src;) {
-      const int l = via[static_cast<std::size_t>(u)];
-      if (l < 0) return std::vector<int>{};  // unreachable inside the region: check() reports it
-      path.push_back(l);
-      u = links[static_cast<std::size_t>(l)].src;
-    }
-    std::reverse(path.begin(), path.end());
-    return path;
-  };
-  constexpr int k_rounds = 6;
-  int previous_overused = std::numeric_limits<int>::max();
-  for (int round = 0; round < k_rounds; ++round) {
-    std::fill(load.begin(), load.end(), 0.0);
-    for (const auto& [group, members] : by_group) {
-      const int src = where[static_cast<std::size_t>(vstreams[static_cast<std::size_t>(members[0])].src)];
-      double bytes = 0;
-      for (int s : members) bytes += vstreams[static_cast<std::size_t>(s)].bytes;
-      std::vector<int> tree;
-      for (int s : members) {
-        paths[static_cast<std::size_t>(s)] = route(src, where[static_cast<std::size_t>(vstreams[static_cast<std::size_t>(s)].dst)], bytes);
-        tree.insert(tree.end(), paths[static_cast<std::size_t>(s)].begin(), paths[static_cast<std::size_t>(s)].end());
-      }
-      std::sort(tree.begin(), tree.end());
-      tree.erase(std::unique(tree.begin(), tree.end()), tree.end());
-      for (int l : tree) load[static_cast<std::size_t>(l)] += bytes;
-    }
-    int overused = 0;
-    for (std::size_t l = 0; l < links.size(); ++l) {
-      if (load[l] == 0.0) continue;
-      const double ratio = load[l] / (links[l].bytes_per_cycle * budget);
-      if (ratio > 1.0) {
-        ++overused;
-        history[l] += ratio - 1.0;
-      }
-    }
-    out.route_rounds = round + 1;
-    out.overused_links = overused;
-    // Done when nothing is over capacity, or when negotiating stops helping (a hot spot at a
-    // unit's own links that no detour avoids).
-    if (overused == 0 || overused >= previous_overused) break;
-    previous_overused = overused;
+  std::vector<RouteDemand> demands_to_route;
+  for (const auto& v : vstreams) {
+    demands_to_route.push_back({where[static_cast<std::size_t>(v.src)], where[static_cast<std::size_t>(v.dst)], v.bytes, v.group});
   }
+  auto routing = route(layout, demands_to_route, cycles);
+  out.route_rounds = routing.rounds;
+  out.overused_links = routing.overused_links;
+  out.max_link_bytes = routing.max_link_bytes;
   for (std::size_t s = 0; s < vstreams.size(); ++s) {
     const auto& v = vstreams[s];
-    out.streams.push_back({where[static_cast<std::size_t>(v.src)], where[static_cast<std::size_t>(v.dst)], v.bytes, paths[s]});
+    out.streams.push_back({where[static_cast<std::size_t>(v.src)], where[static_cast<std::size_t>(v.dst)], v.bytes,
+                           std::move(routing.paths[s])});
   }
-  out.max_link_bytes = *std::max_element(load.begin(), load.end());
   return out;
 }
 

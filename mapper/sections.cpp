@@ -10,6 +10,8 @@
 #include "core/error.h"
 #include "core/text.h"
 #include "graphs/algorithms.h"
+#include "mapper/infeasible.h"
+#include "mapper/partition.h"
 
 namespace rdasim::mapper {
 
@@ -119,34 +121,47 @@ void deal_output_pmus(Section& s, const std::vector<OpDemand>& demands, int pmus
 
 }  // namespace
 
-SectionPlan plan_sections(const graphs::Graph& g, const std::vector<OpDemand>& demands, const arch::Spec& spec,
-                          const Budget& budget, Mode mode) {
-  SectionPlan plan;
-  plan.mode = mode;
-  const auto order = graphs::topological_order(g);
-  // Which section each op lands in; then the DRAM traffic follows from the cut.
-  std::vector<int> section_of(g.ops().size(), -1);
+namespace {
+
+/// The units an op needs at least when placed: a PCU (compute ops) and min_pmus.
+struct Need {
+  int pcus = 0;
+  int pmus = 0;
+};
+
+/// Cuts ops, visited in `order`, into groups within the budget: a new group when the next op
+/// does not fit, in o0 for every op that occupies units, and wherever `labels` (if given) change.
+std::vector<std::vector<graphs::OpId>> fill(const std::vector<graphs::OpId>& order, const std::vector<int>* labels,
+                                            const std::vector<Need>& needs, const std::vector<OpDemand>& demands,
+                                            const Budget& budget, Mode mode) {
   std::vector<std::vector<graphs::OpId>> groups;
-  int pcus = 0, pmus = 0;
+  int pcus = 0, pmus = 0, label = -1;
   for (graphs::OpId id : order) {
-    const auto& d = demands[static_cast<std::size_t>(id)];
-    const int need_pcus = uses_pcus(d.engine) ? 1 : 0;
-    const int need_pmus = min_pmus(d, budget);
-    if (need_pcus > budget.pcus || need_pmus > budget.pmus) {
-      throw core::InputError(core::Location(g.name(), 0, 0, g.op(id).name),
-                             fmt::format("op '{}' ({}) needs {} PCU and {} PMUs; the budget has {} and {}", g.op(id).name,
-                                         g.op(id).kind, need_pcus, need_pmus, budget.pcus, budget.pmus));
-    }
-    const bool fresh = groups.empty() || (mode == Mode::o0 && d.engine != Engine::none) ||
-                       pcus + need_pcus > budget.pcus || pmus + need_pmus > budget.pmus;
+    const auto& need = needs[static_cast<std::size_t>(id)];
+    const int next_label = labels ? (*labels)[static_cast<std::size_t>(id)] : 0;
+    const bool fresh = groups.empty() || next_label != label ||
+                       (mode == Mode::o0 && demands[static_cast<std::size_t>(id)].engine != Engine::none) ||
+                       pcus + need.pcus > budget.pcus || pmus + need.pmus > budget.pmus;
     if (fresh) {
       groups.emplace_back();
       pcus = pmus = 0;
+      label = next_label;
     }
     groups.back().push_back(id);
-    section_of[static_cast<std::size_t>(id)] = static_cast<int>(groups.size()) - 1;
-    pcus += need_pcus;
-    pmus += need_pmus;
+    pcus += need.pcus;
+    pmus += need.pmus;
+  }
+  return groups;
+}
+
+/// The sections of a cut: DRAM traffic from what crosses it, PCUs and PMUs dealt out, times.
+SectionPlan estimate(const graphs::Graph& g, const std::vector<OpDemand>& demands, const arch::Spec& spec,
+                     const Budget& budget, Mode mode, const std::vector<std::vector<graphs::OpId>>& groups) {
+  SectionPlan plan;
+  plan.mode = mode;
+  std::vector<int> section_of(g.ops().size(), -1);
+  for (std::size_t k = 0; k < groups.size(); ++k) {
+    for (graphs::OpId id : groups[k]) section_of[static_cast<std::size_t>(id)] = static_cast<int>(k);
   }
   const double bytes_per_element = element_bytes(spec);
   const double dram_per_cycle = dram_bytes_per_cycle(spec);
@@ -192,6 +207,72 @@ SectionPlan plan_sections(const graphs::Graph& g, const std::vector<OpDemand>& d
     plan.sections.push_back(std::move(s));
   }
   return plan;
+}
+
+}  // namespace
+
+SectionPlan plan_sections(const graphs::Graph& g, const std::vector<OpDemand>& demands, const arch::Spec& spec,
+                          const Budget& budget, Mode mode, int seed) {
+  std::vector<Need> needs(g.ops().size());
+  std::vector<std::string> reasons;
+  const double pmu_bytes = spec.pmu().capacity_kib * 1024.0;
+  for (std::size_t i = 0; i < needs.size(); ++i) {
+    const auto& d = demands[i];
+    needs[i] = {uses_pcus(d.engine) ? 1 : 0, min_pmus(d, budget)};
+    if (needs[i].pcus <= budget.pcus && needs[i].pmus <= budget.pmus) continue;
+    const graphs::Op& op = g.ops()[i];
+    std::string what = needs[i].pmus <= budget.pmus ? fmt::format("needs a PCU, the region has none")
+                       : d.buffer_pmus > budget.pmus
+                           ? fmt::format("{} of weights would fill {} PMUs; streaming them needs {} PMUs",
+                                         core::format_bytes(d.weight_bytes), static_cast<int>(std::ceil(d.weight_bytes / pmu_bytes)),
+                                         needs[i].pmus)
+                           : fmt::format("needs {} PMUs for {} of weights and its output", needs[i].pmus,
+                                         core::format_bytes(d.weight_bytes));
+    reasons.push_back(fmt::format("op {} ({}): {}; the region has {} PCUs and {} PMUs", op.name, op.kind, what, budget.pcus,
+                                  budget.pmus));
+  }
+  if (!reasons.empty()) {
+    const std::string summary = fmt::format("{} of '{}' cannot fit", core::plural(reasons.size(), "op"), g.name());
+    throw Infeasible(summary, std::move(reasons));
+  }
+  const auto order = graphs::topological_order(g);
+  SectionPlan best = estimate(g, demands, spec, budget, mode, fill(order, nullptr, needs, demands, budget, mode));
+  best.candidates.push_back({"greedy", best.sections.size(), best.cycles(), best.dram_bytes()});
+  if (mode == Mode::o0 || best.sections.size() < 2) return best;
+  // METIS cuts into about as many sections as the greedy fill, and a few more (smaller parts
+  // leave room to repair the cut without spilling), each repaired into execution order.
+  // One balance constraint, the scarcer of an op's PCU and PMU shares of the budget (in
+  // thousandths): METIS's multi-constraint refinement costs several times more, for little.
+  std::vector<std::int64_t> load(needs.size());
+  for (std::size_t i = 0; i < needs.size(); ++i) {
+    const double share = std::max(static_cast<double>(needs[i].pcus) / std::max(budget.pcus, 1),
+                                  static_cast<double>(needs[i].pmus) / std::max(budget.pmus, 1));
+    load[i] = static_cast<std::int64_t>(std::ceil(1000.0 * share));
+  }
+  std::vector<std::size_t> positions(g.ops().size());
+  for (std::size_t k = 0; k < order.size(); ++k) positions[static_cast<std::size_t>(order[k])] = k;
+  const std::size_t greedy_sections = best.sections.size();
+  std::set<int> tried;
+  for (const double factor : {1.0, 1.25, 1.5}) {
+    const int parts = std::min(static_cast<int>(std::ceil(static_cast<double>(greedy_sections) * factor)),
+                               static_cast<int>(g.ops().size()));
+    if (!tried.insert(parts).second) continue;
+    const auto labels = section_labels(g, load, parts, seed);
+    auto sorted = order;
+    std::stable_sort(sorted.begin(), sorted.end(), [&](graphs::OpId a, graphs::OpId b) {
+      return std::pair(labels[static_cast<std::size_t>(a)], positions[static_cast<std::size_t>(a)]) <
+             std::pair(labels[static_cast<std::size_t>(b)], positions[static_cast<std::size_t>(b)]);
+    });
+    auto plan = estimate(g, demands, spec, budget, mode, fill(sorted, &labels, needs, demands, budget, mode));
+    const std::string method = fmt::format("metis k={}", parts);
+    best.candidates.push_back({method, plan.sections.size(), plan.cycles(), plan.dram_bytes()});
+    if (plan.cycles() < best.cycles()) {
+      plan.candidates = std::move(best.candidates);
+      plan.method = method;
+      best = std::move(plan);
+    }
+  }
+  return best;
 }
 
 }  // namespace rdasim::mapper

@@ -50,8 +50,18 @@ struct Section {
   [[nodiscard]] const char* bound() const;  ///< "compute", "memory" or "network"
 };
 
+/// One way of cutting the graph that the planner tried, and what it would cost.
+struct SectioningCandidate {
+  std::string method;  ///< "greedy" (topological fill) or "metis k=N"
+  std::size_t sections = 0;
+  double cycles = 0;   ///< analytic, before placement
+  double dram_bytes = 0;
+};
+
 struct SectionPlan {
   Mode mode = Mode::o1;
+  std::string method = "greedy";  ///< the candidate kept
+  std::vector<SectioningCandidate> candidates;  ///< every cut tried, the greedy fill first
   std::vector<Section> sections;
   [[nodiscard]] double cycles() const;
   [[nodiscard]] double dram_bytes() const;
@@ -61,10 +71,12 @@ struct SectionPlan {
 /// Off-chip bytes per cycle: the fastest tier's sustained bandwidth (tensors live there).
 [[nodiscard]] double dram_bytes_per_cycle(const arch::Spec& spec);
 
-/// Cuts the graph into sections within `budget` (topological fill for o1), deals out PCUs and
-/// estimates each section. Throws core::InputError naming the op when one op cannot fit even
-/// alone (more PMUs for its buffers than the budget has).
+/// Cuts the graph into sections within `budget`, deals out PCUs and estimates each section. o0
+/// puts every op in a section of its own. o1 tries a greedy topological fill and METIS cuts
+/// (mapper/partition, repaired into execution order) and keeps the one with the least analytic
+/// time, which weighs DRAM traffic and reconfigurations against pipeline depth. Throws
+/// Infeasible with one reason per op that cannot fit the budget even alone.
 [[nodiscard]] SectionPlan plan_sections(const graphs::Graph& graph, const std::vector<OpDemand>& demands,
-                                        const arch::Spec& spec, const Budget& budget, Mode mode);
+                                        const arch::Spec& spec, const Budget& budget, Mode mode, int seed = 1);
 
 }  // namespace rdasim::mapper

@@ -1,5 +1,7 @@
-// `rdasim map MODEL --arch FILE`: lower a model (or each application of a workload) onto a
-// fabric, cut it into sections, and report units, SRAM, DRAM traffic and analytic time.
+// `rdasim map MODEL... --arch FILE`: lower models (each application of a workload, every
+// MODEL argument, or a deployment file's applications) onto disjoint regions of a fabric, cut
+// them into sections, place and route them, and report units, SRAM, DRAM traffic and analytic
+// time. Requests the fabric cannot hold end with status 1 and one reason per failing op.
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -15,64 +17,53 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "graphs/transforms.h"
+#include "mapper/infeasible.h"
 #include "mapper/mapping.h"
+#include "mapper/report.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/deployment.h"
 
 namespace rdasim::tools {
 
 namespace {
 
 struct MapCliOptions {
-  std::string model;
+  std::vector<std::string> models;
   std::vector<std::string> params;
   std::string arch;
   std::vector<std::string> sets;
   std::string mode = "o1";
   int tiles_per_app = 0;
+  int rows_per_app = 0;
+  std::uint64_t seed = 1;
   std::string out;
   bool json = false;
 };
 
-/// "t0(3,4) t0(5,4) ..." : tile and cell of each unit, the first few.
-std::string unit_list(const std::vector<int>& units, const arch::Fabric& fabric) {
-  std::string out;
-  for (std::size_t i = 0; i < units.size() && i < 8; ++i) {
-    const auto& u = fabric.unit(units[i]);
-    out += fmt::format("{}t{}({},{})", i ? " " : "", u.tile, u.x, u.y);
-  }
-  if (units.size() > 8) out += fmt::format(" ... ({} in all)", units.size());
-  return out;
-}
-
-std::string placement_text(const mapper::Mapping& m, const arch::Fabric& fabric) {
-  std::string text = fmt::format("# {} on {} ({}), mode {}\n", m.tenants.size() == 1 ? m.tenants[0].name : "tenants",
-                                 m.arch, m.arch_hash, m.mode);
-  const double clock = fabric.spec().clock_ghz() * 1e9;
-  for (const auto& t : m.tenants) {
-    text += fmt::format("\ntenant {} on tiles {}: {}, {}\n", t.name, fmt::join(t.tiles, ","),
-                        core::plural(t.sections.size(), "section"), core::format_si(t.cycles() / clock, "s"));
-    for (std::size_t k = 0; k < t.sections.size(); ++k) {
-      const auto& s = t.sections[k];
-      const char* bound = s.network_cycles > std::max(s.compute_cycles, s.memory_cycles) ? "network"
-                          : s.compute_cycles >= s.memory_cycles                       ? "compute"
-                                                                                      : "memory";
-      text += fmt::format("  section {}: {} PCUs, {} PMUs, weights {}, DRAM read {} write {}, {:.0f} cycles ({} bound)\n"
-                          "    compute {:.0f}, memory {:.0f}, network {:.0f}, reconfiguration {:.0f} cycles; {} streams, "
-                          "{:.4g} byte-hops, routed in {} round{} ({} links over capacity)\n",
-                          k, s.pcus, s.pmus, core::format_bytes(s.weight_bytes), core::format_si(s.dram_read_bytes, "B", 4),
-                          core::format_si(s.dram_write_bytes, "B", 4), s.cycles(), bound, s.compute_cycles,
-                          s.memory_cycles, s.network_cycles, s.reconfig_cycles, s.streams.size(), s.placement_cost,
-                          s.route_rounds, s.route_rounds == 1 ? "" : "s", s.overused_links);
-      for (const auto& o : s.ops) {
-        if (o.engine == "none") continue;
-        text += fmt::format("    {:<40} {:<18} {:<7} x{:<4} {:>3} PMU{} {:>12.0f} cycles/stage  units {}\n",
-                            core::printable(o.name, 40), o.kind, o.engine, o.parallel, o.buffer_pmus,
-                            o.weights_streamed ? " (weights streamed)" : "", o.parallel > 0 ? o.cycles / o.parallel : o.cycles,
-                            unit_list(o.units, fabric));
+/// Every MODEL argument's applications; a deployment file brings its own sizes, the others get
+/// --tiles-per-app or --rows-per-app (or an even share).
+Deployment load_applications(const MapCliOptions& opt) {
+  Deployment all;
+  const mapper::RegionRequest request{opt.tiles_per_app, opt.rows_per_app};
+  for (const auto& model : opt.models) {
+    Deployment part;
+    if (is_deployment_file(model)) {
+      part = load_deployment(model);
+      for (auto& r : part.regions) {
+        if (r.tiles == 0 && r.rows == 0) r = request;
+      }
+    } else {
+      auto w = load_model_argument(model, opt.params);
+      for (auto& app : w.apps) {
+        part.apps.push_back(std::move(app));
+        part.regions.push_back(request);
       }
     }
+    append(all, std::move(part));
   }
-  return text;
+  // The mapper places primitives: recurrences are unrolled first.
+  for (auto& app : all.apps) app = graphs::expand_recurrent(app);
+  return all;
 }
 
 void print_summary(const mapper::Mapping& m, const arch::Fabric& fabric) {
@@ -101,6 +92,10 @@ void print_summary(const mapper::Mapping& m, const arch::Fabric& fabric) {
     total_dram += dram;
     sections += t.sections.size();
   }
+  // Tenants share the off-chip bandwidth: all their traffic together bounds the total too.
+  const double shared_dram_cycles = total_dram / mapper::dram_bytes_per_cycle(fabric.spec());
+  const bool dram_shared_bound = m.tenants.size() > 1 && shared_dram_cycles > total_cycles;
+  total_cycles = std::max(total_cycles, shared_dram_cycles);
   const double seconds = total_cycles / clock;
   fmt::print("\n{} on {} ({}): {} ({}), DRAM traffic {}, analytic time {}, {} = {:.1f}% of peak\n",
              m.tenants.size() == 1 ? m.tenants[0].name : fmt::format("{} tenants", m.tenants.size()), m.arch, m.mode,
@@ -108,20 +103,30 @@ void print_summary(const mapper::Mapping& m, const arch::Fabric& fabric) {
              core::format_si(seconds, "s"),
              core::format_si(total_flops / seconds, "FLOP/s"), 100.0 * total_flops / seconds / summary.peak_flops);
   fmt::print("(analytic: per section the slowest of the pipeline's slowest stage, the off-chip traffic and the "
-             "busiest link, plus reconfiguration)\n");
+             "busiest link, plus reconfiguration{})\n",
+             dram_shared_bound ? "; here the tenants' DRAM traffic together, at the chip's bandwidth, is the bound" : "");
 }
 
 int run_map(const MapCliOptions& opt) {
   std::vector<core::Override> overrides;
   for (const auto& text : opt.sets) overrides.push_back(core::Override::parse(text));
   const arch::Fabric fabric(arch::Spec::load_file(opt.arch, overrides));
-  auto workload = load_model_argument(opt.model, opt.params);
-  // The mapper places primitives: recurrences are unrolled first.
-  for (auto& app : workload.apps) app = graphs::expand_recurrent(app);
+  const auto deployment = load_applications(opt);
   mapper::MapOptions options;
   options.mode = opt.mode == "o0" ? mapper::Mode::o0 : mapper::Mode::o1;
-  options.tiles_per_app = opt.tiles_per_app;
-  const auto mapping = mapper::map_applications(workload.apps, fabric, options);
+  options.regions = deployment.regions;
+  options.seed = opt.seed;
+  if (deployment.apps.size() > 1) {
+    core::log::info("mapping {} applications onto {}", deployment.apps.size(), fabric.spec().name());
+  }
+  mapper::Mapping mapping;
+  try {
+    mapping = mapper::map_applications(deployment.apps, fabric, options);
+  } catch (const mapper::Infeasible& e) {
+    fmt::print(stderr, "rdasim: cannot map onto {}: {}\n", fabric.spec().name(), e.what());
+    for (const auto& reason : e.reasons()) fmt::print(stderr, "  {}\n", reason);
+    return 1;
+  }
   if (const auto problems = mapper::check(mapping, fabric); !problems.empty()) {
     throw core::InternalError(fmt::format("the mapping fails its own check: {}", problems.front()));
   }
@@ -134,8 +139,9 @@ int run_map(const MapCliOptions& opt) {
     std::filesystem::create_directories(dir, ec);
     if (ec) throw core::InputError(core::Location(fmt::format("--out {}", opt.out)), fmt::format("cannot create it: {}", ec.message()));
     core::write_json_file(dir / "mapping.json", mapper::to_json(mapping));
-    core::write_text_file(dir / "placement.txt", placement_text(mapping, fabric));
-    core::log::info("wrote {} and {}", (dir / "mapping.json").string(), (dir / "placement.txt").string());
+    core::write_text_file(dir / "placement.txt", mapper::placement_text(mapping, fabric));
+    core::write_text_file(dir / "placement.svg", mapper::placement_svg(mapping, fabric));
+    core::log::info("wrote mapping.json, placement.txt and placement.svg in {}", dir.string());
   }
   if (opt.json) fmt::print("{}", core::to_json_text(mapper::to_json(mapping)));
   else print_summary(mapping, fabric);
@@ -147,8 +153,14 @@ int run_map(const MapCliOptions& opt) {
 void add_map_command(CLI::App& app, Runner& run) {
   auto opt = std::make_shared<MapCliOptions>();
   auto* cmd = app.add_subcommand(
-      "map", "Lower a model onto a fabric: sections, PCUs and PMUs per op, DRAM traffic and an analytic time");
-  cmd->add_option("MODEL", opt->model, "An ONNX model, a YAML graph or a built-in workload (rdasim workloads)")->required();
+      "map",
+      "Map models onto a fabric: sections, PCUs and PMUs per op, placement and routes, DRAM traffic and an analytic "
+      "time. Several models (or a deployment file) map as isolated tenants on disjoint regions. Exit status 1 when "
+      "the fabric cannot hold them, with a reason per failing op");
+  cmd->add_option("MODEL", opt->models,
+                  "ONNX models, YAML graphs, built-in workloads (rdasim workloads) or deployment files "
+                  "(configs/deployments/*.yaml); each application becomes a tenant")
+      ->required();
   cmd->add_option("-p,--param", opt->params, "A workload parameter or a model's symbolic dimension (repeatable)")
       ->type_name("NAME=VALUE");
   cmd->add_option("--arch", opt->arch, "The fabric (configs/arch/*.yaml)")->required()->type_name("FILE");
@@ -157,9 +169,16 @@ void add_map_command(CLI::App& app, Runner& run) {
       ->check(CLI::IsMember({"o0", "o1"}))
       ->capture_default_str();
   cmd->add_option("--tiles-per-app", opt->tiles_per_app,
-                  "Tiles for each application of a multi-application workload (default: the chip shared out evenly)")
+                  "Tiles for each application (default: the chip shared out evenly; bands of rows when there are more "
+                  "applications than tiles)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--out", opt->out, "Write mapping.json and placement.txt here")->type_name("DIR");
+  cmd->add_option("--rows-per-app", opt->rows_per_app,
+                  "Rows of a tile for each application: tenants smaller than a tile share it in bands of rows")
+      ->check(CLI::PositiveNumber)
+      ->excludes("--tiles-per-app");
+  cmd->add_option("--seed", opt->seed, "Seed of METIS and of placement's annealing (same seed, same mapping)")
+      ->capture_default_str();
+  cmd->add_option("--out", opt->out, "Write mapping.json, placement.txt and placement.svg here")->type_name("DIR");
   cmd->add_flag("--json", opt->json, "Print the mapping as JSON");
   cmd->callback([&run, opt] { run = [opt] { return run_map(*opt); }; });
 }

@@ -8,6 +8,7 @@
 #include "arch/summary.h"
 #include "core/error.h"
 #include "graphs/transforms.h"
+#include "mapper/infeasible.h"
 #include "mapper/mapping.h"
 #include "workloads/workload.h"
 
@@ -96,22 +97,89 @@ TEST_CASE("the EDSR stack at batch 4 runs within 1.5x of the fabric's roofline",
   }
 }
 
-TEST_CASE("tenants get disjoint tiles; check() finds shared tiles and overfull sections", "[mapper][tenants]") {
+TEST_CASE("tenants get disjoint tiles; check() finds shared units and overfull sections", "[mapper][tenants]") {
   const auto ensemble = map("ensemble", {{"members", "4"}, {"batch", "8"}}, "sn10");
   REQUIRE(ensemble.tenants.size() == 4);
   for (std::size_t t = 0; t < 4; ++t) CHECK(ensemble.tenants[t].tiles == std::vector<int>{static_cast<int>(t)});
   CHECK(mapper::check(ensemble, fabric("sn10")).empty());
-  CHECK_THROWS_WITH(map("ensemble", {{"members", "5"}}, "sn10"),
-                    Contains("5 applications of 1 tile each need 5 tiles; 'sn10' has 4"));
 
   auto shared = ensemble;
   shared.tenants[1].tiles = {0};
-  CHECK_THAT(mapper::check(shared, fabric("sn10")).at(0), Contains("tile 0 is shared: tenant 'member1/dcrnn' is not isolated"));
+  CHECK_THAT(mapper::check(shared, fabric("sn10")).at(0),
+             Contains("tenant 'member1/dcrnn' shares 685 units with tenant 'member0/dcrnn': it is not isolated"));
+  // 685: the tile's 160 PCUs, 160 PMUs, 17 x 21 switches and 8 AGCUs.
   auto overfull = ensemble;
   auto& ops = overfull.tenants[0].sections[0].ops;
   std::find_if(ops.begin(), ops.end(), [](const mapper::MappedOp& o) { return o.engine == "matrix"; })->parallel += 1000;
   overfull.tenants[0].sections[0].pcus += 1000;
-  CHECK_THAT(mapper::check(overfull, fabric("sn10")).at(0), Contains("exceed its 1 tiles' 160 and 160"));
+  CHECK_THAT(mapper::check(overfull, fabric("sn10")).at(0), Contains("exceed its region's 160 and 160"));
+}
+
+TEST_CASE("more applications than tiles share tiles in bands of rows, isolated", "[mapper][tenants]") {
+  // Five members on four tiles: bands of half a tile each (8 of 16 rows).
+  const auto five = map("ensemble", {{"members", "5"}, {"batch", "8"}}, "sn10");
+  REQUIRE(five.tenants.size() == 5);
+  CHECK(five.tenants[0].tiles == std::vector<int>{0});
+  CHECK(five.tenants[0].end_row - five.tenants[0].first_row == 8);
+  CHECK(five.tenants[1].first_row == 8);
+  CHECK(five.tenants[4].tiles == std::vector<int>{2});
+  CHECK(mapper::check(five, fabric("sn10")).empty());
+  // Overlapping bands are caught.
+  auto overlap = five;
+  overlap.tenants[1].first_row = 4;
+  CHECK_THAT(mapper::check(overlap, fabric("sn10")).at(0), Contains("shares"));
+  // Explicit sizes: whole tiles first, then bands.
+  const auto fabric10 = std::cref(fabric("sn10"));
+  const auto regions = mapper::allocate_regions(fabric10, {"a", "b", "c"}, {{2, 0}, {0, 4}, {0, 14}});
+  CHECK(regions[0].tiles == std::vector<int>{0, 1});
+  CHECK(mapper::describe(regions[1]) == "tile 2 rows 0-3");
+  CHECK(mapper::describe(regions[2]) == "tile 3 rows 0-13");
+  CHECK_THROWS_AS(mapper::allocate_regions(fabric10, {"a", "b"}, {{4, 0}, {1, 0}}), mapper::Infeasible);
+  CHECK_THROWS_AS(mapper::allocate_regions(fabric10, {"a"}, {{0, 17}}), mapper::Infeasible);
+  CHECK_THROWS_AS(mapper::allocate_regions(fabric10, {"a"}, {{1, 2}}), core::InputError);
+  try {
+    (void)mapper::allocate_regions(fabric10, {"a", "b", "c"}, {{3, 0}, {2, 0}, {2, 0}});
+    FAIL("expected Infeasible");
+  } catch (const mapper::Infeasible& e) {
+    REQUIRE(e.reasons().size() == 2);  // one per application that does not fit
+    CHECK_THAT(e.reasons()[0], Contains("application 'b': asks for 2 tiles after 3 are taken; 'sn10' has 4"));
+  }
+}
+
+TEST_CASE("an op that cannot fit its region is reported by name, with what it needs", "[mapper][errors]") {
+  const arch::Fabric small(arch::Spec::load_file(k_arch + "tiny.yaml"));
+  const auto g = apps("lensing", {{"stage", "denoise"}, {"blocks", "1"}}).front();
+  const auto demands = mapper::lower(g, small.spec());
+  try {
+    (void)mapper::plan_sections(g, demands, small.spec(), {1, 2}, mapper::Mode::o1);
+    FAIL("expected Infeasible");
+  } catch (const mapper::Infeasible& e) {
+    REQUIRE_FALSE(e.reasons().empty());
+    CHECK_THAT(e.reasons()[0], Contains("op denoise/head/conv (Conv)"));
+    CHECK_THAT(e.reasons()[0], Contains("the region has 1 PCUs and 2 PMUs"));
+  }
+}
+
+TEST_CASE("o1 keeps the better of the greedy fill and the METIS cuts, all in execution order", "[mapper][sections]") {
+  const auto g = apps("lensing", {{"stage", "encoder"}, {"batch", "4"}}).front();
+  const auto& spec = fabric("sn10").spec();
+  const auto demands = mapper::lower(g, spec);
+  const auto plan = mapper::plan_sections(g, demands, spec, {24, 24}, mapper::Mode::o1);
+  REQUIRE(plan.candidates.size() >= 2);
+  CHECK(plan.candidates[0].method == "greedy");
+  for (const auto& c : plan.candidates) CHECK(plan.cycles() <= c.cycles * (1 + 1e-12));
+  // Every tensor flows forward: no op reads what a later section writes.
+  std::vector<int> section_of(g.ops().size(), -1);
+  for (std::size_t k = 0; k < plan.sections.size(); ++k) {
+    for (const auto& so : plan.sections[k].ops) section_of[static_cast<std::size_t>(so.op)] = static_cast<int>(k);
+  }
+  for (std::size_t i = 0; i < g.ops().size(); ++i) {
+    REQUIRE(section_of[i] >= 0);
+    for (auto t : g.ops()[i].inputs) {
+      if (t == graphs::k_no_tensor || g.tensor(t).producer < 0) continue;
+      CHECK(section_of[static_cast<std::size_t>(g.tensor(t).producer)] <= section_of[i]);
+    }
+  }
 }
 
 TEST_CASE("a mapping survives JSON, and bad JSON is refused with its key path", "[mapper][json]") {
