@@ -60,6 +60,27 @@ const char* to_string(Engine engine) {
   return "?";
 }
 
+Split split_of(const OpDemand& d, std::int64_t parallel) {
+  if (parallel <= d.max_parallel) return {std::max<std::int64_t>(parallel, 1), 1};
+  return {d.max_parallel, std::min(parallel / d.max_parallel, d.max_reduction_split)};
+}
+
+std::int64_t next_parallel(const OpDemand& d, std::int64_t parallel) {
+  const Split now = split_of(d, parallel);
+  if (now.outputs < d.max_parallel) return parallel + 1;
+  if (now.reduction >= d.max_reduction_split) return 0;
+  const std::int64_t next = d.max_parallel * (now.reduction + 1);
+  return stage_cycles(d, next) < stage_cycles(d, parallel) ? next : 0;
+}
+
+double stage_cycles(const OpDemand& d, std::int64_t parallel) {
+  const Split s = split_of(d, parallel);
+  const double work = d.cycles / static_cast<double>(s.pcus());
+  if (s.reduction == 1) return work;
+  const double tree = std::ceil(std::log2(static_cast<double>(s.reduction)));
+  return work + tree * d.output_vectors / static_cast<double>(s.outputs);
+}
+
 double element_bytes(const arch::Spec& spec) { return spec.pcu().precision == arch::Precision::bf16_fp32acc ? 2.0 : 4.0; }
 
 std::vector<OpDemand> lower(const graphs::Graph& g, const arch::Spec& spec) {
@@ -87,6 +108,7 @@ std::vector<OpDemand> lower(const graphs::Graph& g, const arch::Spec& spec) {
     for (graphs::TensorId t : op.outputs) out_elements += static_cast<double>(g.tensor(t).elements());
     d.output_bytes = out_elements * bytes_per_element;
     const double vectors = std::ceil(out_elements / static_cast<double>(lanes));
+    d.output_vectors = vectors;
     switch (d.engine) {
       case Engine::none: break;
       case Engine::matrix: {
@@ -94,6 +116,8 @@ std::vector<OpDemand> lower(const graphs::Graph& g, const arch::Spec& spec) {
         d.utilization = fill(n, lanes) * fill(k, stages);
         d.cycles = d.flops / (2.0 * static_cast<double>(lanes * stages) * d.utilization);
         d.max_parallel = std::max<std::int64_t>(1, static_cast<std::int64_t>(vectors));
+        // Each share of the reduction keeps at least 8 passes of the stages busy.
+        d.max_reduction_split = std::clamp<std::int64_t>(k / (8 * stages), 1, 64);
         break;
       }
       case Engine::vector: {

@@ -78,8 +78,12 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
         const auto& so = s.ops[i];
         const auto& d = demands[static_cast<std::size_t>(so.op)];
         const graphs::Op& op = g.op(so.op);
+        const bool on_pcus = d.engine == Engine::matrix || d.engine == Engine::vector;
         ms.ops.push_back({op.name, op.kind, to_string(d.engine), so.parallel, so.buffer_pmus, so.output_pmus,
-                          so.weights_streamed, d.flops, d.cycles, options.place ? placed.units[i] : std::vector<int>{}});
+                          so.weights_streamed, d.flops, d.cycles,
+                          on_pcus ? static_cast<int>(split_of(d, so.parallel).reduction) : 1,
+                          on_pcus ? stage_cycles(d, so.parallel) : d.cycles / std::max(so.parallel, 1),
+                          options.place ? placed.units[i] : std::vector<int>{}});
       }
       ms.placement_start = placed.start;
       ms.start_cost = placed.start_cost;
@@ -104,7 +108,8 @@ core::Json to_json(const Mapping& m) {
         ops.push_back({{"name", o.name}, {"kind", o.kind}, {"engine", o.engine}, {"parallel", o.parallel},
                        {"buffer_pmus", o.buffer_pmus}, {"output_pmus", o.output_pmus},
                        {"weights_streamed", o.weights_streamed}, {"flops", o.flops},
-                       {"cycles", o.cycles}, {"units", o.units}});
+                       {"cycles", o.cycles}, {"reduction_split", o.reduction_split}, {"stage_cycles", o.stage_cycles},
+                       {"units", o.units}});
       }
       core::Json streams = core::Json::array();
       for (const auto& st : s.streams) {
@@ -218,6 +223,7 @@ Mapping mapping_from_json(const core::Json& j, const std::string& source) {
                          r.get<int>(ops[oi], "buffer_pmus", op), r.get<int>(ops[oi], "output_pmus", op),
                          r.get<bool>(ops[oi], "weights_streamed", op),
                          r.get<double>(ops[oi], "flops", op), r.get<double>(ops[oi], "cycles", op),
+                         r.get<int>(ops[oi], "reduction_split", op), r.get<double>(ops[oi], "stage_cycles", op),
                          r.get<std::vector<int>>(ops[oi], "units", op)});
       }
       const auto& streams = r.array(sj, "streams", sp);

@@ -25,7 +25,9 @@ struct MappedOp {
   int output_pmus = 0;
   bool weights_streamed = false;
   double flops = 0;
-  double cycles = 0;  ///< on one unit; the stage takes cycles / parallel
+  double cycles = 0;        ///< on one unit
+  int reduction_split = 1;  ///< copies of its output split sharing the reduction (split_of)
+  double stage_cycles = 0;  ///< its pipeline stage on `parallel` units, partial-sum tree included
   std::vector<int> units;  ///< fabric unit ids: its PCUs (parallel of them, for PCU ops) then its PMUs
 };
 

@@ -101,11 +101,17 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
         vstreams.push_back({sources[k], readers[r], share, first_group + static_cast<int>(k)});
       }
     }
-    // Each PCU slice writes its results into an output PMU; weights go from their PMUs to the
-    // PCUs that use them.
-    const double out_bytes = demands[static_cast<std::size_t>(section.ops[i].op)].output_bytes;
+    // Each output split writes its results into an output PMU; with the reduction split, copy r
+    // of output split o (PCU r * outputs + o) first sends its partial sums to copy 0. Weights go
+    // from their PMUs to the PCUs that use them.
+    const auto& demand = demands[static_cast<std::size_t>(section.ops[i].op)];
+    const double out_bytes = demand.output_bytes;
+    const auto split = split_of(demand, static_cast<std::int64_t>(std::max<std::size_t>(pcus.size(), 1)));
+    const auto writers = std::min(pcus.size(), static_cast<std::size_t>(split.outputs));
     for (std::size_t j = 0; j < pcus.size(); ++j) {
-      vstreams.push_back({pcus[j], outputs[j % outputs.size()], out_bytes / static_cast<double>(pcus.size()), groups++});
+      const double share = out_bytes / static_cast<double>(writers);
+      if (j < writers) vstreams.push_back({pcus[j], outputs[j % outputs.size()], share, groups++});
+      else vstreams.push_back({pcus[j], pcus[j % writers], share, groups++});
     }
     const double weights = demands[static_cast<std::size_t>(section.ops[i].op)].weight_bytes;
     if (!pcus.empty() && pmus.size() > outputs.size() && weights > 0) {

@@ -44,7 +44,8 @@ std::string unit_list(const std::vector<int>& units, const arch::Fabric& fabric)
 std::string placement_text(const Mapping& m, const arch::Fabric& fabric) {
   std::string text = fmt::format("# {} on {} ({}), mode {}\n", m.tenants.size() == 1 ? m.tenants[0].name : "tenants",
                                  m.arch, m.arch_hash, m.mode);
-  text += "# per op: kind, engine, PCUs sharing it (xN), its PMUs, cycles per pipeline stage, units as t<tile>(x,y)\n";
+  text += "# per op: kind, engine, PCUs sharing it (xN; (OxRK): O output splits, each copied R times over the reduction),\n"
+          "# its PMUs, cycles per pipeline stage, units as t<tile>(x,y)\n";
   const double clock = fabric.spec().clock_ghz() * 1e9;
   for (const auto& t : m.tenants) {
     const int pcus = fabric.count(t.region(fabric), arch::UnitKind::pcu);
@@ -71,10 +72,12 @@ std::string placement_text(const Mapping& m, const arch::Fabric& fabric) {
                           s.start_cost, s.route_rounds, s.route_rounds == 1 ? "" : "s", s.overused_links);
       for (const auto& o : s.ops) {
         if (o.engine == "none") continue;
-        text += fmt::format("    {:<40} {:<18} {:<7} x{:<4} {:>3} PMU{} {:>12.0f} cycles/stage  units {}\n",
-                            core::printable(o.name, 40), o.kind, o.engine, o.parallel, o.buffer_pmus,
-                            o.weights_streamed ? " (weights streamed)" : "", o.parallel > 0 ? o.cycles / o.parallel : o.cycles,
-                            unit_list(o.units, fabric));
+        const std::string split = o.reduction_split > 1 ? fmt::format("x{} ({}x{}K)", o.parallel, o.parallel / o.reduction_split,
+                                                                                 o.reduction_split)
+                                                         : fmt::format("x{}", o.parallel);
+        text += fmt::format("    {:<40} {:<18} {:<7} {:<14} {:>3} PMU{} {:>12.0f} cycles/stage  units {}\n",
+                            core::printable(o.name, 40), o.kind, o.engine, split, o.buffer_pmus,
+                            o.weights_streamed ? " (weights streamed)" : "", o.stage_cycles, unit_list(o.units, fabric));
       }
     }
   }
@@ -173,24 +176,23 @@ std::string placement_svg(const Mapping& m, const arch::Fabric& fabric) {
                            px(a), py(a), px(b), py(b), load_colour(ratio), 1.0 + 2.5 * std::min(ratio, 1.0),
                            core::format_si(bytes, "B", 4), 100.0 * ratio);
       }
-      // Units: colour by op (one tenant) or by tenant.
+      // Units: colour by op (one tenant) or by tenant; one group and hover text per op keeps
+      // the file small.
       for (std::size_t oi = 0; oi < s.ops.size(); ++oi) {
         const auto& o = s.ops[oi];
+        if (o.units.empty()) continue;
         const char* colour = by_tenant ? tenant_colour : k_palette[oi % k_palette.size()];
         const int pcus_of_op = (o.engine == "matrix" || o.engine == "vector") ? o.parallel : 0;
+        svg += fmt::format("<g fill=\"{}\" stroke=\"#222\" stroke-width=\"0.4\"><title>{}</title>", colour,
+                           core::xml_escape(fmt::format("{}{} ({}): {} PCUs, {} PMUs", by_tenant ? t.name + ": " : "",
+                                                        o.name, o.kind, pcus_of_op, o.buffer_pmus)));
         for (std::size_t i = 0; i < o.units.size(); ++i) {
           const auto& u = units[static_cast<std::size_t>(o.units[i])];
           const bool pcu = static_cast<int>(i) < pcus_of_op;
-          const std::string role = pcu ? fmt::format("PCU slice {} of {}", i + 1, o.parallel)
-                                       : static_cast<int>(i) - pcus_of_op < o.output_pmus ? "output buffer"
-                                                                                          : "weights";
-          svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"{}\" fill=\"{}\" stroke=\"#222\" "
-                             "stroke-width=\"0.4\"><title>{}</title></rect>\n",
-                             px(u) + 1, py(u) + 1, cell - 2, cell - 2, pcu ? 1 : cell / 2, colour,
-                             core::xml_escape(fmt::format("{}{} ({}): {} on tile {} ({}, {})",
-                                                          by_tenant ? t.name + ": " : "", o.name, o.kind, role, u.tile,
-                                                          u.x, u.y)));
+          svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"{}\"/>", px(u) + 1, py(u) + 1,
+                             cell - 2, cell - 2, pcu ? 1 : cell / 2);
         }
+        svg += "</g>\n";
       }
     }
   }

@@ -62,8 +62,9 @@ int min_pmus(const OpDemand& d, const Budget& budget) {
   return 3 + memory_engine;
 }
 
-/// Deals out `pcus` to minimize the slowest stage (cycles / parallel), each op at least one PCU
-/// and at most its max_parallel: always give the next PCU to the current slowest stage. Stops
+/// Deals out `pcus` to minimize the slowest stage (stage_cycles), each op at least one PCU: always
+/// give the current slowest stage its next faster split (one more PCU on its outputs, or one
+/// more copy sharing its reduction). Stops
 /// once that stage is no slower than `floor_cycles` (the section's off-chip time): more PCUs
 /// would not shorten the section.
 void deal_pcus(Section& s, const std::vector<OpDemand>& demands, int pcus, double floor_cycles) {
@@ -83,10 +84,11 @@ void deal_pcus(Section& s, const std::vector<OpDemand>& demands, int pcus, doubl
     slowest.pop();
     auto& op = s.ops[i];
     const auto& d = demands[static_cast<std::size_t>(op.op)];
-    if (op.parallel >= d.max_parallel) continue;  // cannot split further: leave it out
-    ++op.parallel;
-    ++used;
-    slowest.emplace(d.cycles / op.parallel, i);
+    const auto next = static_cast<int>(next_parallel(d, op.parallel));
+    if (next == 0 || used + next - op.parallel > pcus) continue;  // no faster split fits: leave it out
+    used += next - op.parallel;
+    op.parallel = next;
+    slowest.emplace(stage_cycles(d, op.parallel), i);
   }
   s.pcus = used;
 }
@@ -201,7 +203,7 @@ SectionPlan estimate(const graphs::Graph& g, const std::vector<OpDemand>& demand
     deal_output_pmus(s, demands, budget.pmus);
     for (const auto& so : s.ops) {
       const auto& d = demands[static_cast<std::size_t>(so.op)];
-      if (so.parallel > 0) s.compute_cycles = std::max(s.compute_cycles, d.cycles / so.parallel);
+      if (so.parallel > 0) s.compute_cycles = std::max(s.compute_cycles, stage_cycles(d, so.parallel));
     }
     s.reconfig_cycles = static_cast<double>(spec.reconfig_cycles());
     plan.sections.push_back(std::move(s));
