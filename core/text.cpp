@@ -152,6 +152,12 @@ std::string format_bytes(double bytes) {
   return fmt::format("{:.4g} {}", scaled, k_prefixes[index]);
 }
 
+std::size_t count_occurrences(std::string_view text, std::string_view what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string_view::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 std::string xml_escape(std::string_view text) {
   std::string out;
   out.reserve(text.size());

@@ -30,6 +30,9 @@ namespace rdasim::core {
 /// UTF-8, every byte above 0x7f) escaped as \n, \t or \xNN, and cut to `max_chars` with "...".
 [[nodiscard]] std::string printable(std::string_view text, std::size_t max_chars = 60);
 
+/// How many times `what` occurs in `text` (overlapping occurrences count).
+[[nodiscard]] std::size_t count_occurrences(std::string_view text, std::string_view what);
+
 /// Text safe inside XML (SVG) content and attribute values: & < > " escaped.
 [[nodiscard]] std::string xml_escape(std::string_view text);
 

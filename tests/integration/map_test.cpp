@@ -1,33 +1,20 @@
 // `rdasim map` as a user runs it: several models as tenants, a deployment file, the three
 // reports, and mapping.json read back and checked against the fabric.
 #include <filesystem>
-#include <fstream>
 
 #include <catch2/catch.hpp>
 
 #include "arch/fabric.h"
 #include "core/files.h"
 #include "core/json.h"
+#include "core/text.h"
 #include "mapper/mapping.h"
 #include "tests/integration/cli_runner.h"
 
 using namespace rdasim;
 using Catch::Matchers::Contains;
 
-namespace {
-
-std::string read(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::size_t count(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
-}  // namespace
+using core::read_text_file;
 
 TEST_CASE("two models map as isolated tenants and the reports agree", "[integration][map]") {
   const auto dir = std::filesystem::temp_directory_path() / "rdasim_map_two";
@@ -39,20 +26,20 @@ TEST_CASE("two models map as isolated tenants and the reports agree", "[integrat
   CHECK_THAT(r.out, Contains("2 tenants on sn10 (o1)"));
   // mapping.json loads and passes the checker; the tenants are bands of one tile.
   const arch::Fabric fabric(arch::Spec::load_file("configs/arch/sn10.yaml"));
-  const auto m = mapper::mapping_from_json(core::Json::parse(read(dir / "mapping.json")), "mapping.json");
+  const auto m = mapper::mapping_from_json(core::Json::parse(read_text_file(dir / "mapping.json")), "mapping.json");
   REQUIRE(m.tenants.size() == 2);
   CHECK(m.tenants[0].tiles == std::vector<int>{0});
   CHECK(m.tenants[1].first_row == 4);
   CHECK(mapper::check(m, fabric).empty());
   // placement.txt names every tenant's region; placement.svg has a panel per section step.
-  const auto text = read(dir / "placement.txt");
+  const auto text = read_text_file(dir / "placement.txt");
   CHECK_THAT(text, Contains("tenant mlp on tile 0 rows 0-3 (40 PCUs, 40 PMUs)"));
   CHECK_THAT(text, Contains("tenant inversion on tile 0 rows 4-7"));
   std::size_t steps = 0;
   for (const auto& t : m.tenants) steps = std::max(steps, t.sections.size());
-  const auto svg = read(dir / "placement.svg");
+  const auto svg = read_text_file(dir / "placement.svg");
   CHECK(svg.rfind("<svg", 0) == 0);
-  CHECK(count(svg, "font-weight=\"bold\">section ") == steps);
+  CHECK(core::count_occurrences(svg, "font-weight=\"bold\">section ") == steps);
   std::filesystem::remove_all(dir);
 }
 

@@ -194,3 +194,22 @@ TEST_CASE("a mapping survives JSON, and bad JSON is refused with its key path", 
   CHECK_THROWS_WITH(mapper::mapping_from_json(broken, "mapping.json"),
                     Contains("mapping.tenants[0].sections[0].pcus is missing"));
 }
+
+TEST_CASE("past its output splits a matrix op splits its reduction, paying a partial-sum tree", "[mapper][lower]") {
+  mapper::OpDemand d;
+  d.engine = mapper::Engine::matrix;
+  d.cycles = 64'000;       // on one PCU
+  d.max_parallel = 4;      // four output vectors
+  d.output_vectors = 4;
+  d.max_reduction_split = 8;
+  CHECK(mapper::split_of(d, 3).outputs == 3);
+  CHECK(mapper::next_parallel(d, 3) == 4);
+  CHECK(mapper::next_parallel(d, 4) == 8);  // a second copy of the 4-way output split
+  CHECK(mapper::split_of(d, 8).reduction == 2);
+  CHECK(mapper::stage_cycles(d, 8) == Approx(64'000.0 / 8 + 1 * 4 / 4));
+  CHECK(mapper::stage_cycles(d, 32) == Approx(64'000.0 / 32 + 3 * 4 / 4));  // log2(8) levels
+  CHECK(mapper::next_parallel(d, 32) == 0);  // the reduction cannot split further
+  // A tiny op gains nothing from a split whose tree costs more than it saves.
+  d.cycles = 8;
+  CHECK(mapper::next_parallel(d, 4) == 0);
+}
