@@ -2,7 +2,8 @@
 # The main job: installs what is missing, builds rdasim, shows what each fabric preset amounts
 # to, builds the four science workloads at their published sizes, and checks the functional
 # reference (fp32 and bf16 against fp64) on generated inputs, and maps them onto SN40L with
-# and without fusion. (Placement, simulation and the GPU comparison join as they land.)
+# and without fusion, then several of them at once as isolated tenants, with the placement
+# reports in results/demo/. (Simulation and the GPU comparison join as they land.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
@@ -31,6 +32,13 @@ for model in "lensing -p batch=4" "inversion" "dcrnn"; do
     "$rdasim" map $model --arch configs/arch/sn40l.yaml --mode "$mode" | grep ' on sn40l ('
   done
 done
+
+echo
+echo "== several applications at once, each in its own region (configs/deployments/science-mix.yaml)"
+"$rdasim" map configs/deployments/science-mix.yaml --arch configs/arch/sn40l.yaml --out results/demo/science-mix
+echo "== the 32-member ensemble on SN10: members share tiles in bands of rows"
+"$rdasim" map ensemble -p members=32 --arch configs/arch/sn10.yaml | tail -2
+echo "(placement.txt and placement.svg in results/demo/science-mix)"
 
 echo
 echo "== the functional reference on generated inputs (fp32 and bf16 against fp64)"
