@@ -23,6 +23,10 @@ enum class Engine {
 
 [[nodiscard]] const char* to_string(Engine engine);
 
+/// Whether the op runs on PCUs (matrix and vector engines); memory-engine ops use a PMU's
+/// address generators and views use nothing.
+[[nodiscard]] inline bool uses_pcus(Engine engine) { return engine == Engine::matrix || engine == Engine::vector; }
+
 /// The demand of one op, independent of the others.
 struct OpDemand {
   graphs::OpId op = -1;

@@ -78,7 +78,7 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
         const auto& so = s.ops[i];
         const auto& d = demands[static_cast<std::size_t>(so.op)];
         const graphs::Op& op = g.op(so.op);
-        const bool on_pcus = d.engine == Engine::matrix || d.engine == Engine::vector;
+        const bool on_pcus = uses_pcus(d.engine);
         ms.ops.push_back({op.name, op.kind, to_string(d.engine), so.parallel, so.buffer_pmus, so.output_pmus,
                           so.weights_streamed, d.flops, d.cycles,
                           on_pcus ? static_cast<int>(split_of(d, so.parallel).reduction) : 1,
@@ -255,7 +255,7 @@ void check_layout(const Tenant& t, const arch::Region& region, std::size_t k, co
   std::set<int> used;
   for (const auto& o : s.ops) {
     if (o.units.empty()) continue;
-    const int pcus = (o.engine == "matrix" || o.engine == "vector") ? o.parallel : 0;
+    const int pcus = o.pcus();
     if (static_cast<int>(o.units.size()) != pcus + o.buffer_pmus) {
       problems.push_back(where(fmt::format("op '{}' has {} units placed, expected {}", o.name, o.units.size(), pcus + o.buffer_pmus)));
       continue;
@@ -337,7 +337,7 @@ std::vector<std::string> check(const Mapping& m, const arch::Fabric& fabric) {
       const auto& s = t.sections[k];
       int pcus = 0, pmus = 0;
       for (const auto& o : s.ops) {
-        if (o.engine == "matrix" || o.engine == "vector") pcus += o.parallel;
+        pcus += o.pcus();
         pmus += o.buffer_pmus;
         if ((o.engine == "matrix" || o.engine == "vector") && o.parallel < 1) {
           problems.push_back(fmt::format("tenant '{}' section {}: op '{}' has no PCU", t.name, k, o.name));

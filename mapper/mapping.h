@@ -29,6 +29,8 @@ struct MappedOp {
   int reduction_split = 1;  ///< copies of its output split sharing the reduction (split_of)
   double stage_cycles = 0;  ///< its pipeline stage on `parallel` units, partial-sum tree included
   std::vector<int> units;  ///< fabric unit ids: its PCUs (parallel of them, for PCU ops) then its PMUs
+  /// The PCUs it holds: `parallel` for matrix and vector ops, none otherwise.
+  [[nodiscard]] int pcus() const { return engine == "matrix" || engine == "vector" ? parallel : 0; }
 };
 
 /// Data between two placed units, and the links it travels.

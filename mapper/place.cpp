@@ -14,8 +14,6 @@ namespace rdasim::mapper {
 
 namespace {
 
-bool uses_pcus(Engine e) { return e == Engine::matrix || e == Engine::vector; }
-
 /// A virtual stream between two virtual units (indices into the flat unit list); streams of
 /// one `group` carry the same data from one source (multicast).
 struct VStream {
@@ -25,6 +23,41 @@ struct VStream {
 };
 
 }  // namespace
+
+ChannelLoad::ChannelLoad(const RegionIndex& layout, double capacity, double overflow_cost)
+    : m_layout(layout), m_capacity(capacity), m_overflow_cost(overflow_cost) {
+  for (const bool pcu : {true, false}) {
+    for (int u : layout.pool(pcu)) {
+      m_width = std::max(m_width, layout.x(u) + 1);
+      m_height = std::max(m_height, layout.y(u) + 1);
+    }
+  }
+  m_horizontal.assign(static_cast<std::size_t>(m_width * m_height), 0.0);
+  m_vertical.assign(static_cast<std::size_t>(m_width * m_height), 0.0);
+}
+
+double ChannelLoad::add(int a, int b, double bytes) {
+  const int xa = m_layout.x(a), ya = m_layout.y(a), xb = m_layout.x(b), yb = m_layout.y(b);
+  double change = 0;
+  for (int x = std::min(xa, xb); x < std::max(xa, xb); ++x) change += add_to(m_horizontal, ya * m_width + x, bytes);
+  for (int y = std::min(ya, yb); y < std::max(ya, yb); ++y) change += add_to(m_vertical, y * m_width + xb, bytes);
+  return change;
+}
+
+double ChannelLoad::overflow_cost() const {
+  double c = 0;
+  for (const auto* channel : {&m_horizontal, &m_vertical}) {
+    for (double l : *channel) c += m_overflow_cost * std::max(0.0, l - m_capacity);
+  }
+  return c;
+}
+
+double ChannelLoad::add_to(std::vector<double>& load, int at, double bytes) {
+  double& l = load[static_cast<std::size_t>(at)];
+  const double before = std::max(0.0, l - m_capacity);
+  l += bytes;
+  return m_overflow_cost * (std::max(0.0, l - m_capacity) - before);
+}
 
 SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand>& demands, const Section& section,
                               const RegionIndex& layout, double cycles, std::uint64_t seed) {
@@ -199,7 +232,8 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
       where = greedy_where;
     }
   }
-  // Simulated annealing on bytes x hops: move a unit to a free place or swap two of a kind.
+  // Simulated annealing on bytes x hops plus congestion (below): move a unit to a free place or
+  // swap two of a kind.
   auto stream_cost = [&](const VStream& s) {
     return s.bytes * layout.distance(where[static_cast<std::size_t>(s.src)], where[static_cast<std::size_t>(s.dst)]);
   };
@@ -218,8 +252,29 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
     }
     return c;
   };
+  // Congestion: every stream is assumed to take its dimension-order route (along its source's
+  // row, then down its sink's column), loading the channel segments it crosses. A segment asked
+  // to carry more than its links can in the section's time costs as much per excess byte as two
+  // extra hops; routing later spreads the load over real paths, but a hot channel here is one
+  // that detours would have to work hard to relieve.
+  ChannelLoad channels(layout, 2.0 * fabric.spec().network().link_bytes_per_cycle * std::max(cycles, 1.0), 2.0);
+  auto load_stream = [&](int s, double sign) {
+    const auto& st = vstreams[static_cast<std::size_t>(s)];
+    return channels.add(where[static_cast<std::size_t>(st.src)], where[static_cast<std::size_t>(st.dst)], sign * st.bytes);
+  };
+  std::vector<int> moved;  // the streams of the units a move touches, each once
+  auto streams_of = [&](int v, int other) {
+    moved = incident[static_cast<std::size_t>(v)];
+    if (other >= 0) {
+      for (int s : incident[static_cast<std::size_t>(other)]) {
+        const auto& st = vstreams[static_cast<std::size_t>(s)];
+        if (st.src != v && st.dst != v) moved.push_back(s);
+      }
+    }
+  };
   double cost = out.start_cost;
   for (std::size_t v = 0; v < n; ++v) cost += gravity * layout.distance(where[v], anchor);
+  for (std::size_t s = 0; s < vstreams.size(); ++s) cost += load_stream(static_cast<int>(s), 1.0);
   core::SplitMix64 rng(seed);
   // Effort grows with the units to place, capped: sections of one op (o0) need little.
   const std::size_t moves = std::min<std::size_t>(100'000, 15 * n);
@@ -245,19 +300,27 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
     }
     if (target < 0 || target == from) continue;
     const int other = owner[static_cast<std::size_t>(target)];
+    streams_of(v, other);
+    // Returns the change of congestion cost.
+    auto relocate = [&](int to_v, int to_other) {
+      double change = 0;
+      for (int s : moved) change += load_stream(s, -1.0);
+      where[static_cast<std::size_t>(v)] = to_v;
+      if (other >= 0) where[static_cast<std::size_t>(other)] = to_other;
+      for (int s : moved) change += load_stream(s, 1.0);
+      return change;
+    };
     const double before = unit_cost(v, -1) + (other >= 0 ? unit_cost(other, v) : 0.0);
-    where[static_cast<std::size_t>(v)] = target;
-    if (other >= 0) where[static_cast<std::size_t>(other)] = from;
+    const double congestion = relocate(target, from);
     const double after = unit_cost(v, -1) + (other >= 0 ? unit_cost(other, v) : 0.0);
-    const double delta = after - before;
+    const double delta = after - before + congestion;
     const double scaled = delta / std::max(temperature, 1e-12);
     if (delta <= 0 || (scaled < 30.0 && rng.uniform() < std::exp(-scaled))) {
       owner[static_cast<std::size_t>(target)] = v;
       owner[static_cast<std::size_t>(from)] = other;
       cost += delta;
     } else {
-      where[static_cast<std::size_t>(v)] = from;
-      if (other >= 0) where[static_cast<std::size_t>(other)] = target;
+      (void)relocate(from, target);
     }
   }
 

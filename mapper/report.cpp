@@ -182,7 +182,7 @@ std::string placement_svg(const Mapping& m, const arch::Fabric& fabric) {
         const auto& o = s.ops[oi];
         if (o.units.empty()) continue;
         const char* colour = by_tenant ? tenant_colour : k_palette[oi % k_palette.size()];
-        const int pcus_of_op = (o.engine == "matrix" || o.engine == "vector") ? o.parallel : 0;
+        const int pcus_of_op = o.pcus();
         svg += fmt::format("<g fill=\"{}\" stroke=\"#222\" stroke-width=\"0.4\"><title>{}</title>", colour,
                            core::xml_escape(fmt::format("{}{} ({}): {} PCUs, {} PMUs", by_tenant ? t.name + ": " : "",
                                                         o.name, o.kind, pcus_of_op, o.buffer_pmus)));

@@ -51,8 +51,6 @@ double dram_bytes_per_cycle(const arch::Spec& spec) {
 
 namespace {
 
-bool uses_pcus(Engine e) { return e == Engine::matrix || e == Engine::vector; }
-
 /// PMUs an op needs when placed: its buffers, or two (double-buffered weight tiles plus the
 /// output buffer) when its weights stream from DRAM.
 int min_pmus(const OpDemand& d, const Budget& budget) {

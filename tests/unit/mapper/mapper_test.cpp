@@ -10,6 +10,7 @@
 #include "graphs/transforms.h"
 #include "mapper/infeasible.h"
 #include "mapper/mapping.h"
+#include "mapper/place.h"
 #include "workloads/workload.h"
 
 using namespace rdasim;
@@ -212,4 +213,20 @@ TEST_CASE("past its output splits a matrix op splits its reduction, paying a par
   // A tiny op gains nothing from a split whose tree costs more than it saves.
   d.cycles = 8;
   CHECK(mapper::next_parallel(d, 4) == 0);
+}
+
+TEST_CASE("annealing's channel estimate charges bytes over a segment's capacity, and undoes exactly", "[mapper][place]") {
+  const auto& f = fabric("sn10");
+  const mapper::RegionIndex region(f, f.region("all", {0}));
+  // Two PCUs on the same row, four cells apart: four horizontal segments.
+  const int a = f.cell_unit(0, 0, 0), b = f.cell_unit(0, 4, 0);
+  mapper::ChannelLoad channels(region, 100.0, 2.0);
+  CHECK(channels.add(a, b, 60.0) == 0.0);  // under capacity
+  CHECK(channels.add(a, b, 60.0) == Approx(4 * 2.0 * 20.0));  // 20 bytes over on each of 4 segments
+  CHECK(channels.overflow_cost() == Approx(160.0));
+  CHECK(channels.add(a, b, -60.0) == Approx(-160.0));
+  CHECK(channels.overflow_cost() == 0.0);
+  // Down a column: vertical segments only, at the sink's column.
+  const int c = f.cell_unit(0, 4, 3);
+  CHECK(channels.add(b, c, 150.0) == Approx(3 * 2.0 * 50.0));
 }
