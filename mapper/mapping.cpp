@@ -94,6 +94,7 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
       t.sections.push_back(std::move(ms));
     }
     m.tenants.push_back(std::move(t));
+    if (options.progress) options.progress(m.tenants.size(), apps.size());
   }
   return m;
 }

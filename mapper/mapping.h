@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,8 @@ struct MapOptions {
   std::vector<RegionRequest> regions;  ///< per application; empty: the fabric shared out evenly
   std::uint64_t seed = 1;  ///< placement's annealing
   bool place = true;       ///< place and route (off: sections and analytic compute/memory only)
+  /// Called after each application is mapped with (done, total), for progress on long runs.
+  std::function<void(std::size_t, std::size_t)> progress;
 };
 
 /// Maps applications (tenants) onto disjoint regions of the fabric (allocate_regions): each is

@@ -2,6 +2,7 @@
 // MODEL argument, or a deployment file's applications) onto disjoint regions of a fabric, cut
 // them into sections, place and route them, and report units, SRAM, DRAM traffic and analytic
 // time. Requests the fabric cannot hold end with status 1 and one reason per failing op.
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -118,6 +119,15 @@ int run_map(const MapCliOptions& opt) {
   options.seed = opt.seed;
   if (deployment.apps.size() > 1) {
     core::log::info("mapping {} applications onto {}", deployment.apps.size(), fabric.spec().name());
+    // Many tenants take seconds: say how far it got, every few seconds.
+    options.progress = [start = std::chrono::steady_clock::now(), last = std::chrono::steady_clock::now()](
+                           std::size_t done, std::size_t total) mutable {
+      const auto now = std::chrono::steady_clock::now();
+      if (done == total || now - last < std::chrono::seconds(3)) return;
+      last = now;
+      core::log::info("mapped {} of {} applications ({:.0f} s)", done, total,
+                      std::chrono::duration<double>(now - start).count());
+    };
   }
   mapper::Mapping mapping;
   try {
