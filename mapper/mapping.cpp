@@ -1,6 +1,7 @@
 #include "mapper/mapping.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include <fmt/format.h>
@@ -14,6 +15,15 @@ namespace rdasim::mapper {
 
 double MappedSection::cycles() const {
   return std::max({compute_cycles, memory_cycles, network_cycles}) + reconfig_cycles;
+}
+
+double analytic_cycles(const Mapping& m, const arch::Spec& spec) {
+  double slowest = 0, dram = 0;
+  for (const auto& t : m.tenants) {
+    slowest = std::max(slowest, t.cycles());
+    for (const auto& s : t.sections) dram += s.dram_read_bytes + s.dram_write_bytes;
+  }
+  return m.tenants.size() > 1 ? std::max(slowest, dram / dram_bytes_per_cycle(spec)) : slowest;
 }
 
 double Tenant::cycles() const {
@@ -42,6 +52,7 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
   m.arch = spec.name();
   m.arch_hash = spec.hash();
   m.mode = to_string(options.mode);
+  m.dram_tier = spec.memory_tiers().at(dram_tier(spec)).name;
   for (int a = 0; a < apps_n; ++a) {
     const graphs::Graph& g = apps[static_cast<std::size_t>(a)];
     const arch::Region& r = regions[static_cast<std::size_t>(a)];
@@ -90,7 +101,8 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
       ms.placement_cost = placed.placement_cost;
       ms.route_rounds = placed.route_rounds;
       ms.overused_links = placed.overused_links;
-      for (auto& st : placed.streams) ms.streams.push_back({st.src, st.dst, st.bytes, std::move(st.links)});
+      for (auto& st : placed.streams) ms.streams.push_back({st.src, st.dst, st.bytes, std::move(st.links), st.group});
+      if (options.place) ms.dram = dram_streams(g, demands, s, placed.units, element_bytes(spec));
       t.sections.push_back(std::move(ms));
     }
     m.tenants.push_back(std::move(t));
@@ -98,6 +110,10 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
   }
   return m;
 }
+
+namespace {
+constexpr const char* k_mapping_format = "rdasim.mapping/2";
+}  // namespace
 
 core::Json to_json(const Mapping& m) {
   core::Json tenants = core::Json::array();
@@ -114,7 +130,11 @@ core::Json to_json(const Mapping& m) {
       }
       core::Json streams = core::Json::array();
       for (const auto& st : s.streams) {
-        streams.push_back({{"src", st.src}, {"dst", st.dst}, {"bytes", st.bytes}, {"links", st.links}});
+        streams.push_back({{"src", st.src}, {"dst", st.dst}, {"bytes", st.bytes}, {"links", st.links}, {"group", st.group}});
+      }
+      core::Json dram = core::Json::array();
+      for (const auto& d : s.dram) {
+        dram.push_back({{"unit", d.unit}, {"bytes", d.bytes}, {"write", d.write}, {"preload", d.preload}});
       }
       sections.push_back({{"pcus", s.pcus}, {"pmus", s.pmus}, {"weight_bytes", s.weight_bytes},
                           {"dram_read_bytes", s.dram_read_bytes}, {"dram_write_bytes", s.dram_write_bytes},
@@ -123,7 +143,7 @@ core::Json to_json(const Mapping& m) {
                           {"placement_start", s.placement_start}, {"start_cost", s.start_cost},
                           {"placement_cost", s.placement_cost}, {"route_rounds", s.route_rounds},
                           {"overused_links", s.overused_links}, {"ops", ops},
-                          {"streams", streams}});
+                          {"streams", streams}, {"dram", dram}});
     }
     core::Json sectioning = core::Json::array();
     for (const auto& c : t.sectioning) {
@@ -132,7 +152,8 @@ core::Json to_json(const Mapping& m) {
     tenants.push_back({{"name", t.name}, {"tiles", t.tiles}, {"rows", {t.first_row, t.end_row}}, {"method", t.method},
                        {"sectioning", sectioning}, {"sections", sections}});
   }
-  return {{"format", "rdasim.mapping/1"}, {"arch", m.arch}, {"arch_hash", m.arch_hash}, {"mode", m.mode}, {"tenants", tenants}};
+  return {{"format", k_mapping_format}, {"arch", m.arch}, {"arch_hash", m.arch_hash}, {"mode", m.mode},
+          {"dram_tier", m.dram_tier}, {"tenants", tenants}};
 }
 
 namespace {
@@ -172,13 +193,15 @@ class Reader {
 
 Mapping mapping_from_json(const core::Json& j, const std::string& source) {
   const Reader r(source);
-  if (r.get<std::string>(j, "format", "mapping") != "rdasim.mapping/1") {
-    r.fail("mapping.format", "is not rdasim.mapping/1");
+  if (const auto format = r.get<std::string>(j, "format", "mapping"); format != k_mapping_format) {
+    r.fail("mapping.format", fmt::format("is '{}', expected '{}' (a mapping from another rdasim version: map the model again)",
+                                         format, k_mapping_format));
   }
   Mapping m;
   m.arch = r.get<std::string>(j, "arch", "mapping");
   m.arch_hash = r.get<std::string>(j, "arch_hash", "mapping");
   m.mode = r.get<std::string>(j, "mode", "mapping");
+  m.dram_tier = r.get<std::string>(j, "dram_tier", "mapping");
   const auto& tenants = r.array(j, "tenants", "mapping");
   for (std::size_t ti = 0; ti < tenants.size(); ++ti) {
     const std::string tp = fmt::format("mapping.tenants[{}]", ti);
@@ -231,7 +254,14 @@ Mapping mapping_from_json(const core::Json& j, const std::string& source) {
       for (std::size_t i = 0; i < streams.size(); ++i) {
         const std::string stp = fmt::format("{}.streams[{}]", sp, i);
         s.streams.push_back({r.get<int>(streams[i], "src", stp), r.get<int>(streams[i], "dst", stp),
-                             r.get<double>(streams[i], "bytes", stp), r.get<std::vector<int>>(streams[i], "links", stp)});
+                             r.get<double>(streams[i], "bytes", stp), r.get<std::vector<int>>(streams[i], "links", stp),
+                             r.get<int>(streams[i], "group", stp)});
+      }
+      const auto& dram = r.array(sj, "dram", sp);
+      for (std::size_t i = 0; i < dram.size(); ++i) {
+        const std::string dp = fmt::format("{}.dram[{}]", sp, i);
+        s.dram.push_back({r.get<int>(dram[i], "unit", dp), r.get<double>(dram[i], "bytes", dp), r.get<bool>(dram[i], "write", dp),
+                          r.get<bool>(dram[i], "preload", dp)});
       }
       t.sections.push_back(std::move(s));
     }
@@ -295,6 +325,20 @@ void check_layout(const Tenant& t, const arch::Region& region, std::size_t k, co
     if (at != st.dst && st.src != st.dst) {
       problems.push_back(where(fmt::format("the route from unit {} ends at unit {}, not at {}", st.src, at, st.dst)));
     }
+  }
+  // Off-chip traffic: from and to the section's own units, adding up to its DRAM bytes.
+  if (s.dram.empty()) return;  // mapped without placement
+  double read = 0, written = 0;
+  for (const auto& d : s.dram) {
+    (d.write ? written : read) += d.bytes;
+    if (d.unit >= 0 && used.count(d.unit) == 0) {
+      problems.push_back(where(fmt::format("DRAM traffic goes to unit {}, which holds none of its ops", d.unit)));
+    }
+  }
+  const auto differs = [](double a, double b) { return std::abs(a - b) > 1e-9 * std::max({1.0, a, b}); };
+  if (differs(read, s.dram_read_bytes) || differs(written, s.dram_write_bytes)) {
+    problems.push_back(where(fmt::format("its DRAM streams read {} B and write {} B, the section says {} B and {} B", read,
+                                         written, s.dram_read_bytes, s.dram_write_bytes)));
   }
 }
 

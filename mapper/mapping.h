@@ -12,6 +12,7 @@
 #include "arch/fabric.h"
 #include "core/json.h"
 #include "graphs/graph.h"
+#include "mapper/dram.h"
 #include "mapper/sections.h"
 #include "mapper/tenants.h"
 
@@ -34,11 +35,13 @@ struct MappedOp {
   [[nodiscard]] int pcus() const { return engine == "matrix" || engine == "vector" ? parallel : 0; }
 };
 
-/// Data between two placed units, and the links it travels.
+/// Data between two placed units, and the links it travels. Streams of one multicast group
+/// (same source, same data) cross each link of their paths once.
 struct MappedStream {
   int src = -1, dst = -1;
   double bytes = 0;
   std::vector<int> links;
+  int group = 0;
 };
 
 struct MappedSection {
@@ -59,6 +62,7 @@ struct MappedSection {
   int route_rounds = 0;
   int overused_links = 0;     ///< links over their bandwidth when routing stopped
   std::vector<MappedStream> streams;
+  std::vector<DramStream> dram;  ///< off-chip traffic per unit: bytes add up to dram_read/write_bytes
   [[nodiscard]] double cycles() const;
 };
 
@@ -79,8 +83,13 @@ struct Mapping {
   std::string arch;
   std::string arch_hash;
   std::string mode;
+  std::string dram_tier;  ///< the memory tier holding the tensors (dram_tier())
   std::vector<Tenant> tenants;
 };
+
+/// The analytic time of the whole mapping, in cycles: tenants run side by side, so the slowest
+/// tenant, but never less than all tenants' DRAM traffic at the chip's bandwidth (they share it).
+[[nodiscard]] double analytic_cycles(const Mapping& mapping, const arch::Spec& spec);
 
 struct MapOptions {
   Mode mode = Mode::o1;

@@ -341,7 +341,7 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
   for (std::size_t s = 0; s < vstreams.size(); ++s) {
     const auto& v = vstreams[s];
     out.streams.push_back({where[static_cast<std::size_t>(v.src)], where[static_cast<std::size_t>(v.dst)], v.bytes,
-                           std::move(routing.paths[s])});
+                           std::move(routing.paths[s]), v.group});
   }
   return out;
 }

@@ -23,6 +23,7 @@ struct Stream {
   int dst = -1;
   double bytes = 0;
   std::vector<int> links;  ///< fabric link ids, src to dst
+  int group = 0;           ///< streams of one multicast group carry the same data
 };
 
 struct SectionLayout {

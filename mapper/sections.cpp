@@ -43,10 +43,18 @@ double SectionPlan::flops() const {
   return f;
 }
 
+std::size_t dram_tier(const arch::Spec& spec) {
+  const auto& tiers = spec.memory_tiers();
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < tiers.size(); ++i) {
+    if (tiers[i].bandwidth_gbps * tiers[i].efficiency > tiers[best].bandwidth_gbps * tiers[best].efficiency) best = i;
+  }
+  return best;
+}
+
 double dram_bytes_per_cycle(const arch::Spec& spec) {
-  double best = 0;
-  for (const auto& tier : spec.memory_tiers()) best = std::max(best, tier.bandwidth_gbps * tier.efficiency);
-  return best / spec.clock_ghz();  // GB/s over Gcycles/s
+  const auto& tier = spec.memory_tiers().at(dram_tier(spec));
+  return tier.bandwidth_gbps * tier.efficiency / spec.clock_ghz();  // GB/s over Gcycles/s
 }
 
 namespace {

@@ -68,7 +68,9 @@ struct SectionPlan {
   [[nodiscard]] double flops() const;
 };
 
-/// Off-chip bytes per cycle: the fastest tier's sustained bandwidth (tensors live there).
+/// The memory tier tensors live in: the fastest (index into Spec::memory_tiers()).
+[[nodiscard]] std::size_t dram_tier(const arch::Spec& spec);
+/// Off-chip bytes per cycle: dram_tier()'s sustained bandwidth.
 [[nodiscard]] double dram_bytes_per_cycle(const arch::Spec& spec);
 
 /// Cuts the graph into sections within `budget`, deals out PCUs and estimates each section. o0

@@ -1,0 +1,109 @@
+#include "mapper/dram.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace rdasim::mapper {
+
+namespace {
+
+bool is_weight(const graphs::Tensor& t) { return t.role == graphs::Role::param || t.role == graphs::Role::constant; }
+
+}  // namespace
+
+std::vector<DramStream> dram_streams(const graphs::Graph& g, const std::vector<OpDemand>& demands, const Section& section,
+                                     const std::vector<std::vector<int>>& units, double bytes_per_element) {
+  std::map<graphs::OpId, std::size_t> index_of;
+  for (std::size_t i = 0; i < section.ops.size(); ++i) index_of[section.ops[i].op] = i;
+  const auto inside = [&](graphs::OpId op) { return op >= 0 && index_of.count(op) > 0; };
+  const auto has_units = [&](std::size_t i) { return i < units.size() && !units[i].empty(); };
+  const auto pcus_of = [&](std::size_t i) {
+    const auto& d = demands[static_cast<std::size_t>(section.ops[i].op)];
+    return uses_pcus(d.engine) ? section.ops[i].parallel : 0;
+  };
+  // The units of op i that take a tensor from DRAM: weights land in its weight PMUs (after the
+  // output PMUs), activations in its PCUs; ops without PCUs take both into their PMUs.
+  const auto takers = [&](std::size_t i, bool weight) {
+    const auto& u = units[i];
+    const auto pcus = static_cast<std::size_t>(std::min<int>(pcus_of(i), static_cast<int>(u.size())));
+    const auto outputs = static_cast<std::size_t>(std::max(1, section.ops[i].output_pmus));
+    if (weight && u.size() > pcus + outputs) return std::vector<int>(u.begin() + static_cast<long>(pcus + outputs), u.end());
+    if (pcus > 0) return std::vector<int>(u.begin(), u.begin() + static_cast<long>(pcus));
+    return std::vector<int>(u.begin() + static_cast<long>(pcus), u.end());
+  };
+
+  std::vector<DramStream> out;
+  const auto share = [&](const std::vector<int>& to, double bytes, bool write, bool preload) {
+    if (to.empty()) {
+      out.push_back({-1, bytes, write, false});
+      return;
+    }
+    for (int u : to) out.push_back({u, bytes / static_cast<double>(to.size()), write, preload});
+  };
+
+  // Reads: every tensor an op of the section takes from outside it, once. Its readers are the
+  // units of the ops consuming it, through views.
+  std::set<graphs::TensorId> read;
+  for (const auto& so : section.ops) {
+    for (graphs::TensorId t : g.op(so.op).inputs) {
+      if (t != graphs::k_no_tensor && !inside(g.tensor(t).producer)) read.insert(t);
+    }
+  }
+  for (graphs::TensorId t : read) {
+    const auto& tensor = g.tensor(t);
+    const bool weight = is_weight(tensor);
+    std::vector<int> to;
+    bool preload = weight;
+    std::vector<graphs::TensorId> pending{t};
+    std::set<graphs::TensorId> seen;
+    while (!pending.empty()) {
+      const graphs::TensorId at = pending.back();
+      pending.pop_back();
+      if (!seen.insert(at).second) continue;
+      for (graphs::OpId c : g.tensor(at).consumers) {
+        auto it = index_of.find(c);
+        if (it == index_of.end()) continue;
+        if (has_units(it->second)) {
+          const auto taken = takers(it->second, weight);
+          to.insert(to.end(), taken.begin(), taken.end());
+          preload = preload && !section.ops[it->second].weights_streamed;
+        } else {
+          for (graphs::TensorId o : g.op(c).outputs) pending.push_back(o);  // a view: its readers read it
+        }
+      }
+    }
+    std::sort(to.begin(), to.end());
+    to.erase(std::unique(to.begin(), to.end()), to.end());
+    share(to, static_cast<double>(tensor.elements()) * bytes_per_element, false, preload && !to.empty());
+  }
+
+  // Writes: tensors produced here that are outputs or read by a later section, from the output
+  // PMUs of the op holding them (views hold their input's).
+  for (std::size_t i = 0; i < section.ops.size(); ++i) {
+    for (graphs::TensorId t : g.op(section.ops[i].op).outputs) {
+      const auto& tensor = g.tensor(t);
+      bool leaves = tensor.role == graphs::Role::output;
+      for (graphs::OpId c : tensor.consumers) leaves = leaves || !inside(c);
+      if (!leaves) continue;
+      std::size_t holder = i;
+      while (!has_units(holder)) {
+        const auto& inputs = g.op(section.ops[holder].op).inputs;
+        if (inputs.empty() || inputs[0] == graphs::k_no_tensor || !inside(g.tensor(inputs[0]).producer)) break;
+        holder = index_of.at(g.tensor(inputs[0]).producer);
+      }
+      std::vector<int> from;
+      if (has_units(holder)) {
+        const auto& u = units[holder];
+        const auto pcus = static_cast<std::size_t>(std::min<int>(pcus_of(holder), static_cast<int>(u.size())));
+        const auto outputs = std::min(u.size() - pcus, static_cast<std::size_t>(std::max(1, section.ops[holder].output_pmus)));
+        from.assign(u.begin() + static_cast<long>(pcus), u.begin() + static_cast<long>(pcus + outputs));
+        if (from.empty()) from.assign(u.begin(), u.begin() + static_cast<long>(pcus));
+      }
+      share(from, static_cast<double>(tensor.elements()) * bytes_per_element, true, false);
+    }
+  }
+  return out;
+}
+
+}  // namespace rdasim::mapper

@@ -1,0 +1,31 @@
+// Off-chip traffic of a placed section, unit by unit: which units receive the tensors read from
+// DRAM (inputs, results of earlier sections, weights) and which write the tensors that leave
+// the section. The simulator replays these streams; their bytes are exactly the section's
+// dram_read_bytes and dram_write_bytes.
+#pragma once
+
+#include <vector>
+
+#include "graphs/graph.h"
+#include "mapper/lower.h"
+#include "mapper/sections.h"
+
+namespace rdasim::mapper {
+
+/// Bytes between DRAM and one unit of a section.
+struct DramStream {
+  int unit = -1;         ///< fabric unit id; -1: no unit holds it (a view's shape input), moved by the sequencer
+  double bytes = 0;
+  bool write = false;    ///< to DRAM (else from it)
+  bool preload = false;  ///< resident weights, loaded before the section starts streaming
+};
+
+/// The DRAM streams of `section` once placed: `units` holds, per SectionOp, its PCUs then its
+/// PMUs. A tensor read by several units is read once, its bytes shared among them; weights go
+/// to the op's weight PMUs, activations to its PCUs (memory-engine ops: their PMUs); tensors
+/// leaving the section are written from their producer's output PMUs. Views pass through.
+[[nodiscard]] std::vector<DramStream> dram_streams(const graphs::Graph& graph, const std::vector<OpDemand>& demands,
+                                                   const Section& section, const std::vector<std::vector<int>>& units,
+                                                   double bytes_per_element);
+
+}  // namespace rdasim::mapper
