@@ -1,0 +1,287 @@
+#include "sim/cycle/dataflow.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace rdasim::sim {
+
+namespace {
+
+/// Times closer than this (cycles) are equal: SystemC's clock ticks in thousandths of a cycle.
+constexpr double k_epsilon = 1e-6;
+
+
+bool is_reduction(const std::string& kind) {
+  static const std::set<std::string> kinds{"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd",
+                                           "ReduceL2", "Softmax", "LogSoftmax", "LayerNormalization",
+                                           "BatchNormalization", "InstanceNormalization", "GlobalAveragePool",
+                                           "GlobalMaxPool", "ArgMax", "ArgMin"};
+  return kinds.count(kind) > 0;
+}
+
+bool is_transcendental(const std::string& kind) {
+  static const std::set<std::string> kinds{"Exp", "Log", "Tanh", "Sigmoid", "Erf", "Gelu", "Sqrt", "Pow", "Softplus",
+                                           "Softmax", "LogSoftmax", "Reciprocal", "Div", "Sin", "Cos", "Elu", "Selu"};
+  return kinds.count(kind) > 0;
+}
+
+}  // namespace
+
+std::int64_t section_tokens(const mapper::MappedSection& section, double vector_bytes, const TokenOptions& options) {
+  double largest = 0;
+  for (const auto& st : section.streams) largest = std::max(largest, st.bytes);
+  for (const auto& d : section.dram) {
+    if (!d.preload) largest = std::max(largest, d.bytes);
+  }
+  const auto vectors = static_cast<std::int64_t>(std::ceil(largest / vector_bytes));
+  const auto chunks = (vectors + options.chunk - 1) / std::max(options.chunk, 1);
+  return std::max<std::int64_t>({1, chunks, std::min<std::int64_t>(vectors, options.min_tokens)});
+}
+
+double fill_latency(const mapper::MappedOp& op, arch::UnitKind kind, const arch::Spec& spec) {
+  if (kind != arch::UnitKind::pcu) return 1.0;  // a PMU bank access
+  const double lanes = spec.pcu().lanes, stages = spec.pcu().stages;
+  double cycles = op.engine == "matrix" ? lanes + stages : stages;
+  if (is_reduction(op.kind)) cycles += std::ceil(std::log2(lanes));
+  if (is_transcendental(op.kind)) cycles += stages;  // the tail stage's iterations
+  return cycles;
+}
+
+SectionFlow::SectionFlow(const mapper::MappedSection& section, const arch::Fabric& fabric, std::size_t memory_tier,
+                         const TokenOptions& options)
+    : m_buffer(std::max(1, options.buffer_tokens)) {
+  const arch::Spec& spec = fabric.spec();
+  m_tokens = section_tokens(section, spec.pcu().lanes * 4.0, options);
+  const auto tokens = static_cast<double>(m_tokens);
+  std::unordered_map<int, int> node_of;
+  int home_tile = -1;
+  for (std::size_t i = 0; i < section.ops.size(); ++i) {
+    const auto& op = section.ops[i];
+    const auto pcus = static_cast<std::size_t>(op.pcus());
+    for (std::size_t k = 0; k < op.units.size(); ++k) {
+      const auto& u = fabric.unit(op.units[k]);
+      Node n;
+      n.unit = u.id;
+      n.op = static_cast<int>(i);
+      n.tile = u.tile;
+      n.kind = k < pcus ? arch::UnitKind::pcu : arch::UnitKind::pmu;
+      // A PCU works its share of the op's stage on every token; a memory-engine op's PMUs too.
+      if (n.kind == arch::UnitKind::pcu || op.engine == "memory") n.service = op.stage_cycles / tokens;
+      n.latency = fill_latency(op, n.kind, spec);
+      if (home_tile < 0) home_tile = u.tile;
+      if (!node_of.emplace(u.id, static_cast<int>(m_nodes.size())).second) {
+        throw core::InputError(core::Location("mapping"), fmt::format("unit {} holds two ops of one section", u.id));
+      }
+      m_nodes.push_back(std::move(n));
+    }
+  }
+  const auto node = [&](int unit) {
+    auto it = node_of.find(unit);
+    if (it == node_of.end()) {
+      throw core::InputError(core::Location("mapping"), fmt::format("a stream touches unit {}, which holds no op of its section", unit));
+    }
+    return it->second;
+  };
+
+  // Streams: one channel per source and multicast group; its links each once.
+  std::map<std::pair<int, int>, int> channel_of;
+  std::set<int> all_links;
+  for (const auto& st : section.streams) {
+    const int src = node(st.src), dst = node(st.dst);
+    if (src == dst) continue;
+    auto [it, fresh] = channel_of.emplace(std::make_pair(src, st.group), static_cast<int>(m_channels.size()));
+    if (fresh) {
+      m_channels.push_back({src, st.bytes / tokens, {}, {}, m_buffer});
+      m_nodes[static_cast<std::size_t>(src)].outputs.push_back(it->second);
+    }
+    auto& ch = m_channels[static_cast<std::size_t>(it->second)];
+    for (int l : st.links) {
+      if (std::find(ch.links.begin(), ch.links.end(), l) == ch.links.end()) ch.links.push_back(l);
+      all_links.insert(l);
+    }
+    InPort p;
+    p.node = dst;
+    p.channel = it->second;
+    for (int l : st.links) p.latency += fabric.links()[static_cast<std::size_t>(l)].latency_cycles;
+    ch.ports.push_back(static_cast<int>(m_ports.size()));
+    m_nodes[static_cast<std::size_t>(dst)].inputs.push_back(static_cast<int>(m_ports.size()));
+    m_ports.push_back(std::move(p));
+  }
+  m_links.assign(all_links.begin(), all_links.end());
+
+  // Off-chip traffic streams with the tokens. Resident weights too: each weight PMU fills
+  // token by token as the pipeline starts (a double-buffered load), so loading overlaps compute
+  // as the mapper's estimate assumes. Traffic no unit holds moves before streaming starts.
+  std::map<int, double> preload, prewrite;
+  for (const auto& d : section.dram) {
+    if (d.unit < 0) {
+      const int tile = d.unit < 0 ? std::max(home_tile, 0) : fabric.unit(d.unit).tile;
+      (d.write ? prewrite : preload)[tile] += d.bytes;
+      continue;
+    }
+    auto& n = m_nodes[static_cast<std::size_t>(node(d.unit))];
+    (d.write ? n.dram_write : n.dram_read) += d.bytes / tokens;
+  }
+  m_preload.assign(preload.begin(), preload.end());
+  // DRAM requests in flight per unit: enough tokens to cover twice the memory's latency at its
+  // bandwidth (an AGCU keeps many requests open), so small tokens do not starve on latency.
+  const auto& tier = spec.memory_tiers().at(memory_tier);
+  const double latency_bytes = tier.latency_ns * tier.bandwidth_gbps * tier.efficiency;  // ns x B/ns
+  for (auto& n : m_nodes) {
+    const double per_token = std::max(n.dram_read, n.dram_write);
+    if (per_token > 0) n.dram_window = static_cast<std::size_t>(std::clamp(std::ceil(2.0 * latency_bytes / per_token), 2.0, 64.0));
+  }
+
+  // A PMU's banks serve every byte in and out of it.
+  for (const auto& ch : m_channels) {
+    if (m_nodes[static_cast<std::size_t>(ch.src)].kind == arch::UnitKind::pmu) m_nodes[static_cast<std::size_t>(ch.src)].pmu_bytes += ch.bytes;
+    for (int p : ch.ports) {
+      auto& n = m_nodes[static_cast<std::size_t>(m_ports[static_cast<std::size_t>(p)].node)];
+      if (n.kind == arch::UnitKind::pmu) n.pmu_bytes += ch.bytes;
+    }
+  }
+  // A PMU holds as many tokens of its streams as fit its scratchpad: the deep buffers that let
+  // a skip connection's source run ahead of the long path it rejoins.
+  const double pmu_capacity = spec.pmu().capacity_kib * 1024.0;
+  std::vector<double> out_bytes(m_nodes.size(), 0.0);
+  for (const auto& ch : m_channels) out_bytes[static_cast<std::size_t>(ch.src)] += ch.bytes;
+  for (auto& ch : m_channels) {
+    ch.capacity = m_buffer;
+    const auto src = static_cast<std::size_t>(ch.src);
+    if (m_nodes[src].kind == arch::UnitKind::pmu && out_bytes[src] > 0) {
+      const double fit = std::floor(pmu_capacity / out_bytes[src]);
+      ch.capacity = static_cast<int>(std::clamp(fit, static_cast<double>(m_buffer), static_cast<double>(m_tokens)));
+    }
+  }
+  const double bank_bytes = 4.0 * spec.pmu().banks;
+  for (auto& n : m_nodes) {
+    if (n.kind != arch::UnitKind::pmu) continue;
+    n.pmu_bytes += n.dram_read + n.dram_write;
+    n.service = std::max(n.service, n.pmu_bytes / bank_bytes);
+  }
+}
+
+void SectionFlow::set_state(Node& n, UnitState s, double now) {
+  n.time[static_cast<int>(n.state)] += now - n.since;
+  n.since = now;
+  n.state = s;
+}
+
+bool SectionFlow::inputs_ready(const Node& n, double now) const {
+  for (int p : n.inputs) {
+    const auto& a = m_ports[static_cast<std::size_t>(p)].arrivals;
+    if (a.empty() || a.front().first > now + k_epsilon) return false;
+  }
+  return n.dram_read <= 0 || (!n.read_arrivals.empty() && n.read_arrivals.front().first <= now + k_epsilon);
+}
+
+bool SectionFlow::outputs_ready(const Node& n) const {
+  for (int c : n.outputs) {
+    const auto& ch = m_channels[static_cast<std::size_t>(c)];
+    for (int p : ch.ports) {
+      if (m_ports[static_cast<std::size_t>(p)].occupancy >= ch.capacity) return false;
+    }
+  }
+  return n.dram_write <= 0 || n.write_done.size() < n.dram_window;
+}
+
+void SectionFlow::emit(int id, double now, double data_end, DataflowContext& context) {
+  auto& n = m_nodes[static_cast<std::size_t>(id)];
+  // Results stream out while the unit works: the first after its pipeline latency, the last
+  // when it is done (or the links are).
+  const double first = now + n.latency, last = data_end + n.latency;
+  for (int c : n.outputs) {
+    const auto& ch = m_channels[static_cast<std::size_t>(c)];
+    const Span sent = context.network().transfer(first, ch.bytes, ch.links);
+    for (int p : ch.ports) {
+      auto& port = m_ports[static_cast<std::size_t>(p)];
+      const Span arrives{sent.first + port.latency, std::max(sent.last, last) + port.latency};
+      port.arrivals.push_back(arrives);
+      // A busy reader looks at its inputs when it finishes; only a waiting one needs a call.
+      if (m_nodes[static_cast<std::size_t>(port.node)].state == UnitState::stalled_input) context.wake(port.node, arrives.first);
+    }
+  }
+}
+
+double SectionFlow::step(int id, double now, DataflowContext& context) {
+  auto& n = m_nodes[static_cast<std::size_t>(id)];
+  if (n.done) return k_never;
+  while (!n.write_done.empty() && n.write_done.front() <= now + k_epsilon) n.write_done.pop_front();
+  for (;;) {
+    // Prefetch: DRAM reads run ahead of the pipeline by the window.
+    while (n.dram_read > 0 && n.reads < m_tokens && n.read_arrivals.size() < n.dram_window) {
+      n.read_arrivals.push_back(context.memory().transfer(now, n.dram_read, n.tile, false));
+      ++n.reads;
+    }
+    if (n.busy && n.busy_until <= now + k_epsilon) {
+      n.busy = false;
+      ++n.fired;
+      n.last_end = now;
+      if (n.dram_write > 0) n.write_done.push_back(context.memory().transfer(now + n.latency, n.dram_write, n.tile, true).last);
+    }
+    if (n.busy || n.started == m_tokens) break;
+    if (!inputs_ready(n, now)) {
+      set_state(n, UnitState::stalled_input, now);
+      break;
+    }
+    if (!outputs_ready(n)) {
+      set_state(n, UnitState::stalled_output, now);
+      break;
+    }
+    // Fire: take a token from every input (freeing room upstream), promise one downstream.
+    double data_end = now;
+    for (int p : n.inputs) {
+      auto& port = m_ports[static_cast<std::size_t>(p)];
+      data_end = std::max(data_end, port.arrivals.front().last);
+      port.arrivals.pop_front();
+      --port.occupancy;
+      const int src = m_channels[static_cast<std::size_t>(port.channel)].src;
+      if (m_nodes[static_cast<std::size_t>(src)].state == UnitState::stalled_output) context.wake(src, now);
+    }
+    if (n.dram_read > 0) {
+      data_end = std::max(data_end, n.read_arrivals.front().last);
+      n.read_arrivals.pop_front();
+    }
+    for (int c : n.outputs) {
+      for (int p : m_channels[static_cast<std::size_t>(c)].ports) ++m_ports[static_cast<std::size_t>(p)].occupancy;
+    }
+    ++n.started;
+    n.first_start = std::min(n.first_start, now);
+    n.busy = true;
+    n.busy_until = std::max(now + n.service, data_end);
+    set_state(n, UnitState::busy, now);
+    emit(id, now, n.busy_until, context);
+    if (n.busy_until > now + k_epsilon) break;  // zero-time work (views of PMUs) fires again at once
+  }
+  if (!n.busy && n.fired == m_tokens) {
+    set_state(n, UnitState::idle, now);
+    if (n.write_done.empty()) {
+      n.done = true;
+      context.node_done(id);
+      return k_never;
+    }
+    return n.write_done.front();
+  }
+  // The next time something this node waits for lands; other nodes wake it for the rest.
+  double next = n.busy ? n.busy_until : k_never;
+  for (int p : n.inputs) {
+    const auto& a = m_ports[static_cast<std::size_t>(p)].arrivals;
+    if (!a.empty() && a.front().first > now + k_epsilon) next = std::min(next, a.front().first);
+  }
+  if (!n.read_arrivals.empty() && n.read_arrivals.front().first > now + k_epsilon) next = std::min(next, n.read_arrivals.front().first);
+  if (!n.write_done.empty()) next = std::min(next, n.write_done.front());
+  return next;
+}
+
+void SectionFlow::finish(double now) {
+  for (auto& n : m_nodes) set_state(n, UnitState::idle, now);
+}
+
+}  // namespace rdasim::sim

@@ -1,0 +1,141 @@
+// One section of a mapping as a token-level dataflow network, in plain C++ (the SystemC modules
+// in engine.cpp only wake nodes and carry time). Every placed unit is a node that fires once per
+// token: it starts when the first bytes of a token are on each input and there is room on each
+// output (bounded buffers give back-pressure), and is busy for its service time but never ends
+// before its inputs' last bytes. Its results stream out as it works (cut-through): the first
+// bytes leave after the unit's pipeline latency, over each output stream's links. A token is
+// `chunk` vectors of the section's largest stream; every stream carries its bytes in the same
+// number of tokens, so the section's pipeline runs in lock step.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "arch/fabric.h"
+#include "mapper/mapping.h"
+#include "sim/cycle/resources.h"
+
+namespace rdasim::sim {
+
+inline constexpr double k_never = std::numeric_limits<double>::infinity();
+
+/// How finely tokens cut a section's streams.
+struct TokenOptions {
+  int chunk = 64;       ///< vectors (lanes x 4 bytes) per token
+  int min_tokens = 64;  ///< but at least this many tokens per section, or one per vector
+  int buffer_tokens = 2;  ///< tokens a stream from a PCU holds (double buffering); a PMU's streams hold what fits its capacity
+};
+
+/// Tokens of a section: its largest stream (on chip or off) in vectors of `vector_bytes`, cut
+/// into chunks, never fewer than min_tokens unless there are fewer vectors.
+[[nodiscard]] std::int64_t section_tokens(const mapper::MappedSection& section, double vector_bytes,
+                                          const TokenOptions& options);
+
+/// Cycles from a token leaving a unit's pipeline input to its result at the output: the PCU's
+/// pipeline depth (stages; the systolic wavefront of lanes + stages for matrix ops; the
+/// cross-lane reduction tree; the tail stage of transcendental functions) or a PMU access.
+[[nodiscard]] double fill_latency(const mapper::MappedOp& op, arch::UnitKind kind, const arch::Spec& spec);
+
+enum class UnitState : std::uint8_t { idle, busy, stalled_input, stalled_output };
+
+/// An input buffer of a node, fed by one stream.
+struct InPort {
+  int node = -1;
+  int channel = -1;
+  double latency = 0;           ///< hops from the channel's source: switch latencies
+  std::deque<Span> arrivals;  ///< tokens sent, by arrival of their first and last bytes
+  int occupancy = 0;            ///< tokens sent or promised and not yet taken
+};
+
+/// A stream (or multicast group) from one node to its ports.
+struct Channel {
+  int src = -1;
+  double bytes = 0;         ///< per token
+  std::vector<int> links;   ///< every link of the group, each once
+  std::vector<int> ports;
+  int capacity = 2;  ///< tokens each port may hold or have promised (credits)
+};
+
+struct Node {
+  int unit = -1;  ///< fabric unit id
+  int op = -1;    ///< index into the section's ops
+  int tile = 0;
+  arch::UnitKind kind = arch::UnitKind::pcu;
+  double service = 0;  ///< cycles busy per token
+  double latency = 0;  ///< fill latency added to each result
+  std::vector<int> inputs;    ///< InPort ids
+  std::vector<int> outputs;   ///< Channel ids
+  double dram_read = 0;       ///< bytes per token from DRAM
+  double dram_write = 0;      ///< bytes per token to DRAM
+  double pmu_bytes = 0;       ///< bytes per token through its banks (PMUs)
+  std::size_t dram_window = 2;  ///< DRAM reads (and writes) it keeps in flight
+
+  // Running state.
+  std::int64_t started = 0, fired = 0, reads = 0;
+  bool busy = false;
+  double busy_until = 0;
+  std::deque<Span> read_arrivals;    ///< DRAM reads issued, by arrival
+  std::deque<double> write_done;     ///< DRAM writes in flight, by completion
+  UnitState state = UnitState::idle;
+  double since = 0;
+  double time[4] = {0, 0, 0, 0};  ///< cycles per UnitState in this section
+  double first_start = k_never, last_end = 0;
+  bool done = false;
+};
+
+/// Who a node's firing must tell: the world's network and memory, and a way to wake nodes.
+class DataflowContext {
+ public:
+  virtual ~DataflowContext() = default;
+  virtual Network& network() = 0;
+  virtual Memory& memory() = 0;
+  /// Node `node` must run its step at cycle `at` (now or later).
+  virtual void wake(int node, double at) = 0;
+  /// Node `node` fired its last token and drained its writes.
+  virtual void node_done(int node) = 0;
+};
+
+/// A section ready to run: nodes, channels and ports, plus its preload (resident weights) and
+/// the traffic no unit holds, which the sequencer moves before streaming starts.
+class SectionFlow {
+ public:
+  /// `memory_tier` is where the section's DRAM traffic goes (an index into the spec's tiers).
+  SectionFlow(const mapper::MappedSection& section, const arch::Fabric& fabric, std::size_t memory_tier,
+              const TokenOptions& options);
+
+  [[nodiscard]] std::int64_t tokens() const { return m_tokens; }
+  [[nodiscard]] std::vector<Node>& nodes() { return m_nodes; }
+  [[nodiscard]] const std::vector<Node>& nodes() const { return m_nodes; }
+  [[nodiscard]] const std::vector<Channel>& channels() const { return m_channels; }
+  /// Bytes per tile to read and write before streaming: traffic no unit holds.
+  [[nodiscard]] const std::vector<std::pair<int, double>>& preload() const { return m_preload; }
+  [[nodiscard]] const std::vector<std::pair<int, double>>& prewrite() const { return m_prewrite; }
+  /// Every link the section's streams use, once.
+  [[nodiscard]] const std::vector<int>& links() const { return m_links; }
+
+  /// Runs node `id` at cycle `now`: retires what finished, starts what can start, and returns
+  /// when it next needs to run (k_never when only another node can unblock it).
+  double step(int id, double now, DataflowContext& context);
+  /// Closes the nodes' state accounting at the section's end.
+  void finish(double now);
+
+ private:
+  void set_state(Node& n, UnitState s, double now);
+  bool inputs_ready(const Node& n, double now) const;
+  bool outputs_ready(const Node& n) const;
+  void emit(int id, double now, double data_end, DataflowContext& context);
+
+  std::int64_t m_tokens = 1;
+  int m_buffer = 2;
+  std::vector<Node> m_nodes;
+  std::vector<Channel> m_channels;
+  std::vector<InPort> m_ports;
+  std::vector<std::pair<int, double>> m_preload;
+  std::vector<std::pair<int, double>> m_prewrite;
+  std::vector<int> m_links;
+};
+
+}  // namespace rdasim::sim

@@ -1,0 +1,539 @@
+// The SystemC side of the simulator, and the only file that includes <systemc>. A UnitModule
+// per physical unit carries the node its section configured on it and runs the node's step
+// (sim/cycle/dataflow) when woken: no clock, no per-cycle wake-ups; a unit wakes only when a
+// token lands, room frees up downstream or its own work ends. A SequencerModule per tenant
+// steps through the tenant's sections: reconfiguration, the DMA of resident weights, then
+// streaming until every node has fired its tokens. A "world" is one chip: its network, its
+// memory and the tenants running on it; tenants alone get worlds of their own.
+#include <systemc>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "arch/summary.h"
+#include "core/error.h"
+#include "sim/cycle/simulate.h"
+#include "sim/cycle/worker.h"
+
+#ifndef RDASIM_VERSION
+#define RDASIM_VERSION "unknown"
+#endif
+
+namespace rdasim::sim {
+
+namespace {
+
+/// One cycle is 1000 of SystemC's default picoseconds: times resolve to a thousandth of a cycle.
+constexpr double k_ps_per_cycle = 1000.0;
+
+double now_cycles() { return static_cast<double>(sc_core::sc_time_stamp().value()) / k_ps_per_cycle; }
+
+/// Notifies `event` at cycle `at`, rounded up to the time resolution (never in the past).
+void notify_at(sc_core::sc_event& event, double at) {
+  // Rounded up, so the woken unit sees `at` as past: rounding down would wake it too early,
+  // again and again in zero time.
+  const double delay = (at - now_cycles()) * k_ps_per_cycle;
+  if (delay <= 1e-3) {
+    event.notify(sc_core::SC_ZERO_TIME);
+  } else {
+    event.notify(sc_core::sc_time::from_value(static_cast<sc_dt::uint64>(std::ceil(delay - 1e-3))));
+  }
+}
+
+class SequencerModule;
+
+/// What a unit did over the run, across sections.
+struct UnitTotals {
+  double time[4] = {0, 0, 0, 0};
+};
+
+class UnitModule : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(UnitModule);
+  explicit UnitModule(const sc_core::sc_module_name& name) : sc_module(name) {
+    SC_METHOD(run);
+    sensitive << m_wake;
+    dont_initialize();
+  }
+  void configure(SectionFlow* flow, int node, DataflowContext* context) {
+    m_flow = flow;
+    m_node = node;
+    m_context = context;
+  }
+  /// Runs the unit at cycle `at` unless it already runs by then.
+  void wake_at(double at) {
+    if (m_pending <= at) return;
+    m_pending = at;
+    notify_at(m_wake, at);
+  }
+  UnitTotals totals;
+  std::uint64_t firings = 0;
+
+ private:
+  void run() {
+    m_pending = k_never;
+    if (m_flow == nullptr) return;
+    const double now = now_cycles();
+    const auto fired = m_flow->nodes()[static_cast<std::size_t>(m_node)].fired;
+    const double next = m_flow->step(m_node, now, *m_context);
+    if (m_flow == nullptr) return;  // the section ended in this step
+    firings += static_cast<std::uint64_t>(m_flow->nodes()[static_cast<std::size_t>(m_node)].fired - fired);
+    if (next < k_never) wake_at(next);
+  }
+  sc_core::sc_event m_wake;
+  double m_pending = k_never;  ///< the earliest wake-up already notified
+  SectionFlow* m_flow = nullptr;
+  int m_node = -1;
+  DataflowContext* m_context = nullptr;
+};
+
+struct TraceSink {
+  core::Json events = core::Json::array();
+  double us_per_cycle = 0;
+  void slice(int pid, long tid, std::string name, double start, double end, core::Json args = core::Json::object()) {
+    events.push_back({{"name", std::move(name)}, {"ph", "X"}, {"pid", pid}, {"tid", tid}, {"ts", start * us_per_cycle},
+                      {"dur", std::max(0.0, end - start) * us_per_cycle}, {"args", std::move(args)}});
+  }
+  void name_track(int pid, long tid, const std::string& name) {
+    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", pid}, {"tid", tid}, {"args", {{"name", name}}}});
+  }
+  void name_process(int pid, const std::string& name) {
+    events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", pid}, {"args", {{"name", name}}}});
+  }
+};
+
+/// One chip: its network and memory, shared by the tenants on it.
+struct World {
+  World(const arch::Fabric& fabric, std::size_t tier) : network(fabric), memory(fabric, tier) {}
+  Network network;
+  Memory memory;
+  std::map<int, std::unique_ptr<UnitModule>> units;  ///< by fabric unit id
+  std::size_t sections_done = 0;
+};
+
+/// Shared by all sequencers: the fabric, options, progress and the trace.
+struct Run {
+  const arch::Fabric& fabric;
+  const SimOptions& options;
+  std::size_t tier = 0;  ///< the memory tier holding the tensors
+  std::size_t sections_total = 0;
+  std::size_t sections_done = 0;
+  TraceSink* trace = nullptr;
+  std::set<std::pair<int, long>> traced_tracks;  ///< (pid, tid) already named
+};
+
+class SequencerModule : public sc_core::sc_module, public DataflowContext {
+ public:
+  SC_HAS_PROCESS(SequencerModule);
+  SequencerModule(const sc_core::sc_module_name& name, const mapper::Tenant& tenant, int pid, World& world, Run& run,
+                  bool traced)
+      : sc_module(name), m_tenant(tenant), m_pid(pid), m_world(world), m_run(run), m_traced(traced) {
+    SC_METHOD(step);
+    sensitive << m_wake;
+  }
+
+  Network& network() override { return m_world.network; }
+  Memory& memory() override { return m_world.memory; }
+  void wake(int node, double at) override { m_modules[static_cast<std::size_t>(node)]->wake_at(at); }
+  void node_done(int /*node*/) override {
+    if (--m_remaining == 0) m_wake.notify(sc_core::SC_ZERO_TIME);
+  }
+
+  [[nodiscard]] bool finished() const { return m_phase == Phase::finished; }
+  [[nodiscard]] double end() const { return m_end; }
+  [[nodiscard]] const std::vector<SectionResult>& sections() const { return m_results; }
+  [[nodiscard]] std::size_t section() const { return m_section; }
+  [[nodiscard]] const std::map<int, double>& link_peak() const { return m_link_peak; }
+  [[nodiscard]] double pmu_bytes() const { return m_pmu_bytes; }
+  [[nodiscard]] double hop_bytes() const { return m_hop_bytes; }
+
+ private:
+  enum class Phase { next, reconfig, load, stream, finished };
+
+  void step() {
+    const double now = now_cycles();
+    switch (m_phase) {
+      case Phase::next:
+        if (m_section == m_tenant.sections.size()) {
+          m_phase = Phase::finished;
+          m_end = now;
+          return;
+        }
+        m_result = SectionResult{};
+        m_result.start = now;
+        m_phase = Phase::reconfig;
+        notify_at(m_wake, now + m_tenant.sections[m_section].reconfig_cycles);
+        return;
+      case Phase::reconfig:
+        m_result.reconfig_cycles = now - m_result.start;
+        m_flow = std::make_unique<SectionFlow>(m_tenant.sections[m_section], m_run.fabric, m_run.tier, m_run.options.tokens);
+        m_dma.clear();
+        for (const auto& [tile, bytes] : m_flow->preload()) queue_dma(tile, bytes, false);
+        for (const auto& [tile, bytes] : m_flow->prewrite()) queue_dma(tile, bytes, true);
+        m_phase = Phase::load;
+        [[fallthrough]];
+      case Phase::load:
+        if (!load(now)) return;
+        m_result.load_cycles = now - m_result.start - m_result.reconfig_cycles;
+        start_streaming(now);
+        if (m_remaining > 0) return;
+        [[fallthrough]];
+      case Phase::stream:
+        if (m_remaining > 0) return;
+        end_section(now);
+        notify_at(m_wake, now);
+        return;
+      case Phase::finished:
+        return;
+    }
+  }
+
+  /// The DMA of resident weights: pieces with a few in flight, so other tenants' traffic
+  /// interleaves. Returns true when all have landed.
+  void queue_dma(int tile, double bytes, bool write) {
+    constexpr double k_piece = 64.0 * 1024;
+    for (double left = bytes; left > 0; left -= k_piece) m_dma.push_back({tile, std::min(left, k_piece), write});
+    m_dma_next = 0;
+  }
+  bool load(double now) {
+    constexpr std::size_t k_in_flight = 4;
+    while (!m_dma_pending.empty() && *m_dma_pending.begin() <= now + 1e-6) m_dma_pending.erase(m_dma_pending.begin());
+    while (m_dma_next < m_dma.size() && m_dma_pending.size() < k_in_flight) {
+      const auto& p = m_dma[m_dma_next++];
+      m_dma_pending.insert(m_world.memory.transfer(now, p.bytes, p.tile, p.write).last);
+      m_pmu_bytes += p.bytes;
+    }
+    if (m_dma_pending.empty()) return true;
+    notify_at(m_wake, *m_dma_pending.begin());
+    return false;
+  }
+
+  void start_streaming(double now) {
+    m_phase = Phase::stream;
+    m_run_start = now;
+    auto& nodes = m_flow->nodes();
+    m_modules.assign(nodes.size(), nullptr);
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      auto& module = m_world.units.at(nodes[i].unit);
+      module->configure(m_flow.get(), static_cast<int>(i), this);
+      m_modules[i] = module.get();
+      nodes[i].since = now;
+      module->wake_at(now);
+    }
+    m_link_busy.clear();
+    for (int l : m_flow->links()) m_link_busy.push_back(m_world.network.link(l).busy_cycles());
+    m_remaining = nodes.size();
+  }
+
+  void end_section(double now) {
+    m_flow->finish(now);
+    const auto& section = m_tenant.sections[m_section];
+    m_result.run_cycles = now - m_run_start;
+    m_result.end = now;
+    m_result.tokens = m_flow->tokens();
+    m_result.analytic_cycles = section.cycles();
+    m_result.bound = section.network_cycles > std::max(section.compute_cycles, section.memory_cycles) ? "network"
+                     : section.compute_cycles >= section.memory_cycles                            ? "compute"
+                                                                                                  : "memory";
+    const double run = std::max(m_result.run_cycles, 1e-9);
+    const auto& links = m_flow->links();
+    for (std::size_t i = 0; i < links.size(); ++i) {
+      const double busy = m_world.network.link(links[i]).busy_cycles() - m_link_busy[i];
+      auto& peak = m_link_peak[links[i]];
+      peak = std::max(peak, busy / run);
+    }
+    const auto tokens = static_cast<double>(m_flow->tokens());
+    for (const auto& ch : m_flow->channels()) m_hop_bytes += ch.bytes * tokens * static_cast<double>(ch.links.size());
+    for (std::size_t i = 0; i < m_flow->nodes().size(); ++i) {
+      const auto& n = m_flow->nodes()[i];
+      auto* module = m_modules[i];
+      for (int s = 0; s < 4; ++s) module->totals.time[s] += n.time[s];
+      m_pmu_bytes += n.pmu_bytes * tokens;
+      module->configure(nullptr, -1, nullptr);
+      if (m_traced) trace_node(n, section);
+    }
+    if (m_traced) trace_section(links);
+    m_results.push_back(m_result);
+    m_flow.reset();
+    ++m_section;
+    m_phase = Phase::next;
+    if (m_traced) {
+      ++m_run.sections_done;
+      if (m_run.options.progress) m_run.options.progress(m_run.sections_done, m_run.sections_total);
+    }
+  }
+
+  void trace_node(const Node& n, const mapper::MappedSection& section) {
+    if (n.first_start == k_never) return;
+    const auto& u = m_run.fabric.unit(n.unit);
+    const long tid = 1 + n.unit;
+    if (m_run.traced_tracks.insert({m_pid, tid}).second) {
+      m_run.trace->name_track(m_pid, tid, fmt::format("{} {} tile {} ({},{})", arch::to_string(u.kind), u.id, u.tile, u.x, u.y));
+    }
+    const double active = std::max(n.last_end - n.first_start, 1e-9);
+    m_run.trace->slice(m_pid, tid, section.ops[static_cast<std::size_t>(n.op)].name, n.first_start, n.last_end,
+                       {{"unit", n.unit}, {"section", m_section}, {"busy", n.time[static_cast<int>(UnitState::busy)] / active}});
+  }
+
+  void trace_section(const std::vector<int>& links) {
+    auto* t = m_run.trace;
+    if (m_section == 0) t->name_track(m_pid, 0, "sections");
+    t->slice(m_pid, 0, fmt::format("section {}", m_section), m_result.start, m_result.end,
+             {{"tokens", m_result.tokens}, {"analytic_cycles", m_result.analytic_cycles}, {"bound", m_result.bound}});
+    t->slice(m_pid, 0, "reconfigure", m_result.start, m_result.start + m_result.reconfig_cycles);
+    t->slice(m_pid, 0, "load weights", m_result.start + m_result.reconfig_cycles, m_run_start);
+    t->slice(m_pid, 0, "stream", m_run_start, m_result.end);
+    // Links: one track per link the section used, its bytes over the streaming time.
+    const long base = 1 + static_cast<long>(m_run.fabric.units().size());
+    const auto tokens = static_cast<double>(m_flow->tokens());
+    std::map<int, double> bytes;
+    for (const auto& ch : m_flow->channels()) {
+      for (int l : ch.links) bytes[l] += ch.bytes * tokens;
+    }
+    for (int l : links) {
+      const auto& link = m_run.fabric.links()[static_cast<std::size_t>(l)];
+      if (m_run.traced_tracks.insert({m_pid, base + l}).second) {
+        t->name_track(m_pid, base + l, fmt::format("link {} ({} to {})", l, link.src, link.dst));
+      }
+      t->slice(m_pid, base + l, fmt::format("section {}", m_section), m_run_start, m_result.end,
+               {{"link", l}, {"src", link.src}, {"dst", link.dst}, {"bytes", bytes[l]}});
+    }
+  }
+
+  struct Dma {
+    int tile;
+    double bytes;
+    bool write;
+  };
+
+  const mapper::Tenant& m_tenant;
+  int m_pid;
+  World& m_world;
+  Run& m_run;
+  bool m_traced;
+  sc_core::sc_event m_wake;
+  Phase m_phase = Phase::next;
+  std::size_t m_section = 0;
+  std::unique_ptr<SectionFlow> m_flow;
+  std::vector<UnitModule*> m_modules;
+  std::size_t m_remaining = 0;
+  std::vector<Dma> m_dma;
+  std::size_t m_dma_next = 0;
+  std::multiset<double> m_dma_pending;
+  double m_run_start = 0;
+  double m_end = 0;
+  SectionResult m_result;
+  std::vector<SectionResult> m_results;
+  std::vector<double> m_link_busy;
+  std::map<int, double> m_link_peak;
+  double m_pmu_bytes = 0;
+  double m_hop_bytes = 0;
+};
+
+/// Worlds built and simulated to the end: each group of tenants on a chip of its own.
+struct Elaboration {
+  Elaboration(const mapper::Mapping& mapping, const arch::Fabric& fabric, Run& run,
+              const std::vector<std::vector<std::size_t>>& groups) {
+    for (std::size_t w = 0; w < groups.size(); ++w) {
+      worlds.push_back(std::make_unique<World>(fabric, run.tier));
+      sequencers.emplace_back();
+      for (std::size_t t : groups[w]) {
+        const auto& tenant = mapping.tenants[t];
+        std::set<int> units;
+        for (const auto& s : tenant.sections) {
+          for (const auto& o : s.ops) units.insert(o.units.begin(), o.units.end());
+        }
+        for (int u : units) {
+          worlds[w]->units.emplace(u, std::make_unique<UnitModule>(fmt::format("w{}_u{}", w, u).c_str()));
+        }
+        sequencers[w].push_back(std::make_unique<SequencerModule>(fmt::format("w{}_t{}", w, t).c_str(), tenant,
+                                                                  static_cast<int>(t) + 1, *worlds[w], run,
+                                                                  run.trace != nullptr));
+      }
+    }
+    sc_core::sc_start();
+    for (const auto& world : sequencers) {
+      for (const auto& s : world) {
+        if (!s->finished()) {
+          throw core::InternalError(fmt::format("the simulation stalled in {} section {}: its units wait on each other",
+                                                s->name(), s->section()));
+        }
+      }
+    }
+  }
+  [[nodiscard]] double firings() const {
+    double f = 0;
+    for (const auto& w : worlds) {
+      for (const auto& [id, module] : w->units) f += static_cast<double>(module->firings);
+    }
+    return f;
+  }
+  std::vector<std::unique_ptr<World>> worlds;
+  std::vector<std::vector<std::unique_ptr<SequencerModule>>> sequencers;
+};
+
+std::size_t tier_index(const mapper::Mapping& mapping, const arch::Spec& spec) {
+  const auto& tiers = spec.memory_tiers();
+  for (std::size_t i = 0; i < tiers.size(); ++i) {
+    if (tiers[i].name == mapping.dram_tier) return i;
+  }
+  throw core::InputError(core::Location("mapping", 0, 0, "mapping.dram_tier"),
+                         fmt::format("mapping.dram_tier '{}' is not a memory tier of fabric '{}'", mapping.dram_tier, spec.name()));
+}
+
+}  // namespace
+
+SimResult simulate_here(const mapper::Mapping& mapping, const arch::Fabric& fabric, const SimOptions& options) {
+  static bool elaborated = false;
+  if (elaborated) {
+    throw core::InternalError("SystemC elaborates once per process: run further simulations through sim::simulate()");
+  }
+  if (const auto problems = mapper::check(mapping, fabric); !problems.empty()) {
+    throw core::InputError(core::Location("mapping"), fmt::format("the mapping does not fit fabric '{}': {}{}",
+                                                                  fabric.spec().name(), problems.front(),
+                                                                  problems.size() > 1 ? fmt::format(" (and {} more)", problems.size() - 1) : ""));
+  }
+  for (const auto& t : mapping.tenants) {
+    for (std::size_t k = 0; k < t.sections.size(); ++k) {
+      const auto& s = t.sections[k];
+      bool placed = s.ops.empty();
+      for (const auto& o : s.ops) placed = placed || !o.units.empty();
+      if (!placed || (s.dram.empty() && s.dram_read_bytes + s.dram_write_bytes > 0)) {
+        throw core::InputError(core::Location("mapping"),
+                               fmt::format("tenant '{}' section {} is not placed: map it with placement to simulate it", t.name, k));
+      }
+    }
+  }
+  const std::size_t tier = tier_index(mapping, fabric.spec());
+  elaborated = true;
+  setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
+  const auto wall_start = std::chrono::steady_clock::now();
+
+  TraceSink trace;
+  trace.us_per_cycle = 1e-3 / fabric.spec().clock_ghz();
+  Run run{fabric, options, tier, 0, 0, nullptr, {}};
+  run.trace = options.trace ? &trace : nullptr;
+  for (const auto& t : mapping.tenants) run.sections_total += t.sections.size();
+
+  // Each tenant alone, for its slowdown: its own worlds, in a forked worker running beside
+  // this process's simulation of all tenants together.
+  const std::size_t n = mapping.tenants.size();
+  std::unique_ptr<Worker> alone_worker;
+  if (options.alone && n > 1) {
+    alone_worker = std::make_unique<Worker>([&] {
+      std::vector<std::vector<std::size_t>> groups;
+      for (std::size_t t = 0; t < n; ++t) groups.push_back({t});
+      SimOptions quiet = options;
+      quiet.trace = false;
+      quiet.progress = nullptr;
+      Run alone_run{fabric, quiet, tier, 0, 0, nullptr, {}};
+      Elaboration e(mapping, fabric, alone_run, groups);
+      core::Json cycles = core::Json::array();
+      for (const auto& world : e.sequencers) cycles.push_back(world[0]->end());
+      return core::Json{{"cycles", cycles}, {"firings", e.firings()}};
+    });
+  }
+  std::vector<std::size_t> everyone(n);
+  for (std::size_t t = 0; t < n; ++t) everyone[t] = t;
+  if (options.trace) {
+    for (std::size_t t = 0; t < n; ++t) trace.name_process(static_cast<int>(t) + 1, mapping.tenants[t].name);
+  }
+  Elaboration together(mapping, fabric, run, {everyone});
+  const auto& worlds = together.worlds;
+  const auto& sequencers = together.sequencers;
+  core::Json alone;
+  if (alone_worker) alone = alone_worker->wait();
+
+  // The report, from world 0 (alone worlds give the slowdowns).
+  const arch::Spec& spec = fabric.spec();
+  const auto summary = arch::summarize(fabric);
+  Report r;
+  r.tool_version = RDASIM_VERSION;
+  r.arch = spec.name();
+  r.arch_hash = spec.hash();
+  r.mode = mapping.mode;
+  r.chunk = options.tokens.chunk;
+  r.min_tokens = options.tokens.min_tokens;
+  r.clock_hz = spec.clock_ghz() * 1e9;
+  r.analytic_cycles = mapper::analytic_cycles(mapping, spec);
+  double pmu_bytes = 0, hop_bytes = 0;
+  for (std::size_t t = 0; t < n; ++t) {
+    const auto& tenant = mapping.tenants[t];
+    const auto& seq = *sequencers[0][t];
+    TenantResult tr;
+    tr.name = tenant.name;
+    tr.cycles = seq.end();
+    tr.analytic_cycles = tenant.cycles();
+    for (const auto& s : tenant.sections) {
+      tr.flops += s.flops;
+      tr.dram_bytes += s.dram_read_bytes + s.dram_write_bytes;
+    }
+    tr.sections = seq.sections();
+    if (!alone.is_null()) {
+      tr.alone_cycles = alone.at("cycles").at(t).get<double>();
+      tr.slowdown = tr.alone_cycles > 0 ? tr.cycles / tr.alone_cycles : 1.0;
+    }
+    r.workload += (r.workload.empty() ? "" : ", ") + tenant.name;
+    r.cycles = std::max(r.cycles, tr.cycles);
+    r.flops += tr.flops;
+    pmu_bytes += seq.pmu_bytes();
+    hop_bytes += seq.hop_bytes();
+    for (const auto& [link, peak] : seq.link_peak()) {
+      const auto& l = fabric.links()[static_cast<std::size_t>(link)];
+      r.links.push_back({link, l.src, l.dst, tenant.name, worlds[0]->network.link(link).bytes(), peak});
+    }
+    r.tenants.push_back(std::move(tr));
+  }
+  if (n > 3) r.workload = fmt::format("{} tenants", n);
+  std::sort(r.links.begin(), r.links.end(), [](const LinkResult& a, const LinkResult& b) { return a.link < b.link; });
+  const double cycles = std::max(r.cycles, 1e-9);
+  std::map<int, std::string> tenant_of;
+  for (const auto& t : mapping.tenants) {
+    for (const auto& s : t.sections) {
+      for (const auto& o : s.ops) {
+        for (int u : o.units) tenant_of[u] = t.name;
+      }
+    }
+  }
+  for (const auto& [id, module] : worlds[0]->units) {
+    const auto& u = fabric.unit(id);
+    UnitResult ur{id, arch::to_string(u.kind), u.tile, u.x, u.y, tenant_of[id]};
+    const auto& time = module->totals.time;
+    ur.busy = time[static_cast<int>(UnitState::busy)] / cycles;
+    ur.stalled_input = time[static_cast<int>(UnitState::stalled_input)] / cycles;
+    ur.stalled_output = time[static_cast<int>(UnitState::stalled_output)] / cycles;
+    ur.idle = std::max(0.0, 1.0 - ur.busy - ur.stalled_input - ur.stalled_output);
+    r.units.push_back(std::move(ur));
+  }
+  const auto& memory = worlds[0]->memory;
+  r.memory.push_back({spec.memory_tiers()[tier].name, memory.read_bytes(), memory.write_bytes(), memory.tier().busy_cycles() / cycles});
+  r.seconds = r.cycles / r.clock_hz;
+  const auto& e = spec.energy();
+  r.energy.compute_j = r.flops * e.pj_per_flop * 1e-12;
+  r.energy.pmu_j = pmu_bytes * e.pj_per_pmu_byte * 1e-12;
+  r.energy.network_j = hop_bytes * e.pj_per_hop_byte * 1e-12;
+  r.energy.dram_j = (memory.read_bytes() + memory.write_bytes()) * spec.memory_tiers()[tier].pj_per_byte * 1e-12;
+  r.energy.static_j = e.static_w * r.seconds;
+  r.average_power_w = r.seconds > 0 ? r.energy.total_j() / r.seconds : 0.0;
+  r.flops_per_s = r.seconds > 0 ? r.flops / r.seconds : 0.0;
+  r.peak_fraction = summary.peak_flops > 0 ? r.flops_per_s / summary.peak_flops : 0.0;
+  r.events = together.firings() + (alone.is_null() ? 0.0 : alone.at("firings").get<double>());
+  r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+
+  SimResult result{std::move(r), nullptr};
+  if (options.trace) {
+    result.trace = {{"traceEvents", std::move(trace.events)}, {"displayTimeUnit", "ns"},
+                    {"otherData", {{"arch", result.report.arch}, {"workload", result.report.workload},
+                                   {"chunk", options.tokens.chunk}}}};
+  }
+  return result;
+}
+
+}  // namespace rdasim::sim

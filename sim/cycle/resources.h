@@ -1,0 +1,84 @@
+// Shared, bandwidth-limited hardware in plain C++ (no SystemC): a switch link, an AGCU, a memory
+// tier. Each serves bytes at its rate, first come first served; a transfer reserves it from the
+// moment it is free. Idle resources cost nothing: time only advances when a transfer asks.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <vector>
+
+#include "arch/fabric.h"
+
+namespace rdasim::sim {
+
+/// When a transfer's first and last bytes arrive (cycles).
+struct Span {
+  double first = 0;
+  double last = 0;
+};
+
+/// One resource: `bytes_per_cycle`, busy until free_at().
+class Pipe {
+ public:
+  explicit Pipe(double bytes_per_cycle = 0) : m_rate(bytes_per_cycle) {}
+  [[nodiscard]] double rate() const { return m_rate; }
+  [[nodiscard]] double free_at() const { return m_free; }
+  [[nodiscard]] double bytes() const { return m_bytes; }
+  [[nodiscard]] double busy_cycles() const { return m_busy; }
+  /// Cycles `bytes` occupy it; 0 for a resource without a rate (unlimited).
+  [[nodiscard]] double duration(double bytes) const { return m_rate > 0 ? bytes / m_rate : 0.0; }
+  /// Occupies it from `start` (not before free_at()) for `bytes`; returns the end.
+  double occupy(double start, double bytes) {
+    const double d = duration(bytes);
+    m_free = start + d;
+    m_bytes += bytes;
+    m_busy += d;
+    return m_free;
+  }
+
+ private:
+  double m_rate = 0;
+  double m_free = 0;
+  double m_bytes = 0;
+  double m_busy = 0;
+};
+
+/// The switch mesh's links, one Pipe each. A transfer holds all links of its path (or of a
+/// multicast tree) at once, as a circuit: it starts when the last of them is free and streams
+/// at the slowest one's rate; streams sharing a link take turns and each gets its share.
+class Network {
+ public:
+  explicit Network(const arch::Fabric& fabric);
+  /// Moves `bytes` over `links` no earlier than `now`; returns when its first and last bytes
+  /// leave the source (hop latencies are the caller's).
+  Span transfer(double now, double bytes, const std::vector<int>& links);
+  [[nodiscard]] const Pipe& link(int id) const { return m_links[static_cast<std::size_t>(id)]; }
+  [[nodiscard]] std::size_t size() const { return m_links.size(); }
+
+ private:
+  std::vector<Pipe> m_links;
+};
+
+/// Off-chip memory as the chip shares it: one tier (where the mapping keeps tensors), reached
+/// through each tile's AGCUs. Every tenant's traffic queues here, so this is where concurrent
+/// applications interfere.
+class Memory {
+ public:
+  Memory(const arch::Fabric& fabric, std::size_t tier);
+  /// Reads or writes `bytes` through `tile`'s AGCUs no earlier than `now`; returns when the
+  /// first and last bytes have arrived (reads) or are in memory (writes), latency included.
+  Span transfer(double now, double bytes, int tile, bool write);
+  [[nodiscard]] double read_bytes() const { return m_read; }
+  [[nodiscard]] double write_bytes() const { return m_written; }
+  [[nodiscard]] const Pipe& tier() const { return m_tier; }
+  [[nodiscard]] double latency_cycles() const { return m_latency; }
+
+ private:
+  Pipe m_tier;
+  std::vector<Pipe> m_agcus;  ///< per tile: its AGCUs' links together
+  double m_latency = 0;
+  double m_read = 0;
+  double m_written = 0;
+};
+
+}  // namespace rdasim::sim
