@@ -182,7 +182,7 @@ class Reader {
     return v;
   }
   [[noreturn]] void fail(const std::string& path, const std::string& what) const {
-    throw core::InputError(core::Location(m_source, 0, 0, path), fmt::format("{} {}", path, what));
+    throw core::InputError(core::Location(m_source), fmt::format("{} {}", path, what));
   }
 
  private:

@@ -222,6 +222,7 @@ double SectionFlow::step(int id, double now, DataflowContext& context) {
     }
     if (n.busy && n.busy_until <= now + k_epsilon) {
       n.busy = false;
+      n.input_wait += std::max(0.0, n.busy_until - n.busy_start - n.service);
       ++n.fired;
       n.last_end = now;
       if (n.dram_write > 0) n.write_done.push_back(context.memory().transfer(now + n.latency, n.dram_write, n.tile, true).last);
@@ -255,6 +256,7 @@ double SectionFlow::step(int id, double now, DataflowContext& context) {
     ++n.started;
     n.first_start = std::min(n.first_start, now);
     n.busy = true;
+    n.busy_start = now;
     n.busy_until = std::max(now + n.service, data_end);
     set_state(n, UnitState::busy, now);
     emit(id, now, n.busy_until, context);
@@ -281,7 +283,12 @@ double SectionFlow::step(int id, double now, DataflowContext& context) {
 }
 
 void SectionFlow::finish(double now) {
-  for (auto& n : m_nodes) set_state(n, UnitState::idle, now);
+  for (auto& n : m_nodes) {
+    set_state(n, UnitState::idle, now);
+    // Time spent working through a token whose last bytes had not arrived was waiting on input.
+    n.time[static_cast<int>(UnitState::busy)] -= n.input_wait;
+    n.time[static_cast<int>(UnitState::stalled_input)] += n.input_wait;
+  }
 }
 
 }  // namespace rdasim::sim

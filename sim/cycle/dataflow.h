@@ -82,6 +82,8 @@ struct Node {
   UnitState state = UnitState::idle;
   double since = 0;
   double time[4] = {0, 0, 0, 0};  ///< cycles per UnitState in this section
+  double busy_start = 0;
+  double input_wait = 0;  ///< of its busy time, waiting for the last bytes of its inputs
   double first_start = k_never, last_end = 0;
   bool done = false;
 };

@@ -98,8 +98,10 @@ struct TraceSink {
   core::Json events = core::Json::array();
   double us_per_cycle = 0;
   void slice(int pid, long tid, std::string name, double start, double end, core::Json args = core::Json::object()) {
-    events.push_back({{"name", std::move(name)}, {"ph", "X"}, {"pid", pid}, {"tid", tid}, {"ts", start * us_per_cycle},
-                      {"dur", std::max(0.0, end - start) * us_per_cycle}, {"args", std::move(args)}});
+    // Microseconds to the nanosecond: finer digits would only swell the file.
+    const auto us = [](double v) { return std::round(v * 1e3) / 1e3; };
+    events.push_back({{"name", std::move(name)}, {"ph", "X"}, {"pid", pid}, {"tid", tid}, {"ts", us(start * us_per_cycle)},
+                      {"dur", us(std::max(0.0, end - start) * us_per_cycle)}, {"args", std::move(args)}});
   }
   void name_track(int pid, long tid, const std::string& name) {
     events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", pid}, {"tid", tid}, {"args", {{"name", name}}}});
@@ -259,7 +261,7 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
       module->configure(nullptr, -1, nullptr);
       if (m_traced) trace_node(n, section);
     }
-    if (m_traced) trace_section(links);
+    if (m_traced) trace_section();
     m_results.push_back(m_result);
     m_flow.reset();
     ++m_section;
@@ -282,7 +284,7 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
                        {{"unit", n.unit}, {"section", m_section}, {"busy", n.time[static_cast<int>(UnitState::busy)] / active}});
   }
 
-  void trace_section(const std::vector<int>& links) {
+  void trace_section() {
     auto* t = m_run.trace;
     if (m_section == 0) t->name_track(m_pid, 0, "sections");
     t->slice(m_pid, 0, fmt::format("section {}", m_section), m_result.start, m_result.end,
@@ -290,22 +292,36 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
     t->slice(m_pid, 0, "reconfigure", m_result.start, m_result.start + m_result.reconfig_cycles);
     t->slice(m_pid, 0, "load weights", m_result.start + m_result.reconfig_cycles, m_run_start);
     t->slice(m_pid, 0, "stream", m_run_start, m_result.end);
-    // Links: one track per link the section used, its bytes over the streaming time.
-    const long base = 1 + static_cast<long>(m_run.fabric.units().size());
+    // Links: one track per link, one slice over the sections that used it (added up at the end).
     const auto tokens = static_cast<double>(m_flow->tokens());
-    std::map<int, double> bytes;
     for (const auto& ch : m_flow->channels()) {
-      for (int l : ch.links) bytes[l] += ch.bytes * tokens;
-    }
-    for (int l : links) {
-      const auto& link = m_run.fabric.links()[static_cast<std::size_t>(l)];
-      if (m_run.traced_tracks.insert({m_pid, base + l}).second) {
-        t->name_track(m_pid, base + l, fmt::format("link {} ({} to {})", l, link.src, link.dst));
+      for (int l : ch.links) {
+        auto& use = m_link_use[l];
+        if (use.bytes == 0) use.first = m_run_start;
+        use.last = m_result.end;
+        use.bytes += ch.bytes * tokens;
       }
-      t->slice(m_pid, base + l, fmt::format("section {}", m_section), m_run_start, m_result.end,
-               {{"link", l}, {"src", link.src}, {"dst", link.dst}, {"bytes", bytes[l]}});
     }
   }
+
+ public:
+  /// The link slices of the trace, once the tenant has finished.
+  void trace_links() {
+    if (!m_traced) return;
+    const long base = 1 + static_cast<long>(m_run.fabric.units().size());
+    for (const auto& [l, use] : m_link_use) {
+      const auto& link = m_run.fabric.links()[static_cast<std::size_t>(l)];
+      m_run.trace->name_track(m_pid, base + l, fmt::format("link {} ({} to {})", l, link.src, link.dst));
+      m_run.trace->slice(m_pid, base + l, fmt::format("link {}", l), use.first, use.last,
+                         {{"link", l}, {"src", link.src}, {"dst", link.dst}, {"bytes", use.bytes}});
+    }
+  }
+
+ private:
+  struct LinkUse {
+    double first = 0, last = 0, bytes = 0;
+  };
+  std::map<int, LinkUse> m_link_use;
 
   struct Dma {
     int tile;
@@ -446,6 +462,7 @@ SimResult simulate_here(const mapper::Mapping& mapping, const arch::Fabric& fabr
     for (std::size_t t = 0; t < n; ++t) trace.name_process(static_cast<int>(t) + 1, mapping.tenants[t].name);
   }
   Elaboration together(mapping, fabric, run, {everyone});
+  for (const auto& sequencer : together.sequencers[0]) sequencer->trace_links();
   const auto& worlds = together.worlds;
   const auto& sequencers = together.sequencers;
   core::Json alone;

@@ -42,7 +42,7 @@ class Fields {
  private:
   [[noreturn]] void fail(const char* key, const std::string& what) const {
     const std::string path = m_path + "." + key;
-    throw core::InputError(core::Location(m_source, 0, 0, path), fmt::format("{} {}", path, what));
+    throw core::InputError(core::Location(m_source), fmt::format("{} {}", path, what));
   }
   const core::Json& m_j;
   std::string m_path;
@@ -110,7 +110,7 @@ Report report_from_json(const core::Json& json, const std::string& source) {
   std::string format;
   f("format", format);
   if (format != k_report_format) {
-    throw core::InputError(core::Location(source, 0, 0, "report.format"),
+    throw core::InputError(core::Location(source),
                            fmt::format("report.format is '{}', expected '{}'", format, k_report_format));
   }
   Report r;

@@ -39,7 +39,7 @@ int run_sim(const SimCliOptions& opt) {
     if (models.size() > 1) {
       throw core::InputError(core::Location(models[1]), "a mapping.json already holds every tenant: give it alone");
     }
-    mapping = mapper::mapping_from_json(core::Json::parse(core::read_text_file(models.front()), nullptr, true), models.front());
+    mapping = mapper::mapping_from_json(core::read_json_file(models.front()), models.front());
     if (const auto problems = mapper::check(mapping, fabric); !problems.empty()) {
       throw core::InputError(core::Location(models.front()),
                              fmt::format("does not fit --arch {}: {}", opt.inputs.arch, problems.front()));
@@ -67,8 +67,9 @@ int run_sim(const SimCliOptions& opt) {
   if (!opt.out.empty()) {
     const auto dir = prepare_out_dir(opt.out);
     core::write_json_file(dir / "report.json", sim::to_json(result.report));
-    core::write_json_file(dir / "trace.json", result.trace);
-    core::log::info("wrote report.json and trace.json (open it in https://ui.perfetto.dev) in {}", dir.string());
+    core::write_text_file(dir / "trace.json", result.trace.dump());  // compact: traces run to many MB
+    core::write_json_file(dir / "mapping.json", mapper::to_json(mapping));
+    core::log::info("wrote report.json, trace.json (open it in https://ui.perfetto.dev) and mapping.json in {}", dir.string());
   }
   if (opt.json) fmt::print("{}", core::to_json_text(sim::to_json(result.report)));
   else fmt::print("{}", sim::summary_text(result.report));
@@ -89,13 +90,14 @@ void add_sim_command(CLI::App& app, Runner& run) {
                  "workloads or deployment files");
   cmd->add_option("--chunk", opt->chunk,
                   "Vectors per token: smaller is more exact and slower (results converge as it shrinks)")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
   cmd->add_option("--min-tokens", opt->min_tokens, "Tokens per section at least (fewer only when it has fewer vectors)")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
   cmd->add_flag("!--no-alone", opt->alone, "With several tenants, skip simulating each alone (no slowdown)");
-  cmd->add_option("--out", opt->out, "Write report.json and trace.json here")->type_name("DIR");
+  cmd->add_option("--out", opt->out, "Write report.json, trace.json (Chrome trace format) and mapping.json here")
+      ->type_name("DIR");
   cmd->add_flag("--json", opt->json, "Print report.json instead of the summary");
   cmd->callback([&run, opt] { run = [opt] { return run_sim(*opt); }; });
 }

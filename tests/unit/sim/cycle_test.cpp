@@ -1,0 +1,319 @@
+// The SystemC simulator against analytic answers (issue: each within 5% of cycles): a GEMM on one
+// PCU and on many (compute bound), an element-wise op larger than SRAM (memory bound), a
+// two-stage pipeline (the slowest stage sets the pace), two streams forced over one link (each
+// gets half) and a section switch (reconfiguration plus weight load). SystemC elaborates once per
+// process, so each case runs in its own process (catch_discover_tests) and cases that need
+// several runs use sim::simulate, which forks.
+#include <deque>
+#include <filesystem>
+#include <map>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include "arch/fabric.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "graphs/import/yaml_import.h"
+#include "mapper/mapping.h"
+#include "sim/cycle/simulate.h"
+
+using namespace rdasim;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const std::string k_tiny = std::string(RDASIM_SOURCE_DIR) + "/configs/arch/tiny.yaml";
+
+arch::Fabric tiny(const std::vector<std::string>& sets = {}) {
+  std::vector<core::Override> overrides;
+  for (const auto& s : sets) overrides.push_back(core::Override::parse(s));
+  return arch::Fabric(arch::Spec::load_file(k_tiny, overrides));
+}
+
+/// A mapping written by hand on tile 0 of a fabric: ops on chosen units, streams routed on the
+/// shortest path through switches, DRAM streams; what check() accepts.
+class HandMapping {
+ public:
+  explicit HandMapping(const arch::Fabric& fabric) : m_fabric(fabric) {
+    m.arch = fabric.spec().name();
+    m.arch_hash = fabric.spec().hash();
+    m.mode = "o1";
+    m.dram_tier = fabric.spec().memory_tiers()[0].name;
+    mapper::Tenant t;
+    t.name = "hand";
+    t.tiles = {0};
+    t.method = "hand";
+    m.tenants.push_back(t);
+  }
+  /// The PCU or PMU at (x, y) of tile 0.
+  [[nodiscard]] int at(int x, int y) const { return m_fabric.cell_unit(0, x, y); }
+  mapper::MappedSection& section() {
+    auto& s = m.tenants[0].sections.emplace_back();
+    s.reconfig_cycles = static_cast<double>(m_fabric.spec().reconfig_cycles());
+    return s;
+  }
+  /// An op on `pcus` PCUs then PMUs (its output PMU first); engine "memory" when it has no PCU.
+  void op(mapper::MappedSection& s, const std::string& name, const std::vector<int>& units, int pcus, double stage_cycles,
+          double flops = 0) {
+    mapper::MappedOp o;
+    o.name = name;
+    o.kind = pcus > 0 ? "MatMul" : "Concat";
+    o.engine = pcus > 0 ? "matrix" : "memory";
+    o.parallel = pcus > 0 ? pcus : 1;
+    o.buffer_pmus = static_cast<int>(units.size()) - pcus;
+    o.output_pmus = std::min(1, o.buffer_pmus);
+    o.flops = flops;
+    o.cycles = stage_cycles * std::max(pcus, 1);
+    o.stage_cycles = stage_cycles;
+    o.units = units;
+    s.ops.push_back(o);
+    s.pcus += pcus;
+    s.pmus += o.buffer_pmus;
+    s.flops += flops;
+    s.compute_cycles = std::max(s.compute_cycles, stage_cycles);
+  }
+  void stream(mapper::MappedSection& s, int src, int dst, double bytes, std::vector<int> links = {}) {
+    if (links.empty()) links = route(src, dst);
+    s.streams.push_back({src, dst, bytes, links, static_cast<int>(s.streams.size())});
+  }
+  void dram(mapper::MappedSection& s, int unit, double bytes, bool write, bool preload = false) {
+    s.dram.push_back({unit, bytes, write, preload});
+    (write ? s.dram_write_bytes : s.dram_read_bytes) += bytes;
+  }
+  /// Shortest path of links from unit a to unit b through switches of tile 0.
+  [[nodiscard]] std::vector<int> route(int a, int b) const {
+    const auto region = m_fabric.region("hand", {0});
+    std::map<int, int> via;  // unit -> link that reached it
+    std::deque<int> queue{a};
+    via[a] = -1;
+    while (!queue.empty()) {
+      const int u = queue.front();
+      queue.pop_front();
+      if (u == b) break;
+      if (u != a && m_fabric.unit(u).kind != arch::UnitKind::switch_box) continue;
+      for (int l : m_fabric.out_links(u)) {
+        const auto& link = m_fabric.links()[static_cast<std::size_t>(l)];
+        if (!m_fabric.contains(region, link) || via.count(link.dst)) continue;
+        via[link.dst] = l;
+        queue.push_back(link.dst);
+      }
+    }
+    REQUIRE(via.count(b) == 1);
+    std::vector<int> path;
+    for (int u = b; via.at(u) >= 0; u = m_fabric.links()[static_cast<std::size_t>(via.at(u))].src) path.insert(path.begin(), via.at(u));
+    return path;
+  }
+  mapper::Mapping m;
+
+ private:
+  const arch::Fabric& m_fabric;
+};
+
+graphs::Graph yaml_graph(const std::string& name, const std::string& text) {
+  const auto path = std::filesystem::temp_directory_path() / ("rdasim_sim_" + name + ".yaml");
+  core::write_text_file(path, text);
+  auto g = graphs::load_yaml_graph(path);
+  std::filesystem::remove(path);
+  return g;
+}
+
+double dram_bytes_per_cycle(const arch::Spec& spec) {
+  const auto& t = spec.memory_tiers()[0];
+  return t.bandwidth_gbps * t.efficiency / spec.clock_ghz();
+}
+
+}  // namespace
+
+TEST_CASE("a large GEMM on one PCU runs at the PCU's MAC rate", "[sim][validation]") {
+  const auto fabric = tiny({"pmu.capacity_kib=64", "pmu.banks=16"});
+  const auto& spec = fabric.spec();
+  const double m = 2048, k = 64, n = 64;
+  const double flops = 2 * m * n * k;
+  const double expected = flops / (2.0 * spec.pcu().lanes * spec.pcu().stages);  // MACs per cycle
+  HandMapping h(fabric);
+  auto& s = h.section();
+  const int pcu = h.at(0, 0), out = h.at(1, 0), weights = h.at(0, 1);
+  h.op(s, "gemm", {pcu, out, weights}, 1, expected, flops);
+  h.dram(s, pcu, m * k * 4, false);
+  h.dram(s, weights, k * n * 4, false, true);
+  h.dram(s, out, m * n * 4, true);
+  h.stream(s, weights, pcu, k * n * 4);
+  h.stream(s, pcu, out, m * n * 4);
+  REQUIRE(mapper::check(h.m, fabric).empty());
+  const auto r = sim::simulate_here(h.m, fabric, {}).report;
+  const auto& sec = r.tenants[0].sections[0];
+  CHECK(sec.run_cycles == Approx(expected).epsilon(0.05));
+  CHECK(sec.reconfig_cycles == Approx(static_cast<double>(spec.reconfig_cycles())));
+  CHECK(r.flops == Approx(flops));
+  // The PCU is busy nearly the whole time it streams.
+  for (const auto& u : r.units) {
+    if (u.unit == pcu) CHECK(u.busy > 0.9 * sec.run_cycles / r.cycles);
+  }
+}
+
+TEST_CASE("a large GEMM on many PCUs runs at their MAC rate", "[sim][validation]") {
+  // Mapped by the mapper: it deals the PCUs; the answer is FLOPs over the PCUs' MAC rate.
+  const auto fabric = tiny({"pmu.capacity_kib=1024"});
+  const auto& spec = fabric.spec();
+  const auto g = yaml_graph("gemm", R"(name: gemm
+inputs: [{name: x, shape: [256, 256]}]
+params: [{name: w, shape: [256, 256]}]
+ops: [{name: mm, op: MatMul, inputs: [x, w], outputs: [y]}]
+outputs: [y]
+)");
+  const auto mapping = mapper::map_applications({g}, fabric, {});
+  REQUIRE(mapping.tenants[0].sections.size() == 1);
+  const auto& op = mapping.tenants[0].sections[0].ops[0];
+  REQUIRE(op.reduction_split == 1);
+  REQUIRE(op.parallel > 4);
+  const double expected = 2.0 * 256 * 256 * 256 / (2.0 * spec.pcu().lanes * spec.pcu().stages * op.parallel);
+  const auto r = sim::simulate_here(mapping, fabric, {}).report;
+  CHECK(r.tenants[0].sections[0].run_cycles == Approx(expected).epsilon(0.05));
+}
+
+TEST_CASE("an element-wise op larger than SRAM streams at DRAM bandwidth", "[sim][validation]") {
+  const auto fabric = tiny();
+  const auto& spec = fabric.spec();
+  const auto g = yaml_graph("relu", R"(name: relu
+inputs: [{name: x, shape: [1024, 1024]}]
+ops: [{name: relu, op: Relu, inputs: [x], outputs: [y]}]
+outputs: [y]
+)");
+  const double bytes = 2.0 * 1024 * 1024 * 4;  // in and out, fp32
+  const double sram = spec.pmu().capacity_kib * 1024 * fabric.count(arch::UnitKind::pmu);
+  REQUIRE(bytes / 2 > sram);
+  const auto mapping = mapper::map_applications({g}, fabric, {});
+  const auto r = sim::simulate_here(mapping, fabric, {}).report;
+  CHECK(r.tenants[0].sections[0].run_cycles == Approx(bytes / dram_bytes_per_cycle(spec)).epsilon(0.05));
+  CHECK(r.memory[0].read_bytes + r.memory[0].write_bytes == Approx(bytes).epsilon(1e-12));
+  CHECK(r.memory[0].utilization > 0.9);
+}
+
+TEST_CASE("a two-stage pipeline runs at the pace of its slower stage", "[sim][validation]") {
+  const auto fabric = tiny({"pmu.banks=16"});
+  HandMapping h(fabric);
+  auto& s = h.section();
+  const int a = h.at(0, 0), b = h.at(2, 0), a_out = h.at(1, 0), b_out = h.at(3, 0);
+  const double slow = 200000, fast = 50000, bytes = 64 * 1024;
+  h.op(s, "slow", {a, a_out}, 1, slow);
+  h.op(s, "fast", {b, b_out}, 1, fast);
+  h.dram(s, a, bytes, false);
+  h.stream(s, a, a_out, bytes);
+  h.stream(s, a_out, b, bytes);
+  h.stream(s, b, b_out, bytes);
+  h.dram(s, b_out, bytes, true);
+  REQUIRE(mapper::check(h.m, fabric).empty());
+  // The slow stage first, then the fast one: the same throughput either way round.
+  const auto r = sim::simulate(h.m, fabric, {}).report;
+  CHECK(r.tenants[0].sections[0].run_cycles == Approx(slow).epsilon(0.05));
+  std::swap(h.m.tenants[0].sections[0].ops[0].stage_cycles, h.m.tenants[0].sections[0].ops[1].stage_cycles);
+  const auto swapped = sim::simulate(h.m, fabric, {}).report;
+  CHECK(swapped.tenants[0].sections[0].run_cycles == Approx(slow).epsilon(0.05));
+  // The fast stage waits on its input for about three quarters of the time.
+  for (const auto& u : r.units) {
+    if (u.unit == b) CHECK(u.stalled_input == Approx(1.0 - fast / slow).margin(0.05));
+  }
+}
+
+TEST_CASE("two streams forced over one link each get half its bandwidth", "[sim][validation]") {
+  const auto fabric = tiny({"pmu.banks=64"});
+  const double link = fabric.spec().network().link_bytes_per_cycle;
+  const double bytes = 1024 * 1024;
+  auto build = [&](bool both) {
+    HandMapping h(fabric);
+    auto& s = h.section();
+    const int a = h.at(0, 0), b = h.at(0, 2), sink = h.at(3, 2);
+    h.op(s, "a", {a}, 1, 1);
+    if (both) h.op(s, "b", {b}, 1, 1);
+    h.op(s, "sink", {sink}, 0, 1);
+    // b's route joins a's at a's first switch, so both share every link after it.
+    const auto shared = h.route(a, sink);
+    h.stream(s, a, sink, bytes, shared);
+    if (both) {
+      const int first_switch = fabric.links()[static_cast<std::size_t>(shared[0])].dst;
+      auto path = h.route(b, first_switch);
+      path.insert(path.end(), shared.begin() + 1, shared.end());
+      h.stream(s, b, sink, bytes, path);
+    }
+    REQUIRE(mapper::check(h.m, fabric).empty());
+    return h.m;
+  };
+  const auto alone = sim::simulate(build(false), fabric, {}).report;
+  const auto shared = sim::simulate(build(true), fabric, {}).report;
+  CHECK(alone.tenants[0].sections[0].run_cycles == Approx(bytes / link).epsilon(0.05));
+  CHECK(shared.tenants[0].sections[0].run_cycles == Approx(2 * bytes / link).epsilon(0.05));
+  // The shared links carried both streams; each was busy all the time.
+  double most = 0, peak = 0;
+  for (const auto& l : shared.links) {
+    most = std::max(most, l.bytes);
+    peak = std::max(peak, l.peak_utilization);
+  }
+  CHECK(most == Approx(2 * bytes));
+  CHECK(peak == Approx(1.0).margin(0.05));
+}
+
+TEST_CASE("a section switch costs the reconfiguration and the weights' load", "[sim][validation]") {
+  const auto fabric = tiny({"pmu.capacity_kib=2048", "pmu.banks=64", "network.link_bytes_per_cycle=64"});
+  const auto& spec = fabric.spec();
+  const double weights = 1024 * 1024;
+  HandMapping h(fabric);
+  for (int k = 0; k < 2; ++k) {
+    auto& s = h.section();
+    const int pcu = h.at(0, 0), out = h.at(1, 0), w = h.at(0, 1);
+    h.op(s, fmt::format("layer{}", k), {pcu, out, w}, 1, 100);
+    h.dram(s, w, weights, false, true);
+    h.stream(s, w, pcu, weights);
+    h.stream(s, pcu, out, 4096);
+    h.dram(s, out, 4096, true);
+  }
+  REQUIRE(mapper::check(h.m, fabric).empty());
+  const auto r = sim::simulate_here(h.m, fabric, {}).report;
+  const auto& second = r.tenants[0].sections[1];
+  const double expected = static_cast<double>(spec.reconfig_cycles()) + (weights + 4096) / dram_bytes_per_cycle(spec);
+  CHECK(second.start == Approx(r.tenants[0].sections[0].end));
+  CHECK(second.cycles() == Approx(expected).epsilon(0.05));
+  CHECK(second.reconfig_cycles == Approx(static_cast<double>(spec.reconfig_cycles())));
+}
+
+TEST_CASE("simulate runs in a worker as often as asked, a second run in-process is refused", "[sim]") {
+  const auto fabric = tiny();
+  HandMapping h(fabric);
+  auto& s = h.section();
+  const int pcu = h.at(0, 0), out = h.at(1, 0);
+  h.op(s, "op", {pcu, out}, 1, 1000);
+  h.stream(s, pcu, out, 4096);
+  h.dram(s, out, 4096, true);
+  const auto first = sim::simulate(h.m, fabric, {});
+  const auto second = sim::simulate(h.m, fabric, {});
+  CHECK(sim::to_json(first.report).at("cycles") == sim::to_json(second.report).at("cycles"));
+  CHECK(first.report.cycles > 1000);
+  // A mapping the fabric cannot hold comes back from the worker as the same input error.
+  auto broken = h.m;
+  broken.tenants[0].sections[0].ops[0].units = {out, pcu};
+  CHECK_THROWS_WITH(sim::simulate(broken, fabric, {}), Contains("needs a pcu but sits on unit"));
+  CHECK_THROWS_AS(sim::simulate(broken, fabric, {}), core::InputError);
+  // In this process SystemC elaborates once (and workers forked afterwards inherit that).
+  (void)sim::simulate_here(h.m, fabric, {});
+  CHECK_THROWS_AS(sim::simulate_here(h.m, fabric, {}), core::InternalError);
+}
+
+TEST_CASE("report.json reads back as it was written", "[sim]") {
+  const auto fabric = tiny();
+  HandMapping h(fabric);
+  auto& s = h.section();
+  h.op(s, "op", {h.at(0, 0), h.at(1, 0)}, 1, 500, 4000);
+  h.stream(s, h.at(0, 0), h.at(1, 0), 4096);
+  h.dram(s, h.at(1, 0), 4096, true);
+  sim::SimOptions options;
+  options.trace = true;
+  const auto result = sim::simulate(h.m, fabric, options);
+  const auto json = sim::to_json(result.report);
+  CHECK(sim::to_json(sim::report_from_json(json, "test")) == json);
+  CHECK_THROWS_WITH(sim::report_from_json(core::Json::object({{"format", "rdasim.report/1"}}), "r.json"),
+                    Contains("report.tool_version is missing"));
+  // The trace has the section's phases and the busy units.
+  int slices = 0;
+  for (const auto& e : result.trace.at("traceEvents")) slices += e.at("ph") == "X" ? 1 : 0;
+  CHECK(slices >= 6);  // section, reconfigure, load, stream, two units (and links)
+}
