@@ -3,7 +3,8 @@
 # to, builds the four science workloads at their published sizes, and checks the functional
 # reference (fp32 and bf16 against fp64) on generated inputs, and maps them onto SN40L with
 # and without fusion, then several of them at once as isolated tenants, with the placement
-# reports in results/demo/. (Simulation and the GPU comparison join as they land.)
+# reports in results/demo/, and simulates them on the SystemC model of SN10 (report.json and a
+# Perfetto trace in results/demo/). (The GPU comparison joins when it lands.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
@@ -39,6 +40,16 @@ echo "== several applications at once, each in its own region (configs/deploymen
 echo "== the 32-member ensemble on SN10: members share tiles in bands of rows"
 "$rdasim" map ensemble -p members=32 --arch configs/arch/sn10.yaml | tail -2
 echo "(placement.txt and placement.svg in results/demo/science-mix)"
+
+echo
+echo "== simulated on sn10 (SystemC, cycle-approximate): time against the mapper's analytic bound"
+for model in "lensing" "inversion" "dcrnn"; do
+  # shellcheck disable=SC2086
+  "$rdasim" -q sim $model --arch configs/arch/sn10.yaml | grep -A1 ' on sn10 ('
+done
+echo "== the 5-member ensemble side by side on SN10: sharing DRAM slows each member down"
+"$rdasim" sim ensemble -p members=5 --arch configs/arch/sn10.yaml --out results/demo/ensemble-sim
+echo "(report.json, trace.json for https://ui.perfetto.dev and mapping.json in results/demo/ensemble-sim)"
 
 echo
 echo "== the functional reference on generated inputs (fp32 and bf16 against fp64)"

@@ -530,7 +530,11 @@ SimResult simulate_here(const mapper::Mapping& mapping, const arch::Fabric& fabr
     r.units.push_back(std::move(ur));
   }
   const auto& memory = worlds[0]->memory;
-  r.memory.push_back({spec.memory_tiers()[tier].name, memory.read_bytes(), memory.write_bytes(), memory.tier().busy_cycles() / cycles});
+  // Every tier of the fabric; the mapping keeps its tensors in one, the others carry nothing.
+  for (std::size_t i = 0; i < spec.memory_tiers().size(); ++i) {
+    if (i == tier) r.memory.push_back({spec.memory_tiers()[i].name, memory.read_bytes(), memory.write_bytes(), memory.tier().busy_cycles() / cycles});
+    else r.memory.push_back({spec.memory_tiers()[i].name, 0, 0, 0});
+  }
   r.seconds = r.cycles / r.clock_hz;
   const auto& e = spec.energy();
   r.energy.compute_j = r.flops * e.pj_per_flop * 1e-12;
