@@ -100,8 +100,8 @@ class DataflowContext {
   virtual void node_done(int node) = 0;
 };
 
-/// A section ready to run: nodes, channels and ports, plus its preload (resident weights) and
-/// the traffic no unit holds, which the sequencer moves before streaming starts.
+/// A section ready to run: nodes, channels and ports, plus the DRAM traffic no unit holds (a
+/// view's inputs in a section of views alone), which the sequencer moves before streaming.
 class SectionFlow {
  public:
   /// `memory_tier` is where the section's DRAM traffic goes (an index into the spec's tiers).

@@ -2,7 +2,7 @@
 // per physical unit carries the node its section configured on it and runs the node's step
 // (sim/cycle/dataflow) when woken: no clock, no per-cycle wake-ups; a unit wakes only when a
 // token lands, room frees up downstream or its own work ends. A SequencerModule per tenant
-// steps through the tenant's sections: reconfiguration, the DMA of resident weights, then
+// steps through the tenant's sections: reconfiguration, the DMA of traffic no unit holds, then
 // streaming until every node has fired its tokens. A "world" is one chip: its network, its
 // memory and the tenants running on it; tenants alone get worlds of their own.
 #include <systemc>
@@ -117,7 +117,6 @@ struct World {
   Network network;
   Memory memory;
   std::map<int, std::unique_ptr<UnitModule>> units;  ///< by fabric unit id
-  std::size_t sections_done = 0;
 };
 
 /// Shared by all sequencers: the fabric, options, progress and the trace.
@@ -197,8 +196,8 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
     }
   }
 
-  /// The DMA of resident weights: pieces with a few in flight, so other tenants' traffic
-  /// interleaves. Returns true when all have landed.
+  /// The DMA of traffic no unit holds: pieces with a few in flight, so other tenants' traffic
+  /// interleaves. load() returns true when all have landed.
   void queue_dma(int tile, double bytes, bool write) {
     constexpr double k_piece = 64.0 * 1024;
     for (double left = bytes; left > 0; left -= k_piece) m_dma.push_back({tile, std::min(left, k_piece), write});
@@ -290,7 +289,7 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
     t->slice(m_pid, 0, fmt::format("section {}", m_section), m_result.start, m_result.end,
              {{"tokens", m_result.tokens}, {"analytic_cycles", m_result.analytic_cycles}, {"bound", m_result.bound}});
     t->slice(m_pid, 0, "reconfigure", m_result.start, m_result.start + m_result.reconfig_cycles);
-    t->slice(m_pid, 0, "load weights", m_result.start + m_result.reconfig_cycles, m_run_start);
+    t->slice(m_pid, 0, "load", m_result.start + m_result.reconfig_cycles, m_run_start);
     t->slice(m_pid, 0, "stream", m_run_start, m_result.end);
     // Links: one track per link, one slice over the sections that used it (added up at the end).
     const auto tokens = static_cast<double>(m_flow->tokens());

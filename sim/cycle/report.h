@@ -16,7 +16,7 @@ struct SectionResult {
   double start = 0;  ///< cycle the section's reconfiguration began
   double end = 0;
   double reconfig_cycles = 0;
-  double load_cycles = 0;  ///< resident weights from DRAM into PMUs
+  double load_cycles = 0;  ///< DRAM traffic no unit holds, before streaming (weights stream in with the tokens)
   double run_cycles = 0;   ///< streaming, first token in to last result out
   std::int64_t tokens = 0;
   double analytic_cycles = 0;  ///< the mapper's estimate

@@ -1,7 +1,8 @@
 // Running a mapping on the SystemC model of its fabric. Every tenant runs its sections in order
-// (reconfigure, load resident weights, stream tokens through the placed units) while the
-// others run theirs; they share only the memory tier and the AGCUs. With several tenants each
-// is also simulated alone, in the same elaboration on private memory, for its slowdown.
+// (reconfigure, then stream tokens through the placed units, weights filling their PMUs as the
+// pipeline starts) while the others run theirs; they share only the memory tier and the AGCUs.
+// With several tenants each is also simulated alone, on a chip of its own in a forked worker
+// beside the main run, for its slowdown.
 //
 // SystemC elaborates once per process: simulate_here() runs in the calling process and only
 // once; simulate() runs in a forked worker and may be called any number of times.
