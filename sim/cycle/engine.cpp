@@ -418,9 +418,11 @@ SimResult simulate_here(const mapper::Mapping& mapping, const arch::Fabric& fabr
   for (const auto& t : mapping.tenants) {
     for (std::size_t k = 0; k < t.sections.size(); ++k) {
       const auto& s = t.sections[k];
-      bool placed = s.ops.empty();
-      for (const auto& o : s.ops) placed = placed || !o.units.empty();
-      if (!placed || (s.dram.empty() && s.dram_read_bytes + s.dram_write_bytes > 0)) {
+      // Placed: every op that needs units has them (views need none), and the DRAM traffic
+      // has its streams.
+      bool placed = !(s.dram.empty() && s.dram_read_bytes + s.dram_write_bytes > 0);
+      for (const auto& o : s.ops) placed = placed && (o.units.size() == static_cast<std::size_t>(o.pcus() + o.buffer_pmus));
+      if (!placed) {
         throw core::InputError(core::Location("mapping"),
                                fmt::format("tenant '{}' section {} is not placed: map it with placement to simulate it", t.name, k));
       }
