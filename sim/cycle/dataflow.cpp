@@ -130,6 +130,7 @@ SectionFlow::SectionFlow(const mapper::MappedSection& section, const arch::Fabri
     (d.write ? n.dram_write : n.dram_read) += d.bytes / tokens;
   }
   m_preload.assign(preload.begin(), preload.end());
+  m_prewrite.assign(prewrite.begin(), prewrite.end());
   // DRAM requests in flight per unit: enough tokens to cover twice the memory's latency at its
   // bandwidth (an AGCU keeps many requests open), so small tokens do not starve on latency.
   const auto& tier = spec.memory_tiers().at(memory_tier);
