@@ -78,17 +78,19 @@ mapper::Mapping map_inputs(const MapInputs& in, const arch::Fabric& fabric) {
   options.seed = in.seed;
   if (deployment.apps.size() > 1) {
     core::log::info("mapping {} applications onto {}", deployment.apps.size(), fabric.spec().name());
-    // Many tenants take seconds: say how far it got, every few seconds.
-    options.progress = [start = std::chrono::steady_clock::now(), last = std::chrono::steady_clock::now()](
-                           std::size_t done, std::size_t total) mutable {
-      const auto now = std::chrono::steady_clock::now();
-      if (done == total || now - last < std::chrono::seconds(3)) return;
-      last = now;
-      core::log::info("mapped {} of {} applications ({:.0f} s)", done, total,
-                      std::chrono::duration<double>(now - start).count());
-    };
+    options.progress = progress_logger("mapped", "applications");  // many tenants take seconds
   }
   return mapper::map_applications(deployment.apps, fabric, options);
+}
+
+std::function<void(std::size_t, std::size_t)> progress_logger(std::string verb, std::string things) {
+  return [verb = std::move(verb), things = std::move(things), start = std::chrono::steady_clock::now(),
+          last = std::chrono::steady_clock::now()](std::size_t done, std::size_t total) mutable {
+    const auto now = std::chrono::steady_clock::now();
+    if (done == total || now - last < std::chrono::seconds(3)) return;
+    last = now;
+    core::log::info("{} {} of {} {} ({:.0f} s)", verb, done, total, things, std::chrono::duration<double>(now - start).count());
+  };
 }
 
 int report_infeasible(const std::exception& infeasible, const arch::Fabric& fabric) {

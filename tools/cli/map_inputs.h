@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ void add_map_inputs(CLI::App* cmd, MapInputs& inputs, const std::string& model_h
 
 /// Prints why the mapping is infeasible, one reason per line; the exit status to return (1).
 int report_infeasible(const std::exception& infeasible, const arch::Fabric& fabric);
+
+/// A progress callback for long runs: "<verb> done of total <things> (N s)" on the info log,
+/// at most every few seconds and never for the last step.
+[[nodiscard]] std::function<void(std::size_t, std::size_t)> progress_logger(std::string verb, std::string things);
 
 /// The --out folder, created; throws core::InputError when it is a file or cannot be made.
 std::filesystem::path prepare_out_dir(const std::string& out);

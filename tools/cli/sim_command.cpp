@@ -2,7 +2,6 @@
 // `rdasim map`) and run it on the SystemC model of the fabric: time per tenant and section,
 // unit and link activity, memory traffic, energy. Writes report.json and trace.json (Chrome
 // trace format, for Perfetto) with --out.
-#include <chrono>
 #include <memory>
 #include <string>
 
@@ -56,13 +55,7 @@ int run_sim(const SimCliOptions& opt) {
   options.tokens.min_tokens = opt.min_tokens;
   options.alone = opt.alone;
   options.trace = !opt.out.empty();
-  options.progress = [start = std::chrono::steady_clock::now(), last = std::chrono::steady_clock::now()](
-                         std::size_t done, std::size_t total) mutable {
-    const auto now = std::chrono::steady_clock::now();
-    if (done == total || now - last < std::chrono::seconds(3)) return;
-    last = now;
-    core::log::info("simulated {} of {} sections ({:.0f} s)", done, total, std::chrono::duration<double>(now - start).count());
-  };
+  options.progress = progress_logger("simulated", "sections");
   const auto result = sim::simulate_here(mapping, fabric, options);
   if (!opt.out.empty()) {
     const auto dir = prepare_out_dir(opt.out);
