@@ -11,6 +11,8 @@ packages=(
   libsystemc-dev libonnx-dev libprotobuf-dev libeigen3-dev
   # tests, benchmarks and fuzzing (clang's libFuzzer)
   catch2 libbenchmark-dev libonnx-testdata clang libclang-rt-14-dev
+  # Python under /usr/bin/python3: comparison plots, the PyTorch twins and tools/gpu/measure.py
+  python3-numpy python3-matplotlib python3-torch
 )
 
 missing=()

@@ -24,6 +24,8 @@ void add_check_command(CLI::App& app, Runner& run);
 void add_workloads_command(CLI::App& app, Runner& run);
 void add_map_command(CLI::App& app, Runner& run);
 void add_sim_command(CLI::App& app, Runner& run);
+void add_gpu_command(CLI::App& app, Runner& run);
+void add_compare_command(CLI::App& app, Runner& run);
 
 /// A MODEL argument: a built-in workload's name (built with `-p` as its parameters) or an
 /// ONNX/YAML file (one application; `-p` binds symbolic dimensions).

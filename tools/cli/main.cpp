@@ -88,6 +88,8 @@ int main(int argc, char** argv) {
   tools::add_workloads_command(app, run);
   tools::add_map_command(app, run);
   tools::add_sim_command(app, run);
+  tools::add_gpu_command(app, run);
+  tools::add_compare_command(app, run);
 
   if (auto message = unknown_command(app, argc, argv)) {
     return report_error("error: ", *message, k_exit_input);

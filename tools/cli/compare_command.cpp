@@ -1,0 +1,156 @@
+// `rdasim compare --arch FILE --gpu FILE... --out DIR`: the comparison harness. Maps and
+// simulates each science workload on the fabric, models it on each GPU (eager and fused; an
+// ensemble's members one after another, as concurrent processes and batched), uses measured GPU
+// times where results/gpu/<gpu>.csv has them, and writes compare.csv, compare.md, the command
+// that made them (command.txt) and, through tools/plot/compare.py, the plots.
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "core/log.h"
+#include "mapper/infeasible.h"
+#include "tools/cli/commands.h"
+#include "tools/cli/compare.h"
+#include "tools/cli/map_inputs.h"
+
+#ifndef RDASIM_SOURCE_DIR
+#define RDASIM_SOURCE_DIR "."
+#endif
+
+namespace rdasim::tools {
+
+namespace {
+
+struct CompareCliOptions {
+  std::string arch;
+  std::vector<std::string> sets;
+  std::vector<std::string> gpus;
+  std::vector<std::string> cases;
+  std::vector<int> batches;
+  std::string precision = "bf16";
+  std::string measured = "results/gpu";
+  std::uint64_t seed = 1;
+  std::string out;
+  bool plots = true;
+};
+
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : sep) + item;
+  return out;
+}
+
+/// The command line that reproduces this run, options in a fixed order.
+std::string command_line(const CompareCliOptions& opt) {
+  std::string cmd = "rdasim compare --arch " + opt.arch;
+  for (const auto& s : opt.sets) cmd += " --set " + s;
+  for (const auto& g : opt.gpus) cmd += " --gpu " + g;
+  if (!opt.cases.empty()) cmd += " --workloads " + join(opt.cases, " ");
+  if (!opt.batches.empty()) {
+    std::vector<std::string> b;
+    for (int v : opt.batches) b.push_back(std::to_string(v));
+    cmd += " --batch " + join(b, " ");
+  }
+  cmd += fmt::format(" --precision {} --measured {} --seed {} --out {}", opt.precision, opt.measured, opt.seed, opt.out);
+  if (!opt.plots) cmd += " --no-plots";
+  return cmd;
+}
+
+int run_compare(const CompareCliOptions& opt) {
+  std::vector<std::string> known;
+  for (const auto& c : compare_cases()) known.push_back(c.name);
+  for (const auto& c : opt.cases) {
+    if (std::find(known.begin(), known.end(), c) == known.end()) {
+      throw core::InputError(core::Location(fmt::format("--workloads {}", c)),
+                             fmt::format("unknown case; expected one of {}", join(known, ", ")));
+    }
+  }
+  MapInputs inputs;
+  inputs.arch = opt.arch;
+  inputs.sets = opt.sets;
+  const arch::Fabric fabric = load_fabric(inputs);
+  std::vector<gpu::Spec> gpus;
+  for (const auto& file : opt.gpus) gpus.push_back(gpu::Spec::load_file(file));
+  const auto dir = prepare_out_dir(opt.out);
+
+  CompareOptions options;
+  options.cases = opt.cases;
+  options.batches = opt.batches;
+  options.precision = opt.precision == "fp32" ? gpu::Precision::fp32 : gpu::Precision::bf16;
+  options.measured_dir = opt.measured;
+  options.seed = opt.seed;
+  std::vector<CompareRow> rows;
+  try {
+    rows = run_comparison(fabric, gpus, options);
+  } catch (const mapper::Infeasible& e) {
+    return report_infeasible(e, fabric);
+  }
+  const std::string command = command_line(opt);
+  core::write_text_file(dir / "compare.csv", compare_csv(rows, opt.precision));
+  core::write_text_file(dir / "compare.md", compare_markdown(rows, fabric, gpus, opt.precision, command));
+  core::write_text_file(dir / "command.txt", command + "\n");
+  core::log::info("wrote compare.csv, compare.md and command.txt in {}", dir.string());
+  if (opt.plots) {
+    const std::string script = std::string(RDASIM_SOURCE_DIR) + "/tools/plot/compare.py";
+    const std::string call = fmt::format("/usr/bin/python3 '{}' '{}'", script, dir.string());
+    if (std::system(call.c_str()) != 0) {
+      core::log::warn("plots not drawn: '{}' failed (needs Debian's python3-matplotlib); the CSV and tables are written",
+                      call);
+    }
+  }
+  // The table on the terminal: one line per row.
+  fmt::print("{:<16} {:>5} {:<5} {:<10} {:>11} {:>11} {:>8}  {}\n", "case", "batch", "gpu", "gpu run", "RDA/sample",
+             "GPU/sample", "speedup", "limits (RDA | GPU)");
+  for (const auto& r : rows) {
+    fmt::print("{:<16} {:>5} {:<5} {:<10} {:>9.4g}ms {:>9.4g}ms{} {:>7.2f}x  {} | {}\n", r.case_name, r.batch, r.gpu,
+               r.gpu_run, r.rda_s / r.batch * 1e3, r.gpu_s() / r.batch * 1e3, r.gpu_measured_s ? "*" : " ",
+               r.speedup(), r.rda_bound, r.gpu_bound);
+  }
+  fmt::print("(* measured GPU time; details and reasons in {}/compare.md)\n", dir.string());
+  return 0;
+}
+
+}  // namespace
+
+void add_compare_command(CLI::App& app, Runner& run) {
+  auto opt = std::make_shared<CompareCliOptions>();
+  auto* cmd = app.add_subcommand(
+      "compare",
+      "Compare a fabric with GPUs on the science workloads: map and simulate each workload, model it on each GPU (or "
+      "use measured times), and write compare.csv, compare.md (time, throughput and energy per sample, speedup, and "
+      "what limits each side) and plots");
+  cmd->add_option("--arch", opt->arch, "Fabric spec (configs/arch/*.yaml)")->required()->type_name("FILE");
+  cmd->add_option("--set", opt->sets, "Override a fabric key (repeatable)")->type_name("KEY=VALUE");
+  cmd->add_option("--gpu", opt->gpus, "GPU spec (configs/gpu/*.yaml); repeat for several GPUs")
+      ->required()
+      ->type_name("FILE");
+  std::vector<std::string> names;
+  for (const auto& c : compare_cases()) names.push_back(c.name);
+  cmd->add_option("--workloads", opt->cases,
+                  "Cases to run: " + join(names, ", ") +
+                      " (default: all but ensemble-32, whose simulation takes minutes: name it to run it)")
+      ->type_name("CASE")
+      ->delimiter(',');
+  cmd->add_option("--batch", opt->batches, "Batches to run every case at (default: each case's own)")
+      ->check(CLI::Range(1, 1 << 16))
+      ->delimiter(',');
+  cmd->add_option("--precision", opt->precision, "Data type on the GPU (the RDA computes as its spec says)")
+      ->check(CLI::IsMember({"bf16", "fp32"}))
+      ->capture_default_str();
+  cmd->add_option("--measured", opt->measured, "Folder of measured GPU times, <gpu id>.csv from tools/gpu/measure.py")
+      ->capture_default_str()
+      ->type_name("DIR");
+  cmd->add_option("--seed", opt->seed, "Mapper seed")->capture_default_str();
+  cmd->add_option("--out", opt->out, "Folder for compare.csv, compare.md, command.txt and the plots")
+      ->required()
+      ->type_name("DIR");
+  cmd->add_flag("!--no-plots", opt->plots, "Skip drawing the plots (tools/plot/compare.py)");
+  cmd->callback([&run, opt] { run = [opt] { return run_compare(*opt); }; });
+}
+
+}  // namespace rdasim::tools
