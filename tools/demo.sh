@@ -4,7 +4,8 @@
 # reference (fp32 and bf16 against fp64) on generated inputs, and maps them onto SN40L with
 # and without fusion, then several of them at once as isolated tenants, with the placement
 # reports in results/demo/, and simulates them on the SystemC model of SN10 (report.json and a
-# Perfetto trace in results/demo/). (The GPU comparison joins when it lands.)
+# Perfetto trace in results/demo/), and last compares SN10 with GPUs on every science workload
+# (results/compare/: compare.csv, compare.md with the reasons, plots, and the command).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
@@ -65,3 +66,9 @@ for model in "inversion -p batch=16" "lensing -p stage=encoder -p batch=8" "dcrn
     "$rdasim" check $model --inputs "$data/$name" --precision "$precision" | tail -1
   done
 done
+
+echo
+echo "== sn10 against GPUs (A100, H100 modelled; H200 measured where results/gpu/h200.csv has the row)"
+"$rdasim" compare --arch configs/arch/sn10.yaml --gpu configs/gpu/a100.yaml --gpu configs/gpu/h100.yaml \
+  --gpu configs/gpu/h200.yaml --out results/compare
+echo "(compare.md explains each row; speedup.png and breakdown.png in results/compare)"

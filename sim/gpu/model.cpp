@@ -331,6 +331,7 @@ void Estimate::append(const Estimate& next) {
   host_s += next.host_s;
   compute_s += next.compute_s;
   memory_s += next.memory_s;
+  switch_s += next.switch_s;
   wait_s += next.wait_s;
   flops += next.flops;
   bytes += next.bytes;
@@ -348,7 +349,7 @@ Estimate concurrent(std::span<const Estimate> processes, const Spec& spec) {
   // Interleaved kernels of different processes pay a context switch each.
   const double switching = processes.size() > 1 ? all.launches * spec.context_switch_us * k_micro : 0.0;
   all.device_s += switching;
-  all.memory_s += switching;
+  all.switch_s = switching;
   all.seconds = std::max(all.device_s, slowest);
   all.wait_s = all.seconds - all.device_s;
   all.energy_j = spec.idle_w * all.seconds + (spec.tdp_w - spec.idle_w) * all.device_s;
@@ -361,6 +362,10 @@ std::string Estimate::verdict() const {
     return fmt::format("GPU: {} kernel launches, {} of time waiting on the host (launch overhead)", launches,
                        percent(wait_s, seconds));
   }
+  if (switch_s >= 0.3 * seconds) {
+    return fmt::format("GPU: {} kernel launches from processes time-slicing the GPU, {} of time switching between them",
+                       launches, percent(switch_s, seconds));
+  }
   if (compute_s >= memory_s) {
     return fmt::format("GPU: compute-bound, {} of kernel time limited by arithmetic at {:.1f} TFLOP/s achieved",
                        percent(compute_s, device_s), flops / device_s / k_tera);
@@ -371,7 +376,7 @@ std::string Estimate::verdict() const {
 
 core::Json Estimate::to_json(bool with_kernels) const {
   core::Json j{{"seconds", seconds}, {"device_s", device_s}, {"host_s", host_s},   {"compute_s", compute_s},
-               {"memory_s", memory_s}, {"wait_s", wait_s},   {"flops", flops},     {"bytes", bytes},
+               {"memory_s", memory_s}, {"switch_s", switch_s}, {"wait_s", wait_s},   {"flops", flops},     {"bytes", bytes},
                {"energy_j", energy_j}, {"launches", launches}, {"kernels", kernels.size()}, {"verdict", verdict()}};
   if (with_kernels) {
     core::Json list = core::Json::array();

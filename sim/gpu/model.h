@@ -60,6 +60,7 @@ struct Estimate {
   double host_s = 0;     ///< sum of host issue times
   double compute_s = 0;  ///< device time of compute-limited kernels
   double memory_s = 0;   ///< device time of memory- or latency-limited kernels
+  double switch_s = 0;   ///< device time spent switching between processes (concurrent only)
   double wait_s = 0;     ///< seconds - device_s: the GPU idle, waiting for the host
   double flops = 0;
   double bytes = 0;

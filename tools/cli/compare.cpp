@@ -227,6 +227,7 @@ std::vector<GpuRun> gpu_runs(const CompareCase& c, const workloads::Workload& w,
 
 std::string gpu_bound(const gpu::Estimate& e) {
   if (e.wait_s >= 0.5 * e.seconds) return "launch";
+  if (e.switch_s >= 0.3 * e.seconds) return "context-switch";
   return e.compute_s >= e.memory_s ? "compute" : "memory";
 }
 
@@ -276,6 +277,7 @@ std::vector<CompareRow> run_comparison(const arch::Fabric& fabric, const std::ve
           row.gpu_wait_s = e.wait_s;
           row.gpu_compute_s = e.compute_s;
           row.gpu_memory_s = e.memory_s;
+          row.gpu_switch_s = e.switch_s;
           row.gpu_launches = e.launches;
           rows.push_back(std::move(row));
         }
@@ -320,17 +322,17 @@ std::string compare_csv(const std::vector<CompareRow>& rows, const std::string& 
   out << "case,batch,precision,gpu,gpu_run,rda_s,rda_s_per_sample,rda_samples_per_s,rda_j_per_sample,rda_bound,"
          "gpu_model_s,gpu_measured_s,gpu_s,gpu_source,gpu_s_per_sample,gpu_samples_per_s,gpu_j_per_sample,gpu_bound,"
          "gpu_launches,speedup,model_error,rda_reconfig_s,rda_load_s,rda_compute_s,rda_memory_s,rda_network_s,"
-         "gpu_launch_wait_s,gpu_compute_s,gpu_memory_s,rda_why,gpu_why\n";
+         "gpu_launch_wait_s,gpu_compute_s,gpu_memory_s,gpu_switch_s,rda_why,gpu_why\n";
   for (const auto& r : rows) {
     const double b = r.batch;
     out << fmt::format(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r.case_name,
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r.case_name,
         r.batch, precision, r.gpu, r.gpu_run, num(r.rda_s), num(r.rda_s / b), num(b / r.rda_s), num(r.rda_j / b),
         r.rda_bound, num(r.gpu_model_s), r.gpu_measured_s ? num(*r.gpu_measured_s) : "", num(r.gpu_s()),
         r.gpu_measured_s ? "measured" : "model", num(r.gpu_s() / b), num(b / r.gpu_s()), num(r.gpu_j / b), r.gpu_bound,
         r.gpu_launches, num(r.speedup()), r.gpu_measured_s ? num(r.gpu_model_s / *r.gpu_measured_s - 1) : "",
         num(r.rda_reconfig_s), num(r.rda_load_s), num(r.rda_compute_s), num(r.rda_memory_s), num(r.rda_network_s),
-        num(r.gpu_wait_s), num(r.gpu_compute_s), num(r.gpu_memory_s), csv_quote(r.rda_why), csv_quote(r.gpu_why));
+        num(r.gpu_wait_s), num(r.gpu_compute_s), num(r.gpu_memory_s), num(r.gpu_switch_s), csv_quote(r.rda_why), csv_quote(r.gpu_why));
   }
   return out.str();
 }

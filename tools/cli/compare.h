@@ -70,7 +70,7 @@ struct CompareRow {
   std::optional<double> gpu_measured_s;
   double gpu_j = 0;
   std::string gpu_bound, gpu_why;
-  double gpu_wait_s = 0, gpu_compute_s = 0, gpu_memory_s = 0;
+  double gpu_wait_s = 0, gpu_compute_s = 0, gpu_memory_s = 0, gpu_switch_s = 0;
   int gpu_launches = 0;
 
   [[nodiscard]] double gpu_s() const { return gpu_measured_s.value_or(gpu_model_s); }

@@ -81,7 +81,7 @@ def breakdown_plot(rows, out):
     parts = ["reconfigure", "load", "compute-bound", "memory-bound", "network-bound", "launch wait"]
     colours = {"reconfigure": "#8c564b", "load": "#e377c2", "compute-bound": "#1f77b4", "memory-bound": "#ff7f0e",
                "network-bound": "#2ca02c", "launch wait": "#7f7f7f"}
-    fig, ax = plt.subplots(figsize=(10, 0.42 * len(bars) + 1.5))
+    fig, ax = plt.subplots(figsize=(10, 0.42 * len(bars) + 2.0))
     for i, (_, values) in enumerate(bars):
         total = sum(values.values()) or 1.0
         left = 0.0
@@ -97,7 +97,8 @@ def breakdown_plot(rows, out):
     ax.set_xlabel(f"share of time (GPU: {first_gpu}, modelled breakdown)")
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
-    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="lower right")
+    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08 - 1.2 / len(bars)),
+              ncol=len(unique))
     ax.set_title("Where the time goes, at each case's largest batch")
     fig.tight_layout()
     fig.savefig(out, dpi=110)

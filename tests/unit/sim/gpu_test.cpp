@@ -153,6 +153,7 @@ TEST_CASE("gpu: concurrent processes share the device, overlap their hosts", "[g
   const auto together = gpu::concurrent(four, s);
   const double switching = 4 * 3 * s.context_switch_us * 1e-6;
   CHECK(together.device_s == Approx(4 * tiny.device_s + switching));
+  CHECK(together.switch_s == Approx(switching));
   CHECK(together.seconds == Approx(std::max(together.device_s, tiny.seconds)));
   CHECK(together.seconds < 4 * tiny.seconds);  // launch-bound processes overlap
 }
