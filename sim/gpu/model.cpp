@@ -144,6 +144,28 @@ double compute_rate(KernelClass cls, Precision precision, const Spec& spec) {
   return 1;
 }
 
+/// Extra bytes a concatenation moves because it writes each input as runs shorter than a memory
+/// sector (torch.stack along the innermost axis interleaves single elements): whole sectors
+/// are paid for each run.
+double concat_sector_waste(const Graph& graph, const Op& op, Precision precision, double sector_bytes) {
+  const auto& out = graph.tensor(op.outputs.at(0));
+  const auto rank = static_cast<std::int64_t>(out.shape.size());
+  if (rank == 0) return 0;
+  std::int64_t axis = op.attrs.get_int("axis", 0);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) return 0;
+  double waste = 0;
+  for (TensorId in : op.inputs) {
+    if (in == graphs::k_no_tensor) continue;
+    const auto& t = graph.tensor(in);
+    const double element = t.elements() > 0 ? stored_bytes(t, precision) / static_cast<double>(t.elements()) : 0;
+    double run = element;
+    for (std::size_t d = static_cast<std::size_t>(axis); d < t.shape.size(); ++d) run *= static_cast<double>(t.shape[d]);
+    if (run > 0 && run < sector_bytes) waste += stored_bytes(t, precision) * (sector_bytes / run - 1);
+  }
+  return waste;
+}
+
 /// A kernel to be timed: its ops and what they read and write.
 struct Group {
   std::vector<OpId> ops;
@@ -269,6 +291,9 @@ class Estimator {
     k.bytes = k.ops == 1 ? op_bytes(m_graph, group.ops.front(), graphs::op_cost(m_graph, group.ops.front()),
                                     m_options.precision)
                          : group_bytes(g);
+    if (k.ops == 1 && first.kind == "Concat") {
+      k.bytes += concat_sector_waste(m_graph, first, m_options.precision, m_spec.sector_bytes);
+    }
     k.flops *= members;
     k.bytes *= members;
 

@@ -46,6 +46,9 @@ core::Schema make_schema() {
       decl::number("kernel.min_us", "us", "the shortest a kernel runs on the device", Bounds::at_least(0)),
       decl::number("kernel.context_switch_us", "us", "per kernel when several processes time-slice the GPU "
                    "(no MPS) and their kernels interleave", Bounds::at_least(0)),
+      decl::number("kernel.sector_bytes", "B", "smallest device-memory transaction; a kernel writing contiguous "
+                   "runs shorter than this (a concatenation along the innermost axis) pays whole sectors",
+                   Bounds::between(1, 4096)),
       decl::section("framework", "how the framework (PyTorch) turns ops into kernels"),
       decl::number("framework.op_us", "us", "host time per op in eager mode: Python, dispatch, launch",
                    Bounds::at_least(0)),
@@ -95,6 +98,7 @@ Spec Spec::load(const ConfigNode& root_node) {
   spec.split_k_depth = kernel.number("split_k_depth");
   spec.min_kernel_us = kernel.number("min_us");
   spec.context_switch_us = kernel.number("context_switch_us");
+  spec.sector_bytes = kernel.number("sector_bytes");
   const auto fw = root.section("framework");
   spec.framework.op_us = fw.number("op_us");
   spec.framework.fused_kernel_us = fw.number("fused_kernel_us");
@@ -120,7 +124,7 @@ core::Json Spec::to_json() const {
       {"efficiency",
        {{"matmul", efficiency.matmul}, {"conv_bf16", efficiency.conv_bf16}, {"conv_tf32", efficiency.conv_tf32},
         {"vector", efficiency.vector}, {"memory", efficiency.memory}, {"sparse", efficiency.sparse}}},
-      {"kernel", {{"matmul_tile", matmul_tile}, {"split_k_depth", split_k_depth}, {"min_us", min_kernel_us}, {"context_switch_us", context_switch_us}}},
+      {"kernel", {{"matmul_tile", matmul_tile}, {"split_k_depth", split_k_depth}, {"min_us", min_kernel_us}, {"context_switch_us", context_switch_us}, {"sector_bytes", sector_bytes}}},
       {"framework",
        {{"op_us", framework.op_us}, {"fused_kernel_us", framework.fused_kernel_us},
         {"library_kernel_us", framework.library_kernel_us}, {"conv_kernels", framework.conv_kernels},

@@ -60,6 +60,7 @@ class Spec {
   double split_k_depth = 256;  ///< reduction depth per split when a GEMM has too few tiles
   double min_kernel_us = 0;    ///< the shortest a kernel runs on the device
   double context_switch_us = 0;  ///< per kernel when processes time-slice the GPU (no MPS)
+  double sector_bytes = 32;      ///< smallest memory transaction: shorter contiguous runs waste the rest
   Framework framework;
 
   [[nodiscard]] double memory_bytes_per_s() const { return memory_gbps * 1e9; }

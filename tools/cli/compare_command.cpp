@@ -3,7 +3,9 @@
 // ensemble's members one after another, as concurrent processes and batched), uses measured GPU
 // times where results/gpu/<gpu>.csv has them, and writes compare.csv, compare.md, the command
 // that made them (command.txt) and, through tools/plot/compare.py, the plots.
-#include <cstdlib>
+#include <spawn.h>
+#include <sys/wait.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +45,20 @@ std::string join(const std::vector<std::string>& items, const std::string& sep) 
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : sep) + item;
   return out;
+}
+
+extern "C" char** environ;
+
+/// Runs a program with arguments (no shell, so any path is safe); true when it exits with 0.
+bool run_program(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return false;
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return false;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 /// The command line that reproduces this run, options in a fixed order.
@@ -97,10 +113,10 @@ int run_compare(const CompareCliOptions& opt) {
   core::log::info("wrote compare.csv, compare.md and command.txt in {}", dir.string());
   if (opt.plots) {
     const std::string script = std::string(RDASIM_SOURCE_DIR) + "/tools/plot/compare.py";
-    const std::string call = fmt::format("/usr/bin/python3 '{}' '{}'", script, dir.string());
-    if (std::system(call.c_str()) != 0) {
-      core::log::warn("plots not drawn: '{}' failed (needs Debian's python3-matplotlib); the CSV and tables are written",
-                      call);
+    if (!run_program({"/usr/bin/python3", script, dir.string()})) {
+      core::log::warn("plots not drawn: /usr/bin/python3 {} {} failed (it needs Debian's python3-matplotlib); the CSV "
+                      "and tables are written",
+                      script, dir.string());
     }
   }
   // The table on the terminal: one line per row.

@@ -311,8 +311,9 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def count_kernels(run: Callable[[], object], device) -> int:
-    """Kernels (and copies) one run launches on the GPU, from torch.profiler; -1 when unknown."""
+def count_kernels(run: Callable[[], object], device, table: bool = False) -> int:
+    """Kernels (and copies) one run launches on the GPU, from torch.profiler; -1 when unknown.
+    With `table`, also prints the kernels that took the most GPU time."""
     if device.type != "cuda":
         return -1
     try:
@@ -320,6 +321,8 @@ def count_kernels(run: Callable[[], object], device) -> int:
         with torch.no_grad(), profile(activities=[ProfilerActivity.CUDA]) as prof:
             run()
             sync(device)
+        if table:
+            print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=15, max_name_column_width=60))
         return sum(1 for e in prof.events() if str(getattr(e, "device_type", "")).endswith("CUDA"))
     except Exception:  # the profiler is optional; a count is a bonus, not the measurement
         return -1
@@ -435,6 +438,7 @@ def parse_args(argv):
     parser.add_argument("--no-concurrent", action="store_true", help="skip the one-process-per-member ensembles")
     parser.add_argument("--device", default="cuda", help="cuda (default) or cpu (a check of the script only)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for checking the script")
+    parser.add_argument("--profile", action="store_true", help="print each eager row's costliest kernels")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "results" / "gpu", help="folder for <gpu>.csv")
     parser.add_argument("--name", help="file name instead of the GPU's (h200, a100, ...)")
     return parser.parse_args(argv)
@@ -518,7 +522,7 @@ def main(argv=None) -> int:
                     continue
                 job = build_case(case, batch, sz, device, dtype, mode == "compile", strategy)
                 times = time_runs(job.run, device, args.warmup, args.reps, args.budget)
-                kernels = count_kernels(job.run, device) if mode == "eager" else -1
+                kernels = count_kernels(job.run, device, args.profile) if mode == "eager" else -1
                 emit(case, job.params, batch, precision, mode, strategy, members, times, kernels)
                 del job
                 if device.type == "cuda":

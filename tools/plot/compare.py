@@ -19,6 +19,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+TIMES = FuncFormatter(lambda v, _: f"{v:g}x")
+
+
+def label_speedups(axis):
+    """Plain 0.5x, 2x, 10x labels on a log axis instead of powers of ten."""
+    axis.set_major_formatter(TIMES)
+    axis.set_minor_formatter(TIMES)
 
 
 def load(path):
@@ -36,22 +45,44 @@ def speedup_plot(rows, out):
         for r in rows:
             if r["case"] == case:
                 lines[(r["gpu"], r["gpu_run"])].append((int(r["batch"]), float(r["speedup"]), r["gpu_source"]))
+        batches = {p[0] for pts in lines.values() for p in pts}
+        if len(batches) == 1:  # one batch: a bar per GPU and run, measured ones hatched
+            labels = [f"{gpu} {run}" for gpu, run in sorted(lines)]
+            values = [lines[k][0][1] for k in sorted(lines)]
+            measured = [lines[k][0][2] == "measured" for k in sorted(lines)]
+            bars = ax.barh(range(len(values)), values, color=["#9467bd" if m else "#1f77b4" for m in measured])
+            for bar, m in zip(bars, measured):
+                if m:
+                    bar.set_hatch("//")
+            ax.set_yticks(range(len(values)))
+            ax.set_yticklabels(labels, fontsize=7)
+            ax.axvline(1.0, color="grey", lw=0.8, ls="--")
+            ax.set_xscale("log")
+            label_speedups(ax.xaxis)
+            ax.tick_params(axis="x", which="both", labelsize=7)
+            ax.set_xlabel(f"speedup over GPU (batch {batches.pop()})")
+            ax.set_title(case, fontsize=10)
+            continue
         for (gpu, run), points in sorted(lines.items()):
             points.sort()
-            xs, ys = [p[0] for p in points], [p[1] for p in points]
-            marker = "o" if any(p[2] == "measured" for p in points) else "s"
-            ax.plot(xs, ys, marker=marker, label=f"{gpu} {run}")
+            line, = ax.plot([p[0] for p in points], [p[1] for p in points], marker="s", ms=3, label=f"{gpu} {run}")
+            seen = [p for p in points if p[2] == "measured"]
+            if seen:
+                ax.plot([p[0] for p in seen], [p[1] for p in seen], "o", ms=7, mfc="none", mec=line.get_color())
         ax.axhline(1.0, color="grey", lw=0.8, ls="--")
         ax.set_title(case, fontsize=10)
         ax.set_xlabel("batch")
         ax.set_ylabel("speedup over GPU")
         ax.set_yscale("log")
-        if len({p[0] for pts in lines.values() for p in pts}) > 1:
-            ax.set_xscale("log", base=2)
+        label_speedups(ax.yaxis)
+        ax.tick_params(axis="y", which="both", labelsize=7)
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.legend(fontsize=6)
     for ax in list(axes.flat)[len(cases):]:
         ax.axis("off")
-    fig.suptitle("RDA speedup over GPU (circles: measured GPU times, squares: modelled)", fontsize=11)
+    fig.suptitle("RDA speedup over GPU (above 1 the RDA is faster; circled points and hatched bars: measured GPU times)",
+                 fontsize=11)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)

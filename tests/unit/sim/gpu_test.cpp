@@ -165,3 +165,20 @@ TEST_CASE("gpu: spec errors name the key", "[gpu]") {
   CHECK_THROWS_WITH(gpu::Spec::load_file(base, std::vector{core::Override::parse("power.idle_w=900")}),
                     Catch::Matchers::Contains("idle_w"));
 }
+
+TEST_CASE("gpu: interleaving concatenation pays whole memory sectors", "[gpu]") {
+  auto concat = [](int axis) {
+    return graph(fmt::format(R"(name: stack
+inputs: [{{name: a, shape: [1048576, 1]}}, {{name: b, shape: [1048576, 1]}}]
+ops: [{{name: cat, op: Concat, inputs: [a, b], outputs: [y], attrs: {{axis: {}}}}}]
+outputs: [y]
+)", axis));
+  };
+  const auto s = spec("h100");
+  const auto outer = gpu::estimate(concat(0), s, {gpu::Precision::fp32, false, 1});
+  const auto inner = gpu::estimate(concat(1), s, {gpu::Precision::fp32, false, 1});
+  const double moved = 2.0 * 2 * 1048576 * 4;  // read both, write the result
+  CHECK(outer.bytes == Approx(moved));
+  // Along the innermost axis each input is written as 4-byte runs: 8x the sectors.
+  CHECK(inner.bytes == Approx(moved + 2 * 1048576 * 4 * (s.sector_bytes / 4 - 1)));
+}
