@@ -24,9 +24,6 @@ struct CompareCase {
   std::vector<int> batches;         ///< default batches
   std::string summary;
   int members = 0;  ///< ensembles: members (GPU: sequential, concurrent, batched)
-  /// Run when no case is named. ensemble-32 is not: simulating 32 concurrent DCRNN tenants takes
-  /// over ten minutes on a 2-core machine.
-  bool by_default = true;
 };
 
 [[nodiscard]] const std::vector<CompareCase>& compare_cases();
@@ -48,7 +45,7 @@ class MeasuredTimes {
 };
 
 struct CompareOptions {
-  std::vector<std::string> cases;  ///< empty: the cases run by default
+  std::vector<std::string> cases;  ///< empty: all
   std::vector<int> batches;        ///< empty: each case's defaults
   gpu::Precision precision = gpu::Precision::bf16;
   std::filesystem::path measured_dir;  ///< results/gpu

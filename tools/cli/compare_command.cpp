@@ -148,8 +148,7 @@ void add_compare_command(CLI::App& app, Runner& run) {
   std::vector<std::string> names;
   for (const auto& c : compare_cases()) names.push_back(c.name);
   cmd->add_option("--workloads", opt->cases,
-                  "Cases to run: " + join(names, ", ") +
-                      " (default: all but ensemble-32, whose simulation takes minutes: name it to run it)")
+                  "Cases to run (default: all): " + join(names, ", "))
       ->type_name("CASE")
       ->delimiter(',');
   cmd->add_option("--batch", opt->batches, "Batches to run every case at (default: each case's own)")
