@@ -208,7 +208,7 @@ class Estimator {
     }
     e.seconds = device_clock;
     e.wait_s = e.seconds - e.device_s;
-    e.energy_j = m_spec.idle_w * e.seconds + (m_spec.tdp_w - m_spec.idle_w) * e.device_s;
+    e.energy_j = m_spec.energy_j(e.seconds, e.device_s);
     return e;
   }
 
@@ -377,7 +377,7 @@ Estimate concurrent(std::span<const Estimate> processes, const Spec& spec) {
   all.switch_s = switching;
   all.seconds = std::max(all.device_s, slowest);
   all.wait_s = all.seconds - all.device_s;
-  all.energy_j = spec.idle_w * all.seconds + (spec.tdp_w - spec.idle_w) * all.device_s;
+  all.energy_j = spec.energy_j(all.seconds, all.device_s);
   return all;
 }
 

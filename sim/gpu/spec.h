@@ -64,6 +64,8 @@ class Spec {
   Framework framework;
 
   [[nodiscard]] double memory_bytes_per_s() const { return memory_gbps * 1e9; }
+  /// Board energy of a run: idle power throughout, full power while kernels run.
+  [[nodiscard]] double energy_j(double seconds, double busy_s) const { return idle_w * seconds + (tdp_w - idle_w) * busy_s; }
   [[nodiscard]] core::Json to_json() const;
 };
 

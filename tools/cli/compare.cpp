@@ -277,7 +277,7 @@ std::vector<CompareRow> run_comparison(const arch::Fabric& fabric, const std::ve
           const gpu::Estimate& e = run.estimate;
           row.gpu_model_s = e.seconds;
           row.gpu_measured_s = measured[g].seconds(c->name, batch, precision, run.mode, run.strategy);
-          row.gpu_j = gpus[g].idle_w * row.gpu_s() + (gpus[g].tdp_w - gpus[g].idle_w) * e.device_s;
+          row.gpu_j = gpus[g].energy_j(row.gpu_s(), e.device_s);  // measured time where there is one
           row.gpu_bound = gpu_bound(e);
           row.gpu_why = e.verdict();
           row.gpu_wait_s = e.wait_s;
