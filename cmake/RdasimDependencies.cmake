@@ -23,6 +23,28 @@ if(TARGET yaml-cpp AND NOT TARGET yaml-cpp::yaml-cpp)
   add_library(yaml-cpp::yaml-cpp ALIAS yaml-cpp)
 endif()
 
+# Sweeps across ranks under mpirun (Debian: libopenmpi-dev). Without it `rdasim sweep` still runs
+# locally and in --shard pieces.
+set(MPI_CXX_SKIP_MPICXX ON)  # the C API only, from C++
+find_package(MPI COMPONENTS CXX)
+if(NOT MPI_CXX_FOUND)
+  message(STATUS "rdasim: MPI not found; `rdasim sweep` will refuse to run under mpirun")
+endif()
+
+# The Python module `rdasim` (pybind11) for Debian's /usr/bin/python3, where torch, numpy and
+# pandas are installed (the first python3 on PATH may be another interpreter). Not with the
+# sanitizers: /usr/bin/python3 cannot load an ASan-instrumented module.
+if(RDASIM_BUILD_PYTHON AND NOT RDASIM_SANITIZE)
+  if(NOT Python3_EXECUTABLE AND EXISTS /usr/bin/python3)
+    set(Python3_EXECUTABLE /usr/bin/python3)
+  endif()
+  find_package(Python3 COMPONENTS Interpreter Development.Module)
+  find_package(pybind11 2.6 CONFIG)
+  if(NOT Python3_FOUND OR NOT pybind11_FOUND)
+    message(STATUS "rdasim: pybind11 or Python 3 headers not found; not building the Python module")
+  endif()
+endif()
+
 if(RDASIM_BUILD_BENCHMARKS)
   find_package(benchmark 1.6 REQUIRED)
 endif()

@@ -44,6 +44,10 @@ std::string read_all(int fd) {
 
 }  // namespace
 
+bool WorkerDied::killed() const noexcept {
+  return m_signal == SIGKILL || m_signal == SIGTERM || m_signal == SIGINT || m_signal == SIGHUP;
+}
+
 Worker::Worker(const std::function<core::Json()>& work) {
   int fds[2];
   if (::pipe(fds) != 0) throw core::InternalError(fmt::format("cannot create a pipe to a simulation worker: {}", std::strerror(errno)));
@@ -89,7 +93,7 @@ core::Json Worker::wait() {
   }
   m_pid = -1;
   if (WIFSIGNALED(status)) {
-    throw core::InternalError(fmt::format("the simulation worker died of signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status))));
+    throw WorkerDied(WTERMSIG(status), fmt::format("the simulation worker died of signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status))));
   }
   auto answer = core::Json::parse(text, nullptr, false);
   if (answer.is_discarded() || !answer.is_object()) {

@@ -6,9 +6,22 @@
 
 #include <functional>
 
+#include "core/error.h"
 #include "core/json.h"
 
 namespace rdasim::sim {
+
+/// A worker ended by a signal: crashed (SIGSEGV, SIGABRT) or killed from outside.
+class WorkerDied : public core::InternalError {
+ public:
+  WorkerDied(int signal, const std::string& message) : core::InternalError(message), m_signal(signal) {}
+  [[nodiscard]] int signal() const noexcept { return m_signal; }
+  /// Killed from outside (SIGKILL, SIGTERM, SIGINT, SIGHUP) rather than failed by itself.
+  [[nodiscard]] bool killed() const noexcept;
+
+ private:
+  int m_signal;
+};
 
 class Worker {
  public:
@@ -18,8 +31,11 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
   ~Worker();
   /// The child's result. Its core::InputError is thrown again as one, any other exception as
-  /// core::InternalError with the same message, and a crash as core::InternalError.
+  /// core::InternalError with the same message, and a death by signal as WorkerDied.
   core::Json wait();
+  /// The read end of the pipe from the child: readable once it has finished (or died), for
+  /// poll() over several workers.
+  [[nodiscard]] int fd() const { return m_fd; }
 
  private:
   pid_t m_pid = -1;

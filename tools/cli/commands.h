@@ -3,15 +3,17 @@
 // errors into messages and exit statuses.
 #pragma once
 
+#include <exception>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
-#include "graphs/graph.h"
-#include "graphs/import/yaml_import.h"
-#include "workloads/workload.h"
+#include "arch/fabric.h"
+#include "tools/pipeline/map_inputs.h"
+#include "tools/pipeline/models.h"
 
 namespace rdasim::tools {
 
@@ -26,17 +28,15 @@ void add_map_command(CLI::App& app, Runner& run);
 void add_sim_command(CLI::App& app, Runner& run);
 void add_gpu_command(CLI::App& app, Runner& run);
 void add_compare_command(CLI::App& app, Runner& run);
+void add_sweep_command(CLI::App& app, Runner& run);
 
-/// A MODEL argument: a built-in workload's name (built with `-p` as its parameters) or an
-/// ONNX/YAML file (one application; `-p` binds symbolic dimensions).
-[[nodiscard]] workloads::Workload load_model_argument(const std::string& model, const std::vector<std::string>& params);
+/// Registers the MODEL arguments and the fabric and mapping options of `rdasim map`/`sim` on `cmd`.
+void add_map_inputs(CLI::App* cmd, MapInputs& inputs, const std::string& model_help);
 
-/// The one application of a workload; throws core::InputError naming `model` when there are
-/// several.
-[[nodiscard]] graphs::Graph single_graph(workloads::Workload workload, const std::string& model);
+/// Prints why the mapping is infeasible, one reason per line; the exit status to return (1).
+int report_infeasible(const std::exception& infeasible, const arch::Fabric& fabric);
 
-/// `-p name=N` values (symbolic dimensions such as batch); throws core::InputError naming the
-/// bad one.
-[[nodiscard]] graphs::DimBindings parse_dim_params(const std::vector<std::string>& texts);
+/// The --out folder, created; throws core::InputError when it is a file or cannot be made.
+std::filesystem::path prepare_out_dir(const std::string& out);
 
 }  // namespace rdasim::tools

@@ -17,8 +17,7 @@
 #include "core/log.h"
 #include "mapper/infeasible.h"
 #include "tools/cli/commands.h"
-#include "tools/cli/compare.h"
-#include "tools/cli/map_inputs.h"
+#include "tools/pipeline/compare.h"
 
 #ifndef RDASIM_SOURCE_DIR
 #define RDASIM_SOURCE_DIR "."

@@ -119,20 +119,6 @@ int run_ops(bool json) {
 
 }  // namespace
 
-graphs::DimBindings parse_dim_params(const std::vector<std::string>& texts) {
-  graphs::DimBindings dims;
-  for (const auto& text : texts) {
-    const core::Location where(fmt::format("-p {}", text));
-    const auto eq = text.find('=');
-    if (eq == std::string::npos || eq == 0) throw core::InputError(where, "expected name=value");
-    const std::string value = text.substr(eq + 1);
-    const auto n = core::parse_integer(value);
-    if (!n) throw core::InputError(where, fmt::format("expected an integer value, found '{}'", core::printable(value)));
-    dims[text.substr(0, eq)] = *n;
-  }
-  return dims;
-}
-
 void add_graph_command(CLI::App& app, Runner& run) {
   auto opt = std::make_shared<GraphOptions>();
   auto* graph = app.add_subcommand(

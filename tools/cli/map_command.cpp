@@ -20,7 +20,6 @@
 #include "mapper/mapping.h"
 #include "mapper/report.h"
 #include "tools/cli/commands.h"
-#include "tools/cli/map_inputs.h"
 
 namespace rdasim::tools {
 

@@ -13,7 +13,6 @@
 #include "mapper/infeasible.h"
 #include "sim/cycle/simulate.h"
 #include "tools/cli/commands.h"
-#include "tools/cli/map_inputs.h"
 
 namespace rdasim::tools {
 

@@ -1,4 +1,4 @@
-#include "tools/cli/compare.h"
+#include "tools/pipeline/compare.h"
 
 #include <algorithm>
 #include <chrono>
@@ -9,11 +9,12 @@
 
 #include <fmt/format.h>
 
+#include "core/csv.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "sim/cycle/simulate.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/map_inputs.h"
+#include "tools/pipeline/map_inputs.h"
+#include "tools/pipeline/models.h"
 
 namespace rdasim::tools {
 
@@ -39,32 +40,6 @@ const std::vector<CompareCase>& compare_cases() {
 
 namespace {
 
-/// One CSV record: fields split at commas outside double quotes ("" is a quote).
-std::vector<std::string> csv_fields(const std::string& line) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        fields.back() += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        fields.back() += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      fields.emplace_back();
-    } else if (c != '\r') {
-      fields.back() += c;
-    }
-  }
-  return fields;
-}
-
 std::string measured_key(const std::string& c, int batch, const std::string& precision, const std::string& mode,
                          const std::string& strategy) {
   return fmt::format("{}|{}|{}|{}|{}", c, batch, precision, mode, strategy);
@@ -79,7 +54,7 @@ MeasuredTimes MeasuredTimes::load(const std::filesystem::path& file) {
   if (!in) return times;
   std::string line;
   std::getline(in, line);
-  const auto header = csv_fields(line);
+  const auto header = core::csv_fields(line);
   auto column = [&](const std::string& name) {
     const auto it = std::find(header.begin(), header.end(), name);
     if (it == header.end()) {
@@ -94,7 +69,7 @@ MeasuredTimes MeasuredTimes::load(const std::filesystem::path& file) {
   while (std::getline(in, line)) {
     ++number;
     if (line.empty()) continue;
-    const auto f = csv_fields(line);
+    const auto f = core::csv_fields(line);
     if (f.size() != header.size()) {
       throw core::InputError(core::Location(file.string(), number),
                              fmt::format("{} fields where the header has {}", f.size(), header.size()));
@@ -301,13 +276,6 @@ std::vector<CompareRow> run_comparison(const arch::Fabric& fabric, const std::ve
 
 namespace {
 
-std::string csv_quote(const std::string& text) {
-  if (text.find_first_of(",\"\n") == std::string::npos) return text;
-  std::string out = "\"";
-  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
 std::string num(double v) { return fmt::format("{:.6g}", v); }
 
 std::string time_text(double s) {
@@ -326,7 +294,7 @@ std::string energy_text(double j) {
 std::string compare_csv(const std::vector<CompareRow>& rows, const std::string& precision) {
   std::ostringstream out;
   out << "case,batch,precision,gpu,gpu_run,rda_s,rda_s_per_sample,rda_samples_per_s,rda_j_per_sample,rda_bound,"
-         "gpu_model_s,gpu_measured_s,gpu_s,gpu_source,gpu_s_per_sample,gpu_samples_per_s,gpu_j_per_sample,gpu_bound,"
+         "gpu_model_s,gpu_measured_s,gpu_s,gpu_source,gpu_seconds_per_sample,gpu_samples_per_s,gpu_energy_per_sample_j,gpu_bound,"
          "gpu_launches,speedup,model_error,rda_reconfig_s,rda_load_s,rda_compute_s,rda_memory_s,rda_network_s,"
          "gpu_launch_wait_s,gpu_compute_s,gpu_memory_s,gpu_switch_s,rda_why,gpu_why\n";
   for (const auto& r : rows) {
@@ -338,7 +306,7 @@ std::string compare_csv(const std::vector<CompareRow>& rows, const std::string& 
         r.gpu_measured_s ? "measured" : "model", num(r.gpu_s() / b), num(b / r.gpu_s()), num(r.gpu_j / b), r.gpu_bound,
         r.gpu_launches, num(r.speedup()), r.gpu_measured_s ? num(r.gpu_model_s / *r.gpu_measured_s - 1) : "",
         num(r.rda_reconfig_s), num(r.rda_load_s), num(r.rda_compute_s), num(r.rda_memory_s), num(r.rda_network_s),
-        num(r.gpu_wait_s), num(r.gpu_compute_s), num(r.gpu_memory_s), num(r.gpu_switch_s), csv_quote(r.rda_why), csv_quote(r.gpu_why));
+        num(r.gpu_wait_s), num(r.gpu_compute_s), num(r.gpu_memory_s), num(r.gpu_switch_s), core::csv_field(r.rda_why), core::csv_field(r.gpu_why));
   }
   return out.str();
 }

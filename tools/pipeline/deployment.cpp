@@ -1,4 +1,4 @@
-#include "tools/cli/deployment.h"
+#include "tools/pipeline/deployment.h"
 
 #include <map>
 
@@ -6,7 +6,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
-#include "tools/cli/commands.h"
+#include "tools/pipeline/models.h"
 
 namespace rdasim::tools {
 

@@ -1,0 +1,25 @@
+// MODEL arguments, as every command and the Python module take them: a built-in workload's name
+// (built with its `-p` parameters) or an ONNX/YAML model file (`-p` binds symbolic dimensions).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "graphs/graph.h"
+#include "graphs/import/yaml_import.h"
+#include "workloads/workload.h"
+
+namespace rdasim::tools {
+
+/// The applications a MODEL argument names, built or loaded.
+[[nodiscard]] workloads::Workload load_model_argument(const std::string& model, const std::vector<std::string>& params);
+
+/// The one application of a workload; throws core::InputError naming `model` when there are
+/// several.
+[[nodiscard]] graphs::Graph single_graph(workloads::Workload workload, const std::string& model);
+
+/// `-p name=N` values (symbolic dimensions such as batch); throws core::InputError naming the
+/// bad one.
+[[nodiscard]] graphs::DimBindings parse_dim_params(const std::vector<std::string>& texts);
+
+}  // namespace rdasim::tools
