@@ -121,6 +121,14 @@ core::Schema make_schema() {
       decl::number("area.agcu_mm2", "mm2", "one AGCU", non_negative),
       decl::number("area.uncore_mm2", "mm2", "memory controllers, I/O and all not counted per unit",
                    {0, k_inf}, Presence::defaulted, "0"),
+      decl::number("area.pcu_sized_for_fus", "FUs",
+                   "the lanes x stages pcu_mm2 is given for: a PCU of other size scales in proportion (absent: "
+                   "pcu_mm2 whatever the size)",
+                   positive, Presence::optional),
+      decl::number("area.pmu_sized_for_kib", "KiB",
+                   "the capacity pmu_mm2 is given for: a PMU of other capacity scales in proportion (absent: "
+                   "pmu_mm2 whatever the capacity)",
+                   positive, Presence::optional),
   });
 }
 
@@ -318,6 +326,8 @@ Spec Spec::load(const ConfigNode& root_node) {
   spec.m_area.switch_mm2 = area.number("switch_mm2");
   spec.m_area.agcu_mm2 = area.number("agcu_mm2");
   spec.m_area.uncore_mm2 = area.number("uncore_mm2");
+  spec.m_area.pcu_sized_for_fus = area.optional_number("pcu_sized_for_fus").value_or(0);
+  spec.m_area.pmu_sized_for_kib = area.optional_number("pmu_sized_for_kib").value_or(0);
 
   check_layout_fits(spec, tile.config());
   check_size(spec, root_node);
@@ -382,6 +392,8 @@ core::Json Spec::to_json() const {
                 {"switch_mm2", m_area.switch_mm2}, {"agcu_mm2", m_area.agcu_mm2},
                 {"uncore_mm2", m_area.uncore_mm2}}},
   };
+  if (m_area.pcu_sized_for_fus > 0) rest["area"]["pcu_sized_for_fus"] = m_area.pcu_sized_for_fus;
+  if (m_area.pmu_sized_for_kib > 0) rest["area"]["pmu_sized_for_kib"] = m_area.pmu_sized_for_kib;
   doc.insert(rest.begin(), rest.end());
   return doc;
 }

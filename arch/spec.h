@@ -87,6 +87,17 @@ struct AreaSpec {
   double switch_mm2 = 0;
   double agcu_mm2 = 0;
   double uncore_mm2 = 0;  ///< memory controllers, I/O and everything not counted per unit
+  /// The sizes pcu_mm2 and pmu_mm2 are given for (0: fixed areas). A design-space sweep that
+  /// widens a PCU or grows a PMU pays in proportion: to first order FUs and SRAM are the area.
+  double pcu_sized_for_fus = 0;
+  double pmu_sized_for_kib = 0;
+  /// One PCU's area at `lanes` x `stages`, one PMU's at `capacity_kib`.
+  [[nodiscard]] double pcu_area(int lanes, int stages) const {
+    return pcu_sized_for_fus > 0 ? pcu_mm2 * lanes * stages / pcu_sized_for_fus : pcu_mm2;
+  }
+  [[nodiscard]] double pmu_area(double capacity_kib) const {
+    return pmu_sized_for_kib > 0 ? pmu_mm2 * capacity_kib / pmu_sized_for_kib : pmu_mm2;
+  }
 };
 
 /// A validated fabric description. Build it with load() or load_file(); it cannot change.

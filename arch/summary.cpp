@@ -71,8 +71,8 @@ Summary summarize(const Fabric& fabric) {
       bisection_links(fabric) * spec.network().link_bytes_per_cycle * s.clock_hz;
 
   const AreaSpec& area = spec.area();
-  s.area_pcu_mm2 = s.pcus * area.pcu_mm2;
-  s.area_pmu_mm2 = s.pmus * area.pmu_mm2;
+  s.area_pcu_mm2 = s.pcus * area.pcu_area(spec.pcu().lanes, spec.pcu().stages);
+  s.area_pmu_mm2 = s.pmus * area.pmu_area(spec.pmu().capacity_kib);
   s.area_switch_mm2 = s.switches * area.switch_mm2;
   s.area_agcu_mm2 = s.agcus * area.agcu_mm2;
   s.area_uncore_mm2 = area.uncore_mm2;

@@ -11,8 +11,12 @@ packages=(
   libsystemc-dev libonnx-dev libprotobuf-dev libeigen3-dev
   # tests, benchmarks and fuzzing (clang's libFuzzer)
   catch2 libbenchmark-dev libonnx-testdata clang libclang-rt-14-dev
-  # Python under /usr/bin/python3: comparison plots, the PyTorch twins and tools/gpu/measure.py
-  python3-numpy python3-matplotlib python3-torch
+  # sweeps across MPI ranks (Open MPI)
+  libopenmpi-dev openmpi-bin
+  # Python under /usr/bin/python3: plots, the PyTorch twins, tools/gpu/measure.py, the module
+  # rdasim (pybind11) and the notebooks, executed by nbclient in the ipykernel kernel
+  python3-numpy python3-matplotlib python3-torch python3-pandas pybind11-dev python3-dev
+  python3-nbclient python3-nbformat python3-ipykernel
 )
 
 missing=()

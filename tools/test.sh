@@ -22,8 +22,8 @@ start=$SECONDS
 run_suite build/release "" -DCMAKE_BUILD_TYPE=Release
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-# The science workloads at published size take minutes under the sanitizers: the optimized
-# suite runs them (label "published").
-run_suite build/sanitize "-LE published" -DCMAKE_BUILD_TYPE=Debug -DRDASIM_SANITIZE=ON
+# The science workloads at published size take minutes under the sanitizers, and so do the
+# "slow" tests (the example sweep alone and under mpirun): the optimized suite runs them.
+run_suite build/sanitize "-LE published|slow" -DCMAKE_BUILD_TYPE=Debug -DRDASIM_SANITIZE=ON
 tools/fuzz.sh
 echo "== all suites passed in $((SECONDS - start)) s"

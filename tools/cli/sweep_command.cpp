@@ -76,6 +76,8 @@ int run_sweep(const SweepOptions& opt) {
   }
   const auto dir = prepare_out_dir(run.out.string());
   if (!mpi || std::getenv("OMPI_COMM_WORLD_RANK") == nullptr || std::string(std::getenv("OMPI_COMM_WORLD_RANK")) == "0") {
+    // Another sweep's folder keeps its record: refused before anything is written.
+    sweep::check_header(dir / "results.csv", sweep::header(spec));
     // First, so that a killed sweep's folder says what it was.
     core::write_text_file(dir / "spec.yaml", core::read_text_file(spec.file));
     core::write_text_file(dir / "command.txt", command_line(opt, run) + "\n");

@@ -36,8 +36,6 @@ Deployment load_applications(const MapInputs& in) {
     }
     append(all, std::move(part));
   }
-  // The mapper places primitives: recurrences are unrolled first.
-  for (auto& app : all.apps) app = graphs::expand_recurrent(app);
   return all;
 }
 
@@ -50,16 +48,23 @@ arch::Fabric load_fabric(const MapInputs& in) {
 }
 
 mapper::Mapping map_inputs(const MapInputs& in, const arch::Fabric& fabric) {
-  const auto deployment = load_applications(in);
+  auto deployment = load_applications(in);
+  return map_graphs(std::move(deployment.apps), deployment.regions, fabric, in.mode, in.seed);
+}
+
+mapper::Mapping map_graphs(std::vector<graphs::Graph> apps, const std::vector<mapper::RegionRequest>& regions,
+                           const arch::Fabric& fabric, const std::string& mode, std::uint64_t seed) {
+  // The mapper places primitives: recurrences are unrolled first.
+  for (auto& app : apps) app = graphs::expand_recurrent(app);
   mapper::MapOptions options;
-  options.mode = in.mode == "o0" ? mapper::Mode::o0 : mapper::Mode::o1;
-  options.regions = deployment.regions;
-  options.seed = in.seed;
-  if (deployment.apps.size() > 1) {
-    core::log::info("mapping {} applications onto {}", deployment.apps.size(), fabric.spec().name());
+  options.mode = mode == "o0" ? mapper::Mode::o0 : mapper::Mode::o1;
+  options.regions = regions;
+  options.seed = seed;
+  if (apps.size() > 1) {
+    core::log::info("mapping {} applications onto {}", apps.size(), fabric.spec().name());
     options.progress = progress_logger("mapped", "applications");  // many tenants take seconds
   }
-  return mapper::map_applications(deployment.apps, fabric, options);
+  return mapper::map_applications(apps, fabric, options);
 }
 
 std::function<void(std::size_t, std::size_t)> progress_logger(std::string verb, std::string things) {

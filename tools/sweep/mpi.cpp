@@ -126,6 +126,9 @@ RunSummary run_mpi(const Spec& spec, const RunOptions& options) {
     };
     run_points(spec, options.fast, take_next, options.jobs, take, serve);
     progress.end();
+    std::vector<std::string> keys;
+    for (const auto& p : points) keys.push_back(p.key);
+    results->sort(keys);
     failed = progress.failed();
   } else {
     const auto ask = [&]() -> const Point* {

@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -57,12 +58,58 @@ std::vector<std::string> whole_lines(const std::string& text) {
   return lines;
 }
 
+/// How two headers differ, named by their columns: "pcu.stages only in it, pcu.lanes only in
+/// <other>", or "the same columns in another order".
+std::string header_difference(const std::vector<std::string>& found, const std::vector<std::string>& expected,
+                              const std::string& other) {
+  const auto missing_from = [](const std::vector<std::string>& a, const std::vector<std::string>& b) {
+    std::vector<std::string> out;
+    for (const auto& c : a) {
+      if (std::find(b.begin(), b.end(), c) == b.end()) out.push_back(c);
+    }
+    return out;
+  };
+  const auto only_found = missing_from(found, expected);
+  const auto only_expected = missing_from(expected, found);
+  std::vector<std::string> parts;
+  if (!only_found.empty()) parts.push_back(fmt::format("{} only in it", fmt::join(only_found, ", ")));
+  if (!only_expected.empty()) parts.push_back(fmt::format("{} only in {}", fmt::join(only_expected, ", "), other));
+  if (parts.empty()) return "the same columns in another order";
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+core::InputError other_sweep(const std::filesystem::path& path, const std::string& first_line,
+                             const std::vector<std::string>& header) {
+  return core::InputError(core::Location(path.string(), 1),
+                          fmt::format("was written by another sweep ({}); give another --out",
+                                      header_difference(core::csv_fields(first_line), header, "this sweep")));
+}
+
 }  // namespace
 
+void check_header(const std::filesystem::path& path, const std::vector<std::string>& header) {
+  if (!std::filesystem::exists(path)) return;
+  const auto lines = whole_lines(core::read_text_file(path, k_max_results_bytes));
+  // Empty, or a header torn by a kill: the sweep writes it again.
+  if (!lines.empty() && lines.front() != core::csv_line(header)) throw other_sweep(path, lines.front(), header);
+}
+
 ResultsFile::ResultsFile(std::filesystem::path path, const std::vector<std::string>& header) : m_path(std::move(path)) {
-  const core::Location where(m_path.string());
   m_fd = ::open(m_path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (m_fd < 0) throw core::InputError(where, fmt::format("cannot open for appending: {}", std::strerror(errno)));
+  if (m_fd < 0) {
+    throw core::InputError(core::Location(m_path.string()), fmt::format("cannot open for appending: {}", std::strerror(errno)));
+  }
+  try {
+    load(header);
+  } catch (...) {
+    ::close(m_fd);  // a constructor that throws runs no destructor
+    m_fd = -1;
+    throw;
+  }
+}
+
+void ResultsFile::load(const std::vector<std::string>& header) {
+  const core::Location where(m_path.string());
   FileLock lock(m_fd);
   const std::string text = core::read_text_file(m_path, k_max_results_bytes);
   const std::string header_line = core::csv_line(header);
@@ -74,18 +121,11 @@ ResultsFile::ResultsFile(std::filesystem::path path, const std::vector<std::stri
   }
   const auto lines = whole_lines(text);
   if (lines.front() != header_line) {
-    ::close(m_fd);
-    m_fd = -1;
-    throw core::InputError(core::Location(m_path.string(), 1),
-                           fmt::format("was written by another sweep: its columns are {}, this sweep's are {}; give "
-                                       "another --out",
-                                       lines.front(), header_line));
+    throw other_sweep(m_path, lines.front(), header);
   }
   for (std::size_t i = 1; i < lines.size(); ++i) {
     const auto fields = core::csv_fields(lines[i]);
     if (fields.size() != header.size()) {
-      ::close(m_fd);
-      m_fd = -1;
       throw core::InputError(core::Location(m_path.string(), static_cast<int>(i + 1)),
                              fmt::format("has {} fields, the header {}", fields.size(), header.size()));
     }
@@ -107,6 +147,26 @@ void ResultsFile::append(const std::vector<std::string>& record) {
   if (!m_keys.insert(record.front()).second) return;
   FileLock lock(m_fd);
   write_all(m_fd, core::csv_line(record) + "\n", m_path);
+}
+
+void ResultsFile::sort(const std::vector<std::string>& keys) {
+  FileLock lock(m_fd);
+  const auto lines = whole_lines(core::read_text_file(m_path, k_max_results_bytes));
+  if (lines.empty()) return;
+  std::map<std::string, std::size_t> line_of;  // key -> line
+  for (std::size_t i = 1; i < lines.size(); ++i) line_of.emplace(core::csv_fields(lines[i]).front(), i);
+  std::vector<bool> written(lines.size(), false);
+  std::string text = lines.front() + "\n";
+  for (const auto& key : keys) {
+    const auto it = line_of.find(key);
+    if (it == line_of.end() || written[it->second]) continue;
+    text += lines[it->second] + "\n";
+    written[it->second] = true;
+  }
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    if (!written[i]) text += lines[i] + "\n";
+  }
+  core::write_text_file(m_path, text);
 }
 
 ResultsTable read_results(const std::filesystem::path& path) {
@@ -147,8 +207,9 @@ std::size_t merge_results(const std::filesystem::path& out, const std::vector<st
       merged.header = table.header;
     } else if (table.header != merged.header) {
       throw core::InputError(core::Location(file.string(), 1),
-                             fmt::format("its columns ({}) differ from {}'s ({}): not shards of one sweep",
-                                         fmt::join(table.header, ","), files.front().string(), fmt::join(merged.header, ",")));
+                             fmt::format("its columns differ from {}'s ({}): not shards of one sweep",
+                                         files.front().string(),
+                                         header_difference(table.header, merged.header, files.front().string())));
     }
     for (auto& row : table.rows) {
       if (keys.insert(row.front()).second) merged.rows.push_back(std::move(row));

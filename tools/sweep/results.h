@@ -24,12 +24,23 @@ class ResultsFile {
   [[nodiscard]] std::size_t size() const { return m_keys.size(); }
   /// Appends one record (its first field is the key); a key already present is not written again.
   void append(const std::vector<std::string>& record);
+  /// Rewrites the file (atomically: a new file renamed over it) with the records of `keys` in
+  /// that order, then any others as they were: a finished sweep reads in point order whatever
+  /// order its workers finished in.
+  void sort(const std::vector<std::string>& keys);
 
  private:
+  /// Checks the header and reads the keys under the lock; writes the header into a new file.
+  void load(const std::vector<std::string>& header);
+
   std::filesystem::path m_path;
   int m_fd = -1;
   std::set<std::string> m_keys;
 };
+
+/// Throws core::InputError (file:1) when `path` exists with a header other than `header`: it
+/// holds another sweep's results. Checked before a sweep writes anything into its folder.
+void check_header(const std::filesystem::path& path, const std::vector<std::string>& header);
 
 /// A results.csv read whole: its header and records. Throws core::InputError (file:line) for a
 /// record whose field count differs from the header's.

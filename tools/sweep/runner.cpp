@@ -30,6 +30,9 @@ RunSummary run(const Spec& spec, const RunOptions& options) {
     progress.point(f);
   });
   progress.end();
+  std::vector<std::string> keys;
+  for (const auto& p : points) keys.push_back(p.key);
+  results.sort(keys);
   summary.ran = todo.size();
   summary.failed = progress.failed();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -32,15 +33,21 @@ std::vector<std::string> scalar_list(const core::ConfigNode& node) {
   return out;
 }
 
-/// Loads the base fabric with `sets` applied, turning its complaint into one about `where`.
-void check_fabric(const Spec& spec, const std::vector<std::string>& sets, const core::ConfigNode& where) {
+/// Loads the base fabric with `sets` applied: its complaint, if it has one.
+std::optional<std::string> fabric_rejects(const Spec& spec, const std::vector<std::string>& sets) {
   std::vector<core::Override> overrides;
   for (const auto& s : sets) overrides.push_back(core::Override::parse(s));
   try {
     (void)arch::Spec::load_file(spec.arch, overrides);
   } catch (const core::InputError& e) {
-    where.fail(fmt::format("the fabric {} rejects it: {}", spec.arch.string(), e.what()));
+    return fmt::format("the fabric {} rejects it: {}", spec.arch.string(), e.what());
   }
+  return std::nullopt;
+}
+
+/// Loads the base fabric with `sets` applied, turning its complaint into one about `where`.
+void check_fabric(const Spec& spec, const std::vector<std::string>& sets, const core::ConfigNode& where) {
+  if (const auto why = fabric_rejects(spec, sets)) where.fail(*why);
 }
 
 WorkloadSpec load_workload(const core::ConfigNode& node, const std::filesystem::path& folder) {
@@ -146,10 +153,18 @@ Spec Spec::load(const std::filesystem::path& file) {
   for (const auto& key : axes.keys()) {
     const auto values = axes.at(key);
     Axis axis{key, scalar_list(values)};
+    std::vector<std::optional<std::string>> rejected;
     for (const auto& v : axis.values) {
       auto sets = spec.sets;
       sets.push_back(key + "=" + v);
-      check_fabric(spec, sets, values);
+      rejected.push_back(fabric_rejects(spec, sets));
+    }
+    // Every value rejected: the key is wrong (or all of them are), so the axis is; else the
+    // first value rejected, at its own line and column.
+    const bool all = std::all_of(rejected.begin(), rejected.end(), [](const auto& r) { return r.has_value(); });
+    const auto elements = values.elements();
+    for (std::size_t i = 0; i < rejected.size(); ++i) {
+      if (rejected[i]) (all ? values : elements[i]).fail(*rejected[i]);
     }
     spec.axes.push_back(std::move(axis));
   }
@@ -157,7 +172,8 @@ Spec Spec::load(const std::filesystem::path& file) {
   for (const auto& w : workloads.elements()) spec.workloads.push_back(load_workload(w, folder));
   if (spec.workloads.empty()) workloads.fail("expected at least one workload");
 
-  if (const auto sampling = root.find("sampling")) {
+  const auto sampling = root.find("sampling");
+  if (sampling) {
     const std::vector<std::string> choices{"grid", "zip", "random"};
     const auto s = sampling->as_choice(choices);
     spec.sampling = s == "grid" ? Sampling::grid : s == "zip" ? Sampling::zip : Sampling::random;
@@ -171,7 +187,7 @@ Spec Spec::load(const std::filesystem::path& file) {
       samples->fail(fmt::format("asks for {} fabric points, but the axes make only {}: use sampling: grid", spec.samples, grid));
     }
   } else if (spec.sampling == Sampling::random) {
-    root.fail("sampling: random needs 'samples', the number of fabric points to draw");
+    sampling->fail("random sampling needs 'samples', the number of fabric points to draw");
   }
   if (spec.sampling == Sampling::zip) {
     for (const auto& axis : spec.axes) {

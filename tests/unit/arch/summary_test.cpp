@@ -2,7 +2,11 @@
 // (shared/ARCH-FACTS.md).
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <vector>
+
 #include "arch/summary.h"
+#include "core/config.h"
 #include "arch_test_util.h"
 
 using namespace rdasim;
@@ -85,4 +89,23 @@ TEST_CASE("bisection cuts between switch columns for any tile count", "[arch][su
   CHECK(arch::summarize(arch::Fabric(test::tiny({"tiles=3"}))).bisection_bytes_per_s == 5 * 16 * 1e9);
   // Plasticine: 16 x 8 cells, 9 rows of switches, 64 B links at 1 GHz.
   CHECK(summary_of("plasticine").bisection_bytes_per_s == 9 * 64 * 1e9);
+}
+
+TEST_CASE("PCU and PMU area scale with their size when the preset says what it was sized for", "[arch][summary]") {
+  const auto file = std::filesystem::path(RDASIM_SOURCE_DIR) / "configs/arch/sn10.yaml";
+  const auto area_of = [&](std::vector<core::Override> overrides) {
+    return arch::summarize(arch::Fabric(arch::Spec::load_file(file, overrides)));
+  };
+  const arch::Summary base = area_of({});
+  const arch::Summary narrow = area_of({core::Override::parse("pcu.lanes=16")});
+  const arch::Summary small = area_of({core::Override::parse("pmu.capacity_kib=256")});
+  CHECK(narrow.area_pcu_mm2 == Approx(base.area_pcu_mm2 / 2));
+  CHECK(narrow.area_pmu_mm2 == Approx(base.area_pmu_mm2));
+  CHECK(small.area_pmu_mm2 == Approx(base.area_pmu_mm2 / 2));
+  CHECK(small.area_mm2 == Approx(base.area_mm2 - base.area_pmu_mm2 / 2));
+  // Without the keys (tiny.yaml) the areas stay fixed.
+  const auto tiny = std::filesystem::path(RDASIM_SOURCE_DIR) / "configs/arch/tiny.yaml";
+  const std::vector<core::Override> wide{core::Override::parse("pcu.lanes=8")};
+  CHECK(arch::summarize(arch::Fabric(arch::Spec::load_file(tiny, wide))).area_mm2 ==
+        arch::summarize(arch::Fabric(arch::Spec::load_file(tiny))).area_mm2);
 }
