@@ -5,7 +5,8 @@
 # and without fusion, then several of them at once as isolated tenants, with the placement
 # reports in results/demo/, and simulates them on the SystemC model of SN10 (report.json and a
 # Perfetto trace in results/demo/), and last compares SN10 with GPUs on every science workload
-# (results/compare/: compare.csv, compare.md with the reasons, plots, and the command).
+# (results/compare/: compare.csv, compare.md with the reasons, plots, and the command), and runs
+# the example design-space sweep with its Pareto plots (results/sweeps/example/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
@@ -72,3 +73,14 @@ echo "== sn10 against GPUs (A100, H100 modelled; H200 measured where results/gpu
 "$rdasim" compare --arch configs/arch/sn10.yaml --gpu configs/gpu/a100.yaml --gpu configs/gpu/h100.yaml \
   --gpu configs/gpu/h200.yaml --out results/compare
 echo "(compare.md explains each row; speedup.png and breakdown.png in results/compare)"
+
+echo
+echo "== a design-space sweep: 48 points (PCU lanes x PMU capacity x DDR bandwidth x 2 workloads x 2 batches)"
+rm -f results/sweeps/example/results.csv  # made again from scratch, not resumed
+"$rdasim" sweep configs/sweeps/example.yaml --jobs "$(nproc)"
+/usr/bin/python3 tools/plot/sweep.py results/sweeps/example/results.csv --x seconds_per_sample --y area_mm2 \
+  --color pcu.lanes
+/usr/bin/python3 tools/plot/sweep.py results/sweeps/example/results.csv --x seconds_per_sample \
+  --y energy_per_sample_j --color memory.tiers.0.bandwidth_gbps
+echo "(results.csv and the Pareto plots in results/sweeps/example; the notebooks in tools/notebooks use"
+echo " the Python module: PYTHONPATH=build/release/python /usr/bin/python3 -c 'import rdasim; help(rdasim)')"

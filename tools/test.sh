@@ -24,6 +24,6 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_strin
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # The science workloads at published size take minutes under the sanitizers, and so do the
 # "slow" tests (the example sweep alone and under mpirun): the optimized suite runs them.
-run_suite build/sanitize "-LE published|slow" -DCMAKE_BUILD_TYPE=Debug -DRDASIM_SANITIZE=ON
+run_suite build/sanitize "-LE published|slow" -DCMAKE_BUILD_TYPE=Debug -DRDASIM_SANITIZE=ON -DRDASIM_BUILD_BENCHMARKS=OFF
 tools/fuzz.sh
 echo "== all suites passed in $((SECONDS - start)) s"
