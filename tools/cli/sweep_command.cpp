@@ -75,7 +75,7 @@ int run_sweep(const SweepOptions& opt) {
     if (ranks_here && *ranks_here > 0) run.jobs = std::max(1, run.jobs / static_cast<int>(*ranks_here));
   }
   const auto dir = prepare_out_dir(run.out.string());
-  if (!mpi || std::getenv("OMPI_COMM_WORLD_RANK") == nullptr || std::string(std::getenv("OMPI_COMM_WORLD_RANK")) == "0") {
+  if (sweep::launched_rank() == 0) {
     // Another sweep's folder keeps its record: refused before anything is written.
     sweep::check_header(dir / "results.csv", sweep::header(spec));
     // First, so that a killed sweep's folder says what it was.

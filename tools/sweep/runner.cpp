@@ -47,6 +47,13 @@ bool launched_by_mpi() {
   return false;
 }
 
+int launched_rank() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"}) {
+    if (const char* value = std::getenv(name)) return static_cast<int>(core::parse_integer(value).value_or(0));
+  }
+  return 0;
+}
+
 #ifndef RDASIM_HAVE_MPI
 RunSummary run_mpi(const Spec&, const RunOptions&) {
   throw core::InputError(

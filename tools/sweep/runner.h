@@ -41,6 +41,8 @@ RunSummary run(const Spec& spec, const RunOptions& options);
 
 /// Whether this process was started by mpirun/srun as one rank of several.
 [[nodiscard]] bool launched_by_mpi();
+/// This process's rank as its launcher set it (before MPI_Init); 0 when not launched by one.
+[[nodiscard]] int launched_rank();
 
 /// Runs the sweep as one rank of an MPI job: the points not yet done are dealt out over the
 /// ranks, each runs its share in `jobs` workers, and rank 0 appends every record. Every rank
