@@ -294,7 +294,7 @@ std::string energy_text(double j) {
 std::string compare_csv(const std::vector<CompareRow>& rows, const std::string& precision) {
   std::ostringstream out;
   out << "case,batch,precision,gpu,gpu_run,rda_s,rda_s_per_sample,rda_samples_per_s,rda_j_per_sample,rda_bound,"
-         "gpu_model_s,gpu_measured_s,gpu_s,gpu_source,gpu_seconds_per_sample,gpu_samples_per_s,gpu_energy_per_sample_j,gpu_bound,"
+         "gpu_model_s,gpu_measured_s,gpu_s,gpu_source,gpu_s_per_sample,gpu_samples_per_s,gpu_j_per_sample,gpu_bound,"
          "gpu_launches,speedup,model_error,rda_reconfig_s,rda_load_s,rda_compute_s,rda_memory_s,rda_network_s,"
          "gpu_launch_wait_s,gpu_compute_s,gpu_memory_s,gpu_switch_s,rda_why,gpu_why\n";
   for (const auto& r : rows) {
