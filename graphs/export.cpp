@@ -31,6 +31,7 @@ GraphTotals totals(const Graph& graph) {
   for (const Tensor& tensor : graph.tensors()) {
     if (tensor.role == Role::param) t.params += tensor.elements();
     if (tensor.role == Role::param || tensor.role == Role::constant) t.param_bytes += static_cast<double>(tensor.bytes());
+    if (tensor.role == Role::state) t.state_bytes += static_cast<double>(tensor.bytes());
     if (tensor.role == Role::input) t.input_bytes += static_cast<double>(tensor.bytes());
     if (tensor.role == Role::output) t.output_bytes += static_cast<double>(tensor.bytes());
   }

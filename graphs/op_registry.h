@@ -76,8 +76,8 @@ struct Cost {
   double param_bytes = 0;    ///< the part of bytes_read that is params and constants
 };
 
-/// The backward-pass builder that gradient rules write into (training).
-struct GradientBuilder;
+/// The backward-pass builder that gradient rules write into (graphs/autodiff.h).
+class GradientBuilder;
 
 struct OpDef {
   std::string kind;
@@ -96,9 +96,9 @@ struct OpDef {
   /// What the op computes (graphs/kernel.h). Every kind has one except Constant, whose output
   /// tensor carries its values.
   Kernel kernel;
-  /// The gradient rule: builds the ops of the backward pass for this op. The slot is here so
-  /// that training (autodiff over this registry) declares it next to the forward rule; it
-  /// stays empty for kinds that have none yet.
+  /// The gradient rule: adds the backward ops that turn the gradients of the op's outputs
+  /// into those of the inputs that want one (graphs/autodiff.h). Empty for kinds rdasim does
+  /// not differentiate (training a graph through one fails naming the op).
   std::function<void(GradientBuilder&)> gradient;
 };
 
@@ -128,6 +128,7 @@ void register_conv_ops(OpRegistry& registry);
 void register_tensor_ops(OpRegistry& registry);
 void register_norm_reduce_ops(OpRegistry& registry);
 void register_recurrent_ops(OpRegistry& registry);
+void register_optimizer_ops(OpRegistry& registry);
 
 /// Numpy-style broadcast of two shapes; nullopt when they are incompatible.
 [[nodiscard]] std::optional<Shape> broadcast_shapes(const Shape& a, const Shape& b);

@@ -57,6 +57,7 @@ std::string_view to_string(Role role) {
     case Role::input: return "input";
     case Role::param: return "param";
     case Role::constant: return "const";
+    case Role::state: return "state";
     case Role::activation: return "activation";
     case Role::output: return "output";
   }

@@ -38,6 +38,7 @@ enum class Role : std::uint8_t {
   input,       ///< fed from outside for every run
   param,       ///< trainable weights (initializers), fixed during inference
   constant,    ///< fixed values that are not trained (a Laplace kernel, a CSR support)
+  state,       ///< optimizer state (Adam's moments): kept with the params, zero before step 1
   activation,  ///< produced and consumed inside the graph
   output,      ///< produced inside the graph and returned
 };

@@ -50,6 +50,7 @@ void check_tensor(const Graph& g, const Tensor& t) {
     case Role::input:
     case Role::param:
     case Role::constant:
+    case Role::state:
       if (produced && g.op(t.producer).kind != "Constant") {
         fail_tensor(g, t, fmt::format("is a graph {} but op '{}' writes it", to_string(t.role), g.op(t.producer).name));
       }

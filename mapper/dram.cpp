@@ -8,7 +8,10 @@ namespace rdasim::mapper {
 
 namespace {
 
-bool is_weight(const graphs::Tensor& t) { return t.role == graphs::Role::param || t.role == graphs::Role::constant; }
+/// Params, constants and optimizer state: preloaded into their PMUs, not streamed.
+bool is_weight(const graphs::Tensor& t) {
+  return t.role == graphs::Role::param || t.role == graphs::Role::constant || t.role == graphs::Role::state;
+}
 
 }  // namespace
 

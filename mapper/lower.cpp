@@ -102,7 +102,9 @@ std::vector<OpDemand> lower(const graphs::Graph& g, const arch::Spec& spec) {
       if (t == graphs::k_no_tensor) continue;
       const auto& tensor = g.tensor(t);
       const auto n = static_cast<double>(tensor.elements());
-      if (tensor.role == graphs::Role::param || tensor.role == graphs::Role::constant) d.weight_bytes += n * bytes_per_element;
+      if (tensor.role == graphs::Role::param || tensor.role == graphs::Role::constant || tensor.role == graphs::Role::state) {
+        d.weight_bytes += n * bytes_per_element;
+      }
       else in_elements += n;
     }
     for (graphs::TensorId t : op.outputs) out_elements += static_cast<double>(g.tensor(t).elements());

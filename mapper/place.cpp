@@ -120,7 +120,9 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
     for (graphs::TensorId t : op.inputs) {
       if (t == graphs::k_no_tensor) continue;
       const auto& tensor = g.tensor(t);
-      if (tensor.role == graphs::Role::param || tensor.role == graphs::Role::constant) continue;  // weights: below
+      if (tensor.role == graphs::Role::param || tensor.role == graphs::Role::constant || tensor.role == graphs::Role::state) {
+        continue;  // weights and optimizer state: below
+      }
       const auto from = holder(t);
       if (!from) continue;  // from DRAM: counted as memory traffic
       // Reader r takes its share from the producer's output PMU r mod n: one multicast group

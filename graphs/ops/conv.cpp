@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "graphs/autodiff.h"
 #include "graphs/ops/helpers.h"
 #include "graphs/ops/kernel_helpers.h"
 
@@ -340,6 +341,106 @@ struct ConvTransposeKernel {
   }
 };
 
+/// ConvWeightGrad(X, dY) = dW of Conv: per image and group, dY [M/g, positions] times the
+/// im2col matrix of X transposed, accumulated over the batch (as a GEMM on the PCUs).
+struct ConvWeightGradKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const Array<T>& x = io.in(0);
+    const Array<T>& dy = io.in(1);
+    Array<T>& dw = io.out(0);
+    const Geometry3 g = geometry(io.attrs(), x.shape, dy.shape, spatial_kernel(dw.shape), false);
+    const std::int64_t group = io.attrs().get_int("group", 1);
+    const std::int64_t batch = x.shape[0], c = x.shape[1], m = dy.shape[1];
+    const std::int64_t cg = c / group, mg = m / group;
+    const std::int64_t taps = g.kernel_size(), positions = g.out_size();
+    std::vector<T> cols(to_size(cg * taps * positions));
+    std::fill(dw.data.begin(), dw.data.end(), T(0));
+    for (std::int64_t n = 0; n < batch; ++n) {
+      for (std::int64_t gi = 0; gi < group; ++gi) {
+        std::fill(cols.begin(), cols.end(), T(0));
+        for (std::int64_t ci = 0; ci < cg; ++ci) {
+          const T* plane = x.data.data() + ((n * c) + gi * cg + ci) * g.in_size();
+          T* rows = cols.data() + ci * taps * positions;
+          for_each_tap(g, [&](std::int64_t o, std::int64_t i, std::int64_t k) {
+            if (i >= 0) rows[k * positions + o] = plane[i];
+          });
+        }
+        gemm(dy.data.data() + (n * m + gi * mg) * positions, false, cols.data(), true,
+             dw.data.data() + gi * mg * cg * taps, mg, cg * taps, positions, T(1), T(1));
+      }
+    }
+  }
+};
+
+/// The window attributes of a Conv as its backward ops take them, with explicit pads.
+Attrs window_attrs_of(const GradientBuilder& b) {
+  const std::string auto_pad = b.attrs().get_string("auto_pad", "NOTSET");
+  if (auto_pad != "NOTSET" && auto_pad != "VALID") b.unsupported("auto_pad " + auto_pad);
+  Attrs a;
+  const std::size_t n = b.shape(b.input(0)).size() - 2;
+  a.values["strides"] = b.attrs().get_ints("strides", std::vector<std::int64_t>(n, 1));
+  a.values["dilations"] = b.attrs().get_ints("dilations", std::vector<std::int64_t>(n, 1));
+  a.values["pads"] = auto_pad == "VALID" ? std::vector<std::int64_t>(2 * n, 0)
+                                         : b.attrs().get_ints("pads", std::vector<std::int64_t>(2 * n, 0));
+  a.values["group"] = b.attrs().get_int("group", 1);
+  return a;
+}
+
+/// Conv: dX = ConvTranspose(dY, W) with the output padding that restores X's size, dW =
+/// ConvWeightGrad(X, dY), dB = dY summed over everything but channels.
+void conv_gradient(GradientBuilder& b) {
+  const Attrs window = window_attrs_of(b);
+  const TensorId g = b.grad_output(0);
+  const Shape& x = b.shape(b.input(0));
+  const Shape& w = b.shape(b.input(1));
+  const std::size_t n = x.size() - 2;
+  if (b.wants(0)) {
+    Attrs a = window;
+    const auto strides = std::get<std::vector<std::int64_t>>(window.values.at("strides"));
+    const auto dilations = std::get<std::vector<std::int64_t>>(window.values.at("dilations"));
+    const auto pads = std::get<std::vector<std::int64_t>>(window.values.at("pads"));
+    std::vector<std::int64_t> output_padding(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::int64_t extent = dilations[i] * (w[i + 2] - 1) + 1;
+      output_padding[i] = (x[i + 2] + pads[i] + pads[i + n] - extent) % strides[i];
+    }
+    a.values["output_padding"] = output_padding;
+    b.set_grad(0, b.emit("ConvTranspose", "dx", {g, b.input(1)}, std::move(a)));
+  }
+  if (b.wants(1)) {
+    Attrs a = window;
+    a.values["kernel_shape"] = std::vector<std::int64_t>(w.begin() + 2, w.end());
+    b.set_grad(1, b.emit("ConvWeightGrad", "dw", {b.input(0), g}, std::move(a)));
+  }
+  if (b.wants(2)) {
+    std::vector<std::int64_t> axes{0};
+    for (std::size_t i = 0; i < n; ++i) axes.push_back(static_cast<std::int64_t>(i + 2));
+    b.set_grad(2, b.emit("ReduceSum", "db", {g, b.ints("axes", axes)}, make_attrs({{"keepdims", std::int64_t{0}}})));
+  }
+}
+
+/// ConvTranspose (group 1): the adjoint of Conv, so dX = Conv(dY, W) and dW =
+/// ConvWeightGrad(dY, X) with the same window.
+void conv_transpose_gradient(GradientBuilder& b) {
+  if (b.attrs().get_int("group", 1) != 1) b.unsupported("groups");
+  if (b.attrs().has("output_shape")) b.unsupported("an explicit output_shape");
+  const Attrs window = window_attrs_of(b);
+  const TensorId g = b.grad_output(0);
+  const Shape& w = b.shape(b.input(1));
+  if (b.wants(0)) b.set_grad(0, b.emit("Conv", "dx", {g, b.input(1)}, window));
+  if (b.wants(1)) {
+    Attrs a = window;
+    a.values["kernel_shape"] = std::vector<std::int64_t>(w.begin() + 2, w.end());
+    b.set_grad(1, b.emit("ConvWeightGrad", "dw", {g, b.input(0)}, std::move(a)));
+  }
+  if (b.wants(2)) {
+    std::vector<std::int64_t> axes{0};
+    for (std::size_t i = 2; i < w.size(); ++i) axes.push_back(static_cast<std::int64_t>(i));
+    b.set_grad(2, b.emit("ReduceSum", "db", {g, b.ints("axes", axes)}, make_attrs({{"keepdims", std::int64_t{0}}})));
+  }
+}
+
 struct MaxPoolKernel {
   template <class T>
   static void run(const KernelIO<T>& io) {
@@ -436,7 +537,38 @@ void register_conv_ops(OpRegistry& r) {
     return count(ctx.output(0).shape) * (per_output + (ctx.has_input(2) ? 1.0 : 0.0));
   };
   conv.kernel = make_kernel<ConvKernel>();
+  conv.gradient = conv_gradient;
   r.add(std::move(conv));
+
+  OpDef weight_grad;
+  weight_grad.kind = "ConvWeightGrad";
+  weight_grad.summary = "dW of a Conv from X [N, C, ...] and dY [N, M, ...] (backward pass): [M, C/group, k...]";
+  weight_grad.min_inputs = weight_grad.max_inputs = 2;
+  add_window_attrs(weight_grad);
+  weight_grad.attrs.back() = attr_required("kernel_shape", AttrType::ints);
+  weight_grad.attrs.push_back(attr_int("group", 1));
+  weight_grad.infer = [](const OpContext& ctx) {
+    ctx.require_rank(0, 3, 5, "X");
+    const Shape& x = ctx.in_shape(0);
+    const Shape& dy = ctx.in_shape(1);
+    const auto kernel = ctx.attrs().get_ints("kernel_shape");
+    const std::int64_t group = ctx.attrs().get_int("group", 1);
+    if (dy.size() != x.size() || dy[0] != x[0] || kernel.size() + 2 != x.size()) {
+      ctx.fail(fmt::format("X {} and dY {} with kernel_shape [{}] do not belong to one convolution", to_string(x),
+                           to_string(dy), fmt::join(kernel, ", ")));
+    }
+    if (group < 1 || x[1] % group != 0 || dy[1] % group != 0) {
+      ctx.fail(fmt::format("channels {} and {} do not divide into {} groups", x[1], dy[1], group));
+    }
+    Shape out{dy[1], x[1] / group};
+    out.insert(out.end(), kernel.begin(), kernel.end());
+    return std::vector<TensorInfo>{{out, ctx.in_dtype(0)}};
+  };
+  weight_grad.flops = [](const OpContext& ctx) {  // the forward Conv's multiply-adds
+    return 2.0 * count(ctx.in_shape(1)) * count(Shape(ctx.output(0).shape.begin() + 1, ctx.output(0).shape.end()));
+  };
+  weight_grad.kernel = make_kernel<ConvWeightGradKernel>();
+  r.add(std::move(weight_grad));
 
   OpDef deconv;
   deconv.kind = "ConvTranspose";
@@ -455,6 +587,7 @@ void register_conv_ops(OpRegistry& r) {
            (ctx.has_input(2) ? count(ctx.output(0).shape) : 0.0);
   };
   deconv.kernel = make_kernel<ConvTransposeKernel>();
+  deconv.gradient = conv_transpose_gradient;
   r.add(std::move(deconv));
 
   OpDef max_pool = pool("MaxPool", "maximum over sliding windows; optional second output: flat indices",
@@ -476,6 +609,12 @@ void register_conv_ops(OpRegistry& r) {
   };
   global.flops = [](const OpContext& ctx) { return count(ctx.in_shape(0)); };
   global.kernel = make_kernel<GlobalAveragePoolKernel>();
+  global.gradient = [](GradientBuilder& b) {  // dX = dY / positions, spread over the positions
+    const Shape& x = b.shape(b.input(0));
+    const double positions = count(Shape(x.begin() + 2, x.end()));
+    const TensorId scaled = b.emit("Mul", "scaled", {b.grad_output(0), b.scalar("one_over_n", 1.0 / positions)});
+    b.set_grad(0, b.emit("Expand", "dx", {scaled, b.ints("shape", {x.begin(), x.end()})}));
+  };
   r.add(std::move(global));
 }
 

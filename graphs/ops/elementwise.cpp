@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <numbers>
 
 #include <fmt/format.h>
 
+#include "graphs/autodiff.h"
 #include "graphs/ops/helpers.h"
 #include "graphs/ops/kernel_helpers.h"
 
@@ -109,9 +111,80 @@ struct MulFn { template <class T> T operator()(T a, T b) const { return a * b; }
 struct DivFn { template <class T> T operator()(T a, T b) const { return a / b; } };
 struct PowFn { template <class T> T operator()(T a, T b) const { return std::pow(a, b); } };
 
+// ---- Gradients. UnaryGrad(dy, x) = dy * f'(x) for the unary kind named by 'of'; Clip also
+// takes its bounds (the gradient passes where lo <= x <= hi, as PyTorch's clamp does).
+
+template <class T>
+using Derivative = T (*)(T x, const UnaryParams& p);
+
+template <class T>
+Derivative<T> derivative_of(const std::string& kind) {
+  using P = const UnaryParams&;
+  if (kind == "Sqrt") return [](T x, P) { return T(0.5) / std::sqrt(x); };
+  if (kind == "Exp") return [](T x, P) { return std::exp(x); };
+  if (kind == "Log") return [](T x, P) { return T(1) / x; };
+  if (kind == "Abs") return [](T x, P) { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0)); };
+  if (kind == "Reciprocal") return [](T x, P) { return -T(1) / (x * x); };
+  if (kind == "Relu") return [](T x, P) { return x > T(0) ? T(1) : T(0); };
+  if (kind == "LeakyRelu") return [](T x, P p) { return x > T(0) ? T(1) : static_cast<T>(p.alpha); };
+  if (kind == "Sigmoid") return [](T x, P) { const T s = sigmoid(x); return s * (T(1) - s); };
+  if (kind == "Tanh") return [](T x, P) { const T t = std::tanh(x); return T(1) - t * t; };
+  if (kind == "Softplus") return [](T x, P) { return sigmoid(x); };
+  if (kind == "Erf") return [](T x, P) { return T(2 / std::sqrt(std::numbers::pi)) * std::exp(-x * x); };
+  if (kind == "Gelu") {
+    return [](T x, P p) {
+      if (p.tanh_gelu) {
+        const T c = T(std::sqrt(2.0 / std::numbers::pi));
+        const T t = std::tanh(c * (x + T(0.044715) * x * x * x));
+        return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * c * (T(1) + T(3 * 0.044715) * x * x);
+      }
+      const T cdf = T(0.5) * (T(1) + std::erf(x * T(std::numbers::sqrt2 / 2)));
+      const T pdf = std::exp(-x * x / T(2)) / T(std::sqrt(2 * std::numbers::pi));
+      return cdf + x * pdf;
+    };
+  }
+  return nullptr;
+}
+
+struct UnaryGradKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const auto& dy = io.in(0).data;
+    const auto& x = io.in(1).data;
+    auto& dx = io.out(0).data;
+    const std::string of = io.attrs().get_string("of", "");
+    if (of == "Clip") {
+      const T lo = io.has_input(2) ? io.in(2).data.at(0) : -std::numeric_limits<T>::infinity();
+      const T hi = io.has_input(3) ? io.in(3).data.at(0) : std::numeric_limits<T>::infinity();
+      for (std::size_t i = 0; i < x.size(); ++i) dx[i] = x[i] >= lo && x[i] <= hi ? dy[i] : T(0);
+      return;
+    }
+    const Derivative<T> d = derivative_of<T>(of);
+    if (d == nullptr) io.fail(fmt::format("'of' is '{}', which has no derivative here", of));
+    const UnaryParams p(io.attrs());
+    for (std::size_t i = 0; i < x.size(); ++i) dx[i] = dy[i] * d(x[i], p);
+  }
+};
+
+/// The unary kinds UnaryGrad knows, with the FLOPs of f'(x) times dy per element.
+const std::map<std::string, double, std::less<>>& unary_grad_flops() {
+  static const std::map<std::string, double, std::less<>> flops = {
+      {"Sqrt", 3},    {"Exp", 5},     {"Log", 2},       {"Abs", 2}, {"Reciprocal", 3}, {"Relu", 2},  {"LeakyRelu", 2},
+      {"Sigmoid", 9}, {"Tanh", 9},    {"Softplus", 7}, {"Erf", 8}, {"Gelu", 16},      {"Clip", 3}};
+  return flops;
+}
+
+/// The gradient of a unary op: UnaryGrad(dy, x) with the op's own attributes.
+void unary_gradient(GradientBuilder& b) {
+  Attrs a = b.attrs();
+  a.values["of"] = b.op().kind;
+  b.set_grad(0, b.emit("UnaryGrad", "dx", {b.grad_output(0), b.input(0)}, std::move(a)));
+}
+
 void unary(OpRegistry& r, std::string kind, std::string summary, double flops, Kernel kernel,
-           std::vector<AttrDecl> attrs = {}) {
+           std::vector<AttrDecl> attrs = {}, std::function<void(GradientBuilder&)> gradient = unary_gradient) {
   OpDef def;
+  def.gradient = std::move(gradient);
   def.kernel = kernel;
   def.kind = std::move(kind);
   def.summary = std::move(summary);
@@ -140,8 +213,10 @@ std::vector<TensorInfo> broadcast_all(const OpContext& ctx, std::size_t first, s
   return {{shape, ctx.in_dtype(value_input)}};
 }
 
-void binary(OpRegistry& r, std::string kind, std::string summary, double flops, Kernel kernel) {
+void binary(OpRegistry& r, std::string kind, std::string summary, double flops, Kernel kernel,
+            std::function<void(GradientBuilder&)> gradient) {
   OpDef def;
+  def.gradient = std::move(gradient);
   def.kernel = kernel;
   def.kind = std::move(kind);
   def.summary = std::move(summary);
@@ -163,7 +238,8 @@ void register_elementwise_ops(OpRegistry& r) {
   unary(r, "Sqrt", "square root", 1, make_kernel<UnaryKernel<SqrtFn>>());
   unary(r, "Exp", "e^x (transcendental: 4 FLOPs)", 4, make_kernel<UnaryKernel<ExpFn>>());
   unary(r, "Log", "natural logarithm (transcendental: 4 FLOPs)", 4, make_kernel<UnaryKernel<LogFn>>());
-  unary(r, "Neg", "-x", 1, make_kernel<UnaryKernel<NegFn>>());
+  unary(r, "Neg", "-x", 1, make_kernel<UnaryKernel<NegFn>>(), {},
+        [](GradientBuilder& b) { b.set_grad(0, b.emit("Neg", "dx", {b.grad_output(0)})); });
   unary(r, "Abs", "|x|", 1, make_kernel<UnaryKernel<AbsFn>>());
   unary(r, "Reciprocal", "1 / x", 1, make_kernel<UnaryKernel<ReciprocalFn>>());
   unary(r, "Relu", "max(x, 0)", 1, make_kernel<UnaryKernel<ReluFn>>());
@@ -175,11 +251,63 @@ void register_elementwise_ops(OpRegistry& r) {
   unary(r, "Gelu", "x * Phi(x), exact (approximate='none') or tanh form (12 FLOPs)", 12, make_kernel<UnaryKernel<GeluFn>>(),
         {attr_string("approximate", "none")});
 
-  binary(r, "Add", "a + b, broadcasting", 1, make_kernel<BinaryKernel<AddFn>>());
-  binary(r, "Sub", "a - b, broadcasting", 1, make_kernel<BinaryKernel<SubFn>>());
-  binary(r, "Mul", "a * b, broadcasting", 1, make_kernel<BinaryKernel<MulFn>>());
-  binary(r, "Div", "a / b, broadcasting", 1, make_kernel<BinaryKernel<DivFn>>());
-  binary(r, "Pow", "a ^ b, broadcasting (exp and log: 8 FLOPs)", 8, make_kernel<BinaryKernel<PowFn>>());
+  binary(r, "Add", "a + b, broadcasting", 1, make_kernel<BinaryKernel<AddFn>>(), [](GradientBuilder& b) {
+    for (std::size_t i = 0; i < 2; ++i) {
+      if (b.wants(i)) b.set_grad(i, b.sum_to(b.grad_output(0), b.shape(b.input(i))));
+    }
+  });
+  binary(r, "Sub", "a - b, broadcasting", 1, make_kernel<BinaryKernel<SubFn>>(), [](GradientBuilder& b) {
+    if (b.wants(0)) b.set_grad(0, b.sum_to(b.grad_output(0), b.shape(b.input(0))));
+    if (b.wants(1)) b.set_grad(1, b.emit("Neg", "db", {b.sum_to(b.grad_output(0), b.shape(b.input(1)))}));
+  });
+  binary(r, "Mul", "a * b, broadcasting", 1, make_kernel<BinaryKernel<MulFn>>(), [](GradientBuilder& b) {
+    for (std::size_t i = 0; i < 2; ++i) {
+      if (!b.wants(i)) continue;
+      const TensorId other = b.input(1 - i);
+      b.set_grad(i, b.sum_to(b.emit("Mul", i == 0 ? "da" : "db", {b.grad_output(0), other}), b.shape(b.input(i))));
+    }
+  });
+  binary(r, "Div", "a / b, broadcasting", 1, make_kernel<BinaryKernel<DivFn>>(), [](GradientBuilder& b) {
+    const TensorId g = b.grad_output(0);
+    if (b.wants(0)) b.set_grad(0, b.sum_to(b.emit("Div", "da", {g, b.input(1)}), b.shape(b.input(0))));
+    if (b.wants(1)) {  // d(a/b)/db = -(a/b)/b
+      const TensorId t = b.emit("Div", "db_ratio", {b.emit("Mul", "db_scaled", {g, b.output(0)}), b.input(1)});
+      b.set_grad(1, b.emit("Neg", "db", {b.sum_to(t, b.shape(b.input(1)))}));
+    }
+  });
+  binary(r, "Pow", "a ^ b, broadcasting (exp and log: 8 FLOPs)", 8, make_kernel<BinaryKernel<PowFn>>(),
+         [](GradientBuilder& b) {
+           const TensorId g = b.grad_output(0);
+           if (b.wants(0)) {  // b a^(b-1)
+             const TensorId lower = b.emit("Pow", "a_pow", {b.input(0), b.emit("Sub", "b_minus_1", {b.input(1), b.scalar("one", 1.0)})});
+             const TensorId slope = b.emit("Mul", "slope", {b.input(1), lower});
+             b.set_grad(0, b.sum_to(b.emit("Mul", "da", {g, slope}), b.shape(b.input(0))));
+           }
+           if (b.wants(1)) {  // a^b log a
+             const TensorId t = b.emit("Mul", "db", {b.emit("Mul", "db_scaled", {g, b.output(0)}), b.emit("Log", "log_a", {b.input(0)})});
+             b.set_grad(1, b.sum_to(t, b.shape(b.input(1))));
+           }
+         });
+
+  OpDef unary_grad;
+  unary_grad.kind = "UnaryGrad";
+  unary_grad.summary = "dy * f'(x) for the unary kind named by 'of' (the backward pass of element-wise ops)";
+  unary_grad.min_inputs = 2;
+  unary_grad.max_inputs = 4;
+  unary_grad.attrs = {attr_required("of", AttrType::string), attr_float("alpha", 0.01), attr_string("approximate", "none")};
+  unary_grad.infer = [](const OpContext& ctx) {
+    const std::string of = ctx.attrs().get_string("of", "");
+    if (!unary_grad_flops().contains(of)) ctx.fail(fmt::format("'of' is '{}', expected a unary kind with a derivative", of));
+    if (ctx.in_shape(0) != ctx.in_shape(1)) {
+      ctx.fail(fmt::format("dy {} and x {} differ in shape", to_string(ctx.in_shape(0)), to_string(ctx.in_shape(1))));
+    }
+    return same_as_input(ctx);
+  };
+  unary_grad.flops = [](const OpContext& ctx) {
+    return unary_grad_flops().find(ctx.attrs().get_string("of", ""))->second * count(ctx.output(0).shape);
+  };
+  unary_grad.kernel = make_kernel<UnaryGradKernel>();
+  r.add(std::move(unary_grad));
 
   OpDef where;
   where.kind = "Where";
@@ -194,6 +322,16 @@ void register_elementwise_ops(OpRegistry& r) {
   };
   where.flops = flops_per_output(1);
   where.kernel = make_kernel<WhereKernel>();
+  where.gradient = [](GradientBuilder& b) {
+    if (b.wants(0)) b.unsupported("the condition is not differentiable");
+    const TensorId zero = b.scalar("zero", 0.0);
+    for (std::size_t i = 1; i < 3; ++i) {
+      if (!b.wants(i)) continue;
+      const std::vector<TensorId> in = i == 1 ? std::vector{b.input(0), b.grad_output(0), zero}
+                                              : std::vector{b.input(0), zero, b.grad_output(0)};
+      b.set_grad(i, b.sum_to(b.emit("Where", i == 1 ? "dx" : "dy", in), b.shape(b.input(i))));
+    }
+  };
   r.add(std::move(where));
 
   OpDef clip;
@@ -212,6 +350,13 @@ void register_elementwise_ops(OpRegistry& r) {
   };
   clip.flops = flops_per_output(2);
   clip.kernel = make_kernel<ClipKernel>();
+  clip.gradient = [](GradientBuilder& b) {
+    if (b.wants(1) || b.wants(2)) b.unsupported("the bounds must not depend on trained params");
+    std::vector<TensorId> in{b.grad_output(0), b.input(0)};
+    for (std::size_t i = 1; i < 3; ++i) in.push_back(b.has_input(i) ? b.input(i) : k_no_tensor);
+    while (in.back() == k_no_tensor) in.pop_back();
+    b.set_grad(0, b.emit("UnaryGrad", "dx", std::move(in), make_attrs({{"of", std::string("Clip")}})));
+  };
   r.add(std::move(clip));
 }
 

@@ -2,6 +2,7 @@
 // CSR matrix (constant) times a dense one, for graph diffusion.
 #include <fmt/format.h>
 
+#include "graphs/autodiff.h"
 #include "graphs/ops/helpers.h"
 #include "graphs/ops/kernel_helpers.h"
 
@@ -135,6 +136,76 @@ struct SpMMKernel {
   }
 };
 
+/// `t` with its last two dimensions swapped.
+TensorId swap_last(GradientBuilder& b, TensorId t, const std::string& what) {
+  const auto rank = static_cast<std::int64_t>(b.shape(t).size());
+  std::vector<std::int64_t> perm;
+  for (std::int64_t i = 0; i < rank - 2; ++i) perm.push_back(i);
+  perm.push_back(rank - 1);
+  perm.push_back(rank - 2);
+  return b.emit("Transpose", what, {t}, make_attrs({{"perm", perm}}));
+}
+
+/// dA = dY B^T, dB = A^T dY, summed over the batch dimensions broadcasting added.
+void matmul_gradient(GradientBuilder& b) {
+  if (b.shape(b.input(0)).size() < 2 || b.shape(b.input(1)).size() < 2) b.unsupported("1-D operands");
+  const TensorId g = b.grad_output(0);
+  if (b.wants(0)) {
+    const TensorId da = b.emit("MatMul", "da", {g, swap_last(b, b.input(1), "b_t")});
+    b.set_grad(0, b.sum_to(da, b.shape(b.input(0))));
+  }
+  if (b.wants(1)) {
+    const TensorId db = b.emit("MatMul", "db", {swap_last(b, b.input(0), "a_t"), g});
+    b.set_grad(1, b.sum_to(db, b.shape(b.input(1))));
+  }
+}
+
+/// Y = alpha op(A) op(B) + beta C: each operand's gradient is one Gemm with the transposes
+/// chosen so that no Transpose op is needed.
+void gemm_gradient(GradientBuilder& b) {
+  const bool ta = b.attrs().get_int("transA", 0) != 0, tb = b.attrs().get_int("transB", 0) != 0;
+  const double alpha = b.attrs().get_float("alpha", 1.0), beta = b.attrs().get_float("beta", 1.0);
+  const TensorId g = b.grad_output(0);
+  auto gemm = [&](const std::string& what, TensorId x, bool tx, TensorId y, bool ty) {
+    return b.emit("Gemm", what, {x, y},
+                  make_attrs({{"alpha", alpha}, {"transA", std::int64_t{tx}}, {"transB", std::int64_t{ty}}}));
+  };
+  if (b.wants(0)) b.set_grad(0, ta ? gemm("da", b.input(1), tb, g, true) : gemm("da", g, false, b.input(1), !tb));
+  if (b.wants(1)) b.set_grad(1, tb ? gemm("db", g, true, b.input(0), ta) : gemm("db", b.input(0), !ta, g, false));
+  if (b.wants(2)) {
+    TensorId dc = beta == 1.0 ? g : b.emit("Mul", "dc_scaled", {g, b.scalar("beta", beta)});
+    b.set_grad(2, b.sum_to(dc, b.shape(b.input(2))));
+  }
+}
+
+/// dB = S^T dY with S^T built once, here, from the constant CSR arrays.
+void spmm_gradient(GradientBuilder& b) {
+  if (b.wants(2)) b.unsupported("the sparse values must be constants");
+  const auto& row_ptr = b.tensor(b.input(0)).values;
+  const auto& col_idx = b.tensor(b.input(1)).values;
+  const auto& values = b.tensor(b.input(2)).values;
+  if (!row_ptr || !col_idx || !values) b.unsupported("the CSR arrays must be constants");
+  const auto rows = static_cast<std::int64_t>(row_ptr->size()) - 1;
+  const std::int64_t cols = b.attrs().get_int("cols", 0);
+  std::vector<std::int64_t> t_ptr(static_cast<std::size_t>(cols + 1), 0), t_idx(col_idx->size());
+  std::vector<double> t_val(values->size());
+  for (double c : *col_idx) ++t_ptr[static_cast<std::size_t>(c) + 1];
+  for (std::int64_t c = 0; c < cols; ++c) t_ptr[static_cast<std::size_t>(c + 1)] += t_ptr[static_cast<std::size_t>(c)];
+  std::vector<std::int64_t> next(t_ptr.begin(), t_ptr.end() - 1);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (auto e = static_cast<std::size_t>((*row_ptr)[static_cast<std::size_t>(r)]);
+         e < static_cast<std::size_t>((*row_ptr)[static_cast<std::size_t>(r + 1)]); ++e) {
+      const auto at = static_cast<std::size_t>(next[static_cast<std::size_t>((*col_idx)[e])]++);
+      t_idx[at] = r;
+      t_val[at] = (*values)[e];
+    }
+  }
+  const TensorId tv = b.editor().source(b.editor().unique("grad/" + b.op().name + "/values_t"),
+                                        {static_cast<std::int64_t>(t_val.size())}, Role::constant, DType::f32, t_val);
+  b.set_grad(3, b.emit("SpMM", "db", {b.ints("row_ptr_t", t_ptr), b.ints("col_idx_t", t_idx), tv, b.grad_output(0)},
+                       make_attrs({{"cols", rows}})));
+}
+
 }  // namespace
 
 void register_linalg_ops(OpRegistry& r) {
@@ -150,6 +221,7 @@ void register_linalg_ops(OpRegistry& r) {
     return 2.0 * count(s.batch) * static_cast<double>(s.m * s.n) * static_cast<double>(s.k);
   };
   matmul.kernel = make_kernel<MatMulKernel>();
+  matmul.gradient = matmul_gradient;
   r.add(std::move(matmul));
 
   OpDef gemm;
@@ -187,6 +259,7 @@ void register_linalg_ops(OpRegistry& r) {
     return 2.0 * mn * k + (ctx.has_input(2) ? mn : 0.0);
   };
   gemm.kernel = make_kernel<GemmKernel>();
+  gemm.gradient = gemm_gradient;
   r.add(std::move(gemm));
 
   OpDef spmm;
@@ -226,6 +299,7 @@ void register_linalg_ops(OpRegistry& r) {
     return 2.0 * count(ctx.in_shape(1)) * static_cast<double>(b.back()) * batch;
   };
   spmm.kernel = make_kernel<SpMMKernel>();
+  spmm.gradient = spmm_gradient;
   r.add(std::move(spmm));
 }
 

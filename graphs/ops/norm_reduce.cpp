@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "graphs/autodiff.h"
 #include "graphs/ops/helpers.h"
 #include "graphs/ops/kernel_helpers.h"
 
@@ -139,8 +140,86 @@ struct BatchNormKernel {
   }
 };
 
+/// SumTo: the sum of x over the dimensions that broadcasting x from `shape` added or
+/// stretched (the backward pass of broadcasting).
+struct SumToKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const Array<T>& x = io.in(0);
+    Array<T>& y = io.out(0);
+    std::fill(y.data.begin(), y.data.end(), T(0));
+    for_each_broadcast<1>(x.shape, {&y.shape}, [&](std::int64_t i, const std::array<std::int64_t, 1>& off) {
+      y.data[to_size(off[0])] += x.data[to_size(i)];
+    });
+  }
+};
+
+/// The reduced input's shape with the reduced dimensions kept as 1, and the number of
+/// elements each output element reduces.
+std::pair<Shape, double> kept_shape(const GradientBuilder& b) {
+  const Shape& in = b.shape(b.input(0));
+  std::vector<std::int64_t> axes;
+  if (b.has_input(1)) {
+    const auto& v = b.tensor(b.input(1)).values;
+    if (!v) b.unsupported("the axes are not a constant");
+    axes.assign(v->begin(), v->end());
+  } else {
+    axes = b.attrs().get_ints("axes");
+  }
+  Shape kept = in;
+  if (axes.empty() && b.attrs().get_int("noop_with_empty_axes", 0) == 0) std::fill(kept.begin(), kept.end(), 1);
+  for (auto a : axes) kept[axis_index(a, in.size())] = 1;
+  const double n = count(in) / std::max(1.0, count(kept));
+  return {kept, n};
+}
+
+void reduce_gradient(GradientBuilder& b) {
+  const auto [kept, n] = kept_shape(b);
+  TensorId g = b.reshape(b.grad_output(0), kept);
+  if (b.op().kind == "ReduceMean") g = b.emit("Mul", "scaled", {g, b.scalar("one_over_n", 1.0 / n)});
+  const Shape& in = b.shape(b.input(0));
+  b.set_grad(0, kept == in ? g : b.emit("Expand", "dx", {g, b.ints("shape", {in.begin(), in.end()})}));
+}
+
+/// Softmax: dx = y (dy - sum(dy y)); LogSoftmax: dx = dy - e^y sum(dy), sums along the axis.
+void softmax_gradient(GradientBuilder& b) {
+  const Attrs sum_attrs = make_attrs({{"keepdims", std::int64_t{1}}});
+  const TensorId axis = b.ints("axis", {b.attrs().get_int("axis", -1)});
+  const TensorId g = b.grad_output(0), y = b.output(0);
+  if (b.op().kind == "Softmax") {
+    const TensorId dot = b.emit("ReduceSum", "dot", {b.emit("Mul", "gy", {g, y}), axis}, sum_attrs);
+    b.set_grad(0, b.emit("Mul", "dx", {y, b.emit("Sub", "centred", {g, dot})}));
+  } else {
+    const TensorId total = b.emit("ReduceSum", "total", {g, axis}, sum_attrs);
+    b.set_grad(0, b.emit("Sub", "dx", {g, b.emit("Mul", "spread", {b.emit("Exp", "p", {y}), total})}));
+  }
+}
+
+/// BatchNormalization (inference form): y = x k + (B - mean k) with k = scale / sqrt(var + eps)
+/// per channel; the statistics are constants.
+void batch_norm_gradient(GradientBuilder& b) {
+  if (b.wants(3) || b.wants(4)) b.unsupported("the running mean and variance must not depend on trained params");
+  const Shape& x = b.shape(b.input(0));
+  Shape channel(x.size() - 1, 1);  // [C, 1, ...] broadcasts against [N, C, ...]
+  channel[0] = x[1];
+  const TensorId g = b.grad_output(0);
+  const TensorId inv_std = b.emit("Reciprocal", "inv_std", {b.emit("Sqrt", "std", {b.emit("Add", "var_eps",
+      {b.input(4), b.scalar("epsilon", b.attrs().get_float("epsilon", 1e-5))})})});
+  if (b.wants(0)) {
+    const TensorId k = b.reshape(b.emit("Mul", "k", {b.input(1), inv_std}), channel);
+    b.set_grad(0, b.emit("Mul", "dx", {g, k}));
+  }
+  if (b.wants(1)) {
+    const TensorId mean = b.reshape(b.input(3), channel);
+    const TensorId xhat = b.emit("Mul", "xhat", {b.emit("Sub", "centred", {b.input(0), mean}), b.reshape(inv_std, channel)});
+    b.set_grad(1, b.reshape(b.sum_to(b.emit("Mul", "g_xhat", {g, xhat}), channel), {x[1]}));
+  }
+  if (b.wants(2)) b.set_grad(2, b.reshape(b.sum_to(g, channel), {x[1]}));
+}
+
 void softmax(OpRegistry& r, std::string kind, std::string summary, Kernel kernel) {
   OpDef def;
+  def.gradient = softmax_gradient;
   def.kernel = kernel;
   def.kind = std::move(kind);
   def.summary = std::move(summary);
@@ -180,6 +259,7 @@ void reduce(OpRegistry& r, std::string kind, std::string summary, Kernel kernel)
     return std::vector<TensorInfo>{{out, ctx.in_dtype(0)}};
   };
   def.flops = [](const OpContext& ctx) { return count(ctx.in_shape(0)); };
+  if (def.kind != "ReduceMax") def.gradient = reduce_gradient;  // the maximum's needs a comparison op
   r.add(std::move(def));
 }
 
@@ -244,7 +324,24 @@ void register_norm_reduce_ops(OpRegistry& r) {
   };
   batch_norm.flops = flops_per_output(2);  // one multiply-add per element once folded
   batch_norm.kernel = make_kernel<BatchNormKernel>();
+  batch_norm.gradient = batch_norm_gradient;
   r.add(std::move(batch_norm));
+
+  OpDef sum_to;
+  sum_to.kind = "SumTo";
+  sum_to.summary = "sum over the dimensions broadcasting from 'shape' added or stretched (backward of broadcasting)";
+  sum_to.attrs = {attr_required("shape", AttrType::ints)};
+  sum_to.infer = [](const OpContext& ctx) {
+    const auto target = ctx.attrs().get_ints("shape");
+    const Shape shape(target.begin(), target.end());
+    if (broadcast_shapes(shape, ctx.in_shape(0)) != ctx.in_shape(0)) {
+      ctx.fail(fmt::format("{} does not broadcast to the input's {}", to_string(shape), to_string(ctx.in_shape(0))));
+    }
+    return std::vector<TensorInfo>{{shape, ctx.in_dtype(0)}};
+  };
+  sum_to.flops = [](const OpContext& ctx) { return count(ctx.in_shape(0)); };
+  sum_to.kernel = make_kernel<SumToKernel>();
+  r.add(std::move(sum_to));
 }
 
 }  // namespace rdasim::graphs

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "graphs/autodiff.h"
 #include "graphs/ops/helpers.h"
 #include "graphs/ops/kernel_helpers.h"
 
@@ -207,21 +208,29 @@ using namespace kernels;
 
 /// out[i...] = in[offset + sum_d i_d * in_strides[d]] over the output's shape: the one loop
 /// behind Transpose, Slice and Expand.
-template <class T>
-void strided_copy(const Array<T>& in, std::int64_t offset, const std::vector<std::int64_t>& in_strides, Array<T>& out) {
-  const std::size_t rank = out.shape.size();
+/// Calls f(o, at) for every element o of `shape` (row-major), where `at` starts at `offset`
+/// and moves by strides[d] along dimension d.
+template <class F>
+void strided_walk(const Shape& shape, std::int64_t offset, const std::vector<std::int64_t>& strides, F&& f) {
+  const std::size_t rank = shape.size();
+  const auto total = to_size(checked_elements(shape).value_or(0));
   std::vector<std::int64_t> index(rank, 0);
-  std::int64_t src = offset;
-  for (std::size_t o = 0; o < out.size(); ++o) {
-    out.data[o] = in.data[to_size(src)];
+  std::int64_t at = offset;
+  for (std::size_t o = 0; o < total; ++o) {
+    f(o, at);
     for (std::size_t d = rank; d-- > 0;) {
       ++index[d];
-      src += in_strides[d];
-      if (index[d] < out.shape[d]) break;
-      src -= in_strides[d] * out.shape[d];
+      at += strides[d];
+      if (index[d] < shape[d]) break;
+      at -= strides[d] * shape[d];
       index[d] = 0;
     }
   }
+}
+
+template <class T>
+void strided_copy(const Array<T>& in, std::int64_t offset, const std::vector<std::int64_t>& in_strides, Array<T>& out) {
+  strided_walk(out.shape, offset, in_strides, [&](std::size_t o, std::int64_t at) { out.data[o] = in.data[to_size(at)]; });
 }
 
 struct TransposeKernel {
@@ -312,6 +321,100 @@ struct GatherKernel {
   }
 };
 
+/// SliceGrad(dY, starts, ends, axes, steps): zeros of the sliced input's shape with dY
+/// written where Slice read it.
+struct SliceGradKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    Array<T>& dx = io.out(0);
+    std::fill(dx.data.begin(), dx.data.end(), T(0));
+    const auto plan = slice_plan(dx.shape, io.ints(1), io.ints(2), io.ints(3), io.ints(4),
+                                 [&](const std::string& message) { io.fail(message); });
+    auto strides = strides_of(dx.shape);
+    std::int64_t offset = 0;
+    for (const auto& s : plan) {
+      offset += s.start * strides[s.axis];
+      strides[s.axis] *= s.step;
+    }
+    const auto& dy = io.in(0).data;
+    strided_walk(io.in(0).shape, offset, strides, [&](std::size_t o, std::int64_t at) { dx.data[to_size(at)] += dy[o]; });
+  }
+};
+
+/// GatherGrad(dY, indices): zeros of the data's shape ('shape') with every dY slab added
+/// where Gather took it (indices may repeat).
+struct GatherGradKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    Array<T>& dx = io.out(0);
+    std::fill(dx.data.begin(), dx.data.end(), T(0));
+    const std::size_t axis = axis_index(io.attrs().get_int("axis", 0), dx.shape.size());
+    const std::int64_t outer = product(dx.shape, 0, axis), inner = product(dx.shape, axis + 1, dx.shape.size());
+    const std::int64_t dim = dx.shape[axis];
+    const auto indices = io.ints(1);
+    auto in = io.in(0).data.begin();
+    for (std::int64_t o = 0; o < outer; ++o) {
+      for (auto index : indices) {
+        if (index < -dim || index >= dim) {
+          io.fail(fmt::format("index {} is out of range for dimension {} of size {}", index, axis, dim));
+        }
+        const std::int64_t at = (o * dim + (index < 0 ? index + dim : index)) * inner;
+        for (std::int64_t i = 0; i < inner; ++i) dx.data[to_size(at + i)] += *in++;
+      }
+    }
+  }
+};
+
+/// The gradient of an op that only reinterprets its input: the gradient, reshaped back.
+void view_gradient(GradientBuilder& b) { b.set_grad(0, b.reshape(b.grad_output(0), b.shape(b.input(0)))); }
+
+void transpose_gradient(GradientBuilder& b) {
+  const std::size_t rank = b.shape(b.input(0)).size();
+  std::vector<std::int64_t> perm(rank);
+  for (std::size_t i = 0; i < rank; ++i) perm[i] = to_i64(rank - 1 - i);
+  perm = b.attrs().get_ints("perm", perm);
+  std::vector<std::int64_t> inverse(rank);
+  for (std::size_t i = 0; i < rank; ++i) inverse[to_size(perm[i])] = to_i64(i);
+  b.set_grad(0, b.emit("Transpose", "dx", {b.grad_output(0)}, make_attrs({{"perm", inverse}})));
+}
+
+/// Concat: each input's gradient is its slab of dY, cut out by a Slice.
+void concat_gradient(GradientBuilder& b) {
+  const std::size_t rank = b.shape(b.output(0)).size();
+  const auto axis = to_i64(axis_index(b.attrs().get_int("axis", 0), rank));
+  std::int64_t at = 0;
+  for (std::size_t i = 0; i < b.op().inputs.size(); ++i) {
+    const std::int64_t size = b.shape(b.input(i))[to_size(axis)];
+    if (b.wants(i)) {
+      const std::string what = fmt::format("d{}", i);
+      b.set_grad(i, b.emit("Slice", what, {b.grad_output(0), b.ints(what + "_start", {at}), b.ints(what + "_end", {at + size}),
+                                           b.ints(what + "_axis", {axis})}));
+    }
+    at += size;
+  }
+}
+
+/// Split: dX is the outputs' gradients joined again (zeros for outputs off the loss's path).
+void split_gradient(GradientBuilder& b) {
+  std::vector<TensorId> parts;
+  for (std::size_t k = 0; k < b.op().outputs.size(); ++k) parts.push_back(b.grad_output_or_zeros(k));
+  const std::size_t rank = b.shape(b.input(0)).size();
+  b.set_grad(0, b.emit("Concat", "dx", parts, make_attrs({{"axis", to_i64(axis_index(b.attrs().get_int("axis", 0), rank))}})));
+}
+
+void slice_gradient(GradientBuilder& b) {
+  std::vector<TensorId> in{b.grad_output(0)};
+  for (std::size_t i = 1; i < b.op().inputs.size(); ++i) in.push_back(b.input(i));
+  const Shape& x = b.shape(b.input(0));
+  b.set_grad(0, b.emit("SliceGrad", "dx", std::move(in), make_attrs({{"shape", std::vector<std::int64_t>(x.begin(), x.end())}})));
+}
+
+void gather_gradient(GradientBuilder& b) {
+  const Shape& x = b.shape(b.input(0));
+  b.set_grad(0, b.emit("GatherGrad", "dx", {b.grad_output(0), b.input(1)},
+                       make_attrs({{"axis", b.attrs().get_int("axis", 0)}, {"shape", std::vector<std::int64_t>(x.begin(), x.end())}})));
+}
+
 struct ExpandKernel {
   template <class T>
   static void run(const KernelIO<T>& io) {
@@ -357,6 +460,7 @@ void register_tensor_ops(OpRegistry& r) {
     return std::vector<TensorInfo>{{Shape{product(in, 0, split), product(in, split, in.size())}, ctx.in_dtype(0)}};
   };
   flatten.kernel = make_kernel<CopyKernel>();
+  flatten.gradient = view_gradient;
   r.add(std::move(flatten));
 
   OpDef reshape = view("Reshape", "new shape from a constant: 0 copies a dimension, -1 is inferred");
@@ -364,6 +468,7 @@ void register_tensor_ops(OpRegistry& r) {
   reshape.attrs = {attr_int("allowzero", 0)};
   reshape.infer = reshape_infer;
   reshape.kernel = make_kernel<CopyKernel>();
+  reshape.gradient = view_gradient;
   r.add(std::move(reshape));
 
   OpDef squeeze = view("Squeeze", "drop dimensions of size 1 (axes: input, or attribute before opset 13)");
@@ -371,6 +476,7 @@ void register_tensor_ops(OpRegistry& r) {
   squeeze.attrs = {attr_ints("axes")};
   squeeze.infer = squeeze_infer;
   squeeze.kernel = make_kernel<CopyKernel>();
+  squeeze.gradient = view_gradient;
   r.add(std::move(squeeze));
 
   OpDef unsqueeze = view("Unsqueeze", "insert dimensions of size 1 at the given output axes");
@@ -378,11 +484,13 @@ void register_tensor_ops(OpRegistry& r) {
   unsqueeze.attrs = {attr_ints("axes")};
   unsqueeze.infer = unsqueeze_infer;
   unsqueeze.kernel = make_kernel<CopyKernel>();
+  unsqueeze.gradient = view_gradient;
   r.add(std::move(unsqueeze));
 
   OpDef identity = view("Identity", "the input, unchanged");
   identity.infer = same_as_input;
   identity.kernel = make_kernel<CopyKernel>();
+  identity.gradient = view_gradient;
   r.add(std::move(identity));
 
   OpDef transpose = mover("Transpose", "permute dimensions (default: reverse them)");
@@ -404,6 +512,7 @@ void register_tensor_ops(OpRegistry& r) {
     return std::vector<TensorInfo>{{out, ctx.in_dtype(0)}};
   };
   transpose.kernel = make_kernel<TransposeKernel>();
+  transpose.gradient = transpose_gradient;
   r.add(std::move(transpose));
 
   OpDef concat = mover("Concat", "join inputs along an axis");
@@ -425,6 +534,7 @@ void register_tensor_ops(OpRegistry& r) {
     return std::vector<TensorInfo>{{out, ctx.in_dtype(0)}};
   };
   concat.kernel = make_kernel<ConcatKernel>();
+  concat.gradient = concat_gradient;
   r.add(std::move(concat));
 
   OpDef split = mover("Split", "cut along an axis into the outputs (sizes: input, attribute, or equal)");
@@ -433,6 +543,7 @@ void register_tensor_ops(OpRegistry& r) {
   split.attrs = {attr_int("axis", 0), attr_ints("split"), attr_ints("num_outputs")};
   split.infer = split_infer;
   split.kernel = make_kernel<SplitKernel>();
+  split.gradient = split_gradient;
   r.add(std::move(split));
 
   OpDef slice = mover("Slice", "a strided window per axis (starts, ends, axes, steps: constants)");
@@ -440,6 +551,7 @@ void register_tensor_ops(OpRegistry& r) {
   slice.max_inputs = 5;
   slice.infer = slice_infer;
   slice.kernel = make_kernel<SliceKernel>();
+  slice.gradient = slice_gradient;
   r.add(std::move(slice));
 
   OpDef gather = mover("Gather", "take entries along an axis at integer indices");
@@ -456,6 +568,7 @@ void register_tensor_ops(OpRegistry& r) {
     return std::vector<TensorInfo>{{out, ctx.in_dtype(0)}};
   };
   gather.kernel = make_kernel<GatherKernel>();
+  gather.gradient = gather_gradient;
   r.add(std::move(gather));
 
   OpDef expand = mover("Expand", "broadcast the input to a constant shape");
@@ -469,6 +582,7 @@ void register_tensor_ops(OpRegistry& r) {
     return std::vector<TensorInfo>{{*out, ctx.in_dtype(0)}};
   };
   expand.kernel = make_kernel<ExpandKernel>();
+  expand.gradient = [](GradientBuilder& b) { b.set_grad(0, b.sum_to(b.grad_output(0), b.shape(b.input(0)))); };
   r.add(std::move(expand));
 
   OpDef constant = mover("Constant", "a tensor of fixed values (held by its output tensor)");
@@ -506,7 +620,51 @@ void register_tensor_ops(OpRegistry& r) {
   };
   cast.flops = flops_per_output(0);
   cast.kernel = make_kernel<CastKernel>();
+  cast.gradient = [](GradientBuilder& b) {
+    b.set_grad(0, b.emit("Cast", "dx", {b.grad_output(0)}, make_attrs({{"to", std::string(to_string(b.tensor(b.input(0)).dtype))}})));
+  };
   r.add(std::move(cast));
+
+  OpDef slice_grad = mover("SliceGrad", "zeros of 'shape' with dY placed where Slice read it (backward of Slice)");
+  slice_grad.min_inputs = 3;
+  slice_grad.max_inputs = 5;
+  slice_grad.attrs = {attr_required("shape", AttrType::ints)};
+  slice_grad.infer = [](const OpContext& ctx) {
+    const auto dims = ctx.attrs().get_ints("shape");
+    Shape sliced(dims.begin(), dims.end());
+    const auto plan = slice_plan(sliced, *ctx.const_ints(1, "starts"), *ctx.const_ints(2, "ends"),
+                                 ctx.const_ints(3, "axes").value_or(std::vector<std::int64_t>{}),
+                                 ctx.const_ints(4, "steps").value_or(std::vector<std::int64_t>{}),
+                                 [&](const std::string& message) { ctx.fail(message); });
+    for (const auto& p : plan) sliced[p.axis] = p.count;
+    if (sliced != ctx.in_shape(0)) {
+      ctx.fail(fmt::format("dY {} is not the slice {} of [{}]", to_string(ctx.in_shape(0)), to_string(sliced), fmt::join(dims, ", ")));
+    }
+    return std::vector<TensorInfo>{{Shape(dims.begin(), dims.end()), ctx.in_dtype(0)}};
+  };
+  slice_grad.kernel = make_kernel<SliceGradKernel>();
+  r.add(std::move(slice_grad));
+
+  OpDef gather_grad = mover("GatherGrad", "zeros of 'shape' with dY added at the gathered indices (backward of Gather)");
+  gather_grad.min_inputs = gather_grad.max_inputs = 2;
+  gather_grad.attrs = {attr_int("axis", 0), attr_required("shape", AttrType::ints)};
+  gather_grad.infer = [](const OpContext& ctx) {
+    const auto dims = ctx.attrs().get_ints("shape");
+    const Shape data(dims.begin(), dims.end());
+    if (data.empty()) ctx.fail("'shape' must have at least one dimension");
+    const std::size_t axis = ctx.normalize_axis(ctx.attrs().get_int("axis", 0), data.size(), "axis");
+    Shape gathered(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(axis));
+    for (auto d : ctx.in_shape(1)) gathered.push_back(d);
+    gathered.insert(gathered.end(), data.begin() + static_cast<std::ptrdiff_t>(axis) + 1, data.end());
+    if (gathered != ctx.in_shape(0)) {
+      ctx.fail(fmt::format("dY {} is not what Gather gives for data {} ({} expected)", to_string(ctx.in_shape(0)),
+                           to_string(data), to_string(gathered)));
+    }
+    return std::vector<TensorInfo>{{data, ctx.in_dtype(0)}};
+  };
+  gather_grad.flops = [](const OpContext& ctx) { return count(ctx.in_shape(0)); };  // the additions
+  gather_grad.kernel = make_kernel<GatherGradKernel>();
+  r.add(std::move(gather_grad));
 }
 
 }  // namespace rdasim::graphs

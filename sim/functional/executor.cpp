@@ -129,6 +129,8 @@ class Runner {
       values.data = *t.values;
     } else if (t.role == Role::param) {
       values = initial_values(m_graph, id, m_options.seed);
+    } else if (t.role == Role::state) {  // optimizer state before the first step
+      values = Array<double>(t.shape);
     } else {
       // A constant or source activation without values: the verifier lets neither through.
       RDASIM_ASSERT(t.consumers.empty(), fmt::format("tensor '{}' has no values", t.name));
