@@ -119,6 +119,14 @@ std::optional<long long> parse_integer(std::string_view text) {
   return value;
 }
 
+std::optional<double> parse_number(std::string_view text) {
+  double value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || text.empty() || !std::isfinite(value)) return std::nullopt;
+  return value;
+}
+
 std::string format_si(double value, std::string_view unit, int digits) {
   static constexpr std::array<const char*, 9> k_prefixes = {"", "k", "M", "G", "T",
                                                             "P", "E", "Z", "Y"};

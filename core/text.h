@@ -46,6 +46,8 @@ namespace rdasim::core {
 /// The whole of `text` as a decimal integer ("-3", "64"); nullopt for anything else (spaces,
 /// a sign alone, trailing characters, out of range).
 [[nodiscard]] std::optional<long long> parse_integer(std::string_view text);
+/// The whole of `text` as a finite real number ("1e-3", "0.5"); nullopt otherwise.
+[[nodiscard]] std::optional<double> parse_number(std::string_view text);
 
 /// A value with an SI prefix and unit: format_si(1.2288e13, "FLOP/s") == "12.29 TFLOP/s",
 /// format_si(1.5e-5, "s") == "15 us" (m, u, n, p below 1).

@@ -195,23 +195,9 @@ Phase phase_of(const Op& op) {
   return Phase::forward;
 }
 
-TrainingStep training_step(const Graph& forward, const std::vector<LossTerm>& loss, const Optimizer& optimizer,
-                           const TrainingOptions& options) {
-  const bool recurrent = std::any_of(forward.ops().begin(), forward.ops().end(),
-                                     [](const Op& op) { return op.kind == "GRU" || op.kind == "LSTM"; });
-  TrainingStep step;
-  step.graph = recurrent ? expand_recurrent(forward) : forward;
-  Graph& g = step.graph;
+TensorId add_loss(Graph& g, const std::vector<LossTerm>& loss) {
   if (loss.empty()) fail(g, "the loss has no terms");
-  if (optimizer.lr <= 0) fail(g, fmt::format("the learning rate is {}, expected > 0", optimizer.lr));
-  step.params = g.tensors_with(Role::param);
-  std::erase_if(step.params, [&](TensorId p) { return !is_float(g.tensor(p).dtype); });
-  if (step.params.empty()) fail(g, "the graph has no trainable params");
-  const auto forward_outputs = g.tensors_with(Role::output);
-  const std::size_t forward_ops = g.ops().size();
   GraphEditor editor(g);
-
-  // Loss: the weighted sum of the terms.
   TensorId total = k_no_tensor;
   for (std::size_t k = 0; k < loss.size(); ++k) {
     TensorId term = LossBuilder(editor, loss[k], k).build();
@@ -221,8 +207,25 @@ TrainingStep training_step(const Graph& forward, const std::vector<LossTerm>& lo
     total = total == k_no_tensor ? term : editor.op("Add", fmt::format("loss/sum{}", k), {total, term});
   }
   // The loss tensor is called "loss": an Identity gives it that name whatever the last term was.
-  step.loss = editor.op_named("Identity", "loss/total", {total}, {"loss"}).front();
+  return editor.op_named("Identity", "loss/total", {total}, {"loss"}).front();
+}
+
+TrainingStep training_step(const Graph& forward, const std::vector<LossTerm>& loss, const Optimizer& optimizer,
+                           const TrainingOptions& options) {
+  const bool recurrent = std::any_of(forward.ops().begin(), forward.ops().end(),
+                                     [](const Op& op) { return op.kind == "GRU" || op.kind == "LSTM"; });
+  TrainingStep step;
+  step.graph = recurrent ? expand_recurrent(forward) : forward;
+  Graph& g = step.graph;
+  if (optimizer.lr <= 0) fail(g, fmt::format("the learning rate is {}, expected > 0", optimizer.lr));
+  step.params = g.tensors_with(Role::param);
+  std::erase_if(step.params, [&](TensorId p) { return !is_float(g.tensor(p).dtype); });
+  if (step.params.empty()) fail(g, "the graph has no trainable params");
+  const auto forward_outputs = g.tensors_with(Role::output);
+  const std::size_t forward_ops = g.ops().size();
+  step.loss = add_loss(g, loss);
   const std::size_t loss_ops_end = g.ops().size();
+  GraphEditor editor(g);
 
   step.gradients = add_gradients(g, step.loss, step.params);
   const std::size_t backward_ops_end = g.ops().size();

@@ -46,6 +46,14 @@ struct LossTerm {
   double entropy_weight = 1.0;   ///< inversion
 };
 
+/// A term of `kind` on output `prediction`, other fields at their defaults.
+[[nodiscard]] inline LossTerm loss_on(LossKind kind, std::string prediction) {
+  LossTerm t;
+  t.kind = kind;
+  t.prediction = std::move(prediction);
+  return t;
+}
+
 enum class OptimizerKind { sgd, adam, adamw };
 [[nodiscard]] std::string_view to_string(OptimizerKind kind);
 [[nodiscard]] std::optional<OptimizerKind> parse_optimizer(std::string_view name);
@@ -78,6 +86,10 @@ struct TrainingStep {
   double flops[4] = {0, 0, 0, 0};  ///< per Phase
   [[nodiscard]] double total_flops() const { return flops[0] + flops[1] + flops[2] + flops[3]; }
 };
+
+/// Adds the loss ops ("loss/...") and their target and mask inputs to `graph` and returns the
+/// scalar "loss", the weighted sum of the terms. Throws core::InputError as training_step.
+TensorId add_loss(Graph& graph, const std::vector<LossTerm>& loss);
 
 /// Builds the training step of `forward` (GRU and LSTM are expanded into primitives first).
 /// Throws core::InputError for a loss term naming no output, a target of the wrong shape, an

@@ -268,6 +268,22 @@ Workload build_gp_dcrnn(const Params& p) {
 
 }  // namespace
 
+namespace {
+
+/// DCRNN's masked mean absolute error (missing readings are zeros) and its Adam settings:
+/// base_lr 0.01, epsilon 1e-3.
+Training train_dcrnn(const Params&, const graphs::Graph& app) {
+  Training t;
+  graphs::LossTerm term = graphs::loss_on(graphs::LossKind::l1, output_name(app, 0));
+  term.masked = true;
+  t.loss.push_back(term);
+  t.optimizer.lr = 1e-2;
+  t.optimizer.epsilon = 1e-3;
+  return t;
+}
+
+}  // namespace
+
 std::vector<ParamDecl> model_params() {
   return {{"batch", "64", "sequences per run", {}},
           {"diffusion_steps", "2", "diffusion steps K", {}},
@@ -286,7 +302,7 @@ WorkloadDef dcrnn_workload() {
   for (auto& m : model_params()) params.push_back(std::move(m));
   return {"dcrnn",
           "seq2seq DCGRU traffic forecasting on a generated road graph (METR-LA scale by default), unrolled in time",
-          std::move(params), build_dcrnn};
+          std::move(params), build_dcrnn, train_dcrnn};
 }
 
 WorkloadDef gp_dcrnn_workload() {
@@ -299,7 +315,7 @@ WorkloadDef gp_dcrnn_workload() {
   for (auto& m : model_params()) params.push_back(std::move(m));
   return {"gp-dcrnn",
           "graph-partitioned DCRNN: a California-scale road graph cut by METIS, one DCRNN per part, and their combine",
-          std::move(params), build_gp_dcrnn};
+          std::move(params), build_gp_dcrnn, train_dcrnn};
 }
 
 }  // namespace rdasim::workloads

@@ -57,7 +57,11 @@ WorkloadDef ensemble_workload() {
                   "and variance; other -p parameters go to the base workload",
                   {{"base", "dcrnn", "the member model", {"dcrnn", "inversion", "lensing"}},
                    {"members", "5", "ensemble members M", {}}},
-                  build_ensemble};
+                  build_ensemble,
+                  [](const Params& p, const graphs::Graph& app) {  // each member trains as its base model does
+                    const WorkloadDef& base = *find(p.text("base"));
+                    return base.training(Params(base, p.passed_on()), app);
+                  }};
   def.passes_on_unknown = true;
   return def;
 }

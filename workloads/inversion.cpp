@@ -70,6 +70,16 @@ Workload build_inversion(const Params& p) {
   return w;
 }
 
+/// chi^2 of E_hat against the input E (sigma_E = 1e-4) plus the entropy term of R, Adam.
+Training train_inversion(const Params&, const graphs::Graph& app) {
+  Training t;
+  graphs::LossTerm term = graphs::loss_on(graphs::LossKind::inversion, output_name(app, 1));
+  term.second = output_name(app, 0);
+  term.target = app.tensor(app.tensors_with(graphs::Role::input).front()).name;
+  t.loss.push_back(term);
+  return t;
+}
+
 }  // namespace
 
 WorkloadDef inversion_workload() {
@@ -80,7 +90,7 @@ WorkloadDef inversion_workload() {
            {"omegas", "2000", "points of R(omega), omega = 0.5 .. 1999.5 MeV", {}},
            {"centres", "200", "RBF centres", {}},
            {"hidden", "2000", "width of the hidden layer", {}}},
-          build_inversion};
+          build_inversion, train_inversion};
 }
 
 }  // namespace rdasim::workloads

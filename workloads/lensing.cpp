@@ -64,13 +64,17 @@ std::pair<TensorId, TensorId> encoder_and_heads(GraphBuilder& b, TensorId image,
   return {detection, m};
 }
 
+bool edsr_only(const std::string& stage) { return stage == "denoise" || stage == "deblend"; }
+
 Workload build_lensing(const Params& p) {
-  const std::int64_t batch = p.integer("batch"), size = p.integer("image");
-  const std::int64_t feats = p.integer("feats"), blocks = p.integer("blocks");
   const std::string& stage = p.text("stage");
+  // The EDSRs were trained on 32 x 32 crops; the encoder needs whole images (5 strided convs).
+  const bool crops = p.text("mode") == "train" && edsr_only(stage) && !p.given("image");
+  const std::int64_t batch = p.integer("batch"), size = crops ? 32 : p.integer("image");
+  const std::int64_t feats = p.integer("feats"), blocks = p.integer("blocks");
   GraphBuilder b(stage == "full" ? "lensing" : "lensing_" + stage);
   const TensorId image = b.input("image", {batch, 3, size, size});
-  if (stage == "denoise" || stage == "deblend") {
+  if (edsr_only(stage)) {
     b.output(edsr(b, stage, image, feats, blocks));
   } else {
     TensorId clean = image;
@@ -85,17 +89,31 @@ Workload build_lensing(const Params& p) {
   return w;
 }
 
+/// EDSR: L1 against the clean image, Adam at 1e-4 (EDSR's); the encoder's heads: binary
+/// cross-entropy on the detection and L1 on the lens parameters.
+Training train_lensing(const Params& p, const graphs::Graph& app) {
+  Training t;
+  t.optimizer.lr = 1e-4;
+  if (edsr_only(p.text("stage"))) {
+    t.loss.push_back(graphs::loss_on(graphs::LossKind::l1, output_name(app, 0)));
+  } else {
+    t.loss.push_back(graphs::loss_on(graphs::LossKind::binary_cross_entropy, output_name(app, 0)));
+    t.loss.push_back(graphs::loss_on(graphs::LossKind::l1, output_name(app, 1)));
+  }
+  return t;
+}
+
 }  // namespace
 
 WorkloadDef lensing_workload() {
   return {"lensing",
           "strong-lensing pipeline: EDSR denoise -> EDSR deblend -> VIB encoder -> detection and modeling heads",
           {{"batch", "1", "images per run", {}},
-           {"image", "111", "image height and width (3 bands)", {}},
+           {"image", "111", "image height and width (3 bands; 32 x 32 crops when training one EDSR)", {}},
            {"feats", "256", "EDSR feature channels F", {}},
            {"blocks", "16", "EDSR residual blocks", {}},
            {"stage", "full", "which modules: one EDSR, the encoder with its heads, or all", {"full", "denoise", "deblend", "encoder"}}},
-          build_lensing};
+          build_lensing, train_lensing};
 }
 
 }  // namespace rdasim::workloads

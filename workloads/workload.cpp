@@ -28,7 +28,12 @@ Params::Params(const WorkloadDef& def, const std::map<std::string, std::string, 
                                                 core::printable(name), core::did_you_mean(name, names),
                                                 core::quoted_list(names)));
     }
-    if (!decl->choices.empty()) {
+    if (decl->real) {
+      const double v = core::parse_number(value).value_or(-1.0);
+      if (!(v > 0)) {
+        throw core::InputError(where, fmt::format("expected a positive number for '{}' ({})", name, decl->meaning));
+      }
+    } else if (!decl->choices.empty()) {
       if (std::find(decl->choices.begin(), decl->choices.end(), value) == decl->choices.end()) {
         throw core::InputError(where, fmt::format("expected {}{}", core::quoted_list(decl->choices),
                                                   core::did_you_mean(value, decl->choices)));
@@ -40,7 +45,14 @@ Params::Params(const WorkloadDef& def, const std::map<std::string, std::string, 
       }
     }
     m_values[name] = value;
+    m_given.insert(name);
   }
+}
+
+std::optional<double> Params::real(std::string_view name) const {
+  const std::string& value = text(name);
+  if (value == "paper") return std::nullopt;
+  return core::parse_number(value).value();  // validated in the constructor
 }
 
 std::int64_t Params::integer(std::string_view name) const {
@@ -55,9 +67,27 @@ const std::string& Params::text(std::string_view name) const {
   return it->second;
 }
 
+std::string output_name(const graphs::Graph& app, std::size_t k) {
+  const auto outputs = app.tensors_with(graphs::Role::output);
+  RDASIM_ASSERT(k < outputs.size(), fmt::format("'{}' has {} outputs, not {}", app.name(), outputs.size(), k + 1));
+  return app.tensor(outputs[k]).name;
+}
+
+std::vector<ParamDecl> training_params() {
+  return {{"mode", "infer", "inference, or one training step: forward, loss, backward and optimizer update", {"infer", "train"}},
+          {"optimizer", "paper", "the training step's optimizer (paper: the workload's own)", {"paper", "adam", "adamw", "sgd"}},
+          {"lr", "paper", "the training step's learning rate (paper: the workload's own)", {}, true}};
+}
+
 const std::vector<WorkloadDef>& all() {
-  static const std::vector<WorkloadDef> defs{lensing_workload(), inversion_workload(), dcrnn_workload(),
-                                              gp_dcrnn_workload(), ensemble_workload()};
+  static const std::vector<WorkloadDef> defs = [] {
+    std::vector<WorkloadDef> out{lensing_workload(), inversion_workload(), dcrnn_workload(), gp_dcrnn_workload(),
+                                 ensemble_workload()};
+    for (auto& def : out) {
+      for (auto& p : training_params()) def.params.push_back(std::move(p));
+    }
+    return out;
+  }();
   return defs;
 }
 
@@ -82,7 +112,17 @@ Workload build(std::string_view name, const std::map<std::string, std::string, s
                            fmt::format("no workload of that name{}; the workloads are {}",
                                        core::did_you_mean(name, known), core::quoted_list(known)));
   }
-  return def->build(Params(*def, params));
+  const Params p(*def, params);
+  Workload w = def->build(p);
+  if (p.text("mode") != "train") return w;
+  for (auto& app : w.apps) {
+    Training t = def->training(p, app);
+    if (p.text("optimizer") != "paper") t.optimizer.kind = *graphs::parse_optimizer(p.text("optimizer"));
+    if (auto lr = p.real("lr")) t.optimizer.lr = *lr;
+    app = graphs::training_step(app, t.loss, t.optimizer).graph;
+  }
+  w.combine.reset();  // members and parts train independently
+  return w;
 }
 
 }  // namespace rdasim::workloads

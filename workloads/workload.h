@@ -8,21 +8,24 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "graphs/graph.h"
+#include "graphs/training.h"
 
 namespace rdasim::workloads {
 
 /// One parameter of a workload: its default and what it means; `choices` lists the allowed
-/// values of a text parameter (empty: a positive integer).
+/// values of a text parameter (empty: a positive integer, or a positive number when `real`).
 struct ParamDecl {
   std::string name;
   std::string default_value;
   std::string meaning;
   std::vector<std::string> choices;
+  bool real = false;  ///< a positive real number (the default may be "paper": the workload's own)
 };
 
 struct WorkloadDef;
@@ -36,6 +39,10 @@ class Params {
 
   [[nodiscard]] std::int64_t integer(std::string_view name) const;
   [[nodiscard]] const std::string& text(std::string_view name) const;
+  /// A real parameter's value; nullopt while it has its default "paper".
+  [[nodiscard]] std::optional<double> real(std::string_view name) const;
+  /// Whether the user gave the parameter (rather than its default).
+  [[nodiscard]] bool given(std::string_view name) const { return m_given.contains(name); }
   /// Every parameter with its value, defaults included, for reports.
   [[nodiscard]] const std::map<std::string, std::string, std::less<>>& values() const { return m_values; }
   /// Parameters the workload does not declare but passes on (an ensemble's base model's).
@@ -45,6 +52,7 @@ class Params {
   std::string m_workload;
   std::map<std::string, std::string, std::less<>> m_values;
   std::map<std::string, std::string, std::less<>> m_passed_on;
+  std::set<std::string, std::less<>> m_given;
 };
 
 /// What a builder produces.
@@ -53,11 +61,20 @@ struct Workload {
   std::optional<graphs::Graph> combine;  ///< joins the applications' outputs, when they need it
 };
 
+/// How a workload trains (-p mode=train), as its paper did: the loss terms on one
+/// application's outputs, and the optimizer.
+struct Training {
+  std::vector<graphs::LossTerm> loss;
+  graphs::Optimizer optimizer;
+};
+
 struct WorkloadDef {
   std::string name;
   std::string summary;
   std::vector<ParamDecl> params;
   std::function<Workload(const Params&)> build;
+  /// The paper's loss and optimizer for one of the built applications.
+  std::function<Training(const Params&, const graphs::Graph& app)> training;
   /// Undeclared parameters go to Params::passed_on instead of failing (checked downstream).
   bool passes_on_unknown = false;
 };
@@ -67,7 +84,16 @@ struct WorkloadDef {
 [[nodiscard]] const WorkloadDef* find(std::string_view name);
 [[nodiscard]] std::vector<std::string> names();
 
-/// Builds a workload by name. Throws core::InputError for an unknown name or bad parameters.
+/// The name of an application's k-th output (loss terms name the outputs they score).
+[[nodiscard]] std::string output_name(const graphs::Graph& app, std::size_t k);
+
+/// Parameters every workload takes: mode (infer | train), optimizer and lr (training).
+[[nodiscard]] std::vector<ParamDecl> training_params();
+
+/// Builds a workload by name; with -p mode=train every application becomes one training step
+/// (graphs::training_step with the workload's loss and optimizer) and the combine graph is
+/// dropped (members train independently). Throws core::InputError for an unknown name or bad
+/// parameters.
 [[nodiscard]] Workload build(std::string_view name, const std::map<std::string, std::string, std::less<>>& params);
 
 // The builders, one file each.

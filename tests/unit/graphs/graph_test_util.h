@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "graphs/editor.h"
 #include "graphs/graph.h"
 #include "graphs/verify.h"
 
@@ -65,9 +66,7 @@ inline In ints(std::string name, std::vector<double> values) {
 }
 
 inline graphs::Attrs attrs(std::initializer_list<std::pair<const std::string, graphs::AttrValue>> list) {
-  graphs::Attrs a;
-  for (const auto& [k, v] : list) a.values.emplace(k, v);
-  return a;
+  return graphs::make_attrs(list);
 }
 
 }  // namespace rdasim::test
