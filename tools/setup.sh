@@ -15,7 +15,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   # Python under /usr/bin/python3: plots, the PyTorch twins, tools/gpu/measure.py, the module
   # rdasim (pybind11) and the notebooks, executed by nbclient in the ipykernel kernel
-  python3-numpy python3-matplotlib python3-torch python3-pandas pybind11-dev python3-dev
+  python3-numpy python3-matplotlib python3-torch python3-onnx python3-pandas pybind11-dev python3-dev
   python3-nbclient python3-nbformat python3-ipykernel
 )
 

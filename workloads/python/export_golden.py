@@ -849,17 +849,20 @@ def _tree(root: Path) -> Dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def compare_export(out: Path, export: Callable[[Path], object], managed: Sequence[str], script: str) -> int:
+def compare_export(out: Path, export: Callable[[Path], object], managed: Sequence[str], script: str,
+                   owned: Optional[Callable[[str], bool]] = None) -> int:
     """Runs `export` into a temporary folder and compares it with the files of `out` it manages
-    (its case folders and README.md); prints what differs. 0 if identical. Shared with
-    export_workloads.py."""
+    (its case folders and README.md, or the relative paths `owned` accepts); prints what differs.
+    0 if identical. Shared with export_workloads.py and export_training.py."""
     with tempfile.TemporaryDirectory(prefix="rdasim_export_check_") as tmp:
         fresh_root = Path(tmp)
         export(fresh_root)
         fresh = _tree(fresh_root)
     names = set(managed)
-    committed = {rel: h for rel, h in _tree(out).items() if rel == "README.md" or rel.split(os.sep)[0] in names} \
-        if out.is_dir() else {}
+    if owned is None:
+        owned = lambda rel: rel == "README.md" or rel.split(os.sep)[0] in names  # noqa: E731
+    fresh = {rel: h for rel, h in fresh.items() if owned(rel)}
+    committed = {rel: h for rel, h in _tree(out).items() if owned(rel)} if out.is_dir() else {}
     differ = sorted(rel for rel in fresh.keys() & committed.keys() if fresh[rel] != committed[rel])
     missing = sorted(fresh.keys() - committed.keys())
     stale = sorted(committed.keys() - fresh.keys())

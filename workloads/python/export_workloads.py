@@ -279,10 +279,21 @@ def export_case(case: Case):
     return model, [t.numpy() for t in inputs], golden, error, problems, trainable, constants
 
 
+def _training_owned(name: str) -> bool:
+    """<case>/training_set_N folders belong to export_training.py: kept here, and not compared."""
+    return name.startswith("training_set_")
+
+
 def write_case(out: Path, case: Case) -> Result:
     case_dir = out / case.name
-    if case_dir.exists():
-        shutil.rmtree(case_dir)
+    if case_dir.exists():  # all but the training sets, which export_training.py writes
+        for entry in case_dir.iterdir():
+            if _training_owned(entry.name):
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
     (case_dir / "test_data_set_0").mkdir(parents=True)
     model, inputs, golden, error, problems, trainable, constants = export_case(case)
     initializers = {i.name for i in model.graph.initializer}
@@ -330,6 +341,9 @@ def write_readme(out: Path, results: List[Result]) -> None:
         "<case>/test_data_set_0/input_K.pb    graph inputs, in order (serialized onnx.TensorProto)",
         "<case>/test_data_set_0/output_K.pb   graph outputs, in order",
         "```",
+        "",
+        "`<case>/training_set_0/` (one training step's gradients and updated parameters), `ensemble/` and",
+        "`training_ops/` are written by `workloads/python/export_training.py`: see `TRAINING.md`.",
         "",
         "Buffers (BatchNorm running statistics, `laplace_*`, `support*`, DCRNN's zero states) are listed",
         f"in the model's `metadata_props` under `{CONSTANTS_KEY}` (comma-separated initializer names): they",
@@ -385,7 +399,12 @@ def export_all(out: Path, verbose: bool = True) -> Tuple[List[Result], List[str]
 
 def check(out: Path) -> int:
     """Re-exports into a temporary folder and compares with `out`; 0 if identical."""
-    return compare_export(out, lambda root: export_all(root, verbose=False), [c.name for c in CASES], SCRIPT_REL)
+    names = {c.name for c in CASES}
+
+    def owned(rel: str) -> bool:
+        parts = Path(rel).parts
+        return rel == "README.md" or (parts[0] in names and not (len(parts) > 2 and _training_owned(parts[1])))
+    return compare_export(out, lambda root: export_all(root, verbose=False), sorted(names), SCRIPT_REL, owned)
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,1 @@
+B grad/decoder/layer0/gconv_c/biasJ M×}ºö¯9!Zª:Ş!­9ó†F¸w˜‹:N™9ûã’:

@@ -1,0 +1,1 @@
+B!grad/decoder/layer1/gconv_ru/biasJ@fâx·J5ê·Sb9A²‘¸ÿÇ¸ßØÁ6zÇ:7Ãon8(hª7´V¹ð¬…¹ws9ï"€9>Þš9¿·’.8

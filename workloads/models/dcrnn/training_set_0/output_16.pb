@@ -1,0 +1,1 @@
+B grad/decoder/layer1/gconv_c/biasJ @8Ò:¢Rã:­à5;ÜÂĞ»™I};îY»#ÜU:wø­º

@@ -1,0 +1,2 @@
+Bgrad/projection/weightJ ÐS}»¬p‚;dLŒ»áhX»Àrx»e·	;å`	»Ú
+‰»

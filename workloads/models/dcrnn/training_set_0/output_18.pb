@@ -1,0 +1,1 @@
+Bgrad/projection/biasJä;=

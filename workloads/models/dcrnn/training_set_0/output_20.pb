@@ -1,0 +1,1 @@
+B new/encoder/layer0/gconv_ru/biasJ@Éd=µµ=½{³H=‹G=\¡ú=ç0Z½˜Ec¼	ó£=š©›=D¦q=çÎŸ¼]!û¼¾j1<’¾Ó^ò<b¬k¼

@@ -1,0 +1,1 @@
+Bnew/encoder/layer1/gconv_c/biasJ îù“=À¥Á½Óbµ½ËØL¼ÿ=H½·ÇÊ½pkà½œM‹½

@@ -1,0 +1,1 @@
+B new/decoder/layer0/gconv_ru/biasJ@·íÈ=±5z½Û3>ªa=Î›=óÒ=yš"½Mªž=ØœY=×	>zå½Š½½=õ4Ò;¼FÈê=Éì›¼

@@ -1,0 +1,1 @@
+Bnew/decoder/layer0/gconv_c/biasJ UyÔ½+åÂ½°eY»4¦=“Œ,<ÕQë½Ñ¾Ãì²¼

@@ -1,0 +1,1 @@
+B new/decoder/layer1/gconv_ru/biasJ@û…–¼U<™;@½¥=@ŞM=’O¨=Ã2Ô½U£H=Ğ)½Ø^Ö½½°f½Yc‡¼×3=„°–=hõ¸=Or=

@@ -1,0 +1,1 @@
+Bnew/decoder/layer1/gconv_c/biasJ ½(¾½s’š=ãÜÊ¼O!½…„–½Û,Û=Üt†¼‘G4½

@@ -1,0 +1,1 @@
+Bnew/projection/weightJ 8Ч•=ЌLu=цљю=Хіxѕ|µ#>Ќ†ЙЅГо-=ФE/Ѕ

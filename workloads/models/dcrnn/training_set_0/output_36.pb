@@ -1,0 +1,1 @@
+Bnew/projection/biasJıL¾

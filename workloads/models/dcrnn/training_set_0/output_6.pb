@@ -1,0 +1,1 @@
+B!grad/encoder/layer1/gconv_ru/biasJ@Û“G·Ö-l6›–6€ü8µ¹ê–7zJó·Ô*Þ¶ÀÍ6çr;8ñ¨7•Ùˆ8”Î¸ÓàM7¥öç¶÷F7=Åm¸

@@ -1,0 +1,1 @@
+B grad/encoder/layer1/gconv_c/biasJ òHº~‹:ÇÇ9¹ià”º‹¯Ä:ØË¹G[_9k£Íº

@@ -1,0 +1,1 @@
+B$member0/decoder/layer0/gconv_ru/biasJ@é7¾G=u½¿3¾Åó—¼èdÕ=tmì<ß[V=?€¾½²Y‘½¦°Í½ˆ>Ñ=Ñ#†½…9˜< Û½:—å½?!:½

@@ -1,0 +1,1 @@
+B#member0/decoder/layer0/gconv_c/biasJ ι½ω=¶οφ=p.R½>Ύc&=…ΊΊτ‘¤½

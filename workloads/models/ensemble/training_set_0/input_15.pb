@@ -1,0 +1,1 @@
+B$member0/decoder/layer1/gconv_ru/biasJ@Á=Å=²X@½núÄ¼é)·=,™=ËÂ¸¼>Qï»TâF=žìÈ½Eó¼ê‡†½·‰;‚7y=†y©½æÞ=

@@ -1,0 +1,1 @@
+B#member0/decoder/layer1/gconv_c/biasJ Y“ÂªπXcΩ|ÏÏ;[…Ωóm<Ω˘„Å=t˙=U˝ŸΩ

@@ -1,0 +1,1 @@
+Bmember0/projection/weightJ ьaJ=ыкL╛f=м>MiM>/╢Ж╛`┐е╜Нhш╗╔№e╛

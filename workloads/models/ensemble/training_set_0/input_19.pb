@@ -1,0 +1,1 @@
+Bmember0/projection/biasJÕê>

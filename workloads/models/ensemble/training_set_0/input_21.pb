@@ -1,0 +1,1 @@
+B$member1/encoder/layer0/gconv_ru/biasJ@:úà=öÒ¶½¦ÁÅ<>ªæ=«²y¼J_ô=¬€½Á*ü<€`S=¨p½öÓ¾\ôÀ¼ğşı=Û5½“¢=±i¼½

@@ -1,0 +1,1 @@
+B#member1/encoder/layer0/gconv_c/biasJ ªsÇ¼2/>‘ù='/Ë½ó¼2¼ž8<fg¢=

@@ -1,0 +1,1 @@
+B$member1/encoder/layer1/gconv_ru/biasJ@ÕP=	ÌÀ<â}¢½>j½÷ó¼pª½Òú¼Iþx½?#Ÿ=_1½\;z½.1¨¼Ëª'=ìÆ½‚5’½æö1=

@@ -1,0 +1,1 @@
+B#member1/encoder/layer1/gconv_c/biasJ yž»Kß½øe*<4<=`ˆ=QÅÞ½˜ED=yx;½

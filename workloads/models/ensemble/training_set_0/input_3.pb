@@ -1,0 +1,1 @@
+B$member0/encoder/layer0/gconv_ru/biasJ@y;æ⁄!=nw‘ºΩ4≥=,,r=—ñ>â+ΩHÊ=∑aú=K-%Ω Û=]ÚtΩ'‡ÿ=éÅ‡Ωhì¶Ω

@@ -1,0 +1,1 @@
+B#member1/decoder/layer0/gconv_c/biasJ öø=E<½ı±=1€=ÍMy=_<EÈ"¼1=

@@ -1,0 +1,1 @@
+B$member1/decoder/layer1/gconv_ru/biasJ@g³½ùxÖ½»÷½³mÍ½&‰;¸ı¾½/`P¼­œq½‹ÊZ<“˜_¼W“š=$µ½>w½³ŒÉ=Juö» Ø½

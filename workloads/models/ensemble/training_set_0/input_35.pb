@@ -1,0 +1,1 @@
+B#member1/decoder/layer1/gconv_c/biasJ ´ô½þ^Ð=¯Õ=­9½K¨p=§ñ<–¥ž=,Ð=

@@ -1,0 +1,1 @@
+Bmember1/projection/weightJ CU¾Hƒ½4~%>t7‚=áºŸ> Ô½ŽGª=É'—¾

@@ -1,0 +1,1 @@
+Bmember1/projection/biasJ¬3C¾

@@ -1,0 +1,1 @@
+B#member0/encoder/layer0/gconv_c/biasJ ΟBΏ½A®Λ½αI=κΨ<9δ>ƒ¬>±>ηλά½

@@ -1,0 +1,1 @@
+B$member0/encoder/layer1/gconv_ru/biasJ@ilĞ=®–[½†R½¿,½¯]½@;k=×€U=Íi=â½1°¥=àÑ=›”ç;<Ï=ŒF"9ò<F½³İC½

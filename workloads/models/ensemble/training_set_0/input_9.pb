@@ -1,0 +1,1 @@
+B#member0/encoder/layer1/gconv_c/biasJ U#=QB§Ωﬁ$õΩÑZ∫ΩmçΩÿl≥<ÃÍö=”^¥=

@@ -1,0 +1,1 @@
+B)grad/member0/encoder/layer0/gconv_ru/biasJ@SK…¸\=²7T [¸²V‹·}«Û¸Ò‰6—¶P¸úé8éc9)i8rnƒ9›m8¬a9<Ùô¹&•¸6ªI¸

@@ -1,0 +1,1 @@
+B)grad/member0/decoder/layer1/gconv_ru/biasJ@º£·–9qÚ’7†}9ºó.9h`8jeð8¼©¡¸¬Æ6{ÔÑ:"•M» ½*ºõ³m7¹¸¹¸fÄ>»

@@ -1,0 +1,1 @@
+B(grad/member0/decoder/layer1/gconv_c/biasJ .*Þ;§Öþ¼ˆ==g¿ç<«N½]5¼Rê9¿é÷¼

@@ -1,0 +1,1 @@
+Bgrad/member0/projection/weightJ Z¬·eSÂ»(]c¸|¼½`¼¬¼ “1»àÝ*<º,!¼

@@ -1,0 +1,1 @@
+Bgrad/member0/projection/biasJ÷„T>

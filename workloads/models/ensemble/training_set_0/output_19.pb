@@ -1,0 +1,1 @@
+B)grad/member1/encoder/layer0/gconv_ru/biasJ@™Úx7¢y¶`f·ê¡¦·>¿ƒ7œex7Cÿi8ûãt·¢—8’™8n·^¸7=ü8¸ ¸Âp•8Þã8

@@ -1,0 +1,1 @@
+B)grad/member1/decoder/layer0/gconv_ru/biasJ@C¸+¥~8pƒq5ıÍ8.ÜÁµ’8÷ŠX8¹œ·‚¸	¸¹N‚¹˜[/¸(¸¿åÛ¸¢8ğû8¢¸

@@ -1,0 +1,1 @@
+B)grad/member1/decoder/layer1/gconv_ru/biasJ@O¯.7I•Á·‡^¸‘?82ª6B¶8hYD¸^8Ë¾T¹g9FÙºUYp8¿øô6 J8S¯Æ·|Ù§9

@@ -1,0 +1,1 @@
+B(grad/member1/decoder/layer1/gconv_c/biasJ ›¼A`.»˜gÐ;Ì>;~­Y<›ºSQ];ÝT¼

@@ -1,0 +1,1 @@
+Bgrad/member1/projection/weightJ 09í¸W;J­{:ˆ1Àº$«;.›¶:€Ñ;ü÷Ì;

@@ -1,0 +1,1 @@
+Bgrad/member1/projection/biasJ}ç=

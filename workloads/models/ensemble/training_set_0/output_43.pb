@@ -1,0 +1,1 @@
+B'new/member0/encoder/layer1/gconv_c/biasJ Ê<4f‘½E«®½#ƒÌ½µás½=\ô<WîŽ=°Ç=

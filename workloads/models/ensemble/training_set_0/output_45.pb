@@ -1,0 +1,1 @@
+B(new/member0/decoder/layer0/gconv_ru/biasJ@0¾BÀt½æ¾Ä¿™¼•Ó=$µõ<é³_=%þ½½uv‹½šcÇ½¤ÄË=eÇ½ÃGf<¢lß½Óë½Ò<½

@@ -1,0 +1,1 @@
+B'new/member0/decoder/layer0/gconv_c/biasJ nŽç=n†ä=É.½Ï°>ã!¾Qÿë<gø¼Š˜½

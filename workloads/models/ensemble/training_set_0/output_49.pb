@@ -1,0 +1,1 @@
+B(new/member0/decoder/layer1/gconv_ru/biasJ@ €=mïÀ=A½ÿæÔ¼;<´=-"˜=‡/Á¼‡İ×»È¤F=¯‡Õ½í´¼è|½'#…;î‰|=ßÎ¨½K$î=

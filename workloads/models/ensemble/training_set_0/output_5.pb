@@ -1,0 +1,1 @@
+B)grad/member0/encoder/layer1/gconv_ru/biasJ@A84²é¸ãNä¸÷\9Â	9cH.·Dj6ËU¹Úa£·0”õ¹Ç66:Iµë9îó¹«ýn·V©Ä·*À:

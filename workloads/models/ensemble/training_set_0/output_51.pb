@@ -1,0 +1,1 @@
+B'new/member0/decoder/layer1/gconv_c/biasJ „Ø€¼Š©;½"¦'»<äÜ½E…½´«”=.§ê<(*Æ½

@@ -1,0 +1,1 @@
+Bnew/member0/projection/weightJ 5K=╪ГC╬л─╛>WW>ор│╬уи√╫Ёз└╪<╠\╬

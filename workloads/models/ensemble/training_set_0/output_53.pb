@@ -1,0 +1,1 @@
+Bnew/member0/projection/biasJö¹	>

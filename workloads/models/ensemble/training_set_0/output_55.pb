@@ -1,0 +1,1 @@
+B(new/member1/encoder/layer0/gconv_ru/biasJ@™­à=ŸÇ¶½"Ç<\ç=8;|¼Ìô=¶½wXý<üQ=à)ž½G¯¾A¥Á¼Ìû=zó2½Ó® =ðµ½½

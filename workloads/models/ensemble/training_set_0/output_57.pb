@@ -1,0 +1,1 @@
+B'new/member1/encoder/layer0/gconv_c/biasJ ‰Ï¼F">•ä>Ü½½p¸¼Ú»Å0³<L÷“=

@@ -1,0 +1,1 @@
+B(new/member1/encoder/layer1/gconv_ru/biasJ@3¿=—ç¾<®ü¡½E7½3¼Úeª½(ý¼v˜x½Šž=íÖ½äý~½qq¦¼q/=¡šÆ½Ðe‘½~-=

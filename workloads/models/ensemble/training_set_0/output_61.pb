@@ -1,0 +1,1 @@
+B'new/member1/encoder/layer1/gconv_c/biasJ ‚GQ;éç¼b¨ù:=©="Åk=™`Ü½±ğ+=½

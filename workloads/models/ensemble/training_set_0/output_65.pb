@@ -1,0 +1,1 @@
+B'new/member1/decoder/layer0/gconv_c/biasJ `zÿ=–äê¼_À=LğŠ=MŠ=#^;âlI¼š`=

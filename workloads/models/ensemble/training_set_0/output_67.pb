@@ -1,0 +1,1 @@
+B(new/member1/decoder/layer1/gconv_ru/biasJ@³½¶Ö½•ï€½RÎ½w:;Ş ¿½€I¼;ğr½mv<Ğ9}¼şõ¡=rí½>`w½©›È=iàî»’İ½

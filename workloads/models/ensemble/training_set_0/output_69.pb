@@ -1,0 +1,1 @@
+B'new/member1/decoder/layer1/gconv_c/biasJ #[½±Aß='kÃ=–¶;½†J=§==…Ø=òã=

@@ -1,0 +1,1 @@
+Bnew/member1/projection/weightJ X<V¾¾ý’½/z >‹dŽ=Ön›>Û¬1½Í‘˜=Ø‘›¾

@@ -1,0 +1,1 @@
+Bnew/member1/projection/biasJ–KM¾

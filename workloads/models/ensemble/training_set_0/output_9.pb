@@ -1,0 +1,1 @@
+B)grad/member0/decoder/layer0/gconv_ru/biasJ@	Áê¸­qJ·››a9 ¼7ÁU9ªõ¹óš¹bvÕ·ƒ‰Ó¹€üè¹üZ¿9&³:eÓX:¯K‹9¸iå9r“8

@@ -1,0 +1,1 @@
+Bgrad/denoise/block1/conv2/biasJ ¢y»Î¼óÿ˜»KÃ;^'»ó!Ö»Bš„;Js€»

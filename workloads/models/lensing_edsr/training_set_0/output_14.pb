@@ -1,0 +1,1 @@
+Bgrad/denoise/tail/biasJ«ªª¾¾„¦¾ÇA>

@@ -1,0 +1,1 @@
+Bnew/denoise/head/biasJ mIÌ¼€ºŸ<'Ü›<Ï£¦=@ˆñ½[ š=I!B=·¿>

@@ -1,0 +1,1 @@
+Bnew/denoise/block0/conv1/biasJ í,==œŸ½Íå'=!Ş&=TÜĞ=C|6½<İ?¼³‰=

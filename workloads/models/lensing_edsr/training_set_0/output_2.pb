@@ -1,0 +1,1 @@
+Bgrad/denoise/head/biasJ |[½å¾&Çd>¼ï<ÈqØ¼p£¾V>DÐH=

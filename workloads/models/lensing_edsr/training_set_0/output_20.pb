@@ -1,0 +1,1 @@
+Bnew/denoise/block0/conv2/biasJ ‡ΩËäo=c’O=°{‚ΩÒV!=„ﬂ∏<ƒ‘¡∫\¶Ω

@@ -1,0 +1,1 @@
+Bnew/denoise/block1/conv1/biasJ ½äƒ;íe=¿g¼;IŽ.=^£Ý½üí§½#eë½ª!)½

@@ -1,0 +1,1 @@
+Bnew/denoise/block1/conv2/biasJ ËY¬½)§¡½š÷–½ºY®½Ôè“<šm':B ´=®‚°½

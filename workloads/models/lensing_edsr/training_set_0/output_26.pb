@@ -1,0 +1,1 @@
+Bnew/denoise/body_end/biasJ œG·½"~!=Á|Ñ=ç€«½ûS¾½ê•°=8gÆ=9w¤=

@@ -1,0 +1,1 @@
+Bnew/denoise/tail/biasJL—×½1h—»Ed,=

@@ -1,0 +1,1 @@
+Bgrad/denoise/block0/conv1/biasJ ¶?‹:Ğ&7XÃª7]'*»aÅ–;eè‘6èWü:gÊ»

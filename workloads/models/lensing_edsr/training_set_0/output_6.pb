@@ -1,0 +1,1 @@
+Bgrad/denoise/block0/conv2/biasJ ~»ÂG¼zª˜»òÅ;ç„'»ÓHÕ»ší‚;Káx»

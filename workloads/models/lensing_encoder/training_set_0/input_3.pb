@@ -1,0 +1,1 @@
+Btarget/parametersJèƒÕ>0g8?ƒÜï8VËš>-G>½=

@@ -1,0 +1,1 @@
+Bgrad/vib/detect/biasJÖB>

@@ -1,0 +1,1 @@
+Bgrad/vib/model4/biasJ«ªª¾«ªª¾«ªª>

@@ -1,0 +1,1 @@
+Bnew/encoder/code/biasJP-f%=caí;h›¸;áã¼NÂ	=½¥e=iX_¼Å¼1½±<B×<Ì¡©;~^R=ÿ¥;‡	½šw¼W½v®Ş»|€A½¯U½hö=

@@ -1,0 +1,1 @@
+Bnew/vib/detect/biasJjWd>

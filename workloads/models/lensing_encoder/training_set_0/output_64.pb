@@ -1,0 +1,1 @@
+Bnew/vib/model4/biasJ:p”:{þ¾»Ÿ>

@@ -1,0 +1,1 @@
+Bgaussian_nllJD¥^?
