@@ -18,9 +18,11 @@ double fill(std::int64_t extent, std::int64_t units) {
 
 Engine engine_of(const std::string& kind, const graphs::OpDef& def) {
   if (def.is_view || kind == "Constant" || kind == "Shape") return Engine::none;
-  if (kind == "Conv" || kind == "ConvTranspose" || kind == "MatMul" || kind == "Gemm") return Engine::matrix;
+  if (kind == "Conv" || kind == "ConvTranspose" || kind == "ConvWeightGrad" || kind == "MatMul" || kind == "Gemm") {
+    return Engine::matrix;
+  }
   if (kind == "Transpose" || kind == "Concat" || kind == "Split" || kind == "Slice" || kind == "Gather" ||
-      kind == "Expand") {
+      kind == "Expand" || kind == "SliceGrad" || kind == "GatherGrad") {
     return Engine::memory;
   }
   return Engine::vector;  // element-wise, reductions, normalizations, SpMM (irregular: one lane per column)
@@ -35,6 +37,13 @@ std::pair<std::int64_t, std::int64_t> gemm_nk(const graphs::Graph& g, const grap
     std::int64_t k = 1;
     for (std::size_t i = 1; i < b.size(); ++i) k *= b[i];  // C/group x kernel
     return {b[0] / std::max<std::int64_t>(1, op.attrs.get_int("group", 1)), k};
+  }
+  if (op.kind == "ConvWeightGrad") {  // dW [M, C/g x k] = dY [M, positions] x im2col(X)^T
+    std::int64_t n = 1, positions = 1;
+    for (std::size_t i = 1; i < out.size(); ++i) n *= out[i];
+    const auto& dy = g.tensor(op.inputs[1]).shape;
+    for (std::size_t i = 2; i < dy.size(); ++i) positions *= dy[i];
+    return {n, positions * dy[0]};
   }
   if (op.kind == "ConvTranspose") {
     std::int64_t k = 1;
@@ -97,11 +106,12 @@ std::vector<OpDemand> lower(const graphs::Graph& g, const arch::Spec& spec) {
     d.op = static_cast<graphs::OpId>(i);
     d.engine = engine_of(op.kind, def);
     d.flops = graphs::op_cost(g, d.op).flops;
-    double in_elements = 0, out_elements = 0;
+    double in_elements = 0, out_elements = 0, largest_input = 0;
     for (graphs::TensorId t : op.inputs) {
       if (t == graphs::k_no_tensor) continue;
       const auto& tensor = g.tensor(t);
       const auto n = static_cast<double>(tensor.elements());
+      largest_input = std::max(largest_input, n);
       if (tensor.role == graphs::Role::param || tensor.role == graphs::Role::constant || tensor.role == graphs::Role::state) {
         d.weight_bytes += n * bytes_per_element;
       }
@@ -124,7 +134,8 @@ std::vector<OpDemand> lower(const graphs::Graph& g, const arch::Spec& spec) {
       }
       case Engine::vector: {
         // `stages` chained FUs per lane: an op of f FLOPs per element passes ceil(f / stages) times.
-        const double per_element = out_elements > 0 ? d.flops / std::max(out_elements, 1.0) : 1.0;
+        // Elements are those of the larger side: a reduction's FLOPs are per input element.
+        const double per_element = d.flops / std::max({out_elements, largest_input, 1.0});
         const double passes = std::max(1.0, std::ceil(per_element / static_cast<double>(stages)));
         d.cycles = std::max(in_elements, out_elements) / static_cast<double>(lanes) * passes;
         d.max_parallel = std::max<std::int64_t>(1, static_cast<std::int64_t>(vectors));

@@ -46,7 +46,7 @@ constexpr double k_micro = 1e-6;
 
 KernelClass classify(const std::string& kind) {
   if (kind == "MatMul" || kind == "Gemm" || kind == "GRU" || kind == "LSTM" || kind == "RNN") return KernelClass::matmul;
-  if (kind == "Conv" || kind == "ConvTranspose") return KernelClass::conv;
+  if (kind == "Conv" || kind == "ConvTranspose" || kind == "ConvWeightGrad") return KernelClass::conv;
   if (kind == "SpMM") return KernelClass::sparse;
   return KernelClass::vector;
 }
