@@ -30,6 +30,12 @@ const std::vector<CompareCase>& compare_cases() {
       {"gp-dcrnn", "gp-dcrnn", {}, {64}, "California (11,160 sensors) in 64 METIS parts, one model each"},
       {"ensemble-5", "ensemble", {"members=5"}, {64}, "5 DCRNN members, isolated tenants", 5},
       {"ensemble-32", "ensemble", {"members=32"}, {64}, "32 DCRNN members, isolated tenants", 32},
+      // Training steps (forward, loss, backward, optimizer update) with the papers' losses and
+      // optimizers (workloads -p mode=train).
+      {"lensing-denoise-train", "lensing", {"stage=denoise", "mode=train"}, {16}, "EDSR training step: L1, Adam, 32x32 crops"},
+      {"inversion-train", "inversion", {"mode=train"}, {128}, "inversion training step: chi^2 + entropy, Adam"},
+      {"dcrnn-sparse-train", "dcrnn", {"diffusion=sparse", "mode=train"}, {64}, "DCRNN training step: masked L1, Adam"},
+      {"ensemble-5-train", "ensemble", {"members=5", "mode=train"}, {64}, "5 DCRNN members trained independently", 5},
   };
   return cases;
 }
