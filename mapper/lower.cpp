@@ -115,6 +115,7 @@ std::vector<OpDemand> lower(const graphs::Graph& g, const arch::Spec& spec) {
       if (tensor.role == graphs::Role::param || tensor.role == graphs::Role::constant || tensor.role == graphs::Role::state) {
         d.weight_bytes += n * bytes_per_element;
       }
+      if (tensor.role == graphs::Role::state) d.state_bytes += n * bytes_per_element;
       else in_elements += n;
     }
     for (graphs::TensorId t : op.outputs) out_elements += static_cast<double>(g.tensor(t).elements());

@@ -78,6 +78,8 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
       ms.pcus = s.pcus;
       ms.pmus = s.pmus;
       ms.weight_bytes = s.weight_bytes;
+      ms.state_bytes = s.state_bytes;
+      ms.streamed_weight_bytes = s.streamed_weight_bytes;
       ms.dram_read_bytes = s.dram_read_bytes;
       ms.dram_write_bytes = s.dram_write_bytes;
       ms.flops = s.flops;
@@ -144,6 +146,9 @@ core::Json to_json(const Mapping& m) {
                           {"placement_cost", s.placement_cost}, {"route_rounds", s.route_rounds},
                           {"overused_links", s.overused_links}, {"ops", ops},
                           {"streams", streams}, {"dram", dram}});
+      // Written only when there is some, so that inference mappings read as before.
+      if (s.state_bytes > 0) sections.back()["state_bytes"] = s.state_bytes;
+      if (s.streamed_weight_bytes > 0) sections.back()["streamed_weight_bytes"] = s.streamed_weight_bytes;
     }
     core::Json sectioning = core::Json::array();
     for (const auto& c : t.sectioning) {
@@ -227,6 +232,8 @@ Mapping mapping_from_json(const core::Json& j, const std::string& source) {
       s.pcus = r.get<int>(sj, "pcus", sp);
       s.pmus = r.get<int>(sj, "pmus", sp);
       s.weight_bytes = r.get<double>(sj, "weight_bytes", sp);
+      if (sj.contains("state_bytes")) s.state_bytes = r.get<double>(sj, "state_bytes", sp);
+      if (sj.contains("streamed_weight_bytes")) s.streamed_weight_bytes = r.get<double>(sj, "streamed_weight_bytes", sp);
       s.dram_read_bytes = r.get<double>(sj, "dram_read_bytes", sp);
       s.dram_write_bytes = r.get<double>(sj, "dram_write_bytes", sp);
       s.flops = r.get<double>(sj, "flops", sp);

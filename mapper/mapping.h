@@ -49,6 +49,8 @@ struct MappedSection {
   int pcus = 0;
   int pmus = 0;
   double weight_bytes = 0;
+  double state_bytes = 0;            ///< optimizer state among weight_bytes (training steps)
+  double streamed_weight_bytes = 0;  ///< weights of ops that stream them from DRAM (too big for PMUs)
   double dram_read_bytes = 0;
   double dram_write_bytes = 0;
   double flops = 0;

@@ -70,6 +70,13 @@ std::string placement_text(const Mapping& m, const arch::Fabric& fabric) {
                           core::format_si(s.dram_write_bytes, "B", 4), s.cycles(), bound, s.compute_cycles, s.memory_cycles,
                           s.network_cycles, s.reconfig_cycles, s.streams.size(), s.placement_cost, s.placement_start,
                           s.start_cost, s.route_rounds, s.route_rounds == 1 ? "" : "s", s.overused_links);
+      if (s.state_bytes > 0 || s.streamed_weight_bytes > 0) {
+        // Where a training step keeps what it updates: preloaded into PMUs for the section, or
+        // (ops whose weights exceed their PMUs) streamed from DRAM on every pass.
+        text += fmt::format("    weights and optimizer state: {} in PMUs, {} streamed from DRAM; optimizer state {} of it\n",
+                            core::format_bytes(s.weight_bytes - s.streamed_weight_bytes),
+                            core::format_bytes(s.streamed_weight_bytes), core::format_bytes(s.state_bytes));
+      }
       for (const auto& o : s.ops) {
         if (o.engine == "none") continue;
         const std::string split = o.reduction_split > 1 ? fmt::format("x{} ({}x{}K)", o.parallel, o.parallel / o.reduction_split,

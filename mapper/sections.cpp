@@ -186,6 +186,8 @@ SectionPlan estimate(const graphs::Graph& g, const std::vector<OpDemand>& demand
       s.ops.push_back(so);
       s.pmus += so.buffer_pmus;
       s.weight_bytes += d.weight_bytes;
+      s.state_bytes += d.state_bytes;
+      if (so.weights_streamed) s.streamed_weight_bytes += d.weight_bytes;
       s.flops += d.flops;
       const graphs::Op& op = g.op(id);
       // Inputs from outside the section come from DRAM: graph inputs, weights, earlier results.

@@ -39,6 +39,8 @@ struct Section {
   int pcus = 0;
   int pmus = 0;
   double weight_bytes = 0;
+  double state_bytes = 0;            ///< optimizer state among weight_bytes (training steps)
+  double streamed_weight_bytes = 0;  ///< of ops whose weights do not fit their PMUs: read per pass
   double dram_read_bytes = 0;   ///< inputs, tensors of earlier sections, weights
   double dram_write_bytes = 0;  ///< outputs and tensors later sections read
   double flops = 0;

@@ -277,6 +277,21 @@ void add_channel_bias(const KernelIO<T>& io, Array<T>& y, std::int64_t n, std::i
   }
 }
 
+/// The im2col matrix [cg x taps, positions] of image n, group gi of x: the window of every
+/// output position, zeros in the padding.
+template <class T>
+void im2col(const Array<T>& x, const Geometry3& g, std::int64_t n, std::int64_t gi, std::int64_t cg, std::vector<T>& cols) {
+  const std::int64_t c = x.shape[1], taps = g.kernel_size(), positions = g.out_size();
+  std::fill(cols.begin(), cols.end(), T(0));
+  for (std::int64_t ci = 0; ci < cg; ++ci) {
+    const T* plane = x.data.data() + ((n * c) + gi * cg + ci) * g.in_size();
+    T* rows = cols.data() + ci * taps * positions;
+    for_each_tap(g, [&](std::int64_t o, std::int64_t i, std::int64_t k) {
+      if (i >= 0) rows[k * positions + o] = plane[i];
+    });
+  }
+}
+
 /// Convolution as im2col and a GEMM per image and group (the implicit GEMM the PCUs run).
 struct ConvKernel {
   template <class T>
@@ -292,14 +307,7 @@ struct ConvKernel {
     std::vector<T> cols(to_size(cg * taps * positions));
     for (std::int64_t n = 0; n < batch; ++n) {
       for (std::int64_t gi = 0; gi < group; ++gi) {
-        std::fill(cols.begin(), cols.end(), T(0));
-        for (std::int64_t ci = 0; ci < cg; ++ci) {
-          const T* plane = x.data.data() + ((n * c) + gi * cg + ci) * g.in_size();
-          T* rows = cols.data() + ci * taps * positions;
-          for_each_tap(g, [&](std::int64_t o, std::int64_t i, std::int64_t k) {
-            if (i >= 0) rows[k * positions + o] = plane[i];
-          });
-        }
+        im2col(x, g, n, gi, cg, cols);
         gemm(w.data.data() + gi * mg * cg * taps, false, cols.data(), false,
              y.data.data() + (n * m + gi * mg) * positions, mg, positions, cg * taps, T(1), T(0));
       }
@@ -358,14 +366,7 @@ struct ConvWeightGradKernel {
     std::fill(dw.data.begin(), dw.data.end(), T(0));
     for (std::int64_t n = 0; n < batch; ++n) {
       for (std::int64_t gi = 0; gi < group; ++gi) {
-        std::fill(cols.begin(), cols.end(), T(0));
-        for (std::int64_t ci = 0; ci < cg; ++ci) {
-          const T* plane = x.data.data() + ((n * c) + gi * cg + ci) * g.in_size();
-          T* rows = cols.data() + ci * taps * positions;
-          for_each_tap(g, [&](std::int64_t o, std::int64_t i, std::int64_t k) {
-            if (i >= 0) rows[k * positions + o] = plane[i];
-          });
-        }
+        im2col(x, g, n, gi, cg, cols);
         gemm(dy.data.data() + (n * m + gi * mg) * positions, false, cols.data(), true,
              dw.data.data() + gi * mg * cg * taps, mg, cg * taps, positions, T(1), T(1));
       }

@@ -300,24 +300,32 @@ struct SliceKernel {
   }
 };
 
+/// Calls f(at, inner) with the offset in `data` of every slab Gather takes (inner elements
+/// each), in the order of its output; an index out of range fails naming it.
+template <class T, class F>
+void for_each_gathered(const KernelIO<T>& io, const Shape& data, F&& f) {
+  const std::size_t axis = axis_index(io.attrs().get_int("axis", 0), data.size());
+  const std::int64_t outer = product(data, 0, axis), inner = product(data, axis + 1, data.size());
+  const std::int64_t dim = data[axis];
+  const auto indices = io.ints(1);
+  for (std::int64_t o = 0; o < outer; ++o) {
+    for (auto index : indices) {
+      if (index < -dim || index >= dim) {
+        io.fail(fmt::format("index {} is out of range for dimension {} of size {}", index, axis, dim));
+      }
+      f((o * dim + (index < 0 ? index + dim : index)) * inner, inner);
+    }
+  }
+}
+
 struct GatherKernel {
   template <class T>
   static void run(const KernelIO<T>& io) {
     const Array<T>& x = io.in(0);
-    const std::size_t axis = axis_index(io.attrs().get_int("axis", 0), x.shape.size());
-    const std::int64_t outer = product(x.shape, 0, axis), inner = product(x.shape, axis + 1, x.shape.size());
-    const std::int64_t dim = x.shape[axis];
-    const auto indices = io.ints(1);
     auto out = io.out(0).data.begin();
-    for (std::int64_t o = 0; o < outer; ++o) {
-      for (auto index : indices) {
-        if (index < -dim || index >= dim) {
-          io.fail(fmt::format("index {} is out of range for dimension {} of size {}", index, axis, dim));
-        }
-        const std::int64_t at = (o * dim + (index < 0 ? index + dim : index)) * inner;
-        out = std::copy_n(x.data.begin() + at, inner, out);
-      }
-    }
+    for_each_gathered(io, x.shape, [&](std::int64_t at, std::int64_t inner) {
+      out = std::copy_n(x.data.begin() + at, inner, out);
+    });
   }
 };
 
@@ -348,20 +356,10 @@ struct GatherGradKernel {
   static void run(const KernelIO<T>& io) {
     Array<T>& dx = io.out(0);
     std::fill(dx.data.begin(), dx.data.end(), T(0));
-    const std::size_t axis = axis_index(io.attrs().get_int("axis", 0), dx.shape.size());
-    const std::int64_t outer = product(dx.shape, 0, axis), inner = product(dx.shape, axis + 1, dx.shape.size());
-    const std::int64_t dim = dx.shape[axis];
-    const auto indices = io.ints(1);
     auto in = io.in(0).data.begin();
-    for (std::int64_t o = 0; o < outer; ++o) {
-      for (auto index : indices) {
-        if (index < -dim || index >= dim) {
-          io.fail(fmt::format("index {} is out of range for dimension {} of size {}", index, axis, dim));
-        }
-        const std::int64_t at = (o * dim + (index < 0 ? index + dim : index)) * inner;
-        for (std::int64_t i = 0; i < inner; ++i) dx.data[to_size(at + i)] += *in++;
-      }
-    }
+    for_each_gathered(io, dx.shape, [&](std::int64_t at, std::int64_t inner) {
+      for (std::int64_t i = 0; i < inner; ++i) dx.data[to_size(at + i)] += *in++;
+    });
   }
 };
 

@@ -1,5 +1,6 @@
 // `rdasim map` as a user runs it: several models as tenants, a deployment file, the three
 // reports, and mapping.json read back and checked against the fabric.
+#include <set>
 #include <filesystem>
 
 #include <catch2/catch.hpp>
@@ -62,5 +63,37 @@ TEST_CASE("a deployment file maps with its per-application sizes", "[integration
   CHECK(m.tenants[1].tiles == std::vector<int>{1});
   CHECK(m.tenants[1].end_row - m.tenants[1].first_row == 2);
   CHECK(mapper::check(m, arch::Fabric(arch::Spec::load_file("configs/arch/tiny.yaml"))).empty());
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a training step maps, shows where weights and optimizer state live, and simulates", "[integration][map][training]") {
+  const auto dir = std::filesystem::temp_directory_path() / "rdasim_map_train";
+  std::filesystem::remove_all(dir);
+  const auto r = test::run_cli({"map", "inversion", "-p", "batch=4", "-p", "mode=train", "--arch", "configs/arch/sn10.yaml",
+                                "--out", dir.string()});
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Contains("inversion_train on sn10 (o1)"));
+  const arch::Fabric fabric(arch::Spec::load_file("configs/arch/sn10.yaml"));
+  const auto m = mapper::mapping_from_json(core::Json::parse(read_text_file(dir / "mapping.json")), "mapping.json");
+  CHECK(mapper::check(m, fabric).empty());
+  double state = 0, weights = 0;
+  std::set<std::string> kinds;
+  for (const auto& s : m.tenants.front().sections) {
+    state += s.state_bytes;
+    weights += s.weight_bytes;
+    for (const auto& o : s.ops) kinds.insert(o.kind);
+  }
+  // Adam keeps two moments per parameter: twice the 4,434,400 params, in bf16.
+  CHECK(state == 2.0 * 4434400 * 2);
+  CHECK(weights > state);
+  CHECK(kinds.contains("AdamUpdate"));
+  CHECK(kinds.contains("Gemm"));
+  CHECK_THAT(read_text_file(dir / "placement.txt"), Contains("weights and optimizer state: "));
+  // The simulator runs the step from the mapping file.
+  const auto sim = test::run_cli({"sim", (dir / "mapping.json").string(), "--arch", "configs/arch/sn10.yaml"});
+  INFO(sim.err);
+  CHECK(sim.status == 0);
+  CHECK_THAT(sim.out, Contains("inversion_train on sn10"));
   std::filesystem::remove_all(dir);
 }

@@ -15,12 +15,30 @@ process (sequential), one process per member started together (concurrent; the t
 time of a round in which every member ran once, over several rounds), and one batched model
 whose weights are stacked along a member dimension (batched).
 
+Training cases (case *-train, the harness's -p mode=train) time one training step per run:
+zero_grad, forward, the paper's loss, backward and Adam's update, with the losses and optimizers
+of workloads/models/TRAINING.md (lensing-denoise-train: one EDSR on 32x32 crops, L1 against a
+target, Adam lr 1e-4; inversion-train: mean(((E_hat - E)/1e-4)^2) + mean_b sum_omega R log R,
+Adam lr 1e-3; dcrnn-sparse-train: masked L1 with a 0/1 mask input, Adam lr 1e-2 eps 1e-3;
+ensemble-5-train: five such members trained independently, sequential / concurrent / batched,
+the batched model's loss the sum of the members' and its one Adam over the stacked weights,
+which is elementwise the members' own). bf16 is as in inference: the module, inputs, targets
+and masks cast, so gradients and Adam's moments are bf16 too (no fp32 master weights; PyTorch's
+default Adam, the foreach implementation on CUDA). torch.compile compiles the model together
+with its loss (a module whose forward returns the loss), as inference compiles the module: its
+backward is the compiled (AOTAutograd) one; zero_grad and the optimizer step stay eager.
+fp32 rows leave PyTorch's TF32 defaults alone, as inference does (recorded in <gpu>.json).
+Compiled ensemble-5-train rows run last (the longest compiles) and are not read by the harness,
+which reads ensembles' eager rows only; --no-compile-ensembles skips them.
+
 Calibration rows (case calib-*) measure what the GPU spec's efficiencies stand for: a large
 GEMM in bf16 and fp32, a device-to-device copy and the time per tiny kernel (launch overhead).
 
 Usage (with the PyTorch that sees the GPU):
     python3 tools/gpu/measure.py                      # every case, eager and compiled
     python3 tools/gpu/measure.py --cases inversion dcrnn-dense --modes eager
+    python3 tools/gpu/measure.py --cases train --precisions bf16 --no-calibration --out $OUT
+        # only the four training cases (train stands for them), bf16, eager and compiled
     /usr/bin/python3 tools/gpu/measure.py --device cpu --smoke --out /tmp/m   # a check of the
         script itself on tiny sizes, on the CPU (what the test suite runs)
 Rows are written as they finish, so a run that is stopped keeps what it measured.
@@ -61,11 +79,19 @@ DEFAULT_BATCHES = {
     "lensing": [1, 4, 16], "lensing-denoise": [1, 4, 16], "lensing-deblend": [1, 4, 16],
     "lensing-encoder": [1, 4, 16], "inversion": [32, 128, 512], "dcrnn-sparse": [16, 64, 256],
     "dcrnn-dense": [16, 64, 256], "gp-dcrnn": [64], "ensemble-5": [64], "ensemble-32": [64],
+    "lensing-denoise-train": [16], "inversion-train": [128], "dcrnn-sparse-train": [64], "ensemble-5-train": [64],
 }
+TRAIN_CASES = [c for c in DEFAULT_BATCHES if c.endswith("-train")]
+# Names --cases accepts for several cases.
+CASE_GROUPS = {"train": TRAIN_CASES, "infer": [c for c in DEFAULT_BATCHES if c not in TRAIN_CASES]}
 # torch.compile is measured at one batch per case, cheapest compile first (each takes tens of
 # seconds to minutes); lensing-deblend is the same network as lensing-denoise.
+# Training steps compile the forward and the backward; ensemble-5-train (every strategy) comes
+# last, being the longest to compile and a row the harness does not read (it reads ensembles'
+# eager rows only).
 COMPILE_BATCH = {"inversion": 128, "lensing-encoder": 4, "lensing-denoise": 1, "dcrnn-dense": 64,
-                 "dcrnn-sparse": 64, "lensing": 1}
+                 "dcrnn-sparse": 64, "lensing": 1, "inversion-train": 128, "lensing-denoise-train": 16,
+                 "dcrnn-sparse-train": 64, "ensemble-5-train": 64}
 
 
 # --------------------------------------------------------------------------------------------
@@ -75,29 +101,111 @@ COMPILE_BATCH = {"inversion": 128, "lensing-encoder": 4, "lensing-denoise": 1, "
 class Sizes:
     def __init__(self, smoke: bool):
         self.feats, self.blocks, self.image = (8, 1, 111) if smoke else (256, 16, 111)
+        self.crop = 32  # the EDSRs' training crops (lensing.cpp, mode=train)
         self.taus, self.omegas, self.centres, self.hidden = (11, 40, 6, 24) if smoke else (151, 2000, 200, 2000)
         self.sensors, self.nonzeros = (12, 60) if smoke else (207, 1722)
         self.units, self.seq, self.horizon = (4, 2, 2) if smoke else (64, 12, 12)
         self.gp_sensors, self.gp_parts, self.gp_units = (24, 2, 4) if smoke else (11160, 64, 16)
 
 
+class _SpmmExplicitTranspose(torch.autograd.Function):
+    """S @ x with the backward S^T @ grad from a CSR copy of S^T made once: the fallback where
+    autograd cannot differentiate torch.sparse.mm of a CSR matrix on this device and dtype."""
+
+    @staticmethod
+    def forward(ctx, s, s_t, x):
+        ctx.s_t = s_t
+        return torch.sparse.mm(s, x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, None, torch.sparse.mm(ctx.s_t, grad.contiguous())
+
+
+_SPARSE_AUTOGRAD: Dict[Tuple[str, torch.dtype], bool] = {}
+
+
+def sparse_autograd_works(device, dtype) -> bool:
+    """Whether autograd differentiates torch.sparse.mm(CSR, dense) on `device` in `dtype`."""
+    key = (str(device), dtype)
+    if key not in _SPARSE_AUTOGRAD:
+        try:
+            with torch.enable_grad():
+                s = torch.tensor([[1.0, 0.0, 2.0], [0.0, 3.0, 0.0], [4.0, 0.0, 5.0]]).to_sparse_csr()
+                s = s.to(device=device, dtype=dtype)
+                x = torch.ones(3, 2, device=device, dtype=dtype, requires_grad=True)
+                torch.sparse.mm(s, x).sum().backward()
+                expected = torch.tensor([5.0, 3.0, 7.0]).unsqueeze(1).expand(3, 2)
+                _SPARSE_AUTOGRAD[key] = bool(torch.allclose(x.grad.float().cpu(), expected))
+        except Exception:
+            _SPARSE_AUTOGRAD[key] = False
+    return _SPARSE_AUTOGRAD[key]
+
+
+_SPARSE_COMPILE: Dict[Tuple[str, torch.dtype], bool] = {}
+
+
+def sparse_compile_works(device, dtype) -> bool:
+    """Whether torch.compile runs and differentiates a module whose forward multiplies by a CSR
+    matrix it holds (as SparseDCRNN does) on `device` in `dtype`."""
+    key = (str(device), dtype)
+    if key not in _SPARSE_COMPILE:
+        class Probe(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.w = nn.Parameter(torch.ones(3, 2, device=device, dtype=dtype))
+                csr = torch.tensor([[1.0, 0.0, 2.0], [0.0, 3.0, 0.0], [4.0, 0.0, 5.0]]).to_sparse_csr()
+                self.supports = [csr.to(device=device, dtype=dtype)]
+
+            def forward(self, x):
+                return torch.sparse.mm(self.supports[0], self.w * x).sum()
+        try:
+            probe = Probe()
+            with torch.enable_grad():
+                torch.compile(probe)(torch.ones(3, 2, device=device, dtype=dtype)).backward()
+            expected = torch.tensor([5.0, 3.0, 7.0]).unsqueeze(1).expand(3, 2)  # S's column sums
+            _SPARSE_COMPILE[key] = bool(torch.allclose(probe.w.grad.float().cpu(), expected))
+        except Exception:
+            _SPARSE_COMPILE[key] = False
+    return _SPARSE_COMPILE[key]
+
+
 class SparseDCRNN(twins.DCRNN):
     """DCRNN with the diffusion as a sparse-dense product (CSR supports), as the builder's
-    -p diffusion=sparse and as the original DCRNN code: [N, N] x [N, B*F]."""
+    -p diffusion=sparse and as the original DCRNN code: [N, N] x [N, B*F]. For training,
+    PyTorch's autograd differentiates the product (S^T @ grad), unless `explicit_transpose` is
+    set (where autograd cannot: sparse_autograd_works())."""
 
     def __init__(self, supports: Sequence[np.ndarray], batch: int, **kwargs):
         super().__init__(supports, batch, **kwargs)
         self.sparse_supports = [torch.from_numpy(np.asarray(s, dtype=np.float32)).to_sparse_csr() for s in supports]
+        self.sparse_supports_t = [torch.from_numpy(np.ascontiguousarray(np.asarray(s, dtype=np.float32).T)).to_sparse_csr()
+                                  for s in supports]
+        self.explicit_transpose = False
+        self.product = self.sparse_product  # or torch.compiler.disable of it: eager_sparse_product()
+
+    def eager_sparse_product(self):
+        """torch.compile leaves the sparse products to eager PyTorch (a graph break at each)."""
+        self.product = torch.compiler.disable(self.sparse_product)
 
     def to_device(self, device, dtype):
         self.to(device=device, dtype=dtype)
         self.sparse_supports = [s.to(device=device, dtype=dtype) for s in self.sparse_supports]
+        self.sparse_supports_t = [s.to(device=device, dtype=dtype) for s in self.sparse_supports_t]
         return self
+
+    def spmm(self, k: int, flat):  # support k [N, N] x flat [N, C]
+        return self.product(k, flat)
+
+    def sparse_product(self, k: int, flat):
+        if self.explicit_transpose and torch.is_grad_enabled():
+            return _SpmmExplicitTranspose.apply(self.sparse_supports[k], self.sparse_supports_t[k], flat)
+        return torch.sparse.mm(self.sparse_supports[k], flat)
 
     def diffuse(self, k: int, x):  # x [B, N, F]
         b, n, f = x.shape
         flat = x.permute(1, 0, 2).reshape(n, b * f)
-        return torch.sparse.mm(self.sparse_supports[k], flat).reshape(n, b, f).permute(1, 0, 2)
+        return self.spmm(k, flat).reshape(n, b, f).permute(1, 0, 2)
 
     def gconv(self, inputs, state, g):
         x0 = torch.cat([inputs, state], 2)
@@ -116,16 +224,25 @@ class SparseDCRNN(twins.DCRNN):
 class BatchedEnsemble(nn.Module):
     """M DCRNN members as one model: weights stacked [M, ...], the members a leading dimension of
     every activation ([M, B, N, F]); the supports are shared (one road graph), so the diffusion
-    treats members as more batch. Same kernels as one member, each M times larger."""
+    treats members as more batch. Same kernels as one member, each M times larger. `trainable`:
+    the stacked weights are parameters (stacked_parameters()) rather than buffers."""
 
-    def __init__(self, members: List[twins.DCRNN]):
+    def __init__(self, members: List[twins.DCRNN], trainable: bool = False):
         super().__init__()
         first = members[0]
         self.m, self.first = len(members), first
         self.names = [n for n, _ in first.named_parameters()]
         for name in self.names:
             stacked = torch.stack([dict(m.named_parameters())[name].detach() for m in members])
-            self.register_buffer(name.replace(".", "__"), stacked)
+            if trainable:
+                self.register_parameter(name.replace(".", "__"), nn.Parameter(stacked.clone()))
+            else:
+                self.register_buffer(name.replace(".", "__"), stacked)
+
+    def stacked_parameters(self) -> List[nn.Parameter]:
+        """The members' stacked weights (not those of `first`, which only holds the shapes and
+        the supports)."""
+        return [self.p(name) for name in self.names]
 
     def p(self, name):
         return getattr(self, name.replace(".", "__"))
@@ -139,7 +256,7 @@ class BatchedEnsemble(nn.Module):
             if isinstance(f, SparseDCRNN):
                 def diffuse(x, k=k):
                     flat = x.permute(2, 0, 1, 3).reshape(n, m * b * feats)
-                    return torch.sparse.mm(f.sparse_supports[k], flat).reshape(n, m, b, feats).permute(1, 2, 0, 3)
+                    return f.spmm(k, flat).reshape(n, m, b, feats).permute(1, 2, 0, 3)
             else:
                 s = getattr(f, f"support{k + 1}")
 
@@ -200,19 +317,33 @@ def dcrnn_input(sz: Sizes, batch: int, sensors: int, rng) -> torch.Tensor:
 
 
 class Runnable:
-    """One case ready to time: `run()` executes one forward pass on the device."""
+    """One case ready to time: `run()` executes one forward pass on the device (for a training
+    case, one training step)."""
 
-    def __init__(self, modules: List[nn.Module], run: Callable[[], object], params: str, kernels_hint: str = ""):
-        self.modules, self.run, self.params, self.kernels_hint = modules, run, params, kernels_hint
+    def __init__(self, modules: List[nn.Module], run: Callable[[], object], params: str, kernels_hint: str = "",
+                 note: str = ""):
+        self.modules, self.run, self.params, self.kernels_hint, self.note = modules, run, params, kernels_hint, note
 
 
-def move(module: nn.Module, device, dtype) -> nn.Module:
+def move(module: nn.Module, device, dtype, train: bool = False) -> nn.Module:
+    """The module on `device` in `dtype` (every parameter and buffer), in eval() or train()."""
     if isinstance(module, SparseDCRNN):
-        return module.to_device(device, dtype).eval()
-    return module.to(device=device, dtype=dtype).eval()
+        return module.to_device(device, dtype).train(train)
+    return module.to(device=device, dtype=dtype).train(train)
+
+
+def make_inversion(sz: Sizes, rng) -> twins.InversionNet:
+    module = twins.InversionNet(sz.taus, sz.omegas, sz.centres, sz.hidden)
+    twins.init_parameters(module, 1)
+    with torch.no_grad():  # RBF centres near the inputs, as training leaves them
+        module.rbf.centres.copy_(torch.from_numpy(rng.uniform(0, 1, module.rbf.centres.shape).astype(np.float32)))
+        module.rbf.scales.copy_(torch.full_like(module.rbf.scales, 0.5))
+    return module
 
 
 def build_case(case: str, batch: int, sz: Sizes, device, dtype, compiled: bool, strategy: str) -> Runnable:
+    if case in TRAIN_CASES:
+        return build_train_case(case, batch, sz, device, dtype, compiled, strategy)
     rng = np.random.RandomState(0)
     wrap = (lambda m: torch.compile(m)) if compiled else (lambda m: m)
 
@@ -228,12 +359,7 @@ def build_case(case: str, batch: int, sz: Sizes, device, dtype, compiled: bool, 
         run = (lambda: fn(image)) if stage in ("denoise", "deblend") else (lambda: fn(image, eps))
         return Runnable([module], run, f"stage={stage}")
     if case == "inversion":
-        module = twins.InversionNet(sz.taus, sz.omegas, sz.centres, sz.hidden)
-        twins.init_parameters(module, 1)
-        with torch.no_grad():  # RBF centres near the inputs, as training leaves them
-            module.rbf.centres.copy_(torch.from_numpy(rng.uniform(0, 1, module.rbf.centres.shape).astype(np.float32)))
-            module.rbf.scales.copy_(torch.full_like(module.rbf.scales, 0.5))
-        module = move(module, device, dtype)
+        module = move(make_inversion(sz, rng), device, dtype)
         e = tensor(rng.uniform(0, 1, (batch, sz.taus)))
         fn = wrap(module)
         return Runnable([module], lambda: fn(e), "")
@@ -276,6 +402,187 @@ def build_case(case: str, batch: int, sz: Sizes, device, dtype, compiled: bool, 
 def _seeded(module: nn.Module) -> nn.Module:
     twins.init_parameters(module, 1)
     return module
+
+
+# --------------------------------------------------------------------------------------------
+# Training steps (workloads/models/TRAINING.md: the papers' losses and optimizers)
+# --------------------------------------------------------------------------------------------
+
+EDSR_ADAM = {"lr": 1e-4, "eps": 1e-8}
+INVERSION_ADAM = {"lr": 1e-3, "eps": 1e-8}
+DCRNN_ADAM = {"lr": 1e-2, "eps": 1e-3}  # the DCRNN paper's
+INVERSION_SIGMA, INVERSION_ALPHA = 1e-4, 1.0
+
+
+def adam(params, lr: float, eps: float) -> torch.optim.Optimizer:
+    """PyTorch's Adam as TRAINING.md has it (betas 0.9, 0.999; no weight decay); on CUDA its
+    default (foreach) implementation; its moments take the parameters' dtype."""
+    return torch.optim.Adam(list(params), lr=lr, betas=(0.9, 0.999), eps=eps, weight_decay=0)
+
+
+def l1_loss(denoised, image, target):
+    return (denoised - target).abs().mean()
+
+
+def inversion_loss(outputs, e):
+    """mean(((E_hat - E) / sigma)^2) + alpha mean over the batch of sum over omega of R log R."""
+    r_hat, e_hat = outputs
+    chi2 = (((e_hat - e) / INVERSION_SIGMA) ** 2).mean()
+    entropy = (r_hat * r_hat.log()).sum(1).mean()
+    return chi2 + INVERSION_ALPHA * entropy
+
+
+def masked_l1(forecast, x, target, mask):
+    """DCRNN's masked MAE: mean(|y - t| m) / mean(m), the 0/1 mask an input."""
+    return ((forecast - target).abs() * mask).mean() / mask.mean()
+
+
+def ensemble_masked_l1(forecasts, x, target, mask):
+    """The batched ensemble's loss: the sum over members ([M, ...] forecasts) of each member's
+    masked L1 against the same target and mask, so each member's gradient is its own."""
+    dims = tuple(range(1, forecasts.dim()))
+    return (((forecasts - target).abs() * mask).mean(dims) / mask.mean()).sum()
+
+
+def missing_readings(rng, shape) -> Tuple[np.ndarray, np.ndarray]:
+    """A standard-normal target with 20% of its entries exactly 0 (missing readings) and its 0/1
+    mask (target != 0), as export_training.py draws DCRNN's."""
+    target = rng.standard_normal(shape)
+    flat = target.reshape(-1)
+    flat[rng.choice(flat.size, int(round(0.2 * flat.size)), replace=False)] = 0.0
+    return target.astype(np.float32), (target != 0).astype(np.float32)
+
+
+class WithLoss(nn.Module):
+    """A model and its loss as one module, whose forward(*tensors) returns the loss: the model
+    takes the first `inputs` tensors, the loss the model's output and every tensor. What
+    torch.compile compiles for a training case."""
+
+    def __init__(self, model: nn.Module, loss: Callable, inputs: int = 1):
+        super().__init__()
+        self.model, self.loss, self.inputs = model, loss, inputs
+
+    def forward(self, *tensors):
+        return self.loss(self.model(*tensors[:self.inputs]), *tensors)
+
+
+class Trainee:
+    """One model's training step: `fn(*tensors)` the loss (compiled or not), its optimizer."""
+
+    def __init__(self, fn: Callable, tensors: Sequence[torch.Tensor], optimizer: torch.optim.Optimizer):
+        self.fn, self.tensors, self.optimizer = fn, list(tensors), optimizer
+
+    def step(self):
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self.fn(*self.tensors)
+        loss.backward()
+        self.optimizer.step()
+        return loss
+
+
+def training_run(trainees: Sequence[Trainee]) -> Callable[[], object]:
+    """One run: each trainee's full step in turn (zero_grad, forward, loss, backward, update),
+    with gradients on (the timing loop runs under no_grad)."""
+    def run():
+        with torch.enable_grad():
+            return [t.step() for t in trainees]
+    return run
+
+
+def prepare_compile():
+    """A fresh dynamo cache per compiled training row (the cases share WithLoss.forward), and
+    room for the recompiles of a graph-broken model (the sparse DCRNN, one per member)."""
+    import torch._dynamo
+    torch._dynamo.reset()
+    for name in ("recompile_limit", "cache_size_limit"):
+        if hasattr(torch._dynamo.config, name):
+            setattr(torch._dynamo.config, name, max(64, getattr(torch._dynamo.config, name)))
+
+
+def sparse_for_training(model: SparseDCRNN, device, dtype, compiled: bool) -> str:
+    """Makes the sparse DCRNN trainable on this device and dtype (and under torch.compile if
+    `compiled`); returns a note of the fallbacks it needed, if any."""
+    notes = []
+    if not sparse_autograd_works(device, dtype):
+        model.explicit_transpose = True
+        notes.append("sparse backward with an explicit CSR S^T (autograd of sparse.mm failed here)")
+    if compiled and not sparse_compile_works(device, dtype):
+        model.eager_sparse_product()
+        notes.append("sparse products left eager (torch.compile of sparse.mm failed here)")
+    return "; ".join(notes)
+
+
+def dcrnn_trainee(sz: Sizes, batch: int, seed: int, supports, device, dtype, compiled: bool,
+                  rng) -> Tuple[SparseDCRNN, Trainee, str]:
+    """One sparse DCRNN (member `seed`) with its masked L1, inputs from `rng` (x, then target and
+    mask: the same data for every member drawn from the same seed) and its Adam."""
+    model = move(make_dcrnn(sz, batch, True, seed, supports), device, dtype, train=True)
+    note = sparse_for_training(model, device, dtype, compiled)
+    x = dcrnn_input(sz, batch, sz.sensors, rng)
+    target, mask = missing_readings(rng, (sz.horizon, batch, sz.sensors, 1))
+    tensors = [t.to(device=device, dtype=dtype) for t in (x, torch.from_numpy(target), torch.from_numpy(mask))]
+    fn = WithLoss(model, masked_l1)
+    return model, Trainee(torch.compile(fn) if compiled else fn, tensors, adam(model.parameters(), **DCRNN_ADAM)), note
+
+
+TRAIN_NOTES = {
+    "lensing-denoise-train": "L1; Adam lr 1e-4; 32x32 crops",
+    "inversion-train": "chi2/1e-4^2 + R log R; Adam lr 1e-3",
+    "dcrnn-sparse-train": "masked L1; Adam lr 1e-2 eps 1e-3",
+    "ensemble-5-train": "masked L1 per member; Adam lr 1e-2 eps 1e-3 each",
+}
+
+
+def build_train_case(case: str, batch: int, sz: Sizes, device, dtype, compiled: bool, strategy: str) -> Runnable:
+    """One training step of `case` (a *-train case); as build_case, the twins at the builders'
+    sizes, all in `dtype`; `compiled`: each model with its loss through torch.compile."""
+    rng = np.random.RandomState(0)
+    if compiled:
+        prepare_compile()
+    wrap = (lambda m: torch.compile(m)) if compiled else (lambda m: m)
+    note = TRAIN_NOTES[case]
+
+    def tensor(array):
+        return torch.from_numpy(np.asarray(array, dtype=np.float32)).to(device=device, dtype=dtype)
+
+    if case == "lensing-denoise-train":
+        model = move(_seeded(twins.LensingPipeline("denoise", sz.feats, sz.blocks)), device, dtype, train=True)
+        image = rng.uniform(0, 1, (batch, 3, sz.crop, sz.crop))
+        target = np.clip(image + 0.05 * rng.standard_normal(image.shape), 0.0, 1.0)
+        trainee = Trainee(wrap(WithLoss(model, l1_loss)), [tensor(image), tensor(target)],
+                          adam(model.parameters(), **EDSR_ADAM))
+        return Runnable([model], training_run([trainee]), f"stage=denoise;mode=train;crop={sz.crop}", note=note)
+    if case == "inversion-train":
+        model = move(make_inversion(sz, rng), device, dtype, train=True)
+        e = tensor(rng.uniform(0, 1, (batch, sz.taus)))
+        trainee = Trainee(wrap(WithLoss(model, inversion_loss)), [e], adam(model.parameters(), **INVERSION_ADAM))
+        return Runnable([model], training_run([trainee]), "mode=train", note=note)
+    if case == "dcrnn-sparse-train":
+        model, trainee, extra = dcrnn_trainee(sz, batch, 1, None, device, dtype, compiled, rng)
+        return Runnable([model], training_run([trainee]), "diffusion=sparse;mode=train",
+                        note="; ".join(n for n in (note, extra) if n))
+    if case.startswith("ensemble-"):
+        members = int(case.split("-")[1])
+        params = f"members={members};base=dcrnn;mode=train"
+        supports = road_supports(sz.sensors, sz.nonzeros, 1, True)
+        if strategy == "batched":
+            models = [make_dcrnn(sz, batch, True, m, supports) for m in range(members)]
+            x = dcrnn_input(sz, batch, sz.sensors, rng)
+            target, mask = missing_readings(rng, (sz.horizon, batch, sz.sensors, 1))
+            batched = BatchedEnsemble(models, trainable=True)
+            batched.first = move(batched.first, device, dtype, train=True)
+            batched = batched.to(device=device, dtype=dtype).train()
+            extra = sparse_for_training(batched.first, device, dtype, compiled)
+            # One Adam over the stacked weights: Adam is elementwise, so this is each member's.
+            trainee = Trainee(wrap(WithLoss(batched, ensemble_masked_l1)), [tensor(x), tensor(target), tensor(mask)],
+                              adam(batched.stacked_parameters(), **DCRNN_ADAM))
+            return Runnable([batched], training_run([trainee]), params,
+                            note="; ".join(n for n in (note + "; summed loss", extra) if n))
+        built = [dcrnn_trainee(sz, batch, m, supports, device, dtype, compiled, np.random.RandomState(0))
+                 for m in range(members)]
+        return Runnable([b[0] for b in built], training_run([b[1] for b in built]), params,
+                        note="; ".join(n for n in (note, built[0][2]) if n))
+    raise ValueError(f"unknown training case {case!r}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,25 +636,36 @@ def count_kernels(run: Callable[[], object], device, table: bool = False) -> int
 
 
 def _concurrent_member(rank: int, case: str, batch: int, smoke: bool, device_name: str, dtype_name: str,
-                       rounds: int, barrier, queue):
+                       rounds: int, barrier, queue, compiled: bool = False):
     """One member of a concurrent ensemble in its own process: build, warm up, wait for the
-    others, run `rounds` forward passes, report its finish time."""
+    others, run `rounds` forward passes (for a *-train case, training steps), report its finish
+    time."""
     global SMOKE
     SMOKE = smoke
     try:
         device, dtype = torch.device(device_name), getattr(torch, dtype_name)
         sz = Sizes(smoke)
         supports = road_supports(sz.sensors, sz.nonzeros, 1, True)
-        model = move(make_dcrnn(sz, batch, True, rank, supports), device, dtype)
-        x = dcrnn_input(sz, batch, sz.sensors, np.random.RandomState(0)).to(device=device, dtype=dtype)
+        if case in TRAIN_CASES:
+            if compiled:
+                prepare_compile()
+            _, trainee, _ = dcrnn_trainee(sz, batch, rank, supports, device, dtype, compiled, np.random.RandomState(0))
+            run = training_run([trainee])
+        else:
+            model = move(make_dcrnn(sz, batch, True, rank, supports), device, dtype)
+            fn = torch.compile(model) if compiled else model
+            x = dcrnn_input(sz, batch, sz.sensors, np.random.RandomState(0)).to(device=device, dtype=dtype)
+
+            def run():
+                return fn(x)
         with torch.no_grad():
             for _ in range(2):
-                model(x)
+                run()
             sync(device)
             barrier.wait()
             start = time.time()
             for _ in range(rounds):
-                model(x)
+                run()
             sync(device)
         queue.put((rank, start, time.time(), ""))
     except Exception as error:  # tell the parent, and release the others from the barrier
@@ -355,14 +673,16 @@ def _concurrent_member(rank: int, case: str, batch: int, smoke: bool, device_nam
         queue.put((rank, 0.0, 0.0, f"{type(error).__name__}: {error}"))
 
 
-def time_concurrent(case: str, batch: int, members: int, smoke: bool, device, dtype, rounds: int) -> List[float]:
-    """Wall milliseconds per round of `members` processes each running one forward pass."""
+def time_concurrent(case: str, batch: int, members: int, smoke: bool, device, dtype, rounds: int,
+                    compiled: bool = False) -> List[float]:
+    """Wall milliseconds per round of `members` processes each running one forward pass (for a
+    *-train case, one training step)."""
     import multiprocessing as mp
     ctx = mp.get_context("spawn")
     barrier, queue = ctx.Barrier(members + 1), ctx.Queue()
     dtype_name = str(dtype).replace("torch.", "")
     procs = [ctx.Process(target=_concurrent_member,
-                         args=(r, case, batch, smoke, str(device), dtype_name, rounds, barrier, queue))
+                         args=(r, case, batch, smoke, str(device), dtype_name, rounds, barrier, queue, compiled))
              for r in range(members)]
     for p in procs:
         p.start()
@@ -426,7 +746,8 @@ def gpu_slug(name: str) -> str:
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", nargs="+", default=list(DEFAULT_BATCHES),
-                        help="cases to time (default: all): " + ", ".join(DEFAULT_BATCHES))
+                        help="cases to time (default: all): " + ", ".join(DEFAULT_BATCHES)
+                        + "; or train (the *-train cases: one training step each), infer (the others)")
     parser.add_argument("--precisions", nargs="+", default=["bf16", "fp32"], choices=["bf16", "fp32"])
     parser.add_argument("--modes", nargs="+", default=["eager", "compile"], choices=["eager", "compile"])
     parser.add_argument("--compile-precisions", nargs="+", default=["bf16"], choices=["bf16", "fp32"],
@@ -436,6 +757,9 @@ def parse_args(argv):
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--budget", type=float, default=2.0, help="seconds of timing per row before stopping early")
     parser.add_argument("--no-concurrent", action="store_true", help="skip the one-process-per-member ensembles")
+    parser.add_argument("--no-compile-ensembles", action="store_true",
+                        help="skip torch.compile rows of ensemble-5-train (the harness reads ensembles' eager rows)")
+    parser.add_argument("--no-calibration", action="store_true", help="skip the calib-* rows")
     parser.add_argument("--device", default="cuda", help="cuda (default) or cpu (a check of the script only)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for checking the script")
     parser.add_argument("--profile", action="store_true", help="print each eager row's costliest kernels")
@@ -444,14 +768,50 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def expand_cases(cases: Sequence[str]) -> List[str]:
+    """The case names, groups (train, infer) replaced by their cases, each name once."""
+    out: List[str] = []
+    for name in cases:
+        for case in CASE_GROUPS.get(name, [name]):
+            if case not in out:
+                out.append(case)
+    return out
+
+
+def make_plan(args, can_compile: bool = True) -> List[Tuple[str, str, str, int, str]]:
+    """(mode, case, precision, batch, strategy) of every row to measure, in order: every eager
+    row first (compiled rows take longest and may be cut off), then the compiled ones in
+    COMPILE_BATCH's order, at one batch per case (unless --batches)."""
+    plan = []
+    for mode in args.modes:
+        cases = args.cases
+        if mode == "compile":
+            if not can_compile:
+                continue
+            cases = [c for c in COMPILE_BATCH if c in args.cases
+                     and not (args.no_compile_ensembles and c.startswith("ensemble-"))]
+        for case in cases:
+            batches = args.batches or (DEFAULT_BATCHES[case] if mode == "eager" else [COMPILE_BATCH[case]])
+            precisions = args.precisions if mode == "eager" else [p for p in args.compile_precisions]
+            for precision in precisions:
+                for batch in batches:
+                    strategies = ["single"]
+                    if case.startswith("ensemble-"):
+                        strategies = ["sequential", "batched"] + ([] if args.no_concurrent else ["concurrent"])
+                    plan += [(mode, case, precision, batch, s) for s in strategies]
+    return plan
+
+
 def main(argv=None) -> int:
     global SMOKE
     args = parse_args(argv)
     SMOKE = args.smoke
-    unknown = [c for c in args.cases if c not in DEFAULT_BATCHES]
+    unknown = [c for c in args.cases if c not in DEFAULT_BATCHES and c not in CASE_GROUPS]
     if unknown:
-        print(f"measure.py: unknown case(s) {', '.join(unknown)}; expected: {', '.join(DEFAULT_BATCHES)}", file=sys.stderr)
+        print(f"measure.py: unknown case(s) {', '.join(unknown)}; expected: {', '.join(DEFAULT_BATCHES)} "
+              f"or {', '.join(CASE_GROUPS)}", file=sys.stderr)
         return 2
+    args.cases = expand_cases(args.cases)
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         print("measure.py: no CUDA GPU is visible to this PyTorch (use --device cpu --smoke to check the script)",
@@ -488,42 +848,31 @@ def main(argv=None) -> int:
             writer.writerow(row)
             f.flush()
             shown = f"{row['median_ms']} ms" if times else "failed"
-            print(f"  {case:16} {params:28} b={batch:<4} {precision} {mode:7} {strategy:10} {shown}"
+            print(f"  {case:21} {params:28} b={batch:<4} {precision} {mode:7} {strategy:10} {shown}"
                   f"{'  kernels ' + str(kernels) if kernels not in (-1, '') else ''}  {note}", flush=True)
 
-        for case, note, times, figure, _ in calibration(device, ["bfloat16", "float32"], args.smoke):
-            emit(case, "", 1, "bf16" if note == "bfloat16" else "fp32", "eager", "single", 1, times, -1, figure)
-        plan = []
-        for mode in args.modes:  # eager first: compiled rows take longest and may be cut off
-            cases = args.cases
-            if mode == "compile":
-                if not hasattr(torch, "compile"):
-                    print("  (this PyTorch has no torch.compile: compiled rows skipped)")
-                    continue
-                cases = [c for c in COMPILE_BATCH if c in args.cases]
-            for case in cases:
-                batches = args.batches or (DEFAULT_BATCHES[case] if mode == "eager" else [COMPILE_BATCH[case]])
-                precisions = args.precisions if mode == "eager" else [p for p in args.compile_precisions]
-                for precision in precisions:
-                    for batch in batches:
-                        strategies = ["single"]
-                        if case.startswith("ensemble-"):
-                            strategies = ["sequential", "batched"] + ([] if args.no_concurrent else ["concurrent"])
-                        plan += [(mode, case, precision, batch, s) for s in strategies]
-        for mode, case, precision, batch, strategy in plan:
+        if not args.no_calibration:
+            for case, note, times, figure, _ in calibration(device, ["bfloat16", "float32"], args.smoke):
+                emit(case, "", 1, "bf16" if note == "bfloat16" else "fp32", "eager", "single", 1, times, -1, figure)
+        can_compile = hasattr(torch, "compile")
+        if "compile" in args.modes and not can_compile:
+            print("  (this PyTorch has no torch.compile: compiled rows skipped)")
+        for mode, case, precision, batch, strategy in make_plan(args, can_compile):
             dtype = torch.bfloat16 if precision == "bf16" else torch.float32
             members = int(case.split("-")[1]) if case.startswith("ensemble-") else 1
+            training = case in TRAIN_CASES
             try:
                 if strategy == "concurrent":
                     rounds = 2 if args.smoke else 10
-                    times = time_concurrent(case, batch, members, args.smoke, device, dtype, rounds)
-                    emit(case, f"members={members};base=dcrnn", batch, precision, mode, strategy, members, times, -1,
-                         f"{members} processes, {rounds} rounds")
+                    times = time_concurrent(case, batch, members, args.smoke, device, dtype, rounds, mode == "compile")
+                    note = f"{members} processes, {rounds} rounds"
+                    emit(case, f"members={members};base=dcrnn" + (";mode=train" if training else ""), batch, precision,
+                         mode, strategy, members, times, -1, note + (f"; {TRAIN_NOTES[case]}" if training else ""))
                     continue
                 job = build_case(case, batch, sz, device, dtype, mode == "compile", strategy)
                 times = time_runs(job.run, device, args.warmup, args.reps, args.budget)
                 kernels = count_kernels(job.run, device, args.profile) if mode == "eager" else -1
-                emit(case, job.params, batch, precision, mode, strategy, members, times, kernels)
+                emit(case, job.params, batch, precision, mode, strategy, members, times, kernels, job.note)
                 del job
                 if device.type == "cuda":
                     torch.cuda.empty_cache()
