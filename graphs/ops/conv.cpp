@@ -442,6 +442,35 @@ void conv_transpose_gradient(GradientBuilder& b) {
   }
 }
 
+/// Per output position of one channel plane, the input position of its window's maximum (the
+/// first one among equals), or -1 for a window wholly in the padding.
+template <class T>
+std::vector<std::int64_t> window_argmax(const Geometry3& g, const T* in) {
+  std::vector<std::int64_t> best(to_size(g.out_size()), -1);
+  for_each_tap(g, [&](std::int64_t o, std::int64_t i, std::int64_t) {
+    if (i >= 0 && (best[to_size(o)] < 0 || in[i] > in[best[to_size(o)]])) best[to_size(o)] = i;
+  });
+  return best;
+}
+
+/// AveragePool's divisor per output position: with count_include_pad the taps inside the
+/// padded input (whose padding starts at coordinate 0), without it the taps inside the input.
+template <class T>
+std::vector<T> average_divisor(const Attrs& attrs, const Geometry3& g) {
+  Geometry3 counted = g;
+  if (attrs.get_int("count_include_pad", 0) != 0) {
+    for (int d = 0; d < 3; ++d) {
+      counted.in[d] = g.in[d] + g.pad[d] + g.pad_end[d];
+      counted.pad[d] = 0;
+    }
+  }
+  std::vector<T> divisor(to_size(g.out_size()), T(0));
+  for_each_tap(counted, [&](std::int64_t o, std::int64_t i, std::int64_t) {
+    if (i >= 0) divisor[to_size(o)] += T(1);
+  });
+  return divisor;
+}
+
 struct MaxPoolKernel {
   template <class T>
   static void run(const KernelIO<T>& io) {
@@ -454,14 +483,10 @@ struct MaxPoolKernel {
     for (std::int64_t p = 0; p < planes; ++p) {
       const T* in = x.data.data() + p * g.in_size();
       T* out = y.data.data() + p * g.out_size();
-      std::vector<std::int64_t> best(to_size(g.out_size()), -1);
-      std::fill(out, out + g.out_size(), -std::numeric_limits<T>::infinity());
-      for_each_tap(g, [&](std::int64_t o, std::int64_t i, std::int64_t) {
-        if (i >= 0 && (best[to_size(o)] < 0 || in[i] > out[o])) {
-          out[o] = in[i];
-          best[to_size(o)] = i;
-        }
-      });
+      const auto best = window_argmax(g, in);
+      for (std::int64_t o = 0; o < g.out_size(); ++o) {
+        out[o] = best[to_size(o)] < 0 ? -std::numeric_limits<T>::infinity() : in[best[to_size(o)]];
+      }
       if (!indices) continue;
       for (std::int64_t o = 0; o < g.out_size(); ++o) {
         std::int64_t i = best[to_size(o)];
@@ -481,19 +506,7 @@ struct AveragePoolKernel {
     const Array<T>& x = io.in(0);
     Array<T>& y = io.out(0);
     const Geometry3 g = geometry(io.attrs(), x.shape, y.shape, io.attrs().get_ints("kernel_shape"), false);
-    // With count_include_pad the divisor counts the taps inside the padded input, whose
-    // padding starts at coordinate 0; without it, the taps inside the input.
-    Geometry3 counted = g;
-    if (io.attrs().get_int("count_include_pad", 0) != 0) {
-      for (int d = 0; d < 3; ++d) {
-        counted.in[d] = g.in[d] + g.pad[d] + g.pad_end[d];
-        counted.pad[d] = 0;
-      }
-    }
-    std::vector<T> divisor(to_size(g.out_size()), T(0));
-    for_each_tap(counted, [&](std::int64_t o, std::int64_t i, std::int64_t) {
-      if (i >= 0) divisor[to_size(o)] += T(1);
-    });
+    const auto divisor = average_divisor<T>(io.attrs(), g);
     const std::int64_t planes = x.shape[0] * x.shape[1];
     for (std::int64_t p = 0; p < planes; ++p) {
       const T* in = x.data.data() + p * g.in_size();
@@ -503,6 +516,36 @@ struct AveragePoolKernel {
         if (i >= 0) out[o] += in[i];
       });
       for (std::int64_t o = 0; o < g.out_size(); ++o) out[o] /= divisor[to_size(o)];
+    }
+  }
+};
+
+/// PoolGrad(dY, X), 'of' MaxPool or AveragePool with the pool's attributes: dX gets dY at each
+/// window's maximum, or dY / divisor at every tap of the window.
+struct PoolGradKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const Array<T>& dy = io.in(0);
+    const Array<T>& x = io.in(1);
+    Array<T>& dx = io.out(0);
+    const Geometry3 g = geometry(io.attrs(), x.shape, dy.shape, io.attrs().get_ints("kernel_shape"), false);
+    const bool max = io.attrs().get_string("of", "") == "MaxPool";
+    const auto divisor = max ? std::vector<T>{} : average_divisor<T>(io.attrs(), g);
+    std::fill(dx.data.begin(), dx.data.end(), T(0));
+    const std::int64_t planes = x.shape[0] * x.shape[1];
+    for (std::int64_t p = 0; p < planes; ++p) {
+      const T* grad = dy.data.data() + p * g.out_size();
+      T* out = dx.data.data() + p * g.in_size();
+      if (max) {
+        const auto best = window_argmax(g, x.data.data() + p * g.in_size());
+        for (std::int64_t o = 0; o < g.out_size(); ++o) {
+          if (best[to_size(o)] >= 0) out[best[to_size(o)]] += grad[o];
+        }
+      } else {
+        for_each_tap(g, [&](std::int64_t o, std::int64_t i, std::int64_t) {
+          if (i >= 0) out[i] += grad[o] / divisor[to_size(o)];
+        });
+      }
     }
   }
 };
@@ -591,13 +634,39 @@ void register_conv_ops(OpRegistry& r) {
   deconv.gradient = conv_transpose_gradient;
   r.add(std::move(deconv));
 
+  // Pools: PoolGrad(dY, X) with the pool's own attributes.
+  const auto pool_gradient = [](GradientBuilder& b) {
+    Attrs a = b.attrs();
+    a.values["of"] = b.op().kind;
+    b.set_grad(0, b.emit("PoolGrad", "dx", {b.grad_output(0), b.input(0)}, std::move(a)));
+  };
   OpDef max_pool = pool("MaxPool", "maximum over sliding windows; optional second output: flat indices",
                         "storage_order", 2);
   max_pool.kernel = make_kernel<MaxPoolKernel>();
+  max_pool.gradient = pool_gradient;
   r.add(std::move(max_pool));
   OpDef average_pool = pool("AveragePool", "mean over sliding windows", "count_include_pad", 1);
   average_pool.kernel = make_kernel<AveragePoolKernel>();
+  average_pool.gradient = pool_gradient;
   r.add(std::move(average_pool));
+
+  OpDef pool_grad = pool("PoolGrad", "dX of MaxPool or AveragePool ('of') from dY and X (backward pass)", "count_include_pad", 1);
+  pool_grad.min_inputs = pool_grad.max_inputs = 2;
+  pool_grad.attrs.push_back(attr_int("storage_order", 0));
+  pool_grad.attrs.push_back(attr_required("of", AttrType::string));
+  pool_grad.infer = [](const OpContext& ctx) {
+    const std::string of = ctx.attrs().get_string("of", "");
+    if (of != "MaxPool" && of != "AveragePool") ctx.fail(fmt::format("'of' is '{}', expected 'MaxPool' or 'AveragePool'", of));
+    const Shape& dy = ctx.in_shape(0);
+    const Shape& x = ctx.in_shape(1);
+    if (dy.size() != x.size() || dy.size() < 3 || dy[0] != x[0] || dy[1] != x[1]) {
+      ctx.fail(fmt::format("dY {} does not belong to a pool of X {}", to_string(dy), to_string(x)));
+    }
+    return std::vector<TensorInfo>{{x, ctx.in_dtype(1)}};
+  };
+  pool_grad.flops = [](const OpContext& ctx) { return count(ctx.in_shape(0)) * window_volume(ctx); };
+  pool_grad.kernel = make_kernel<PoolGradKernel>();
+  r.add(std::move(pool_grad));
 
   OpDef global;
   global.kind = "GlobalAveragePool";

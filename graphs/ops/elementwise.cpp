@@ -110,6 +110,7 @@ struct SubFn { template <class T> T operator()(T a, T b) const { return a - b; }
 struct MulFn { template <class T> T operator()(T a, T b) const { return a * b; } };
 struct DivFn { template <class T> T operator()(T a, T b) const { return a / b; } };
 struct PowFn { template <class T> T operator()(T a, T b) const { return std::pow(a, b); } };
+struct EqualFn { template <class T> T operator()(T a, T b) const { return a == b ? T(1) : T(0); } };
 
 // ---- Gradients. UnaryGrad(dy, x) = dy * f'(x) for the unary kind named by 'of'; Clip also
 // takes its bounds (the gradient passes where lo <= x <= hi, as PyTorch's clamp does).
@@ -333,6 +334,22 @@ void register_elementwise_ops(OpRegistry& r) {
     }
   };
   r.add(std::move(where));
+
+  OpDef equal;
+  equal.kind = "Equal";
+  equal.summary = "a == b, broadcasting, as bool (not differentiable)";
+  equal.min_inputs = equal.max_inputs = 2;
+  equal.infer = [](const OpContext& ctx) {
+    if (ctx.in_dtype(0) != ctx.in_dtype(1)) {
+      ctx.fail(fmt::format("inputs have different types: {} and {}", to_string(ctx.in_dtype(0)), to_string(ctx.in_dtype(1))));
+    }
+    auto info = broadcast_all(ctx, 0, 0);
+    info.front().dtype = DType::boolean;
+    return info;
+  };
+  equal.flops = flops_per_output(1);
+  equal.kernel = make_kernel<BinaryKernel<EqualFn>>();
+  r.add(std::move(equal));
 
   OpDef clip;
   clip.kind = "Clip";

@@ -178,6 +178,20 @@ void reduce_gradient(GradientBuilder& b) {
   TensorId g = b.reshape(b.grad_output(0), kept);
   if (b.op().kind == "ReduceMean") g = b.emit("Mul", "scaled", {g, b.scalar("one_over_n", 1.0 / n)});
   const Shape& in = b.shape(b.input(0));
+  if (b.op().kind == "ReduceMax") {
+    // The gradient goes to the maxima, shared evenly among ties (as torch.amax's).
+    const TensorId mask = b.emit("Cast", "mask", {b.emit("Equal", "is_max", {b.input(0), b.reshape(b.output(0), kept)})},
+                                 make_attrs({{"to", std::string(to_string(b.tensor(b.input(0)).dtype))}}));
+    std::vector<std::int64_t> reduced;  // every axis of size 1 in `kept`: the reduced ones, and harmless others
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      if (kept[i] == 1) reduced.push_back(to_i64(i));
+    }
+    const TensorId ties = reduced.empty() ? mask
+                                          : b.emit("ReduceSum", "ties", {mask, b.ints("reduced", reduced)},
+                                                   make_attrs({{"keepdims", std::int64_t{1}}}));
+    b.set_grad(0, b.emit("Mul", "dx", {mask, b.emit("Div", "shared", {g, ties})}));
+    return;
+  }
   b.set_grad(0, kept == in ? g : b.emit("Expand", "dx", {g, b.ints("shape", {in.begin(), in.end()})}));
 }
 
@@ -193,6 +207,35 @@ void softmax_gradient(GradientBuilder& b) {
     const TensorId total = b.emit("ReduceSum", "total", {g, axis}, sum_attrs);
     b.set_grad(0, b.emit("Sub", "dx", {g, b.emit("Mul", "spread", {b.emit("Exp", "p", {y}), total})}));
   }
+}
+
+/// LayerNormalization over the axes from `axis` on: with xhat = (x - mean) inv_std and
+/// h = dy scale, dx = inv_std (h - mean(h) - xhat mean(h xhat)) (means over the normalized
+/// axes); dscale = sum(dy xhat) and dbias = sum(dy) over the other axes. The statistics are
+/// recomputed from x.
+void layer_norm_gradient(GradientBuilder& b) {
+  const Shape x = b.shape(b.input(0));
+  const std::size_t axis = axis_index(b.attrs().get_int("axis", -1), x.size());
+  std::vector<std::int64_t> normalized;
+  for (std::size_t i = axis; i < x.size(); ++i) normalized.push_back(to_i64(i));
+  const Attrs keep = make_attrs({{"keepdims", std::int64_t{1}}});
+  const TensorId axes = b.ints("axes", normalized);
+  const TensorId mean = b.emit("ReduceMean", "mean", {b.input(0), axes}, keep);
+  const TensorId centred = b.emit("Sub", "centred", {b.input(0), mean});
+  const TensorId var = b.emit("ReduceMean", "var", {b.emit("Mul", "square", {centred, centred}), axes}, keep);
+  const TensorId inv_std = b.emit("Reciprocal", "inv_std", {b.emit("Sqrt", "std", {b.emit("Add", "var_eps",
+      {var, b.scalar("epsilon", b.attrs().get_float("epsilon", 1e-5))})})});
+  const TensorId xhat = b.emit("Mul", "xhat", {centred, inv_std});
+  const TensorId g = b.grad_output(0);
+  if (b.wants(0)) {
+    const TensorId h = b.emit("Mul", "h", {g, b.input(1)});
+    const TensorId mean_h = b.emit("ReduceMean", "mean_h", {h, axes}, keep);
+    const TensorId mean_hx = b.emit("ReduceMean", "mean_hx", {b.emit("Mul", "hx", {h, xhat}), axes}, keep);
+    const TensorId inner = b.emit("Sub", "inner", {b.emit("Sub", "h_centred", {h, mean_h}), b.emit("Mul", "xhat_mean_hx", {xhat, mean_hx})});
+    b.set_grad(0, b.emit("Mul", "dx", {inner, inv_std}));
+  }
+  if (b.wants(1)) b.set_grad(1, b.sum_to(b.emit("Mul", "g_xhat", {g, xhat}), b.shape(b.input(1))));
+  if (b.wants(2)) b.set_grad(2, b.sum_to(g, b.shape(b.input(2))));
 }
 
 /// BatchNormalization (inference form): y = x k + (B - mean k) with k = scale / sqrt(var + eps)
@@ -259,7 +302,7 @@ void reduce(OpRegistry& r, std::string kind, std::string summary, Kernel kernel)
     return std::vector<TensorInfo>{{out, ctx.in_dtype(0)}};
   };
   def.flops = [](const OpContext& ctx) { return count(ctx.in_shape(0)); };
-  if (def.kind != "ReduceMax") def.gradient = reduce_gradient;  // the maximum's needs a comparison op
+  def.gradient = reduce_gradient;
   r.add(std::move(def));
 }
 
@@ -299,6 +342,12 @@ void register_norm_reduce_ops(OpRegistry& r) {
   };
   layer_norm.flops = flops_per_output(8);  // mean, variance, normalize, scale, shift
   layer_norm.kernel = make_kernel<LayerNormKernel>();
+  layer_norm.gradient = [](GradientBuilder& b) {
+    if (b.op().outputs.size() > 1 && (b.grad_output(1) != k_no_tensor || b.grad_output(2) != k_no_tensor)) {
+      b.unsupported("the mean and inverse deviation outputs are used on the way to the loss");
+    }
+    layer_norm_gradient(b);
+  };
   r.add(std::move(layer_norm));
 
   OpDef batch_norm;

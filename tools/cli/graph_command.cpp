@@ -102,7 +102,7 @@ int run_ops(bool json) {
       else j["presence"] = a.optional ? "optional" : "required";
       attrs.push_back(std::move(j));
     }
-    list.push_back({{"kind", kind}, {"summary", def->summary}, {"attrs", attrs}});
+    list.push_back({{"kind", kind}, {"summary", def->summary}, {"attrs", attrs}, {"gradient", static_cast<bool>(def->gradient)}});
   }
   if (json) {
     fmt::print("{}", core::to_json_text(list));
@@ -111,7 +111,8 @@ int run_ops(bool json) {
   for (const auto& op : list) {
     std::vector<std::string> attrs;
     for (const auto& a : op["attrs"]) attrs.push_back(a["name"].get<std::string>());
-    fmt::print("{:<20} {}\n", op["kind"].get<std::string>(), op["summary"].get<std::string>());
+    fmt::print("{:<20} {}{}\n", op["kind"].get<std::string>(), op["summary"].get<std::string>(),
+               op["gradient"].get<bool>() ? "" : " [no gradient]");
     if (!attrs.empty()) fmt::print("{:<20}   attributes: {}\n", "", fmt::join(attrs, ", "));
   }
   return 0;
@@ -135,7 +136,7 @@ void add_graph_command(CLI::App& app, Runner& run) {
   graph->callback([&run, opt] { run = [opt] { return run_graph(*opt); }; });
 
   auto json = std::make_shared<bool>(false);
-  auto* ops = app.add_subcommand("ops", "List the op kinds rdasim understands, with their attributes");
+  auto* ops = app.add_subcommand("ops", "List the op kinds rdasim understands, with their attributes and whether training can differentiate them");
   ops->add_flag("--json", *json, "Print as JSON");
   ops->callback([&run, json] { run = [json] { return run_ops(*json); }; });
 }

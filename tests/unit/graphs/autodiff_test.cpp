@@ -177,6 +177,28 @@ std::vector<Check> checks() {
   c.push_back({"ReduceSum", "ReduceSum of everything", [](Case& t) {
                  t.op("ReduceSum", {t.param("x", {2, 3})}, make_attrs({{"keepdims", std::int64_t{0}}}));
                }});
+  c.push_back({"ReduceMax", "ReduceMax axis 1, keepdims", [](Case& t) { t.op("ReduceMax", {t.param("x", {2, 4, 3}), t.ints("axes", {1})}); }});
+  c.push_back({"ReduceMax", "ReduceMax of everything, no keepdims", [](Case& t) {
+                 t.op("ReduceMax", {t.param("x", {3, 4})}, make_attrs({{"keepdims", std::int64_t{0}}}));
+               }});
+  c.push_back({"MaxPool", "MaxPool 3x3 stride 2 pads 1", [](Case& t) {
+                 t.op("MaxPool", {t.param("x", {2, 2, 7, 6})},
+                      make_attrs({{"kernel_shape", std::vector<std::int64_t>{3, 3}}, {"strides", std::vector<std::int64_t>{2, 2}},
+                                  {"pads", std::vector<std::int64_t>{1, 1, 1, 1}}}));
+               }});
+  for (std::int64_t include : {0, 1}) {
+    c.push_back({"AveragePool", fmt::format("AveragePool 3x2 stride 2 pads, count_include_pad {}", include), [include](Case& t) {
+                   t.op("AveragePool", {t.param("x", {1, 3, 6, 5})},
+                        make_attrs({{"kernel_shape", std::vector<std::int64_t>{3, 2}}, {"strides", std::vector<std::int64_t>{2, 2}},
+                                    {"pads", std::vector<std::int64_t>{1, 0, 1, 1}}, {"count_include_pad", include}}));
+                 }});
+  }
+  c.push_back({"LayerNormalization", "LayerNormalization over the last axis", [](Case& t) {
+                 t.op("LayerNormalization", {t.param("x", {3, 5}), t.param("scale", {5}), t.param("bias", {5})});
+               }});
+  c.push_back({"LayerNormalization", "LayerNormalization from axis 1, scale only", [](Case& t) {
+                 t.op("LayerNormalization", {t.param("x", {2, 3, 4}), t.param("scale", {3, 4})}, make_attrs({{"axis", std::int64_t{1}}}));
+               }});
   c.push_back({"BatchNormalization", "BatchNormalization (inference form)", [](Case& t) {
                  t.op("BatchNormalization", {t.param("x", {2, 3, 2, 2}), t.param("scale", {3}), t.param("bias", {3}),
                                              t.constant("mean", {3}, {0.1, -0.2, 0.3}), t.constant("var", {3}, {0.5, 1.5, 1.0})});
@@ -273,13 +295,13 @@ TEST_CASE("every op kind with a gradient rule has a finite-difference check", "[
 
 TEST_CASE("a gradient through an op kind without a rule fails naming the op", "[graphs][autodiff][errors]") {
   Case t;
-  t.op("ReduceMax", {t.param("x", {2, 3})});
+  t.op("SumTo", {t.param("x", {2, 3})}, make_attrs({{"shape", std::vector<std::int64_t>{3}}}));  // backward-only
   const TensorId loss = t.finish();
   try {
     (void)graphs::add_gradients(t.graph(), loss, t.params());
     FAIL("expected an UnsupportedError");
   } catch (const core::UnsupportedError& e) {
-    CHECK(std::string(e.what()).find("op 'op' (ReduceMax): no gradient: the op kind has no gradient rule") != std::string::npos);
+    CHECK(std::string(e.what()).find("op 'op' (SumTo): no gradient: the op kind has no gradient rule") != std::string::npos);
   }
 }
 
