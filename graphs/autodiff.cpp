@@ -25,6 +25,10 @@ TensorId GradientBuilder::ints(const std::string& what, const std::vector<std::i
   return m_editor.ints(name_of(what), values);
 }
 
+TensorId GradientBuilder::constant(const std::string& what, Shape shape, std::vector<double> values, DType dtype) {
+  return m_editor.source(m_editor.unique(name_of(what)), std::move(shape), Role::constant, dtype, std::move(values));
+}
+
 TensorId GradientBuilder::scalar(const std::string& what, double value) {
   return m_editor.scalar(name_of(what), value, tensor(output(0)).dtype);  // the type the op's gradients have
 }

@@ -54,6 +54,8 @@ class GradientBuilder {
   std::vector<TensorId> emit_n(const std::string& kind, const std::string& what, std::vector<TensorId> inputs,
                                std::size_t outputs, Attrs attrs = {});
   TensorId ints(const std::string& what, const std::vector<std::int64_t>& values);
+  /// A constant tensor "grad/<op>/<what>" (values computed while building, e.g. a transpose).
+  TensorId constant(const std::string& what, Shape shape, std::vector<double> values, DType dtype);
   /// A scalar constant of the type of the op's (first) output.
   TensorId scalar(const std::string& what, double value);
   /// Sums `grad` over the dimensions broadcasting added or stretched, down to `shape`

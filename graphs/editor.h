@@ -47,7 +47,7 @@ class GraphEditor {
   Graph& m_graph;
 };
 
-/// Attributes from name-value pairs: make_make_attrs({{"axis", std::int64_t{1}}}).
+/// Attributes from name-value pairs: make_attrs({{"axis", std::int64_t{1}}}).
 [[nodiscard]] Attrs make_attrs(std::initializer_list<std::pair<const std::string, AttrValue>> values);
 
 }  // namespace rdasim::graphs

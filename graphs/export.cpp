@@ -106,7 +106,7 @@ std::string to_dot(const Graph& graph) {
     const Cost c = op_cost(graph, static_cast<OpId>(i));
     std::string params;
     for (TensorId t : op.inputs) {
-      if (t != k_no_tensor && (graph.tensor(t).role == Role::param || graph.tensor(t).role == Role::constant)) {
+      if (t != k_no_tensor && is_stored(graph.tensor(t).role)) {
         params += fmt::format("\\n{} {}", dot_escape(graph.tensor(t).name), to_string(graph.tensor(t).shape));
       }
     }

@@ -133,7 +133,7 @@ Cost op_cost(const Graph& graph, OpId id) {
     const Tensor& in = graph.tensor(t);
     const auto bytes = static_cast<double>(in.bytes());
     cost.bytes_read += bytes;
-    if (in.role == Role::param || in.role == Role::constant || in.role == Role::state) cost.param_bytes += bytes;
+    if (is_stored(in.role)) cost.param_bytes += bytes;
   }
   for (TensorId t : op.outputs) cost.bytes_written += static_cast<double>(graph.tensor(t).bytes());
   return cost;

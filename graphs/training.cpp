@@ -1,6 +1,7 @@
 #include "graphs/training.h"
 
 #include <array>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -33,6 +34,29 @@ constexpr std::array<std::pair<OptimizerKind, std::string_view>, 3> k_optimizers
   throw core::InputError(core::Location(g.name()), message);
 }
 
+/// Hyperparameters torch.optim would reject (NaN fails every comparison, so is refused too).
+void check_optimizer(const Graph& g, const Optimizer& o) {
+  auto require = [&](bool ok, std::string_view what, double value, std::string_view expected) {
+    if (!ok) fail(g, fmt::format("the optimizer's {} is {}, expected {}", what, value, expected));
+  };
+  require(o.lr > 0, "learning rate", o.lr, "> 0");
+  require(o.momentum >= 0, "momentum", o.momentum, ">= 0");
+  require(o.beta1 >= 0 && o.beta1 < 1, "beta1", o.beta1, "0 <= beta1 < 1");
+  require(o.beta2 >= 0 && o.beta2 < 1, "beta2", o.beta2, "0 <= beta2 < 1");
+  require(o.epsilon >= 0, "epsilon", o.epsilon, ">= 0");
+  require(o.weight_decay >= 0, "weight decay", o.weight_decay, ">= 0");
+  if (o.step < 1) fail(g, fmt::format("the optimizer's step is {}, expected >= 1", o.step));
+}
+
+/// A loss term's own settings, checked before it adds anything to the graph.
+void check_term(const Graph& g, const LossTerm& t) {
+  if (t.kind == LossKind::pinball && !(t.quantile > 0 && t.quantile < 1)) {
+    fail(g, fmt::format("the pinball quantile is {}, expected 0 < q < 1", t.quantile));
+  }
+  if (t.kind == LossKind::inversion && !(t.sigma > 0)) fail(g, fmt::format("the inversion loss's sigma is {}, expected > 0", t.sigma));
+  if (!std::isfinite(t.weight)) fail(g, fmt::format("the loss term's weight is {}, expected a finite number", t.weight));
+}
+
 TensorId find_output(const Graph& g, const std::string& name, std::string_view what) {
   auto id = g.find_tensor(name);
   if (!id || g.tensor(*id).role != Role::output) {
@@ -54,9 +78,20 @@ class LossBuilder {
     const Graph& g = m_e.graph();
     const TensorId y = find_output(g, m_term.prediction, "prediction");
     const Shape shape = g.tensor(y).shape;
+    m_dtype = g.tensor(y).dtype;
+    if (m_term.kind == LossKind::cross_entropy && shape.size() != 2) {
+      fail(g, fmt::format("cross-entropy needs logits [N, C]; '{}' is {}", m_term.prediction, to_string(shape)));
+    }
+    TensorId v_raw = k_no_tensor;
+    if (m_term.kind == LossKind::gaussian_nll) {
+      v_raw = find_output(g, m_term.second, "variance");
+      if (g.tensor(v_raw).shape != shape) {
+        fail(g, fmt::format("the variance '{}' must have the prediction's shape {}", m_term.second, to_string(shape)));
+      }
+    }
     TensorId t = k_no_tensor;
     if (m_term.target.empty()) {
-      t = m_e.source(m_e.unique("target/" + m_term.prediction), shape, Role::input);
+      t = m_e.source(m_e.unique("target/" + m_term.prediction), shape, Role::input, m_dtype);
     } else {
       auto found = g.find_tensor(m_term.target);
       if (!found) fail(g, fmt::format("the loss's target '{}' is not a tensor of the graph", m_term.target));
@@ -73,28 +108,29 @@ class LossBuilder {
         return masked_mean(op("Mul", "square", {d, d}), shape);
       }
       case LossKind::cross_entropy: {
-        if (shape.size() != 2) fail(g, fmt::format("cross-entropy needs logits [N, C]; '{}' is {}", m_term.prediction, to_string(shape)));
         const TensorId log_p = op("LogSoftmax", "log_softmax", {y}, make_attrs({{"axis", std::int64_t{1}}}));
         const TensorId per_row = op("ReduceSum", "per_row", {op("Mul", "t_log_p", {t, log_p}), m_e.ints(name("axis1"), {1})},
                                     make_attrs({{"keepdims", std::int64_t{0}}}));
         return op("Neg", "value", {mean(per_row)});
       }
       case LossKind::binary_cross_entropy: {
-        const TensorId one = m_e.scalar(name("one"), 1.0);
-        const TensorId pos = op("Mul", "t_log_y", {t, op("Log", "log_y", {y})});
-        const TensorId neg = op("Mul", "u_log_1my", {op("Sub", "one_minus_t", {one, t}), op("Log", "log_1my", {op("Sub", "one_minus_y", {one, y})})});
+        // Logs clamped at -100 as torch's binary_cross_entropy does, so a saturated sigmoid
+        // gives a large loss rather than infinity and NaN gradients.
+        const TensorId one = scalar("one", 1.0), floor = scalar("log_floor", -100.0);
+        const TensorId log_y = op("Clip", "log_y", {op("Log", "log_y_raw", {y}), floor});
+        const TensorId log_1my = op("Clip", "log_1my", {op("Log", "log_1my_raw", {op("Sub", "one_minus_y", {one, y})}), floor});
+        const TensorId pos = op("Mul", "t_log_y", {t, log_y});
+        const TensorId neg = op("Mul", "u_log_1my", {op("Sub", "one_minus_t", {one, t}), log_1my});
         return op("Neg", "value", {mean(op("Add", "sum", {pos, neg}))});
       }
       case LossKind::gaussian_nll: {
-        const TensorId v_raw = find_output(g, m_term.second, "variance");
-        if (g.tensor(v_raw).shape != shape) fail(g, fmt::format("the variance '{}' must have the prediction's shape {}", m_term.second, to_string(shape)));
-        const TensorId v = op("Clip", "variance", {v_raw, m_e.scalar(name("eps"), 1e-6)});
+        const TensorId v = op("Clip", "variance", {v_raw, scalar("eps", 1e-6)});
         const TensorId d = op("Sub", "diff", {y, t});
         const TensorId sum = op("Add", "sum", {op("Log", "log_v", {v}), op("Div", "scaled", {op("Mul", "square", {d, d}), v})});
-        return op("Mul", "value", {mean(sum), m_e.scalar(name("half"), 0.5)});
+        return op("Mul", "value", {mean(sum), scalar("half", 0.5)});
       }
       case LossKind::inversion: {
-        const TensorId z = op("Mul", "z", {op("Sub", "diff", {y, t}), m_e.scalar(name("one_over_sigma"), 1.0 / m_term.sigma)});
+        const TensorId z = op("Mul", "z", {op("Sub", "diff", {y, t}), scalar("one_over_sigma", 1.0 / m_term.sigma)});
         TensorId value = mean(op("Mul", "chi2", {z, z}));
         if (!m_term.second.empty() && m_term.entropy_weight != 0.0) {
           const TensorId r = find_output(g, m_term.second, "spectrum");
@@ -103,16 +139,15 @@ class LossBuilder {
           const TensorId per_row = op("ReduceSum", "neg_entropy", {r_log_r, m_e.ints(name("last_axis"), {rank - 1})},
                                       make_attrs({{"keepdims", std::int64_t{0}}}));
           TensorId entropy = mean(per_row);
-          if (m_term.entropy_weight != 1.0) entropy = op("Mul", "entropy_weighted", {entropy, m_e.scalar(name("alpha"), m_term.entropy_weight)});
+          if (m_term.entropy_weight != 1.0) entropy = op("Mul", "entropy_weighted", {entropy, scalar("alpha", m_term.entropy_weight)});
           value = op("Add", "value", {value, entropy});
         }
         return value;
       }
       case LossKind::pinball: {
-        if (m_term.quantile <= 0 || m_term.quantile >= 1) fail(g, fmt::format("the pinball quantile is {}, expected 0 < q < 1", m_term.quantile));
         const TensorId r = op("Sub", "residual", {t, y});
-        const TensorId above = op("Mul", "above", {op("Relu", "over", {r}), m_e.scalar(name("q"), m_term.quantile)});
-        const TensorId below = op("Mul", "below", {op("Relu", "under", {op("Neg", "neg_residual", {r})}), m_e.scalar(name("one_minus_q"), 1.0 - m_term.quantile)});
+        const TensorId above = op("Mul", "above", {op("Relu", "over", {r}), scalar("q", m_term.quantile)});
+        const TensorId below = op("Mul", "below", {op("Relu", "under", {op("Neg", "neg_residual", {r})}), scalar("one_minus_q", 1.0 - m_term.quantile)});
         return mean(op("Add", "sum", {above, below}));
       }
     }
@@ -124,18 +159,21 @@ class LossBuilder {
   TensorId op(const std::string& kind, const std::string& what, std::vector<TensorId> in, Attrs a = {}) {
     return m_e.op(kind, name(what), std::move(in), std::move(a));
   }
+  /// A scalar constant of the prediction's type.
+  TensorId scalar(const std::string& what, double value) { return m_e.scalar(name(what), value, m_dtype); }
   /// The mean of all elements, a scalar.
   TensorId mean(TensorId x) { return op("ReduceMean", "mean", {x}, make_attrs({{"keepdims", std::int64_t{0}}})); }
   /// mean(x), or with a mask input mean(x m) / mean(m).
   TensorId masked_mean(TensorId x, const Shape& shape) {
     if (!m_term.masked) return mean(x);
-    const TensorId m = m_e.source(m_e.unique("mask/" + m_term.prediction), shape, Role::input);
+    const TensorId m = m_e.source(m_e.unique("mask/" + m_term.prediction), shape, Role::input, m_dtype);
     return op("Div", "masked", {mean(op("Mul", "weighted", {x, m})), mean(m)});
   }
 
   GraphEditor& m_e;
   const LossTerm& m_term;
   std::string m_prefix;
+  DType m_dtype = DType::f32;
 };
 
 }  // namespace
@@ -187,16 +225,17 @@ std::string_view to_string(Phase phase) {
   return "?";
 }
 
-Phase phase_of(const Op& op) {
-  const std::string_view name = op.name;
-  if (name.starts_with("grad/")) return Phase::backward;
-  if (name.starts_with("loss/")) return Phase::loss;
-  if (name.starts_with("update/")) return Phase::update;
-  return Phase::forward;
+Phase TrainingStep::phase(OpId op) const {
+  const auto i = static_cast<std::size_t>(op);
+  for (std::size_t k = 0; k < 4; ++k) {
+    if (i < phase_end[k]) return static_cast<Phase>(k);
+  }
+  return Phase::update;  // the Identity ops that name exposed gradients come last
 }
 
 TensorId add_loss(Graph& g, const std::vector<LossTerm>& loss) {
   if (loss.empty()) fail(g, "the loss has no terms");
+  for (const auto& term : loss) check_term(g, term);  // before anything is added
   GraphEditor editor(g);
   TensorId total = k_no_tensor;
   for (std::size_t k = 0; k < loss.size(); ++k) {
@@ -217,7 +256,7 @@ TrainingStep training_step(const Graph& forward, const std::vector<LossTerm>& lo
   TrainingStep step;
   step.graph = recurrent ? expand_recurrent(forward) : forward;
   Graph& g = step.graph;
-  if (optimizer.lr <= 0) fail(g, fmt::format("the learning rate is {}, expected > 0", optimizer.lr));
+  check_optimizer(g, optimizer);
   step.params = g.tensors_with(Role::param);
   std::erase_if(step.params, [&](TensorId p) { return !is_float(g.tensor(p).dtype); });
   if (step.params.empty()) fail(g, "the graph has no trainable params");
@@ -257,7 +296,7 @@ TrainingStep training_step(const Graph& forward, const std::vector<LossTerm>& lo
     std::vector<TensorId> inputs{p, grad};
     std::vector<std::string> outputs{"new/" + name};
     for (const auto& s : state_names) {
-      const TensorId state = editor.source(s, shape, Role::state);
+      const TensorId state = editor.source(s, shape, Role::state, g.tensor(p).dtype);
       step.state.push_back(state);
       inputs.push_back(state);
       outputs.push_back("new/" + s);
@@ -283,10 +322,12 @@ TrainingStep training_step(const Graph& forward, const std::vector<LossTerm>& lo
   g.set_name(forward.name() + "_train");
   verify(g);
 
+  step.phase_end[0] = forward_ops;
+  step.phase_end[1] = loss_ops_end;
+  step.phase_end[2] = backward_ops_end;
+  step.phase_end[3] = g.ops().size();
   for (std::size_t i = 0; i < g.ops().size(); ++i) {
-    const double flops = op_cost(g, static_cast<OpId>(i)).flops;
-    const std::size_t phase = i < forward_ops ? 0 : i < loss_ops_end ? 1 : i < backward_ops_end ? 2 : 3;
-    step.flops[phase] += flops;
+    step.flops[static_cast<std::size_t>(step.phase(static_cast<OpId>(i)))] += op_cost(g, static_cast<OpId>(i)).flops;
   }
   return step;
 }

@@ -58,7 +58,8 @@ enum class OptimizerKind { sgd, adam, adamw };
 [[nodiscard]] std::string_view to_string(OptimizerKind kind);
 [[nodiscard]] std::optional<OptimizerKind> parse_optimizer(std::string_view name);
 
-/// torch.optim's hyperparameters and defaults.
+/// torch.optim's hyperparameters, with its defaults except SGD's momentum (0.9 here: plain SGD
+/// is momentum 0) and AdamW's weight decay, which `for_kind` sets to torch's 1e-2.
 struct Optimizer {
   OptimizerKind kind = OptimizerKind::adam;
   double lr = 1e-3;
@@ -66,25 +67,35 @@ struct Optimizer {
   double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
   double weight_decay = 0.0;  ///< L2 for sgd and adam, decoupled for adamw
   std::int64_t step = 1;      ///< the step this graph performs (Adam's bias correction)
+
+  /// This optimizer switched to `kind`, taking that kind's own defaults where they differ
+  /// (AdamW: weight decay 1e-2 unless one is set).
+  [[nodiscard]] Optimizer for_kind(OptimizerKind to) const {
+    Optimizer o = *this;
+    o.kind = to;
+    if (to == OptimizerKind::adamw && o.weight_decay == 0.0) o.weight_decay = 1e-2;
+    return o;
+  }
 };
 
 struct TrainingOptions {
   bool expose_gradients = false;  ///< also make every param's gradient a graph output ("grad/<p>")
 };
 
-/// What a training step does, by op: ops are named so that their phase shows (loss ops
-/// "loss/...", backward "grad/...", updates "update/...").
+/// What an op of a training step does. Its ops come in this order (forward ops first, then
+/// the loss's "loss/...", the backward "grad/...", the updates "update/...").
 enum class Phase { forward, loss, backward, update };
 [[nodiscard]] std::string_view to_string(Phase phase);
-[[nodiscard]] Phase phase_of(const Op& op);
 
 struct TrainingStep {
   Graph graph;  ///< outputs: "loss", then "new/<p>" per param, then the new optimizer state
   TensorId loss = k_no_tensor;
   std::vector<TensorId> params, state;  ///< trained params; optimizer state (Role::state)
   Gradients gradients;
-  double flops[4] = {0, 0, 0, 0};  ///< per Phase
+  std::size_t phase_end[4] = {0, 0, 0, 0};  ///< one past the last op of each Phase
+  double flops[4] = {0, 0, 0, 0};           ///< per Phase
   [[nodiscard]] double total_flops() const { return flops[0] + flops[1] + flops[2] + flops[3]; }
+  [[nodiscard]] Phase phase(OpId op) const;
 };
 
 /// Adds the loss ops ("loss/...") and their target and mask inputs to `graph` and returns the

@@ -9,9 +9,7 @@ namespace rdasim::mapper {
 namespace {
 
 /// Params, constants and optimizer state: preloaded into their PMUs, not streamed.
-bool is_weight(const graphs::Tensor& t) {
-  return t.role == graphs::Role::param || t.role == graphs::Role::constant || t.role == graphs::Role::state;
-}
+bool is_weight(const graphs::Tensor& t) { return graphs::is_stored(t.role); }
 
 }  // namespace
 

@@ -112,10 +112,7 @@ std::vector<OpDemand> lower(const graphs::Graph& g, const arch::Spec& spec) {
       const auto& tensor = g.tensor(t);
       const auto n = static_cast<double>(tensor.elements());
       largest_input = std::max(largest_input, n);
-      if (tensor.role == graphs::Role::param || tensor.role == graphs::Role::constant || tensor.role == graphs::Role::state) {
-        d.weight_bytes += n * bytes_per_element;
-      }
-      if (tensor.role == graphs::Role::state) d.state_bytes += n * bytes_per_element;
+      if (graphs::is_stored(tensor.role)) d.weight_bytes += n * bytes_per_element;
       else in_elements += n;
     }
     for (graphs::TensorId t : op.outputs) out_elements += static_cast<double>(g.tensor(t).elements());

@@ -38,7 +38,6 @@ struct OpDemand {
   std::int64_t max_reduction_split = 1;  ///< matrix ops: ways the reduction (K) may be split
   double output_vectors = 0;      ///< lanes-wide vectors it writes: the partial-sum combine's work
   double weight_bytes = 0;     ///< params, constants and optimizer state, in PMUs while its section runs
-  double state_bytes = 0;      ///< the optimizer state (Role::state) among weight_bytes
   double output_bytes = 0;     ///< everything it writes
   int buffer_pmus = 0;         ///< PMUs for weights and output double buffers
 };

@@ -120,9 +120,7 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
     for (graphs::TensorId t : op.inputs) {
       if (t == graphs::k_no_tensor) continue;
       const auto& tensor = g.tensor(t);
-      if (tensor.role == graphs::Role::param || tensor.role == graphs::Role::constant || tensor.role == graphs::Role::state) {
-        continue;  // weights and optimizer state: below
-      }
+      if (graphs::is_stored(tensor.role)) continue;  // weights and optimizer state: below
       const auto from = holder(t);
       if (!from) continue;  // from DRAM: counted as memory traffic
       // Reader r takes its share from the producer's output PMU r mod n: one multicast group

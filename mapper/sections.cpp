@@ -175,7 +175,7 @@ SectionPlan estimate(const graphs::Graph& g, const std::vector<OpDemand>& demand
   const double dram_per_cycle = dram_bytes_per_cycle(spec);
   for (std::size_t k = 0; k < groups.size(); ++k) {
     Section s;
-    std::set<graphs::TensorId> read, written;
+    std::set<graphs::TensorId> read, written, weights, streamed;
     for (graphs::OpId id : groups[k]) {
       const auto& d = demands[static_cast<std::size_t>(id)];
       SectionOp so;
@@ -185,11 +185,19 @@ SectionPlan estimate(const graphs::Graph& g, const std::vector<OpDemand>& demand
       if (d.engine == Engine::memory) so.parallel = 1;
       s.ops.push_back(so);
       s.pmus += so.buffer_pmus;
-      s.weight_bytes += d.weight_bytes;
-      s.state_bytes += d.state_bytes;
-      if (so.weights_streamed) s.streamed_weight_bytes += d.weight_bytes;
       s.flops += d.flops;
       const graphs::Op& op = g.op(id);
+      // The section's weights, each tensor once however many of its ops read it (a training
+      // step's forward, backward and update ops share a param).
+      for (graphs::TensorId t : op.inputs) {
+        if (t == graphs::k_no_tensor || !graphs::is_stored(g.tensor(t).role)) continue;
+        const double bytes = static_cast<double>(g.tensor(t).elements()) * bytes_per_element;
+        if (weights.insert(t).second) {
+          s.weight_bytes += bytes;
+          if (g.tensor(t).role == graphs::Role::state) s.state_bytes += bytes;
+        }
+        if (so.weights_streamed && streamed.insert(t).second) s.streamed_weight_bytes += bytes;
+      }
       // Inputs from outside the section come from DRAM: graph inputs, weights, earlier results.
       for (graphs::TensorId t : op.inputs) {
         if (t == graphs::k_no_tensor) continue;

@@ -14,10 +14,20 @@ namespace {
 
 using graphs::TensorId;
 
+/// The base model's parameters: those passed on, and the ensemble's mode (the base builds the
+/// same model for training, e.g. a lensing EDSR on 32 x 32 crops).
+Params base_params(const WorkloadDef& base, const Params& p) {
+  auto given = p.passed_on();
+  given["mode"] = p.text("mode");
+  return Params(base, given);
+}
+
 Workload build_ensemble(const Params& p) {
   const std::string& base = p.text("base");
   const std::int64_t members = p.integer("members");
-  Workload single = build(base, p.passed_on());
+  const WorkloadDef& base_def = *find(base);  // one of the declared choices
+  // Its builder, not build(): the members' training steps are made once, for the ensemble.
+  Workload single = base_def.build(base_params(base_def, p));
   if (single.apps.size() != 1) {
     throw core::InputError(core::Location(fmt::format("-p base={}", base)),
                            fmt::format("an ensemble member must be one application; '{}' is {}", base, single.apps.size()));
@@ -60,7 +70,7 @@ WorkloadDef ensemble_workload() {
                   build_ensemble,
                   [](const Params& p, const graphs::Graph& app) {  // each member trains as its base model does
                     const WorkloadDef& base = *find(p.text("base"));
-                    return base.training(Params(base, p.passed_on()), app);
+                    return base.training(base_params(base, p), app);
                   }};
   def.passes_on_unknown = true;
   return def;

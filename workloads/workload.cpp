@@ -29,9 +29,9 @@ Params::Params(const WorkloadDef& def, const std::map<std::string, std::string, 
                                                 core::quoted_list(names)));
     }
     if (decl->real) {
-      const double v = core::parse_number(value).value_or(-1.0);
+      const double v = value == "paper" ? 1.0 : core::parse_number(value).value_or(-1.0);
       if (!(v > 0)) {
-        throw core::InputError(where, fmt::format("expected a positive number for '{}' ({})", name, decl->meaning));
+        throw core::InputError(where, fmt::format("expected a positive number or 'paper' for '{}' ({})", name, decl->meaning));
       }
     } else if (!decl->choices.empty()) {
       if (std::find(decl->choices.begin(), decl->choices.end(), value) == decl->choices.end()) {
@@ -113,11 +113,20 @@ Workload build(std::string_view name, const std::map<std::string, std::string, s
                                        core::did_you_mean(name, known), core::quoted_list(known)));
   }
   const Params p(*def, params);
+  if (p.text("mode") != "train") {
+    for (const char* training_only : {"optimizer", "lr"}) {
+      if (p.given(training_only)) {
+        throw core::InputError(core::Location(fmt::format("-p {}={}", training_only, p.text(training_only))),
+                               fmt::format("'{}' sets up a training step; add -p mode=train", training_only));
+      }
+    }
+  }
   Workload w = def->build(p);
   if (p.text("mode") != "train") return w;
+  RDASIM_ASSERT(def->training, fmt::format("workload '{}' declares no training", def->name));
   for (auto& app : w.apps) {
     Training t = def->training(p, app);
-    if (p.text("optimizer") != "paper") t.optimizer.kind = *graphs::parse_optimizer(p.text("optimizer"));
+    if (p.text("optimizer") != "paper") t.optimizer = t.optimizer.for_kind(*graphs::parse_optimizer(p.text("optimizer")));
     if (auto lr = p.real("lr")) t.optimizer.lr = *lr;
     app = graphs::training_step(app, t.loss, t.optimizer).graph;
   }

@@ -393,8 +393,8 @@ Attrs window_attrs_of(const GradientBuilder& b) {
 void conv_gradient(GradientBuilder& b) {
   const Attrs window = window_attrs_of(b);
   const TensorId g = b.grad_output(0);
-  const Shape& x = b.shape(b.input(0));
-  const Shape& w = b.shape(b.input(1));
+  const Shape x = b.shape(b.input(0));
+  const Shape w = b.shape(b.input(1));
   const std::size_t n = x.size() - 2;
   if (b.wants(0)) {
     Attrs a = window;
@@ -428,7 +428,7 @@ void conv_transpose_gradient(GradientBuilder& b) {
   if (b.attrs().has("output_shape")) b.unsupported("an explicit output_shape");
   const Attrs window = window_attrs_of(b);
   const TensorId g = b.grad_output(0);
-  const Shape& w = b.shape(b.input(1));
+  const Shape w = b.shape(b.input(1));
   if (b.wants(0)) b.set_grad(0, b.emit("Conv", "dx", {g, b.input(1)}, window));
   if (b.wants(1)) {
     Attrs a = window;
@@ -680,7 +680,7 @@ void register_conv_ops(OpRegistry& r) {
   global.flops = [](const OpContext& ctx) { return count(ctx.in_shape(0)); };
   global.kernel = make_kernel<GlobalAveragePoolKernel>();
   global.gradient = [](GradientBuilder& b) {  // dX = dY / positions, spread over the positions
-    const Shape& x = b.shape(b.input(0));
+    const Shape x = b.shape(b.input(0));
     const double positions = count(Shape(x.begin() + 2, x.end()));
     const TensorId scaled = b.emit("Mul", "scaled", {b.grad_output(0), b.scalar("one_over_n", 1.0 / positions)});
     b.set_grad(0, b.emit("Expand", "dx", {scaled, b.ints("shape", {x.begin(), x.end()})}));

@@ -279,9 +279,13 @@ void register_elementwise_ops(OpRegistry& r) {
   binary(r, "Pow", "a ^ b, broadcasting (exp and log: 8 FLOPs)", 8, make_kernel<BinaryKernel<PowFn>>(),
          [](GradientBuilder& b) {
            const TensorId g = b.grad_output(0);
-           if (b.wants(0)) {  // b a^(b-1)
-             const TensorId lower = b.emit("Pow", "a_pow", {b.input(0), b.emit("Sub", "b_minus_1", {b.input(1), b.scalar("one", 1.0)})});
-             const TensorId slope = b.emit("Mul", "slope", {b.input(1), lower});
+           if (b.wants(0)) {  // b a^(b-1), the exponent in a's type (it may be an integer)
+             const DType type = b.tensor(b.input(0)).dtype;
+             const TensorId exponent = b.tensor(b.input(1)).dtype == type
+                                           ? b.input(1)
+                                           : b.emit("Cast", "exponent", {b.input(1)}, make_attrs({{"to", std::string(to_string(type))}}));
+             const TensorId lower = b.emit("Pow", "a_pow", {b.input(0), b.emit("Sub", "b_minus_1", {exponent, b.scalar("one", 1.0)})});
+             const TensorId slope = b.emit("Mul", "slope", {exponent, lower});
              b.set_grad(0, b.sum_to(b.emit("Mul", "da", {g, slope}), b.shape(b.input(0))));
            }
            if (b.wants(1)) {  // a^b log a

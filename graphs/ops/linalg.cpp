@@ -200,8 +200,8 @@ void spmm_gradient(GradientBuilder& b) {
       t_val[at] = (*values)[e];
     }
   }
-  const TensorId tv = b.editor().source(b.editor().unique("grad/" + b.op().name + "/values_t"),
-                                        {static_cast<std::int64_t>(t_val.size())}, Role::constant, DType::f32, t_val);
+  const auto count = static_cast<std::int64_t>(t_val.size());
+  const TensorId tv = b.constant("values_t", {count}, std::move(t_val), b.tensor(b.input(2)).dtype);
   b.set_grad(3, b.emit("SpMM", "db", {b.ints("row_ptr_t", t_ptr), b.ints("col_idx_t", t_idx), tv, b.grad_output(0)},
                        make_attrs({{"cols", rows}})));
 }

@@ -157,7 +157,7 @@ struct SumToKernel {
 /// The reduced input's shape with the reduced dimensions kept as 1, and the number of
 /// elements each output element reduces.
 std::pair<Shape, double> kept_shape(const GradientBuilder& b) {
-  const Shape& in = b.shape(b.input(0));
+  const Shape in = b.shape(b.input(0));
   std::vector<std::int64_t> axes;
   if (b.has_input(1)) {
     const auto& v = b.tensor(b.input(1)).values;
@@ -177,7 +177,7 @@ void reduce_gradient(GradientBuilder& b) {
   const auto [kept, n] = kept_shape(b);
   TensorId g = b.reshape(b.grad_output(0), kept);
   if (b.op().kind == "ReduceMean") g = b.emit("Mul", "scaled", {g, b.scalar("one_over_n", 1.0 / n)});
-  const Shape& in = b.shape(b.input(0));
+  const Shape in = b.shape(b.input(0));
   if (b.op().kind == "ReduceMax") {
     // The gradient goes to the maxima, shared evenly among ties (as torch.amax's).
     const TensorId mask = b.emit("Cast", "mask", {b.emit("Equal", "is_max", {b.input(0), b.reshape(b.output(0), kept)})},
@@ -242,7 +242,7 @@ void layer_norm_gradient(GradientBuilder& b) {
 /// per channel; the statistics are constants.
 void batch_norm_gradient(GradientBuilder& b) {
   if (b.wants(3) || b.wants(4)) b.unsupported("the running mean and variance must not depend on trained params");
-  const Shape& x = b.shape(b.input(0));
+  const Shape x = b.shape(b.input(0));
   Shape channel(x.size() - 1, 1);  // [C, 1, ...] broadcasts against [N, C, ...]
   channel[0] = x[1];
   const TensorId g = b.grad_output(0);

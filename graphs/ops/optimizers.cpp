@@ -83,8 +83,10 @@ std::vector<TensorInfo> same_shapes(const OpContext& ctx) {
   return std::vector<TensorInfo>(ctx.op().outputs.size(), {ctx.in_shape(0), ctx.in_dtype(0)});
 }
 
-void check_rate(const OpContext& ctx) {
-  if (ctx.attrs().get_float("lr", 0.0) <= 0) ctx.fail(fmt::format("lr is {}, expected > 0", ctx.attrs().get_float("lr", 0.0)));
+/// The learning rate (its default when absent) must be positive.
+void check_rate(const OpContext& ctx, double default_lr) {
+  const double lr = ctx.attrs().get_float("lr", default_lr);
+  if (!(lr > 0)) ctx.fail(fmt::format("lr is {}, expected > 0", lr));
 }
 
 }  // namespace
@@ -97,7 +99,7 @@ void register_optimizer_ops(OpRegistry& r) {
   momentum.min_outputs = momentum.max_outputs = 2;
   momentum.attrs = {attr_float("lr", 0.01), attr_float("momentum", 0.9), attr_float("weight_decay", 0.0)};
   momentum.infer = [](const OpContext& ctx) {
-    check_rate(ctx);
+    check_rate(ctx, 0.01);
     return same_shapes(ctx);
   };
   momentum.flops = [](const OpContext& ctx) { return 6.0 * count(ctx.in_shape(0)); };
@@ -113,7 +115,7 @@ void register_optimizer_ops(OpRegistry& r) {
                 attr_float("epsilon", 1e-8),     attr_float("weight_decay", 0.0), attr_int("decoupled", 0),
                 attr_int("step", 1)};
   adam.infer = [](const OpContext& ctx) {
-    check_rate(ctx);
+    check_rate(ctx, 1e-3);
     if (ctx.attrs().get_int("step", 1) < 1) ctx.fail(fmt::format("step is {}, expected >= 1", ctx.attrs().get_int("step", 1)));
     return same_shapes(ctx);
   };

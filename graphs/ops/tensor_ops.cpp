@@ -403,12 +403,12 @@ void split_gradient(GradientBuilder& b) {
 void slice_gradient(GradientBuilder& b) {
   std::vector<TensorId> in{b.grad_output(0)};
   for (std::size_t i = 1; i < b.op().inputs.size(); ++i) in.push_back(b.input(i));
-  const Shape& x = b.shape(b.input(0));
+  const Shape x = b.shape(b.input(0));
   b.set_grad(0, b.emit("SliceGrad", "dx", std::move(in), make_attrs({{"shape", std::vector<std::int64_t>(x.begin(), x.end())}})));
 }
 
 void gather_gradient(GradientBuilder& b) {
-  const Shape& x = b.shape(b.input(0));
+  const Shape x = b.shape(b.input(0));
   b.set_grad(0, b.emit("GatherGrad", "dx", {b.grad_output(0), b.input(1)},
                        make_attrs({{"axis", b.attrs().get_int("axis", 0)}, {"shape", std::vector<std::int64_t>(x.begin(), x.end())}})));
 }

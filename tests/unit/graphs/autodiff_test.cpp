@@ -323,3 +323,81 @@ TEST_CASE("a param shared by two ops gets the sum of both gradients", "[graphs][
 
 }  // namespace
 }  // namespace rdasim
+
+namespace rdasim {
+namespace {
+
+/// The message of the UnsupportedError add_gradients throws for the case, or "" when none.
+std::string unsupported_message(Case& t) {
+  const TensorId loss = t.finish();
+  try {
+    (void)graphs::add_gradients(t.graph(), loss, t.params());
+  } catch (const core::UnsupportedError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST_CASE("uses of an op its gradient rule does not cover fail naming the op and the use", "[graphs][autodiff][errors]") {
+  using Catch::Matchers::Contains;
+  {
+    Case t;
+    t.op("Conv", {t.param("x", {1, 2, 5, 5}), t.param("w", {2, 2, 3, 3})}, make_attrs({{"auto_pad", std::string("SAME_UPPER")}}));
+    CHECK_THAT(unsupported_message(t), Contains("op 'op' (Conv): no gradient: auto_pad SAME_UPPER"));
+  }
+  {
+    Case t;
+    t.op("ConvTranspose", {t.param("x", {1, 2, 3, 3}), t.param("w", {2, 1, 3, 3})}, make_attrs({{"group", std::int64_t{2}}}));
+    CHECK_THAT(unsupported_message(t), Contains("op 'op' (ConvTranspose): no gradient: groups"));
+  }
+  {
+    Case t;
+    t.op("MatMul", {t.param("a", {4}), t.param("b", {4, 3})});
+    CHECK_THAT(unsupported_message(t), Contains("op 'op' (MatMul): no gradient: 1-D operands"));
+  }
+  {
+    Case t;
+    t.op("SpMM", {t.ints("row_ptr", {0, 1, 2}), t.ints("col_idx", {1, 0}), t.param("values", {2}), t.param("b", {2, 3})},
+         make_attrs({{"cols", std::int64_t{2}}}));
+    CHECK_THAT(unsupported_message(t), Contains("op 'op' (SpMM): no gradient: the sparse values must be constants"));
+  }
+  {
+    Case t;
+    t.op("Where", {t.param("c", {3}), t.param("x", {3}), t.param("y", {3})});
+    CHECK_THAT(unsupported_message(t), Contains("op 'op' (Where): no gradient: the condition is not differentiable"));
+  }
+}
+
+/// The gradient of sum(out * w) for the one-op case, w the objective's weights.
+std::vector<double> gradient_of(Case& t, TensorId param) {
+  const TensorId loss = t.finish();
+  const auto grads = graphs::add_gradients(t.graph(), loss, t.params());
+  t.graph().mark_output(grads.of.at(param));
+  sim::functional::RunOptions fp64;
+  fp64.precision = sim::functional::Precision::fp64;
+  return sim::functional::run(t.graph(), {}, fp64).at(t.graph().tensor(grads.of.at(param)).name).data;
+}
+
+TEST_CASE("ties: ReduceMax shares the gradient among equal maxima, MaxPool gives it to the first", "[graphs][autodiff]") {
+  {
+    Case t;
+    const TensorId x = t.param("x", {1, 3});
+    t.graph().tensor(x).values = std::vector<double>{1.0, 3.0, 3.0};
+    t.op("ReduceMax", {x, t.ints("axes", {1})});
+    const auto g = gradient_of(t, x);
+    const double w = t.graph().tensor(*t.graph().find_tensor("w0")).values->at(0);
+    CHECK(g == std::vector<double>{0.0, w / 2, w / 2});  // as torch.amax
+  }
+  {
+    Case t;
+    const TensorId x = t.param("x", {1, 1, 2, 2});
+    t.graph().tensor(x).values = std::vector<double>{1.0, 2.0, 2.0, 0.0};
+    t.op("MaxPool", {x}, make_attrs({{"kernel_shape", std::vector<std::int64_t>{2, 2}}}));
+    const auto g = gradient_of(t, x);
+    const double w = t.graph().tensor(*t.graph().find_tensor("w0")).values->at(0);
+    CHECK(g == std::vector<double>{0.0, w, 0.0, 0.0});  // the forward pass's choice
+  }
+}
+
+}  // namespace
+}  // namespace rdasim

@@ -315,8 +315,15 @@ TEST_CASE("dense-diffusion DCRNN trains at under 2.5x: its largest products have
 
 TEST_CASE("training parameters are checked", "[workloads][training][errors]") {
   CHECK_THROWS_WITH(workloads::build("inversion", {{"mode", "fit"}}), Contains("expected 'infer' or 'train'"));
-  CHECK_THROWS_WITH(workloads::build("inversion", {{"mode", "train"}, {"lr", "-1"}}), Contains("expected a positive number for 'lr'"));
+  CHECK_THROWS_WITH(workloads::build("inversion", {{"mode", "train"}, {"lr", "-1"}}), Contains("expected a positive number or 'paper' for 'lr'"));
   CHECK_THROWS_WITH(workloads::build("inversion", {{"mode", "train"}, {"optimizer", "lbfgs"}}), Contains("expected 'paper', 'adam'"));
+  CHECK_THROWS_WITH(workloads::build("inversion", {{"optimizer", "sgd"}}), Contains("'optimizer' sets up a training step; add -p mode=train"));
+  CHECK_NOTHROW(workloads::build("inversion", {{"mode", "train"}, {"lr", "paper"}, {"batch", "2"}}));
+  // AdamW takes torch's weight decay, so it is not Adam under another name.
+  const auto adamw = workloads::build("inversion", {{"mode", "train"}, {"optimizer", "adamw"}, {"batch", "2"}}).apps.front();
+  const auto& adamw_update = adamw.op(*adamw.find_op("update/fc1/weight"));
+  CHECK(adamw_update.attrs.get_int("decoupled", 0) == 1);
+  CHECK(adamw_update.attrs.get_float("weight_decay", 0) == 0.01);
   const auto w = workloads::build("inversion", {{"mode", "train"}, {"optimizer", "sgd"}, {"lr", "0.05"}, {"batch", "4"}});
   const auto& g = w.apps.front();
   CHECK(g.name() == "inversion_train");
@@ -364,5 +371,73 @@ TEST_CASE("a training step lists what the backward pass keeps and what it re-der
   CHECK(step.flops[static_cast<int>(graphs::Phase::backward)] > step.flops[static_cast<int>(graphs::Phase::forward)]);
   CHECK(step.params.size() == 6);
   CHECK(step.state.size() == 12);  // Adam: two moments per param
-  CHECK(graphs::phase_of(step.graph.op(*step.graph.find_op("update/fc1/weight"))) == graphs::Phase::update);
+  CHECK(step.phase(*step.graph.find_op("update/fc1/weight")) == graphs::Phase::update);
+  CHECK(step.phase(*step.graph.find_op("fc1/gemm")) == graphs::Phase::forward);
+  CHECK(step.phase(*step.graph.find_op("loss/total")) == graphs::Phase::loss);
+  CHECK(step.phase(step.gradients.backward_ops.front()) == graphs::Phase::backward);
+}
+
+TEST_CASE("loss terms and optimizer settings are checked before the graph changes", "[workloads][training][errors]") {
+  const graphs::Graph inversion = workloads::build("inversion", {{"batch", "4"}}).apps.front();
+  auto fails = [&](graphs::LossTerm term, const std::string& message, graphs::Optimizer optimizer = {}) {
+    INFO(message);
+    CHECK_THROWS_WITH(graphs::training_step(inversion, {term}, optimizer), Contains(message));
+  };
+  using graphs::LossKind;
+  using graphs::loss_on;
+  graphs::LossTerm term = loss_on(LossKind::l1, "R");
+  term.target = "nope";
+  fails(term, "the loss's target 'nope' is not a tensor of the graph");
+  term.target = "E";
+  fails(term, "the loss's target 'E' is [4, 151] but the prediction 'R' is [4, 2000]");
+  term = loss_on(LossKind::pinball, "R");
+  term.quantile = 1.5;
+  fails(term, "the pinball quantile is 1.5, expected 0 < q < 1");
+  term = loss_on(LossKind::gaussian_nll, "R");
+  term.second = "nope";
+  fails(term, "the loss's variance 'nope' is not an output of the graph; its outputs: R, E_hat");
+  term.second = "E_hat";
+  fails(term, "the variance 'E_hat' must have the prediction's shape [4, 2000]");
+  term = loss_on(LossKind::inversion, "E_hat");
+  term.sigma = 0;
+  fails(term, "the inversion loss's sigma is 0, expected > 0");
+  graphs::Optimizer bad;
+  bad.lr = std::nan("");
+  fails(loss_on(LossKind::l1, "R"), "the optimizer's learning rate is nan, expected > 0", bad);
+  bad = {};
+  bad.beta1 = 1.0;
+  fails(loss_on(LossKind::l1, "R"), "the optimizer's beta1 is 1, expected 0 <= beta1 < 1", bad);
+  bad = {};
+  bad.step = 0;
+  fails(loss_on(LossKind::l1, "R"), "the optimizer's step is 0, expected >= 1", bad);
+
+  // Cross-entropy on a rank-3 output: refused before any target input is added.
+  graphs::Graph g("rank3");
+  graphs::GraphEditor e(g);
+  g.mark_output(e.op("Identity", "y", {e.source("x", {2, 3, 4}, graphs::Role::input)}));
+  const auto tensors = g.tensors().size();
+  CHECK_THROWS_WITH(graphs::add_loss(g, {loss_on(LossKind::cross_entropy, "y")}), Contains("cross-entropy needs logits [N, C]; 'y' is [2, 3, 4]"));
+  CHECK(g.tensors().size() == tensors);
+  CHECK_THROWS_WITH(graphs::training_step(g, {loss_on(LossKind::l1, "y")}, {}), Contains("the graph has no trainable params"));
+
+  // The update ops check their own attributes too (a graph written by hand).
+  graphs::Graph h("adam");
+  graphs::GraphEditor he(h);
+  std::vector<graphs::TensorId> in;
+  for (const char* n : {"p", "g", "m", "v"}) in.push_back(he.source(n, {3}, graphs::Role::input));
+  CHECK_THROWS_WITH(he.op_n("AdamUpdate", "update", in, 3, graphs::make_attrs({{"step", std::int64_t{0}}})), Contains("step is 0, expected >= 1"));
+}
+
+TEST_CASE("binary cross-entropy stays finite when the sigmoid saturates", "[workloads][training]") {
+  graphs::Graph g("saturated");
+  graphs::GraphEditor e(g);
+  g.mark_output(e.op("Identity", "p", {e.source("prob", {2}, graphs::Role::input)}));
+  g.mark_output(graphs::add_loss(g, {graphs::loss_on(graphs::LossKind::binary_cross_entropy, "p")}));
+  Values inputs;
+  inputs["prob"] = graphs::Array<double>({2});
+  inputs["prob"].data = {1.0, 0.0};  // both wrong: log(0) would be -inf
+  inputs["target/p"] = graphs::Array<double>({2});
+  inputs["target/p"].data = {0.0, 1.0};
+  const Values out = sim::functional::run(g, inputs);
+  CHECK(out.at("loss").data.at(0) == 100.0);  // torch's clamp of the log at -100
 }
