@@ -151,7 +151,7 @@ class LossBuilder {
         return mean(op("Add", "sum", {above, below}));
       }
     }
-    RDASIM_ASSERT(false, "unknown loss kind");
+    throw core::InternalError("LossBuilder: a loss kind without a case");
   }
 
  private:
