@@ -10,7 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
-tools/build.sh build/release -DCMAKE_BUILD_TYPE=Release -DRDASIM_BUILD_TESTS=OFF
+# The programs only; tools/test.sh builds the rest of the same tree (same preset, same flags).
+tools/build.sh release rdasim rdasim_python
 rdasim=build/release/tools/rdasim
 for preset in configs/arch/*.yaml; do
   echo

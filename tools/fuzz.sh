@@ -10,8 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-}
-CC=clang CXX=clang++ RDASIM_TARGETS="rdasim_fuzz_onnx rdasim_fuzz_yaml" tools/build.sh build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRDASIM_FUZZ=ON \
-  -DRDASIM_SANITIZE=ON -DRDASIM_BUILD_TESTS=OFF -DRDASIM_BUILD_BENCHMARKS=OFF
+tools/build.sh fuzz rdasim_fuzz_onnx rdasim_fuzz_yaml
 
 corpus=build/fuzz/corpus
 rm -rf "$corpus"  # the same seeds every time, so a run is reproducible

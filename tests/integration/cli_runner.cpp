@@ -11,6 +11,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "tests/test_paths.h"
+
 extern char** environ;
 
 namespace rdasim::test {
@@ -30,7 +32,8 @@ CliResult run_cli(const std::vector<std::string>& args) {
   const auto out_path = dir / ("rdasim_cli_out_" + tag);
   const auto err_path = dir / ("rdasim_cli_err_" + tag);
 
-  std::vector<std::string> argv_text{RDASIM_CLI};
+  const std::string cli = rdasim_cli().string();
+  std::vector<std::string> argv_text{cli};
   argv_text.insert(argv_text.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_text) argv.push_back(a.data());
@@ -41,9 +44,9 @@ CliResult run_cli(const std::vector<std::string>& args) {
   posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, RDASIM_CLI, &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, cli.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("cannot start " + std::string(RDASIM_CLI));
+  if (rc != 0) throw std::runtime_error("cannot start " + cli);
   int wstatus = 0;
   waitpid(pid, &wstatus, 0);
 

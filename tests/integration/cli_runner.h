@@ -12,7 +12,7 @@ struct CliResult {
   std::string err;
 };
 
-/// Runs RDASIM_CLI with the arguments from the source root.
+/// Runs the `rdasim` program (test::rdasim_cli()) with the arguments, in the current folder.
 CliResult run_cli(const std::vector<std::string>& args);
 
 }  // namespace rdasim::test

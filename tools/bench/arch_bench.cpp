@@ -1,20 +1,21 @@
 // Timings of the fabric front end that every sweep point pays: loading and validating a spec,
-// building its fabric, deriving the summary. Run: build/release/tools/bench/rdasim_bench_arch
+// building its fabric, deriving the summary. Run from the repository root (it reads
+// configs/arch/): build/release/tools/bench/rdasim_bench_arch
 #include <benchmark/benchmark.h>
 
 #include <string>
 
 #include "arch/fabric.h"
 #include "arch/summary.h"
+#include "tools/bench/bench_paths.h"
 
 namespace {
 
-std::string preset_path(const std::string& name) {
-  return std::string(RDASIM_SOURCE_DIR) + "/configs/arch/" + name + ".yaml";
-}
+std::string preset_path(const std::string& name) { return rdasim::tools::bench_arch_preset(name).string(); }
 
 void load_spec(benchmark::State& state, const std::string& name) {
-  for (auto _ : state) benchmark::DoNotOptimize(rdasim::arch::Spec::load_file(preset_path(name)));
+  const std::string path = preset_path(name);  // looked up once, outside the timed loop
+  for (auto _ : state) benchmark::DoNotOptimize(rdasim::arch::Spec::load_file(path));
 }
 
 void build_fabric(benchmark::State& state, const std::string& name) {

@@ -2,7 +2,7 @@
 // sectioning with METIS against the greedy fill, placement by bisection and annealing,
 // negotiated routing): a sweep pays this per point. Issue 5 asks for under 10 s per workload
 // and under 60 s for the 64-application gp-dcrnn.
-// Run: build/release/tools/bench/rdasim_bench_mapper
+// Run from the repository root (it reads configs/arch/): build/release/tools/bench/rdasim_bench_mapper
 #include <benchmark/benchmark.h>
 
 #include <map>
@@ -12,6 +12,7 @@
 #include "arch/fabric.h"
 #include "graphs/transforms.h"
 #include "mapper/mapping.h"
+#include "tools/bench/bench_paths.h"
 #include "workloads/workload.h"
 
 namespace {
@@ -19,8 +20,7 @@ namespace {
 using Given = std::map<std::string, std::string, std::less<>>;
 
 void map(benchmark::State& state, const std::string& preset, const std::string& name, const Given& params) {
-  const rdasim::arch::Fabric fabric(
-      rdasim::arch::Spec::load_file(std::string(RDASIM_SOURCE_DIR) + "/configs/arch/" + preset + ".yaml"));
+  const rdasim::arch::Fabric fabric(rdasim::arch::Spec::load_file(rdasim::tools::bench_arch_preset(preset)));
   auto w = rdasim::workloads::build(name, params);
   for (auto& app : w.apps) app = rdasim::graphs::expand_recurrent(app);
   std::size_t sections = 0;

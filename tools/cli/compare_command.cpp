@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,13 +16,10 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "core/paths.h"
 #include "mapper/infeasible.h"
 #include "tools/cli/commands.h"
 #include "tools/pipeline/compare.h"
-
-#ifndef RDASIM_SOURCE_DIR
-#define RDASIM_SOURCE_DIR "."
-#endif
 
 namespace rdasim::tools {
 
@@ -111,11 +109,16 @@ int run_compare(const CompareCliOptions& opt) {
   core::write_text_file(dir / "command.txt", command + "\n");
   core::log::info("wrote compare.csv, compare.md and command.txt in {}", dir.string());
   if (opt.plots) {
-    const std::string script = std::string(RDASIM_SOURCE_DIR) + "/tools/plot/compare.py";
-    if (!run_program({"/usr/bin/python3", script, dir.string()})) {
+    // Installed as <prefix>/share/rdasim/plot/compare.py; the build copies it to <build>/share.
+    const std::filesystem::path script = core::data_dir() / "plot" / "compare.py";
+    if (!std::filesystem::is_regular_file(script)) {
+      core::log::warn("plots not drawn: {} is missing (copied there from tools/plot/compare.py when the build is "
+                      "configured); the CSV and tables are written",
+                      script.string());
+    } else if (!run_program({"/usr/bin/python3", script.string(), dir.string()})) {
       core::log::warn("plots not drawn: /usr/bin/python3 {} {} failed (it needs Debian's python3-matplotlib); the CSV "
                       "and tables are written",
-                      script, dir.string());
+                      script.string(), dir.string());
     }
   }
   // The table on the terminal: one line per row.

@@ -5,11 +5,12 @@
 #include <vector>
 
 #include "arch/spec.h"
+#include "tests/test_paths.h"
 
 namespace rdasim::test {
 
 inline std::string preset(const std::string& name) {
-  return std::string(RDASIM_SOURCE_DIR) + "/configs/arch/" + name + ".yaml";
+  return (source_dir() / "configs" / "arch" / (name + ".yaml")).string();
 }
 
 /// tiny.yaml with overrides applied, e.g. {"tile.rows=3"}.

@@ -92,7 +92,7 @@ TEST_CASE("bisection cuts between switch columns for any tile count", "[arch][su
 }
 
 TEST_CASE("PCU and PMU area scale with their size when the preset says what it was sized for", "[arch][summary]") {
-  const auto file = std::filesystem::path(RDASIM_SOURCE_DIR) / "configs/arch/sn10.yaml";
+  const auto file = test::source_dir() / "configs/arch/sn10.yaml";
   const auto area_of = [&](std::vector<core::Override> overrides) {
     return arch::summarize(arch::Fabric(arch::Spec::load_file(file, overrides)));
   };
@@ -104,7 +104,7 @@ TEST_CASE("PCU and PMU area scale with their size when the preset says what it w
   CHECK(small.area_pmu_mm2 == Approx(base.area_pmu_mm2 / 2));
   CHECK(small.area_mm2 == Approx(base.area_mm2 - base.area_pmu_mm2 / 2));
   // Without the keys (tiny.yaml) the areas stay fixed.
-  const auto tiny = std::filesystem::path(RDASIM_SOURCE_DIR) / "configs/arch/tiny.yaml";
+  const auto tiny = test::source_dir() / "configs/arch/tiny.yaml";
   const std::vector<core::Override> wide{core::Override::parse("pcu.lanes=8")};
   CHECK(arch::summarize(arch::Fabric(arch::Spec::load_file(tiny, wide))).area_mm2 ==
         arch::summarize(arch::Fabric(arch::Spec::load_file(tiny))).area_mm2);

@@ -3,13 +3,14 @@
 
 #include "graphs/export.h"
 #include "graphs/import/yaml_import.h"
+#include "tests/test_paths.h"
 
 using namespace rdasim;
 using Catch::Matchers::Contains;
 
 namespace {
 std::string example(const std::string& name) {
-  return std::string(RDASIM_SOURCE_DIR) + "/configs/graphs/" + name + ".yaml";
+  return (test::source_dir() / "configs" / "graphs" / (name + ".yaml")).string();
 }
 graphs::Graph parse(const std::string& text, const graphs::DimBindings& dims = {}) {
   return graphs::parse_yaml_graph(core::ConfigNode::parse(text, "g.yaml"), dims);

@@ -11,6 +11,7 @@
 #include "mapper/infeasible.h"
 #include "mapper/mapping.h"
 #include "mapper/place.h"
+#include "tests/test_paths.h"
 #include "workloads/workload.h"
 
 using namespace rdasim;
@@ -18,7 +19,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-const std::string k_arch = std::string(RDASIM_SOURCE_DIR) + "/configs/arch/";
+const std::string k_arch = (test::source_dir() / "configs/arch").string() + "/";
 
 const arch::Fabric& fabric(const std::string& preset) {
   static std::map<std::string, std::unique_ptr<arch::Fabric>> cache;

@@ -17,13 +17,14 @@
 #include "graphs/import/yaml_import.h"
 #include "mapper/mapping.h"
 #include "sim/cycle/simulate.h"
+#include "tests/test_paths.h"
 
 using namespace rdasim;
 using Catch::Matchers::Contains;
 
 namespace {
 
-const std::string k_tiny = std::string(RDASIM_SOURCE_DIR) + "/configs/arch/tiny.yaml";
+const std::string k_tiny = (test::source_dir() / "configs/arch/tiny.yaml").string();
 
 arch::Fabric tiny(const std::vector<std::string>& sets = {}) {
   std::vector<core::Override> overrides;

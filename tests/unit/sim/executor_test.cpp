@@ -9,6 +9,7 @@
 #include "graphs/import/yaml_import.h"
 #include "sim/functional/check.h"
 #include "sim/functional/executor.h"
+#include "tests/test_paths.h"
 #include "../graphs/graph_test_util.h"
 
 using namespace rdasim;
@@ -17,7 +18,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-const std::filesystem::path k_source = RDASIM_SOURCE_DIR;
+const std::filesystem::path k_source = test::source_dir();
 
 graphs::Array<double> array(graphs::Shape shape, std::vector<double> data) {
   graphs::Array<double> a;

@@ -10,12 +10,13 @@
 #include "core/error.h"
 #include "graphs/import/yaml_import.h"
 #include "sim/gpu/model.h"
+#include "tests/test_paths.h"
 
 using namespace rdasim;
 
 namespace {
 
-const std::string k_gpu_dir = std::string(RDASIM_SOURCE_DIR) + "/configs/gpu";
+const std::string k_gpu_dir = (test::source_dir() / "configs/gpu").string();
 
 gpu::Spec spec(const std::string& id = "a100") { return gpu::Spec::load_file(k_gpu_dir + "/" + id + ".yaml"); }
 

@@ -17,6 +17,7 @@
 #include "core/csv.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "tests/test_paths.h"
 #include "tools/sweep/point.h"
 #include "tools/sweep/results.h"
 #include "tools/sweep/spec.h"
@@ -28,7 +29,7 @@ using Catch::Matchers::StartsWith;
 
 namespace {
 
-const std::filesystem::path k_tiny = std::filesystem::path(RDASIM_SOURCE_DIR) / "configs/arch/tiny.yaml";
+const std::filesystem::path k_tiny = test::source_dir() / "configs/arch/tiny.yaml";
 
 /// A fresh folder under the system's temporary one, removed with its contents at the end.
 class TempDir {

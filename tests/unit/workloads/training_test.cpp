@@ -22,6 +22,7 @@
 #include "graphs/training.h"
 #include "graphs/verify.h"
 #include "sim/functional/executor.h"
+#include "tests/test_paths.h"
 #include "workloads/workload.h"
 
 using namespace rdasim;
@@ -33,7 +34,7 @@ namespace fs = std::filesystem;
 using Given = std::map<std::string, std::string, std::less<>>;
 using sim::functional::Values;
 
-const fs::path k_models = fs::path(RDASIM_SOURCE_DIR) / "workloads/models";
+const fs::path k_models = test::source_dir() / "workloads/models";
 
 /// The named tensors of a test-data folder's input_K.pb or output_K.pb files, in K order.
 std::vector<graphs::Tensor> read_set(const fs::path& dir, const std::string& prefix) {

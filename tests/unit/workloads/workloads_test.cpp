@@ -10,6 +10,7 @@
 #include "graphs/import/onnx_import.h"
 #include "graphs/op_registry.h"
 #include "sim/functional/executor.h"
+#include "tests/test_paths.h"
 #include "workloads/inputs.h"
 #include "workloads/road_network.h"
 #include "workloads/workload.h"
@@ -278,7 +279,7 @@ TEST_CASE("the PyTorch twin's road graph is the C++ generator's", "[workloads][r
   // workloads/models/dcrnn was exported with the twins' port of generate_road_network.
   const auto g = build("dcrnn", {{"diffusion", "dense"}, {"batch", "2"}, {"sensors", "12"}, {"nonzeros", "61"},
                                  {"units", "8"}, {"seq", "3"}, {"horizon", "3"}});
-  const auto weights = graphs::load_onnx_initializers(std::string(RDASIM_SOURCE_DIR) + "/workloads/models/dcrnn/model.onnx");
+  const auto weights = graphs::load_onnx_initializers((test::source_dir() / "workloads/models/dcrnn/model.onnx").string());
   int compared = 0;
   for (const auto& w : weights) {
     if (w.name != "support1" && w.name != "support2") continue;
