@@ -114,10 +114,35 @@ std::vector<std::string> OpRegistry::kinds() const {
   return out;
 }
 
+const OpTraits* OpRegistry::traits(std::string_view kind) const {
+  const OpDef* def = find(kind);
+  return def == nullptr ? nullptr : &*def->traits;
+}
+
 void OpRegistry::add(OpDef def) {
   RDASIM_ASSERT(def.infer && def.flops, "op kind without shape rule or cost: " + def.kind);
+  RDASIM_ASSERT(def.traits.has_value(), "op kind without traits (graphs/op_traits.h): " + def.kind);
+  RDASIM_ASSERT(def.traits->engine != Engine::matrix || def.traits->gemm,
+                "matrix op kind without a GEMM view: " + def.kind);
   const std::string kind = def.kind;
   RDASIM_ASSERT(m_defs.emplace(kind, std::move(def)).second, "op kind registered twice: " + kind);
+}
+
+const OpTraits& op_traits(const Graph& graph, OpId op) {
+  const OpTraits* traits = OpRegistry::instance().traits(graph.op(op).kind);
+  RDASIM_ASSERT(traits != nullptr, "unknown op kind " + graph.op(op).kind);
+  return *traits;
+}
+
+GpuKernel gpu_kernel(const Graph& graph, OpId op) {
+  const OpTraits& traits = op_traits(graph, op);
+  return traits.gpu_for ? traits.gpu_for(OpContext(graph, graph.op(op))) : traits.gpu;
+}
+
+GemmView gemm_view(const Graph& graph, OpId op) {
+  const OpTraits& traits = op_traits(graph, op);
+  RDASIM_ASSERT(traits.gemm, "op '" + graph.op(op).name + "' (" + graph.op(op).kind + ") has no GEMM view");
+  return traits.gemm(OpContext(graph, graph.op(op)));
 }
 
 Cost op_cost(const Graph& graph, OpId id) {

@@ -12,6 +12,7 @@
 
 #include "graphs/graph.h"
 #include "graphs/kernel.h"
+#include "graphs/op_traits.h"
 
 namespace rdasim::graphs {
 
@@ -100,6 +101,9 @@ struct OpDef {
   /// into those of the inputs that want one (graphs/autodiff.h). Empty for kinds rdasim does
   /// not differentiate (training a graph through one fails naming the op).
   std::function<void(GradientBuilder&)> gradient;
+  /// What the mapper, the simulators and the GPU model need to know of the kind
+  /// (graphs/op_traits.h). Required: OpRegistry::add rejects a kind without them.
+  std::optional<OpTraits> traits;
 };
 
 inline constexpr std::size_t k_variadic = 1u << 20;
@@ -112,11 +116,22 @@ class OpRegistry {
 
   [[nodiscard]] const OpDef* find(std::string_view kind) const;
   [[nodiscard]] std::vector<std::string> kinds() const;
+  /// The traits of `kind`; nullptr when no such kind is registered.
+  [[nodiscard]] const OpTraits* traits(std::string_view kind) const;
+  /// Registers a kind; throws core::InternalError when it lacks a shape rule, a cost or its
+  /// traits (a matrix kind also its GEMM view), or is registered already.
   void add(OpDef def);
 
  private:
   std::map<std::string, OpDef, std::less<>> m_defs;
 };
+
+/// The traits of one op of the graph (its kind must be registered, as a verified graph's are).
+[[nodiscard]] const OpTraits& op_traits(const Graph& graph, OpId op);
+/// The GPU kernel the op launches: its traits' `gpu`, refined from its shapes where they say.
+[[nodiscard]] GpuKernel gpu_kernel(const Graph& graph, OpId op);
+/// The GEMM view of a matrix op.
+[[nodiscard]] GemmView gemm_view(const Graph& graph, OpId op);
 
 /// Cost of one op of the graph, from its def and its tensors' shapes.
 [[nodiscard]] Cost op_cost(const Graph& graph, OpId op);

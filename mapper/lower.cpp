@@ -16,58 +16,7 @@ double fill(std::int64_t extent, std::int64_t units) {
   return static_cast<double>(extent) / static_cast<double>(groups * units);
 }
 
-Engine engine_of(const std::string& kind, const graphs::OpDef& def) {
-  if (def.is_view || kind == "Constant" || kind == "Shape") return Engine::none;
-  if (kind == "Conv" || kind == "ConvTranspose" || kind == "ConvWeightGrad" || kind == "MatMul" || kind == "Gemm") {
-    return Engine::matrix;
-  }
-  if (kind == "Transpose" || kind == "Concat" || kind == "Split" || kind == "Slice" || kind == "Gather" ||
-      kind == "Expand" || kind == "SliceGrad" || kind == "GatherGrad") {
-    return Engine::memory;
-  }
-  return Engine::vector;  // element-wise, reductions, normalizations, SpMM (irregular: one lane per column)
-}
-
-/// The GEMM view of a matrix op: N output columns spread over lanes, K reduction over stages.
-std::pair<std::int64_t, std::int64_t> gemm_nk(const graphs::Graph& g, const graphs::Op& op) {
-  const auto& out = g.tensor(op.outputs[0]).shape;
-  const auto& a = g.tensor(op.inputs[0]).shape;
-  const auto& b = g.tensor(op.inputs[1]).shape;
-  if (op.kind == "Conv") {
-    std::int64_t k = 1;
-    for (std::size_t i = 1; i < b.size(); ++i) k *= b[i];  // C/group x kernel
-    return {b[0] / std::max<std::int64_t>(1, op.attrs.get_int("group", 1)), k};
-  }
-  if (op.kind == "ConvWeightGrad") {  // dW [M, C/g x k] = dY [M, positions] x im2col(X)^T
-    std::int64_t n = 1, positions = 1;
-    for (std::size_t i = 1; i < out.size(); ++i) n *= out[i];
-    const auto& dy = g.tensor(op.inputs[1]).shape;
-    for (std::size_t i = 2; i < dy.size(); ++i) positions *= dy[i];
-    return {n, positions * dy[0]};
-  }
-  if (op.kind == "ConvTranspose") {
-    std::int64_t k = 1;
-    for (std::size_t i = 2; i < b.size(); ++i) k *= b[i];
-    return {b[1], a[1] / std::max<std::int64_t>(1, op.attrs.get_int("group", 1)) * k};
-  }
-  if (op.kind == "Gemm") {
-    const bool ta = op.attrs.get_int("transA", 0) != 0;
-    return {out.back(), ta ? a[0] : a[1]};
-  }
-  return {out.empty() ? 1 : out.back(), a.empty() ? 1 : a.back()};  // MatMul
-}
-
 }  // namespace
-
-const char* to_string(Engine engine) {
-  switch (engine) {
-    case Engine::none: return "none";
-    case Engine::matrix: return "matrix";
-    case Engine::vector: return "vector";
-    case Engine::memory: return "memory";
-  }
-  return "?";
-}
 
 Split split_of(const OpDemand& d, std::int64_t parallel) {
   if (parallel <= d.max_parallel) return {std::max<std::int64_t>(parallel, 1), 1};
@@ -93,7 +42,6 @@ double stage_cycles(const OpDemand& d, std::int64_t parallel) {
 double element_bytes(const arch::Spec& spec) { return spec.pcu().precision == arch::Precision::bf16_fp32acc ? 2.0 : 4.0; }
 
 std::vector<OpDemand> lower(const graphs::Graph& g, const arch::Spec& spec) {
-  const auto& registry = graphs::OpRegistry::instance();
   const double bytes_per_element = element_bytes(spec);
   const auto lanes = static_cast<std::int64_t>(spec.pcu().lanes);
   const auto stages = static_cast<std::int64_t>(spec.pcu().stages);
@@ -101,10 +49,9 @@ std::vector<OpDemand> lower(const graphs::Graph& g, const arch::Spec& spec) {
   std::vector<OpDemand> out;
   for (std::size_t i = 0; i < g.ops().size(); ++i) {
     const graphs::Op& op = g.ops()[i];
-    const graphs::OpDef& def = *registry.find(op.kind);
     OpDemand d;
     d.op = static_cast<graphs::OpId>(i);
-    d.engine = engine_of(op.kind, def);
+    d.engine = graphs::op_traits(g, d.op).engine;
     d.flops = graphs::op_cost(g, d.op).flops;
     double in_elements = 0, out_elements = 0, largest_input = 0;
     for (graphs::TensorId t : op.inputs) {
@@ -122,7 +69,8 @@ std::vector<OpDemand> lower(const graphs::Graph& g, const arch::Spec& spec) {
     switch (d.engine) {
       case Engine::none: break;
       case Engine::matrix: {
-        const auto [n, k] = gemm_nk(g, op);
+        const graphs::GemmView gemm = graphs::gemm_view(g, d.op);  // N over lanes, K over stages
+        const std::int64_t n = gemm.n, k = gemm.k;
         d.utilization = fill(n, lanes) * fill(k, stages);
         d.cycles = d.flops / (2.0 * static_cast<double>(lanes * stages) * d.utilization);
         d.max_parallel = std::max<std::int64_t>(1, static_cast<std::int64_t>(vectors));

@@ -10,22 +10,13 @@
 
 #include "arch/spec.h"
 #include "graphs/graph.h"
+#include "graphs/op_traits.h"
 
 namespace rdasim::mapper {
 
-/// How an op uses a PCU.
-enum class Engine {
-  none,         ///< views (Reshape, Squeeze): no unit, no time
-  matrix,       ///< GEMM-like (MatMul, Gemm, Conv, SpMM): lanes x stages MACs per cycle, systolic
-  vector,       ///< element-wise and reductions: lanes elements per cycle
-  memory,       ///< data movement (Transpose, Concat, Gather): a PMU's address generators
-};
-
-[[nodiscard]] const char* to_string(Engine engine);
-
-/// Whether the op runs on PCUs (matrix and vector engines); memory-engine ops use a PMU's
-/// address generators and views use nothing.
-[[nodiscard]] inline bool uses_pcus(Engine engine) { return engine == Engine::matrix || engine == Engine::vector; }
+/// How an op uses the fabric: its kind's trait (graphs/op_traits.h).
+using graphs::Engine;
+using graphs::uses_pcus;
 
 /// The demand of one op, independent of the others.
 struct OpDemand {

@@ -92,7 +92,7 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
         const auto& d = demands[static_cast<std::size_t>(so.op)];
         const graphs::Op& op = g.op(so.op);
         const bool on_pcus = uses_pcus(d.engine);
-        ms.ops.push_back({op.name, op.kind, to_string(d.engine), so.parallel, so.buffer_pmus, so.output_pmus,
+        ms.ops.push_back({op.name, op.kind, d.engine, so.parallel, so.buffer_pmus, so.output_pmus,
                           so.weights_streamed, d.flops, d.cycles,
                           on_pcus ? static_cast<int>(split_of(d, so.parallel).reduction) : 1,
                           on_pcus ? stage_cycles(d, so.parallel) : d.cycles / std::max(so.parallel, 1),
@@ -124,7 +124,7 @@ core::Json to_json(const Mapping& m) {
     for (const auto& s : t.sections) {
       core::Json ops = core::Json::array();
       for (const auto& o : s.ops) {
-        ops.push_back({{"name", o.name}, {"kind", o.kind}, {"engine", o.engine}, {"parallel", o.parallel},
+        ops.push_back({{"name", o.name}, {"kind", o.kind}, {"engine", graphs::to_string(o.engine)}, {"parallel", o.parallel},
                        {"buffer_pmus", o.buffer_pmus}, {"output_pmus", o.output_pmus},
                        {"weights_streamed", o.weights_streamed}, {"flops", o.flops},
                        {"cycles", o.cycles}, {"reduction_split", o.reduction_split}, {"stage_cycles", o.stage_cycles},
@@ -185,6 +185,18 @@ class Reader {
     const auto& v = at(j, key, path);
     if (!v.is_array()) fail(path + "." + key, "must be an array");
     return v;
+  }
+  /// An op's kind, which the simulator looks up in the op registry.
+  std::string kind(const core::Json& j, const std::string& path) const {
+    auto kind = get<std::string>(j, "kind", path);
+    if (graphs::OpRegistry::instance().find(kind) == nullptr) fail(path + ".kind", fmt::format("'{}' is not an op kind rdasim knows", kind));
+    return kind;
+  }
+  graphs::Engine engine(const core::Json& j, const std::string& path) const {
+    const auto name = get<std::string>(j, "engine", path);
+    const auto engine = graphs::engine_from_string(name);
+    if (!engine) fail(path + ".engine", fmt::format("is '{}'; expected none, matrix, vector or memory", name));
+    return *engine;
   }
   [[noreturn]] void fail(const std::string& path, const std::string& what) const {
     throw core::InputError(core::Location(m_source), fmt::format("{} {}", path, what));
@@ -249,8 +261,8 @@ Mapping mapping_from_json(const core::Json& j, const std::string& source) {
       const auto& ops = r.array(sj, "ops", sp);
       for (std::size_t oi = 0; oi < ops.size(); ++oi) {
         const std::string op = fmt::format("{}.ops[{}]", sp, oi);
-        s.ops.push_back({r.get<std::string>(ops[oi], "name", op), r.get<std::string>(ops[oi], "kind", op),
-                         r.get<std::string>(ops[oi], "engine", op), r.get<int>(ops[oi], "parallel", op),
+        s.ops.push_back({r.get<std::string>(ops[oi], "name", op), r.kind(ops[oi], op),
+                         r.engine(ops[oi], op), r.get<int>(ops[oi], "parallel", op),
                          r.get<int>(ops[oi], "buffer_pmus", op), r.get<int>(ops[oi], "output_pmus", op),
                          r.get<bool>(ops[oi], "weights_streamed", op),
                          r.get<double>(ops[oi], "flops", op), r.get<double>(ops[oi], "cycles", op),
@@ -391,7 +403,7 @@ std::vector<std::string> check(const Mapping& m, const arch::Fabric& fabric) {
       for (const auto& o : s.ops) {
         pcus += o.pcus();
         pmus += o.buffer_pmus;
-        if ((o.engine == "matrix" || o.engine == "vector") && o.parallel < 1) {
+        if (uses_pcus(o.engine) && o.parallel < 1) {
           problems.push_back(fmt::format("tenant '{}' section {}: op '{}' has no PCU", t.name, k, o.name));
         }
       }

@@ -12,6 +12,7 @@
 #include "arch/fabric.h"
 #include "core/json.h"
 #include "graphs/graph.h"
+#include "graphs/op_traits.h"
 #include "mapper/dram.h"
 #include "mapper/sections.h"
 #include "mapper/tenants.h"
@@ -21,7 +22,7 @@ namespace rdasim::mapper {
 struct MappedOp {
   std::string name;
   std::string kind;
-  std::string engine;
+  graphs::Engine engine = graphs::Engine::none;
   int parallel = 0;
   int buffer_pmus = 0;  ///< all its PMUs: output buffers first, then weights
   int output_pmus = 0;
@@ -32,7 +33,7 @@ struct MappedOp {
   double stage_cycles = 0;  ///< its pipeline stage on `parallel` units, partial-sum tree included
   std::vector<int> units;  ///< fabric unit ids: its PCUs (parallel of them, for PCU ops) then its PMUs
   /// The PCUs it holds: `parallel` for matrix and vector ops, none otherwise.
-  [[nodiscard]] int pcus() const { return engine == "matrix" || engine == "vector" ? parallel : 0; }
+  [[nodiscard]] int pcus() const { return uses_pcus(engine) ? parallel : 0; }
 };
 
 /// Data between two placed units, and the links it travels. Streams of one multicast group

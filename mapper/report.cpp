@@ -78,12 +78,12 @@ std::string placement_text(const Mapping& m, const arch::Fabric& fabric) {
                             core::format_bytes(s.streamed_weight_bytes), core::format_bytes(s.state_bytes));
       }
       for (const auto& o : s.ops) {
-        if (o.engine == "none") continue;
+        if (o.engine == graphs::Engine::none) continue;
         const std::string split = o.reduction_split > 1 ? fmt::format("x{} ({}x{}K)", o.parallel, o.parallel / o.reduction_split,
                                                                                  o.reduction_split)
                                                          : fmt::format("x{}", o.parallel);
         text += fmt::format("    {:<40} {:<18} {:<7} {:<14} {:>3} PMU{} {:>12.0f} cycles/stage  units {}\n",
-                            core::printable(o.name, 40), o.kind, o.engine, split, o.buffer_pmus,
+                            core::printable(o.name, 40), o.kind, graphs::to_string(o.engine), split, o.buffer_pmus,
                             o.weights_streamed ? " (weights streamed)" : "", o.stage_cycles, unit_list(o.units, fabric));
       }
     }

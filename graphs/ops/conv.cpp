@@ -182,6 +182,7 @@ OpDef pool(std::string kind, std::string summary, std::string own_attr, std::siz
   def.attrs.push_back(attr_int(std::move(own_attr), 0));
   def.infer = pool_infer;
   def.flops = [](const OpContext& ctx) { return count(ctx.output(0).shape) * window_volume(ctx); };
+  def.traits = elementwise_traits();  // a window per output, within its lane
   return def;
 }
 
@@ -582,6 +583,14 @@ void register_conv_ops(OpRegistry& r) {
   };
   conv.kernel = make_kernel<ConvKernel>();
   conv.gradient = conv_gradient;
+  // An implicit GEMM per group: output positions x M/group channels, depth C/group x kernel.
+  conv.traits = matrix_traits(GpuKernel::conv, [](const OpContext& ctx) {
+    const Shape& w = ctx.in_shape(1);
+    const Shape& y = ctx.output(0).shape;
+    const std::int64_t group = std::max<std::int64_t>(1, ctx.attrs().get_int("group", 1));
+    return GemmView{group, y[0] * static_cast<std::int64_t>(count(Shape(y.begin() + 2, y.end()))), w[0] / group,
+                    static_cast<std::int64_t>(count(Shape(w.begin() + 1, w.end())))};
+  });
   r.add(std::move(conv));
 
   OpDef weight_grad;
@@ -612,6 +621,13 @@ void register_conv_ops(OpRegistry& r) {
     return 2.0 * count(ctx.in_shape(1)) * count(Shape(ctx.output(0).shape.begin() + 1, ctx.output(0).shape.end()));
   };
   weight_grad.kernel = make_kernel<ConvWeightGradKernel>();
+  // dW [M, C/group x kernel] = dY [M, N x positions] x im2col(X)^T.
+  weight_grad.traits = matrix_traits(GpuKernel::conv, [](const OpContext& ctx) {
+    const Shape& dy = ctx.in_shape(1);
+    const Shape& dw = ctx.output(0).shape;
+    return GemmView{1, dw[0], static_cast<std::int64_t>(count(Shape(dw.begin() + 1, dw.end()))),
+                    static_cast<std::int64_t>(count(Shape(dy.begin() + 2, dy.end()))) * dy[0]};
+  });
   r.add(std::move(weight_grad));
 
   OpDef deconv;
@@ -632,6 +648,14 @@ void register_conv_ops(OpRegistry& r) {
   };
   deconv.kernel = make_kernel<ConvTransposeKernel>();
   deconv.gradient = conv_transpose_gradient;
+  // Per group: input positions x (M/group) channels, depth C/group x kernel.
+  deconv.traits = matrix_traits(GpuKernel::conv, [](const OpContext& ctx) {
+    const Shape& x = ctx.in_shape(0);
+    const Shape& w = ctx.in_shape(1);
+    const std::int64_t group = std::max<std::int64_t>(1, ctx.attrs().get_int("group", 1));
+    return GemmView{group, x[0] * static_cast<std::int64_t>(count(Shape(x.begin() + 2, x.end()))), w[1],
+                    x[1] / group * static_cast<std::int64_t>(count(Shape(w.begin() + 2, w.end())))};
+  });
   r.add(std::move(deconv));
 
   // Pools: PoolGrad(dY, X) with the pool's own attributes.
@@ -679,6 +703,7 @@ void register_conv_ops(OpRegistry& r) {
   };
   global.flops = [](const OpContext& ctx) { return count(ctx.in_shape(0)); };
   global.kernel = make_kernel<GlobalAveragePoolKernel>();
+  global.traits = reduction_traits();
   global.gradient = [](GradientBuilder& b) {  // dX = dY / positions, spread over the positions
     const Shape x = b.shape(b.input(0));
     const double positions = count(Shape(x.begin() + 2, x.end()));

@@ -182,11 +182,12 @@ void unary_gradient(GradientBuilder& b) {
   b.set_grad(0, b.emit("UnaryGrad", "dx", {b.grad_output(0), b.input(0)}, std::move(a)));
 }
 
-void unary(OpRegistry& r, std::string kind, std::string summary, double flops, Kernel kernel,
+void unary(OpRegistry& r, std::string kind, std::string summary, double flops, OpTraits traits, Kernel kernel,
            std::vector<AttrDecl> attrs = {}, std::function<void(GradientBuilder&)> gradient = unary_gradient) {
   OpDef def;
   def.gradient = std::move(gradient);
   def.kernel = kernel;
+  def.traits = std::move(traits);
   def.kind = std::move(kind);
   def.summary = std::move(summary);
   def.attrs = std::move(attrs);
@@ -214,11 +215,12 @@ std::vector<TensorInfo> broadcast_all(const OpContext& ctx, std::size_t first, s
   return {{shape, ctx.in_dtype(value_input)}};
 }
 
-void binary(OpRegistry& r, std::string kind, std::string summary, double flops, Kernel kernel,
+void binary(OpRegistry& r, std::string kind, std::string summary, double flops, OpTraits traits, Kernel kernel,
             std::function<void(GradientBuilder&)> gradient) {
   OpDef def;
   def.gradient = std::move(gradient);
   def.kernel = kernel;
+  def.traits = std::move(traits);
   def.kind = std::move(kind);
   def.summary = std::move(summary);
   def.min_inputs = def.max_inputs = 2;
@@ -236,39 +238,39 @@ void binary(OpRegistry& r, std::string kind, std::string summary, double flops, 
 }  // namespace
 
 void register_elementwise_ops(OpRegistry& r) {
-  unary(r, "Sqrt", "square root", 1, make_kernel<UnaryKernel<SqrtFn>>());
-  unary(r, "Exp", "e^x (transcendental: 4 FLOPs)", 4, make_kernel<UnaryKernel<ExpFn>>());
-  unary(r, "Log", "natural logarithm (transcendental: 4 FLOPs)", 4, make_kernel<UnaryKernel<LogFn>>());
-  unary(r, "Neg", "-x", 1, make_kernel<UnaryKernel<NegFn>>(), {},
+  unary(r, "Sqrt", "square root", 1, transcendental_traits(), make_kernel<UnaryKernel<SqrtFn>>());
+  unary(r, "Exp", "e^x (transcendental: 4 FLOPs)", 4, transcendental_traits(), make_kernel<UnaryKernel<ExpFn>>());
+  unary(r, "Log", "natural logarithm (transcendental: 4 FLOPs)", 4, transcendental_traits(), make_kernel<UnaryKernel<LogFn>>());
+  unary(r, "Neg", "-x", 1, elementwise_traits(), make_kernel<UnaryKernel<NegFn>>(), {},
         [](GradientBuilder& b) { b.set_grad(0, b.emit("Neg", "dx", {b.grad_output(0)})); });
-  unary(r, "Abs", "|x|", 1, make_kernel<UnaryKernel<AbsFn>>());
-  unary(r, "Reciprocal", "1 / x", 1, make_kernel<UnaryKernel<ReciprocalFn>>());
-  unary(r, "Relu", "max(x, 0)", 1, make_kernel<UnaryKernel<ReluFn>>());
-  unary(r, "LeakyRelu", "x if x >= 0 else alpha * x", 2, make_kernel<UnaryKernel<LeakyReluFn>>(), {attr_float("alpha", 0.01)});
-  unary(r, "Sigmoid", "1 / (1 + e^-x): exp, add, divide (6 FLOPs)", 6, make_kernel<UnaryKernel<SigmoidFn>>());
-  unary(r, "Tanh", "hyperbolic tangent (6 FLOPs)", 6, make_kernel<UnaryKernel<TanhFn>>());
-  unary(r, "Softplus", "log(1 + e^x) (9 FLOPs)", 9, make_kernel<UnaryKernel<SoftplusFn>>());
-  unary(r, "Erf", "error function (8 FLOPs)", 8, make_kernel<UnaryKernel<ErfFn>>());
-  unary(r, "Gelu", "x * Phi(x), exact (approximate='none') or tanh form (12 FLOPs)", 12, make_kernel<UnaryKernel<GeluFn>>(),
+  unary(r, "Abs", "|x|", 1, elementwise_traits(), make_kernel<UnaryKernel<AbsFn>>());
+  unary(r, "Reciprocal", "1 / x", 1, transcendental_traits(), make_kernel<UnaryKernel<ReciprocalFn>>());
+  unary(r, "Relu", "max(x, 0)", 1, elementwise_traits(), make_kernel<UnaryKernel<ReluFn>>());
+  unary(r, "LeakyRelu", "x if x >= 0 else alpha * x", 2, elementwise_traits(), make_kernel<UnaryKernel<LeakyReluFn>>(), {attr_float("alpha", 0.01)});
+  unary(r, "Sigmoid", "1 / (1 + e^-x): exp, add, divide (6 FLOPs)", 6, transcendental_traits(), make_kernel<UnaryKernel<SigmoidFn>>());
+  unary(r, "Tanh", "hyperbolic tangent (6 FLOPs)", 6, transcendental_traits(), make_kernel<UnaryKernel<TanhFn>>());
+  unary(r, "Softplus", "log(1 + e^x) (9 FLOPs)", 9, transcendental_traits(), make_kernel<UnaryKernel<SoftplusFn>>());
+  unary(r, "Erf", "error function (8 FLOPs)", 8, transcendental_traits(), make_kernel<UnaryKernel<ErfFn>>());
+  unary(r, "Gelu", "x * Phi(x), exact (approximate='none') or tanh form (12 FLOPs)", 12, transcendental_traits(), make_kernel<UnaryKernel<GeluFn>>(),
         {attr_string("approximate", "none")});
 
-  binary(r, "Add", "a + b, broadcasting", 1, make_kernel<BinaryKernel<AddFn>>(), [](GradientBuilder& b) {
+  binary(r, "Add", "a + b, broadcasting", 1, elementwise_traits(), make_kernel<BinaryKernel<AddFn>>(), [](GradientBuilder& b) {
     for (std::size_t i = 0; i < 2; ++i) {
       if (b.wants(i)) b.set_grad(i, b.sum_to(b.grad_output(0), b.shape(b.input(i))));
     }
   });
-  binary(r, "Sub", "a - b, broadcasting", 1, make_kernel<BinaryKernel<SubFn>>(), [](GradientBuilder& b) {
+  binary(r, "Sub", "a - b, broadcasting", 1, elementwise_traits(), make_kernel<BinaryKernel<SubFn>>(), [](GradientBuilder& b) {
     if (b.wants(0)) b.set_grad(0, b.sum_to(b.grad_output(0), b.shape(b.input(0))));
     if (b.wants(1)) b.set_grad(1, b.emit("Neg", "db", {b.sum_to(b.grad_output(0), b.shape(b.input(1)))}));
   });
-  binary(r, "Mul", "a * b, broadcasting", 1, make_kernel<BinaryKernel<MulFn>>(), [](GradientBuilder& b) {
+  binary(r, "Mul", "a * b, broadcasting", 1, elementwise_traits(), make_kernel<BinaryKernel<MulFn>>(), [](GradientBuilder& b) {
     for (std::size_t i = 0; i < 2; ++i) {
       if (!b.wants(i)) continue;
       const TensorId other = b.input(1 - i);
       b.set_grad(i, b.sum_to(b.emit("Mul", i == 0 ? "da" : "db", {b.grad_output(0), other}), b.shape(b.input(i))));
     }
   });
-  binary(r, "Div", "a / b, broadcasting", 1, make_kernel<BinaryKernel<DivFn>>(), [](GradientBuilder& b) {
+  binary(r, "Div", "a / b, broadcasting", 1, transcendental_traits(), make_kernel<BinaryKernel<DivFn>>(), [](GradientBuilder& b) {
     const TensorId g = b.grad_output(0);
     if (b.wants(0)) b.set_grad(0, b.sum_to(b.emit("Div", "da", {g, b.input(1)}), b.shape(b.input(0))));
     if (b.wants(1)) {  // d(a/b)/db = -(a/b)/b
@@ -276,7 +278,7 @@ void register_elementwise_ops(OpRegistry& r) {
       b.set_grad(1, b.emit("Neg", "db", {b.sum_to(t, b.shape(b.input(1)))}));
     }
   });
-  binary(r, "Pow", "a ^ b, broadcasting (exp and log: 8 FLOPs)", 8, make_kernel<BinaryKernel<PowFn>>(),
+  binary(r, "Pow", "a ^ b, broadcasting (exp and log: 8 FLOPs)", 8, transcendental_traits(), make_kernel<BinaryKernel<PowFn>>(),
          [](GradientBuilder& b) {
            const TensorId g = b.grad_output(0);
            if (b.wants(0)) {  // b a^(b-1), the exponent in a's type (it may be an integer)
@@ -312,6 +314,7 @@ void register_elementwise_ops(OpRegistry& r) {
     return unary_grad_flops().find(ctx.attrs().get_string("of", ""))->second * count(ctx.output(0).shape);
   };
   unary_grad.kernel = make_kernel<UnaryGradKernel>();
+  unary_grad.traits = elementwise_traits();
   r.add(std::move(unary_grad));
 
   OpDef where;
@@ -337,6 +340,7 @@ void register_elementwise_ops(OpRegistry& r) {
       b.set_grad(i, b.sum_to(b.emit("Where", i == 1 ? "dx" : "dy", in), b.shape(b.input(i))));
     }
   };
+  where.traits = elementwise_traits();
   r.add(std::move(where));
 
   OpDef equal;
@@ -353,6 +357,7 @@ void register_elementwise_ops(OpRegistry& r) {
   };
   equal.flops = flops_per_output(1);
   equal.kernel = make_kernel<BinaryKernel<EqualFn>>();
+  equal.traits = elementwise_traits();
   r.add(std::move(equal));
 
   OpDef clip;
@@ -378,6 +383,7 @@ void register_elementwise_ops(OpRegistry& r) {
     while (in.back() == k_no_tensor) in.pop_back();
     b.set_grad(0, b.emit("UnaryGrad", "dx", std::move(in), make_attrs({{"of", std::string("Clip")}})));
   };
+  clip.traits = elementwise_traits();
   r.add(std::move(clip));
 }
 

@@ -222,6 +222,10 @@ void register_linalg_ops(OpRegistry& r) {
   };
   matmul.kernel = make_kernel<MatMulKernel>();
   matmul.gradient = matmul_gradient;
+  matmul.traits = matrix_traits(GpuKernel::matmul, [](const OpContext& ctx) {
+    const auto s = matmul_shapes(ctx);
+    return GemmView{static_cast<std::int64_t>(count(s.batch)), s.m, s.n, s.k};
+  });
   r.add(std::move(matmul));
 
   OpDef gemm;
@@ -260,6 +264,11 @@ void register_linalg_ops(OpRegistry& r) {
   };
   gemm.kernel = make_kernel<GemmKernel>();
   gemm.gradient = gemm_gradient;
+  gemm.traits = matrix_traits(GpuKernel::matmul, [](const OpContext& ctx) {
+    const auto& a = ctx.in_shape(0);
+    const auto& out = ctx.output(0).shape;
+    return GemmView{1, out[0], out[1], ctx.attrs().get_int("transA", 0) != 0 ? a[0] : a[1]};
+  });
   r.add(std::move(gemm));
 
   OpDef spmm;
@@ -300,6 +309,9 @@ void register_linalg_ops(OpRegistry& r) {
   };
   spmm.kernel = make_kernel<SpMMKernel>();
   spmm.gradient = spmm_gradient;
+  // Irregular: one lane per column of B, on the vector engine; cuSPARSE on a GPU.
+  spmm.traits = elementwise_traits();
+  spmm.traits->gpu = GpuKernel::sparse;
   r.add(std::move(spmm));
 }
 

@@ -267,6 +267,8 @@ void softmax(OpRegistry& r, std::string kind, std::string summary, Kernel kernel
   def.kind = std::move(kind);
   def.summary = std::move(summary);
   def.attrs = {attr_int("axis", -1)};
+  def.traits = reduction_traits();
+  def.traits->transcendental = true;  // exp, and a division or log
   def.infer = [](const OpContext& ctx) {
     ctx.require_rank(0, 1, k_variadic, "input");
     (void)ctx.normalize_axis(ctx.attrs().get_int("axis", -1), ctx.in_shape(0).size(), "axis");
@@ -303,6 +305,7 @@ void reduce(OpRegistry& r, std::string kind, std::string summary, Kernel kernel)
   };
   def.flops = [](const OpContext& ctx) { return count(ctx.in_shape(0)); };
   def.gradient = reduce_gradient;
+  def.traits = reduction_traits();
   r.add(std::move(def));
 }
 
@@ -348,6 +351,8 @@ void register_norm_reduce_ops(OpRegistry& r) {
     }
     layer_norm_gradient(b);
   };
+  layer_norm.traits = reduction_traits();  // mean and variance over the normalized axes
+  layer_norm.traits->param_uses = {ParamUse::by_rank, ParamUse::norm_scale, ParamUse::norm_shift};
   r.add(std::move(layer_norm));
 
   OpDef batch_norm;
@@ -374,6 +379,9 @@ void register_norm_reduce_ops(OpRegistry& r) {
   batch_norm.flops = flops_per_output(2);  // one multiply-add per element once folded
   batch_norm.kernel = make_kernel<BatchNormKernel>();
   batch_norm.gradient = batch_norm_gradient;
+  batch_norm.traits = reduction_traits();
+  batch_norm.traits->param_uses = {ParamUse::by_rank, ParamUse::norm_scale, ParamUse::norm_shift, ParamUse::running_mean,
+                                   ParamUse::running_variance};
   r.add(std::move(batch_norm));
 
   OpDef sum_to;
@@ -390,6 +398,7 @@ void register_norm_reduce_ops(OpRegistry& r) {
   };
   sum_to.flops = [](const OpContext& ctx) { return count(ctx.in_shape(0)); };
   sum_to.kernel = make_kernel<SumToKernel>();
+  sum_to.traits = elementwise_traits();
   r.add(std::move(sum_to));
 }
 

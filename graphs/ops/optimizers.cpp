@@ -104,6 +104,7 @@ void register_optimizer_ops(OpRegistry& r) {
   };
   momentum.flops = [](const OpContext& ctx) { return 6.0 * count(ctx.in_shape(0)); };
   momentum.kernel = make_kernel<MomentumKernel>();
+  momentum.traits = elementwise_traits();
   r.add(std::move(momentum));
 
   OpDef adam;
@@ -122,6 +123,7 @@ void register_optimizer_ops(OpRegistry& r) {
   // Weight decay 2, m 3, v 4, sqrt and scale 2, add eps 1, divide 1, scale and subtract 2.
   adam.flops = [](const OpContext& ctx) { return 15.0 * count(ctx.in_shape(0)); };
   adam.kernel = make_kernel<AdamKernel>();
+  adam.traits = elementwise_traits();
   r.add(std::move(adam));
 }
 

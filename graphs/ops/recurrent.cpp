@@ -297,6 +297,14 @@ void recurrent(OpRegistry& reg, std::string kind, std::string summary, std::int6
   def.flops = [gates, pointwise](const OpContext& ctx) {
     return recurrence_flops(check(ctx, gates), static_cast<double>(gates), pointwise);
   };
+  // Its gate projections: [x_t, h_t-1] x [W; R] per step and direction (the mapper sees the
+  // expanded primitives; the GPU runs it as cuDNN's GEMMs).
+  def.traits = matrix_traits(GpuKernel::matmul, [gates](const OpContext& ctx) {
+    const Shape& x = ctx.in_shape(0);
+    const Shape& w = ctx.in_shape(1);
+    const std::int64_t hidden = ctx.attrs().get_int("hidden_size", 1);
+    return GemmView{w[0], x[0] * x[1], gates * hidden, x[2] + hidden};  // W [dirs, gates x hidden, input]
+  });
   reg.add(std::move(def));
 }
 

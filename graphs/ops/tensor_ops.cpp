@@ -34,12 +34,15 @@ OpDef view(std::string kind, std::string summary) {
   def.summary = std::move(summary);
   def.flops = no_flops;
   def.is_view = true;
+  def.traits = view_traits();
   return def;
 }
 
-OpDef mover(std::string kind, std::string summary) {
+/// An op that moves or makes data; `traits` says what runs it.
+OpDef mover(std::string kind, std::string summary, OpTraits traits) {
   OpDef def = view(std::move(kind), std::move(summary));
   def.is_view = false;
+  def.traits = std::move(traits);
   return def;
 }
 
@@ -491,7 +494,7 @@ void register_tensor_ops(OpRegistry& r) {
   identity.gradient = view_gradient;
   r.add(std::move(identity));
 
-  OpDef transpose = mover("Transpose", "permute dimensions (default: reverse them)");
+  OpDef transpose = mover("Transpose", "permute dimensions (default: reverse them)", movement_traits(GpuKernel::none));
   transpose.attrs = {attr_ints("perm")};
   transpose.infer = [](const OpContext& ctx) {
     const Shape& in = ctx.in_shape(0);
@@ -513,7 +516,7 @@ void register_tensor_ops(OpRegistry& r) {
   transpose.gradient = transpose_gradient;
   r.add(std::move(transpose));
 
-  OpDef concat = mover("Concat", "join inputs along an axis");
+  OpDef concat = mover(std::string(kind::concat), "join inputs along an axis", movement_traits(GpuKernel::vector));
   concat.max_inputs = k_variadic;
   concat.attrs = {attr_required("axis", AttrType::int_)};
   concat.infer = [](const OpContext& ctx) {
@@ -535,7 +538,7 @@ void register_tensor_ops(OpRegistry& r) {
   concat.gradient = concat_gradient;
   r.add(std::move(concat));
 
-  OpDef split = mover("Split", "cut along an axis into the outputs (sizes: input, attribute, or equal)");
+  OpDef split = mover("Split", "cut along an axis into the outputs (sizes: input, attribute, or equal)", movement_traits(GpuKernel::none));
   split.max_inputs = 2;
   split.max_outputs = k_variadic;
   split.attrs = {attr_int("axis", 0), attr_ints("split"), attr_ints("num_outputs")};
@@ -544,7 +547,7 @@ void register_tensor_ops(OpRegistry& r) {
   split.gradient = split_gradient;
   r.add(std::move(split));
 
-  OpDef slice = mover("Slice", "a strided window per axis (starts, ends, axes, steps: constants)");
+  OpDef slice = mover("Slice", "a strided window per axis (starts, ends, axes, steps: constants)", movement_traits(GpuKernel::none));
   slice.min_inputs = 3;
   slice.max_inputs = 5;
   slice.infer = slice_infer;
@@ -552,7 +555,7 @@ void register_tensor_ops(OpRegistry& r) {
   slice.gradient = slice_gradient;
   r.add(std::move(slice));
 
-  OpDef gather = mover("Gather", "take entries along an axis at integer indices");
+  OpDef gather = mover("Gather", "take entries along an axis at integer indices", movement_traits(GpuKernel::vector));
   gather.min_inputs = gather.max_inputs = 2;
   gather.attrs = {attr_int("axis", 0)};
   gather.infer = [](const OpContext& ctx) {
@@ -567,9 +570,12 @@ void register_tensor_ops(OpRegistry& r) {
   };
   gather.kernel = make_kernel<GatherKernel>();
   gather.gradient = gather_gradient;
+  gather.traits->gpu_for = [](const OpContext& ctx) {  // x[t]: PyTorch selects a view
+    return ctx.has_input(1) && count(ctx.in_shape(1)) == 1 ? GpuKernel::none : GpuKernel::vector;
+  };
   r.add(std::move(gather));
 
-  OpDef expand = mover("Expand", "broadcast the input to a constant shape");
+  OpDef expand = mover("Expand", "broadcast the input to a constant shape", movement_traits(GpuKernel::none));
   expand.min_inputs = expand.max_inputs = 2;
   expand.infer = [](const OpContext& ctx) {
     const auto target = *ctx.const_ints(1, "the target shape");
@@ -583,7 +589,7 @@ void register_tensor_ops(OpRegistry& r) {
   expand.gradient = [](GradientBuilder& b) { b.set_grad(0, b.sum_to(b.grad_output(0), b.shape(b.input(0)))); };
   r.add(std::move(expand));
 
-  OpDef constant = mover("Constant", "a tensor of fixed values (held by its output tensor)");
+  OpDef constant = mover("Constant", "a tensor of fixed values (held by its output tensor)", view_traits());
   constant.min_inputs = constant.max_inputs = 0;
   constant.infer = [](const OpContext& ctx) {
     const Tensor& out = ctx.output(0);
@@ -595,7 +601,7 @@ void register_tensor_ops(OpRegistry& r) {
   };
   r.add(std::move(constant));
 
-  OpDef shape = mover("Shape", "the input's shape as a 1-D i64 tensor (dimensions start to end)");
+  OpDef shape = mover("Shape", "the input's shape as a 1-D i64 tensor (dimensions start to end)", view_traits());
   shape.attrs = {attr_int("start", 0), AttrDecl{"end", AttrType::int_, std::nullopt, true}};
   shape.infer = [](const OpContext& ctx) {
     const auto rank = static_cast<std::int64_t>(ctx.in_shape(0).size());
@@ -608,7 +614,7 @@ void register_tensor_ops(OpRegistry& r) {
   shape.kernel = make_kernel<ShapeKernel>();
   r.add(std::move(shape));
 
-  OpDef cast = mover("Cast", "convert elements to the type named by 'to'");
+  OpDef cast = mover("Cast", "convert elements to the type named by 'to'", elementwise_traits());
   cast.attrs = {attr_required("to", AttrType::string)};
   cast.infer = [](const OpContext& ctx) {
     const std::string to = ctx.attrs().get_string("to", "");
@@ -623,7 +629,7 @@ void register_tensor_ops(OpRegistry& r) {
   };
   r.add(std::move(cast));
 
-  OpDef slice_grad = mover("SliceGrad", "zeros of 'shape' with dY placed where Slice read it (backward of Slice)");
+  OpDef slice_grad = mover("SliceGrad", "zeros of 'shape' with dY placed where Slice read it (backward of Slice)", movement_traits(GpuKernel::vector));
   slice_grad.min_inputs = 3;
   slice_grad.max_inputs = 5;
   slice_grad.attrs = {attr_required("shape", AttrType::ints)};
@@ -643,7 +649,7 @@ void register_tensor_ops(OpRegistry& r) {
   slice_grad.kernel = make_kernel<SliceGradKernel>();
   r.add(std::move(slice_grad));
 
-  OpDef gather_grad = mover("GatherGrad", "zeros of 'shape' with dY added at the gathered indices (backward of Gather)");
+  OpDef gather_grad = mover("GatherGrad", "zeros of 'shape' with dY added at the gathered indices (backward of Gather)", movement_traits(GpuKernel::vector));
   gather_grad.min_inputs = gather_grad.max_inputs = 2;
   gather_grad.attrs = {attr_int("axis", 0), attr_required("shape", AttrType::ints)};
   gather_grad.infer = [](const OpContext& ctx) {

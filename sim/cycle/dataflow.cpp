@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "graphs/op_registry.h"
 
 namespace rdasim::sim {
 
@@ -16,21 +17,6 @@ namespace {
 
 /// Times closer than this (cycles) are equal: SystemC's clock ticks in thousandths of a cycle.
 constexpr double k_epsilon = 1e-6;
-
-
-bool is_reduction(const std::string& kind) {
-  static const std::set<std::string> kinds{"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd",
-                                           "ReduceL2", "Softmax", "LogSoftmax", "LayerNormalization",
-                                           "BatchNormalization", "InstanceNormalization", "GlobalAveragePool",
-                                           "GlobalMaxPool", "ArgMax", "ArgMin"};
-  return kinds.count(kind) > 0;
-}
-
-bool is_transcendental(const std::string& kind) {
-  static const std::set<std::string> kinds{"Exp", "Log", "Tanh", "Sigmoid", "Erf", "Gelu", "Sqrt", "Pow", "Softplus",
-                                           "Softmax", "LogSoftmax", "Reciprocal", "Div", "Sin", "Cos", "Elu", "Selu"};
-  return kinds.count(kind) > 0;
-}
 
 }  // namespace
 
@@ -48,9 +34,11 @@ std::int64_t section_tokens(const mapper::MappedSection& section, double vector_
 double fill_latency(const mapper::MappedOp& op, arch::UnitKind kind, const arch::Spec& spec) {
   if (kind != arch::UnitKind::pcu) return 1.0;  // a PMU bank access
   const double lanes = spec.pcu().lanes, stages = spec.pcu().stages;
-  double cycles = op.engine == "matrix" ? lanes + stages : stages;
-  if (is_reduction(op.kind)) cycles += std::ceil(std::log2(lanes));
-  if (is_transcendental(op.kind)) cycles += stages;  // the tail stage's iterations
+  double cycles = op.engine == graphs::Engine::matrix ? lanes + stages : stages;
+  const graphs::OpTraits* traits = graphs::OpRegistry::instance().traits(op.kind);
+  RDASIM_ASSERT(traits != nullptr, "mapped op of unknown kind " + op.kind);  // mapping_from_json checks kinds
+  if (traits->reduces) cycles += std::ceil(std::log2(lanes));
+  if (traits->transcendental) cycles += stages;  // the tail stage's iterations
   return cycles;
 }
 
@@ -73,7 +61,7 @@ SectionFlow::SectionFlow(const mapper::MappedSection& section, const arch::Fabri
       n.tile = u.tile;
       n.kind = k < pcus ? arch::UnitKind::pcu : arch::UnitKind::pmu;
       // A PCU works its share of the op's stage on every token; a memory-engine op's PMUs too.
-      if (n.kind == arch::UnitKind::pcu || op.engine == "memory") n.service = op.stage_cycles / tokens;
+      if (n.kind == arch::UnitKind::pcu || op.engine == graphs::Engine::memory) n.service = op.stage_cycles / tokens;
       n.latency = fill_latency(op, n.kind, spec);
       if (home_tile < 0) home_tile = u.tile;
       if (!node_of.emplace(u.id, static_cast<int>(m_nodes.size())).second) {

@@ -43,17 +43,17 @@ double default_tolerance(Precision precision) { return precision == Precision::b
 
 namespace {
 
-/// How a param is used decides its distribution: the first consumer and the input slot.
-enum class ParamUse { weight, bias, norm_scale, norm_shift, variance };
+using graphs::ParamUse;
 
+/// How a param is used decides its distribution: the first consumer whose kind declares the
+/// use of the param's input slot (graphs::OpTraits::param_uses); else a bias when rank <= 1,
+/// a weight otherwise.
 ParamUse param_use(const graphs::Graph& graph, const graphs::Tensor& t, TensorId id) {
   for (graphs::OpId c : t.consumers) {
     const graphs::Op& op = graph.op(c);
     const auto slot = static_cast<std::size_t>(std::find(op.inputs.begin(), op.inputs.end(), id) - op.inputs.begin());
-    if (op.kind == "BatchNormalization") {
-      return slot == 1 ? ParamUse::norm_scale : slot == 4 ? ParamUse::variance : ParamUse::norm_shift;
-    }
-    if (op.kind == "LayerNormalization") return slot == 1 ? ParamUse::norm_scale : ParamUse::norm_shift;
+    const ParamUse use = graphs::op_traits(graph, c).param_use(slot);
+    if (use != ParamUse::by_rank) return use;
     if (t.shape.size() <= 1) return ParamUse::bias;
   }
   return t.shape.size() <= 1 ? ParamUse::bias : ParamUse::weight;
@@ -207,11 +207,13 @@ Array<double> initial_values(const graphs::Graph& graph, TensorId param, std::ui
   for (auto& v : out.data) {
     const double u = 2.0 * rng.uniform() - 1.0;  // [-1, 1)
     switch (use) {
+      case ParamUse::by_rank:  // param_use resolves it
       case ParamUse::weight:
       case ParamUse::bias: v = bound * u; break;
       case ParamUse::norm_scale: v = 1.0 + 0.1 * u; break;
-      case ParamUse::norm_shift: v = 0.1 * u; break;
-      case ParamUse::variance: v = 1.0 + 0.5 * u; break;
+      case ParamUse::norm_shift:
+      case ParamUse::running_mean: v = 0.1 * u; break;
+      case ParamUse::running_variance: v = 1.0 + 0.5 * u; break;
     }
     if (!graphs::is_float(t.dtype)) v = std::round(v);
   }

@@ -20,16 +20,6 @@ using graphs::TensorId;
 
 const char* to_string(Precision precision) { return precision == Precision::fp32 ? "fp32" : "bf16"; }
 
-const char* to_string(KernelClass cls) {
-  switch (cls) {
-    case KernelClass::matmul: return "matmul";
-    case KernelClass::conv: return "conv";
-    case KernelClass::sparse: return "sparse";
-    case KernelClass::vector: return "vector";
-  }
-  return "?";
-}
-
 const char* to_string(Limit limit) {
   switch (limit) {
     case Limit::compute: return "compute";
@@ -44,25 +34,8 @@ namespace {
 constexpr double k_tera = 1e12;
 constexpr double k_micro = 1e-6;
 
-KernelClass classify(const std::string& kind) {
-  if (kind == "MatMul" || kind == "Gemm" || kind == "GRU" || kind == "LSTM" || kind == "RNN") return KernelClass::matmul;
-  if (kind == "Conv" || kind == "ConvTranspose" || kind == "ConvWeightGrad") return KernelClass::conv;
-  if (kind == "SpMM") return KernelClass::sparse;
-  return KernelClass::vector;
-}
-
-/// Ops the framework runs without a kernel: the registry's views, plus what PyTorch returns as
-/// a view of its input (split, slice, transpose, expand, selecting one index) and constants.
-bool runs_no_kernel(const Graph& graph, const Op& op) {
-  static const std::set<std::string, std::less<>> framework_views = {"Split", "Slice", "Transpose", "Expand",
-                                                                     "Constant"};
-  if (framework_views.contains(op.kind)) return true;
-  if (const auto* def = graphs::OpRegistry::instance().find(op.kind); def != nullptr && def->is_view) return true;
-  if (op.kind == "Gather" && op.inputs.size() > 1 && op.inputs[1] != graphs::k_no_tensor) {
-    return graph.tensor(op.inputs[1]).elements() == 1;  // x[t]: a select, a view
-  }
-  return false;
-}
+/// Ops the framework runs without a kernel: views and constants (their traits say so).
+bool runs_no_kernel(const Graph& graph, OpId op) { return graphs::gpu_kernel(graph, op) == KernelClass::none; }
 
 /// Bytes of a tensor as the run stores it: floating tensors in the run's precision.
 double stored_bytes(const graphs::Tensor& t, Precision precision) {
@@ -140,6 +113,7 @@ double compute_rate(KernelClass cls, Precision precision, const Spec& spec) {
       return spec.framework.tf32_convs ? p.tf32_tflops * e.conv_tf32 * k_tera : p.fp32_tflops * e.matmul * k_tera;
     case KernelClass::sparse:
     case KernelClass::vector: return p.fp32_tflops * e.vector * k_tera;
+    case KernelClass::none: break;
   }
   return 1;
 }
@@ -178,7 +152,7 @@ std::vector<TensorId> view_roots(const Graph& graph, const std::vector<OpId>& or
   for (std::size_t t = 0; t < root.size(); ++t) root[t] = static_cast<TensorId>(t);
   for (OpId id : order) {
     const Op& op = graph.op(id);
-    if (!runs_no_kernel(graph, op) || op.inputs.empty() || op.inputs[0] == graphs::k_no_tensor) continue;
+    if (!runs_no_kernel(graph, id) || op.inputs.empty() || op.inputs[0] == graphs::k_no_tensor) continue;
     for (TensorId out : op.outputs) root[static_cast<std::size_t>(out)] = root[static_cast<std::size_t>(op.inputs[0])];
   }
   return root;
@@ -220,8 +194,8 @@ class Estimator {
   void form_groups() {
     for (OpId id : m_order) {
       const Op& op = m_graph.op(id);
-      if (runs_no_kernel(m_graph, op)) continue;
-      const KernelClass cls = classify(op.kind);
+      const KernelClass cls = graphs::gpu_kernel(m_graph, id);
+      if (cls == KernelClass::none) continue;
       int join = -1;
       if (m_options.fuse && cls == KernelClass::vector) {
         int latest = -1;
@@ -246,8 +220,8 @@ class Estimator {
     const auto& tensor = m_graph.tensor(t);
     if (tensor.role == graphs::Role::output) return true;
     for (OpId c : tensor.consumers) {
-      const Op& op = m_graph.op(c);
-      if (runs_no_kernel(m_graph, op)) {
+      if (runs_no_kernel(m_graph, c)) {
+        const Op& op = m_graph.op(c);
         for (TensorId out : op.outputs) {
           if (used_outside(out, g)) return true;
         }
@@ -291,7 +265,7 @@ class Estimator {
     k.bytes = k.ops == 1 ? op_bytes(m_graph, group.ops.front(), graphs::op_cost(m_graph, group.ops.front()),
                                     m_options.precision)
                          : group_bytes(g);
-    if (k.ops == 1 && first.kind == "Concat") {
+    if (k.ops == 1 && first.kind == graphs::kind::concat) {
       k.bytes += concat_sector_waste(m_graph, first, m_options.precision, m_spec.sector_bytes);
     }
     k.flops *= members;
@@ -406,7 +380,7 @@ core::Json Estimate::to_json(bool with_kernels) const {
   if (with_kernels) {
     core::Json list = core::Json::array();
     for (const Kernel& k : kernels) {
-      list.push_back({{"name", k.name}, {"class", to_string(k.cls)}, {"ops", k.ops}, {"launches", k.launches},
+      list.push_back({{"name", k.name}, {"class", graphs::to_string(k.cls)}, {"ops", k.ops}, {"launches", k.launches},
                       {"flops", k.flops}, {"bytes", k.bytes}, {"compute_s", k.compute_s}, {"memory_s", k.memory_s},
                       {"device_s", k.device_s}, {"host_s", k.host_s}, {"limit", to_string(k.limit)}});
     }

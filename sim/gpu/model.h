@@ -16,6 +16,7 @@
 
 #include "core/json.h"
 #include "graphs/graph.h"
+#include "graphs/op_traits.h"
 #include "sim/gpu/spec.h"
 
 namespace rdasim::gpu {
@@ -23,8 +24,8 @@ namespace rdasim::gpu {
 enum class Precision { fp32, bf16 };
 [[nodiscard]] const char* to_string(Precision precision);
 
-enum class KernelClass { matmul, conv, sparse, vector };
-[[nodiscard]] const char* to_string(KernelClass cls);
+/// The kernel an op launches: its kind's trait (graphs/op_traits.h).
+using KernelClass = graphs::GpuKernel;
 
 /// What set a kernel's device time.
 enum class Limit { compute, memory, latency };

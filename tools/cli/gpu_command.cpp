@@ -86,7 +86,7 @@ int run_gpu(const GpuCliOptions& opt) {
                "device", "limit");
     for (const auto* k : order) {
       std::string name = k->name.size() > 44 ? k->name.substr(0, 41) + "..." : k->name;
-      fmt::print("  {:<44} {:<7} {:>10.4g} {:>10.4g} {:>11} {:>9}\n", name, gpu::to_string(k->cls), k->flops / 1e9,
+      fmt::print("  {:<44} {:<7} {:>10.4g} {:>10.4g} {:>11} {:>9}\n", name, graphs::to_string(k->cls), k->flops / 1e9,
                  k->bytes / 1e6, seconds_text(k->device_s), gpu::to_string(k->limit));
     }
   }

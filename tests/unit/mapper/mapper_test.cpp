@@ -112,7 +112,7 @@ TEST_CASE("tenants get disjoint tiles; check() finds shared units and overfull s
   // 685: the tile's 160 PCUs, 160 PMUs, 17 x 21 switches and 8 AGCUs.
   auto overfull = ensemble;
   auto& ops = overfull.tenants[0].sections[0].ops;
-  std::find_if(ops.begin(), ops.end(), [](const mapper::MappedOp& o) { return o.engine == "matrix"; })->parallel += 1000;
+  std::find_if(ops.begin(), ops.end(), [](const mapper::MappedOp& o) { return o.engine == graphs::Engine::matrix; })->parallel += 1000;
   overfull.tenants[0].sections[0].pcus += 1000;
   CHECK_THAT(mapper::check(overfull, fabric("sn10")).at(0), Contains("exceed its region's 160 and 160"));
 }

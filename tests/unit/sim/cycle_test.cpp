@@ -60,7 +60,7 @@ class HandMapping {
     mapper::MappedOp o;
     o.name = name;
     o.kind = pcus > 0 ? "MatMul" : "Concat";
-    o.engine = pcus > 0 ? "matrix" : "memory";
+    o.engine = pcus > 0 ? graphs::Engine::matrix : graphs::Engine::memory;
     o.parallel = pcus > 0 ? pcus : 1;
     o.buffer_pmus = static_cast<int>(units.size()) - pcus;
     o.output_pmus = std::min(1, o.buffer_pmus);

@@ -1,0 +1,97 @@
+// Op traits: what the mapper, the simulators, the GPU model and the functional reference's
+// initializer need to know of an op kind, declared with the kind in its registry entry (as MLIR
+// declares traits with an op). Those layers ask the traits, never the kind's name, so a new kind
+// is one registry entry; OpRegistry::add rejects a kind that declares none.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace rdasim::graphs {
+
+class OpContext;
+
+/// Which part of a reconfigurable-dataflow fabric runs an op (DESIGN.md §Modelling).
+enum class Engine {
+  none,    ///< views and constants: no unit, no time
+  matrix,  ///< GEMM-like: lanes x stages MACs per cycle, systolic, over its GemmView
+  vector,  ///< element-wise, reductions, normalizations, SpMM: lanes elements per cycle
+  memory,  ///< data movement (Transpose, Concat, Gather): a PMU's address generators
+};
+
+[[nodiscard]] const char* to_string(Engine engine);
+/// The engine named `name` (as to_string writes it); nullopt for any other word.
+[[nodiscard]] std::optional<Engine> engine_from_string(std::string_view name);
+/// Whether the op runs on PCUs (matrix and vector engines).
+[[nodiscard]] inline bool uses_pcus(Engine engine) { return engine == Engine::matrix || engine == Engine::vector; }
+
+/// The kernel a GPU framework (PyTorch eager) launches for an op.
+enum class GpuKernel {
+  none,    ///< returned as a view of its input (reshape, slice, transpose, expand) or a constant
+  matmul,  ///< cuBLAS GEMM
+  conv,    ///< cuDNN implicit GEMM
+  sparse,  ///< cuSPARSE SpMM: memory-bound
+  vector,  ///< element-wise or reduction kernel: memory-bound, fusable
+};
+
+[[nodiscard]] const char* to_string(GpuKernel kernel);
+
+/// Kinds that a model must name where no trait says what it needs (the GPU model's sector
+/// waste of a concatenation); every other question goes to the traits.
+namespace kind {
+inline constexpr std::string_view concat = "Concat";
+}  // namespace kind
+
+/// How a param input is used; it picks the distribution the functional reference's seeded
+/// initializer draws the param from when a model comes without values.
+enum class ParamUse {
+  by_rank,           ///< not declared: a bias when rank <= 1, a weight otherwise
+  weight,            ///< uniform in +-1/sqrt(fan_in)
+  bias,              ///< as a weight
+  norm_scale,        ///< near 1
+  norm_shift,        ///< near 0
+  running_mean,      ///< near 0
+  running_variance,  ///< near 1, positive
+};
+
+/// A matrix op seen as `batch` independent GEMMs [m, k] x [k, n]: the mapper spreads N over a
+/// PCU's lanes and K over its stages.
+struct GemmView {
+  std::int64_t batch = 1, m = 1, n = 1, k = 1;
+};
+
+struct OpTraits {
+  Engine engine = Engine::vector;
+  /// Combines values across lanes in the PCU's reduction tree, whose depth adds to its fill.
+  bool reduces = false;
+  /// Iterates in the PCU's tail stage (exp, log, division, square root).
+  bool transcendental = false;
+  GpuKernel gpu = GpuKernel::vector;
+  /// Refines `gpu` where the op's shapes decide (Gather of a single index is a view); empty:
+  /// `gpu` always.
+  std::function<GpuKernel(const OpContext&)> gpu_for;
+  /// The GEMM view of a matrix op (required when engine is matrix).
+  std::function<GemmView(const OpContext&)> gemm;
+  /// How a param in each input slot is used; slots past its end are ParamUse::by_rank.
+  std::vector<ParamUse> param_uses;
+
+  /// The use of input slot `slot`.
+  [[nodiscard]] ParamUse param_use(std::size_t slot) const {
+    return slot < param_uses.size() ? param_uses[slot] : ParamUse::by_rank;
+  }
+};
+
+// Traits shared by families of kinds.
+[[nodiscard]] OpTraits elementwise_traits();      ///< vector engine, vector GPU kernel
+[[nodiscard]] OpTraits transcendental_traits();   ///< the same, through the tail stage
+[[nodiscard]] OpTraits reduction_traits();        ///< vector engine with the reduction tree
+[[nodiscard]] OpTraits view_traits();             ///< no engine, no GPU kernel
+/// Data movement on a PMU; `gpu` says whether the framework launches a kernel for it.
+[[nodiscard]] OpTraits movement_traits(GpuKernel gpu);
+/// A matrix op with its GEMM view.
+[[nodiscard]] OpTraits matrix_traits(GpuKernel gpu, std::function<GemmView(const OpContext&)> gemm);
+
+}  // namespace rdasim::graphs
