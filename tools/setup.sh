@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # toolchain
   g++ cmake ninja-build pkg-config ccache git
+  # the format check (tools/format.sh)
+  clang-format
   # libraries (DESIGN.md: only Debian packages, no downloads at configure time)
   libfmt-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libboost-graph-dev libmetis-dev
   libsystemc-dev libonnx-dev libprotobuf-dev libeigen3-dev
