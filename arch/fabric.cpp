@@ -77,7 +77,8 @@ void Fabric::index_links() {
   for (std::size_t u = 0; u < m_units.size(); ++u) m_out_offsets[u + 1] += m_out_offsets[u];
   m_out_ids.resize(m_links.size());
   std::vector<int> next(m_out_offsets.begin(), m_out_offsets.end() - 1);
-  for (const auto& link : m_links) m_out_ids[static_cast<std::size_t>(next[static_cast<std::size_t>(link.src)]++)] = link.id;
+  for (const auto& link : m_links)
+    m_out_ids[static_cast<std::size_t>(next[static_cast<std::size_t>(link.src)]++)] = link.id;
 }
 
 int Fabric::add_unit(UnitKind kind, int tile, int x, int y) {
@@ -169,7 +170,8 @@ std::span<const int> Fabric::out_links(int unit_id) const {
 }
 
 int Fabric::memory_unit(int tier) const {
-  RDASIM_ASSERT(tier >= 0 && tier < static_cast<int>(m_spec.memory_tiers().size()), fmt::format("memory tier {}", tier));
+  RDASIM_ASSERT(tier >= 0 && tier < static_cast<int>(m_spec.memory_tiers().size()),
+                fmt::format("memory tier {}", tier));
   return m_first_memory_unit + tier;
 }
 
@@ -204,12 +206,10 @@ Region Fabric::region(std::string name, std::vector<int> tiles) const {
   for (std::size_t i = 0; i < tiles.size(); ++i) {
     if (tiles[i] < 0 || tiles[i] >= m_spec.tiles()) {
       throw core::InputError(core::Location{"region " + name},
-                             fmt::format("tile {} does not exist; expected 0 to {}", tiles[i],
-                                         m_spec.tiles() - 1));
+                             fmt::format("tile {} does not exist; expected 0 to {}", tiles[i], m_spec.tiles() - 1));
     }
     if (i > 0 && tiles[i] == tiles[i - 1]) {
-      throw core::InputError(core::Location{"region " + name},
-                             fmt::format("tile {} is listed twice", tiles[i]));
+      throw core::InputError(core::Location{"region " + name}, fmt::format("tile {} is listed twice", tiles[i]));
     }
   }
   if (tiles.empty()) throw core::InputError(core::Location{"region " + name}, "expected at least one tile");
@@ -223,9 +223,8 @@ std::vector<Region> Fabric::split(std::span<const int> tiles_per_region) const {
     needed += n;
   }
   if (needed > m_spec.tiles()) {
-    throw core::InputError(fmt::format("{} regions need {} tiles, but '{}' has {}",
-                                       tiles_per_region.size(), needed, m_spec.name(),
-                                       m_spec.tiles()));
+    throw core::InputError(fmt::format("{} regions need {} tiles, but '{}' has {}", tiles_per_region.size(), needed,
+                                       m_spec.name(), m_spec.tiles()));
   }
   std::vector<Region> regions;
   int next = 0;
@@ -241,8 +240,9 @@ Region Fabric::band(std::string name, int tile, int first_row, int end_row) cons
   Region r = region(name, {tile});
   const int rows = m_spec.tile().rows;
   if (first_row < 0 || end_row > rows || first_row >= end_row) {
-    throw core::InputError(core::Location{"region " + name},
-                           fmt::format("rows {} to {} are not a band of a tile's rows 0 to {}", first_row, end_row, rows));
+    throw core::InputError(
+        core::Location{"region " + name},
+        fmt::format("rows {} to {} are not a band of a tile's rows 0 to {}", first_row, end_row, rows));
   }
   r.first_row = first_row;
   r.end_row = end_row;
@@ -253,7 +253,8 @@ bool Fabric::contains(const Region& region, const Unit& u) const {
   if (!std::binary_search(region.tiles.begin(), region.tiles.end(), u.tile)) return false;
   if (!region.is_band()) return true;
   // Switch rows run 0..rows: the band owns those above its cells, the last band the bottom one.
-  const bool bottom = u.kind == UnitKind::switch_box && u.y == m_spec.tile().rows && region.end_row == m_spec.tile().rows;
+  const bool bottom =
+      u.kind == UnitKind::switch_box && u.y == m_spec.tile().rows && region.end_row == m_spec.tile().rows;
   return (u.y >= region.first_row && u.y < region.end_row) || bottom;
 }
 

@@ -112,10 +112,10 @@ class Fabric {
   std::vector<Link> m_links;
   std::vector<int> m_out_offsets;  ///< per unit, into m_out_ids (one extra at the end)
   std::vector<int> m_out_ids;      ///< link ids grouped by source unit
-  std::vector<int> m_cells;     ///< per tile, row-major: unit id or -1
-  std::vector<int> m_switches;  ///< per tile, (rows+1) x (cols+1), row-major
-  std::vector<int> m_counts;    ///< per UnitKind
-  int m_first_memory_unit = 0;  ///< memory units are the last, one per tier
+  std::vector<int> m_cells;        ///< per tile, row-major: unit id or -1
+  std::vector<int> m_switches;     ///< per tile, (rows+1) x (cols+1), row-major
+  std::vector<int> m_counts;       ///< per UnitKind
+  int m_first_memory_unit = 0;     ///< memory units are the last, one per tier
 };
 
 }  // namespace rdasim::arch

@@ -49,9 +49,10 @@ std::string fabric_svg(const Fabric& fabric, const UnitStyler& styler) {
     // Around the switch lattice: columns 1 .. cols + 1, rows 0 .. rows of the tile's span.
     const int x = k_margin + ((tile % fabric.tile_grid_cols()) * tile_w + 1) * k_cell - k_cell / 3;
     const int y = k_margin + (tile / fabric.tile_grid_cols()) * tile_h * k_cell - k_cell / 3;
-    svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#f4f4f4\" "
-                       "stroke=\"#999\" rx=\"4\"><title>tile {}</title></rect>\n",
-                       x, y, t.cols * k_cell + 2 * k_cell / 3, t.rows * k_cell + 2 * k_cell / 3, tile);
+    svg += fmt::format(
+        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#f4f4f4\" "
+        "stroke=\"#999\" rx=\"4\"><title>tile {}</title></rect>\n",
+        x, y, t.cols * k_cell + 2 * k_cell / 3, t.rows * k_cell + 2 * k_cell / 3, tile);
   }
   // Switch-to-switch links as thin lines, under the units.
   svg += "<g stroke=\"#c8c8c8\" stroke-width=\"1\">\n";
@@ -59,9 +60,9 @@ std::string fabric_svg(const Fabric& fabric, const UnitStyler& styler) {
     const Unit& a = fabric.unit(link.src);
     const Unit& b = fabric.unit(link.dst);
     if (a.kind != UnitKind::switch_box || b.kind != UnitKind::switch_box || link.src > link.dst) continue;
-    svg += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/>\n",
-                       k_margin + fabric.global_x(a) * k_cell, k_margin + fabric.global_y(a) * k_cell,
-                       k_margin + fabric.global_x(b) * k_cell, k_margin + fabric.global_y(b) * k_cell);
+    svg += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/>\n", k_margin + fabric.global_x(a) * k_cell,
+                       k_margin + fabric.global_y(a) * k_cell, k_margin + fabric.global_x(b) * k_cell,
+                       k_margin + fabric.global_y(b) * k_cell);
   }
   svg += "</g>\n";
 
@@ -78,21 +79,23 @@ std::string fabric_svg(const Fabric& fabric, const UnitStyler& styler) {
     const int gx = k_margin + fabric.global_x(u) * k_cell;
     const int gy = k_margin + fabric.global_y(u) * k_cell;
     if (u.kind == UnitKind::switch_box) {
-      svg += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"2.5\" fill=\"{}\"><title>{}</title></circle>\n",
-                         gx, gy, style.fill, core::xml_escape(style.title));
+      svg += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"2.5\" fill=\"{}\"><title>{}</title></circle>\n", gx, gy,
+                         style.fill, core::xml_escape(style.title));
       continue;
     }
     // Cells sit between their corner switches; AGCUs are centred on their switch's row.
     const int cx = gx + (u.kind == UnitKind::agcu ? 0 : k_cell / 2);
     const int cy = gy + (u.kind == UnitKind::agcu ? 0 : k_cell / 2);
     const int size = k_cell - 8;
-    svg += fmt::format("<g><title>{}</title><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" "
-                       "rx=\"3\" fill=\"{}\" stroke=\"#333\" stroke-width=\"0.5\"/>",
-                       core::xml_escape(style.title), cx - size / 2, cy - size / 2, size, size, style.fill);
+    svg += fmt::format(
+        "<g><title>{}</title><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" "
+        "rx=\"3\" fill=\"{}\" stroke=\"#333\" stroke-width=\"0.5\"/>",
+        core::xml_escape(style.title), cx - size / 2, cy - size / 2, size, size, style.fill);
     if (!style.label.empty()) {
-      svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" dominant-baseline=\"central\">"
-                         "{}</text>",
-                         cx, cy, core::xml_escape(style.label));
+      svg += fmt::format(
+          "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" dominant-baseline=\"central\">"
+          "{}</text>",
+          cx, cy, core::xml_escape(style.label));
     }
     svg += "</g>\n";
   }
@@ -100,24 +103,27 @@ std::string fabric_svg(const Fabric& fabric, const UnitStyler& styler) {
   // Legend.
   const int ly = height - k_legend + 12;
   int lx = k_margin;
-  for (const auto& [kind, name] : {std::pair{UnitKind::pcu, "PCU"}, std::pair{UnitKind::pmu, "PMU"},
-                                   std::pair{UnitKind::agcu, "AGCU"}}) {
-    svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"14\" height=\"14\" rx=\"3\" fill=\"{}\" "
-                       "stroke=\"#333\" stroke-width=\"0.5\"/><text x=\"{}\" y=\"{}\">{}</text>\n",
-                       lx, ly, default_style(Unit{0, kind, 0, 0, 0}).fill, lx + 18, ly + 11, name);
+  for (const auto& [kind, name] :
+       {std::pair{UnitKind::pcu, "PCU"}, std::pair{UnitKind::pmu, "PMU"}, std::pair{UnitKind::agcu, "AGCU"}}) {
+    svg += fmt::format(
+        "<rect x=\"{}\" y=\"{}\" width=\"14\" height=\"14\" rx=\"3\" fill=\"{}\" "
+        "stroke=\"#333\" stroke-width=\"0.5\"/><text x=\"{}\" y=\"{}\">{}</text>\n",
+        lx, ly, default_style(Unit{0, kind, 0, 0, 0}).fill, lx + 18, ly + 11, name);
     lx += 70;
   }
-  svg += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"2.5\" fill=\"#555\"/><text x=\"{}\" y=\"{}\">"
-                     "switch</text>\n",
-                     lx + 7, ly + 7, lx + 18, ly + 11);
+  svg += fmt::format(
+      "<circle cx=\"{}\" cy=\"{}\" r=\"2.5\" fill=\"#555\"/><text x=\"{}\" y=\"{}\">"
+      "switch</text>\n",
+      lx + 7, ly + 7, lx + 18, ly + 11);
   std::string off_chip;
   for (const auto& tier : fabric.spec().memory_tiers()) {
     off_chip += fmt::format("{}{} {:g} GB/s", off_chip.empty() ? "" : ", ", tier.name, tier.bandwidth_gbps);
   }
-  svg += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#555\">{}: {} tiles of {} x {} cells; every AGCU "
-                     "reaches {}</text>\n",
-                     lx + 80, ly + 11, core::xml_escape(fabric.spec().name()), fabric.spec().tiles(), t.rows, t.cols,
-                     core::xml_escape(off_chip));
+  svg += fmt::format(
+      "<text x=\"{}\" y=\"{}\" fill=\"#555\">{}: {} tiles of {} x {} cells; every AGCU "
+      "reaches {}</text>\n",
+      lx + 80, ly + 11, core::xml_escape(fabric.spec().name()), fabric.spec().tiles(), t.rows, t.cols,
+      core::xml_escape(off_chip));
   svg += "</svg>\n";
   return svg;
 }

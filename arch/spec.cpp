@@ -50,86 +50,78 @@ constexpr double k_inf = std::numeric_limits<double>::infinity();
 core::Schema make_schema() {
   const Bounds positive = Bounds::above(0);
   const Bounds non_negative = Bounds::at_least(0);
-  return core::Schema("arch", {
-      decl::text("name", "name of the fabric, used in reports"),
-      decl::text("description", "one line about the fabric", Presence::optional),
-      decl::number("clock_ghz", "GHz", "clock frequency of the fabric", {0, 20, true, false}),
-      decl::integer("tiles", "", "tiles on the chip; the unit of allocation for tenants",
-                    Bounds::between(1, 4096)),
-      decl::section("tile", "the grid of units in one tile"),
-      decl::integer("tile.rows", "cells", "rows of the unit grid", Bounds::between(1, k_max_grid)),
-      decl::integer("tile.cols", "cells", "columns of the unit grid", Bounds::between(1, k_max_grid)),
-      decl::choice("tile.layout",
-                   "checkerboard: PCU where x + y is even; columns: PCU and PMU columns "
-                   "alternate; custom: tile.pattern",
-                   {"checkerboard", "columns", "custom"}, Presence::defaulted, "checkerboard"),
-      decl::list("tile.pattern",
-                 "with layout custom only: one string per row, C = PCU, M = PMU, . = empty",
-                 Presence::optional),
-      decl::integer("tile.pcus", "", "PCUs per tile the layout must place (a cross-check)",
-                    Bounds::between(0, k_max_grid * k_max_grid), Presence::optional),
-      decl::integer("tile.pmus", "", "PMUs per tile the layout must place (a cross-check)",
-                    Bounds::between(0, k_max_grid * k_max_grid), Presence::optional),
-      decl::section("pcu", "pattern compute unit"),
-      decl::integer("pcu.lanes", "", "SIMD lanes; a vector is lanes x 4 bytes",
-                    Bounds::between(1, 1024)),
-      decl::integer("pcu.stages", "", "pipeline stages of functional units per lane",
-                    Bounds::between(1, 256)),
-      decl::choice("pcu.precision", "fp32, or bf16 operands with fp32 accumulation",
-                   {"fp32", "bf16_fp32acc"}),
-      decl::section("pmu", "pattern memory unit"),
-      decl::number("pmu.capacity_kib", "KiB", "scratchpad capacity", {0, 1024.0 * 1024.0, true, false}),
-      decl::integer("pmu.banks", "", "banks, each serving one 4-byte word per cycle",
-                    Bounds::between(1, 1024)),
-      decl::section("network", "switches and links"),
-      decl::number("network.link_bytes_per_cycle", "B/cycle", "bandwidth of a link, each direction",
-                   {0, 65536, true, false}),
-      decl::integer("network.hop_latency_cycles", "cycles", "latency through one switch hop",
-                    Bounds::between(1, 1000)),
-      decl::section("agcu", "address-generation and coalescing units (off-chip access)"),
-      decl::integer("agcu.count", "", "AGCUs per tile, on its left and right edges; at most 2 x tile.rows",
-                    Bounds::between(1, 4 * k_max_grid)),
-      decl::section("memory", "off-chip memory"),
-      decl::list("memory.tiers", "off-chip memory tiers, at least one; shared by every AGCU and tenant"),
-      decl::text("memory.tiers[].name", "name of the tier, unique"),
-      decl::choice("memory.tiers[].kind", "technology", {"ddr", "hbm"}),
-      decl::number("memory.tiers[].capacity_gib", "GiB", "capacity", positive),
-      decl::integer("memory.tiers[].channels", "", "channels", Bounds::between(1, 1024)),
-      decl::number("memory.tiers[].bandwidth_gbps", "GB/s", "peak bandwidth of all channels (1e9 B/s)",
-                   positive),
-      decl::number("memory.tiers[].efficiency", "", "sustained fraction of the peak bandwidth",
-                   {0, 1, true, false}, Presence::defaulted, "1.0"),
-      decl::number("memory.tiers[].latency_ns", "ns", "unloaded access latency", non_negative),
-      decl::number("memory.tiers[].pj_per_byte", "pJ/B",
-                   "access energy; energy.pj_per_dram_byte when absent", non_negative,
-                   Presence::optional),
-      decl::integer("reconfig_cycles", "cycles", "cycles to load a section's configuration",
-                    Bounds::between(0, 1e12)),
-      decl::section("energy", "energy per event (estimates; each preset states its sources)"),
-      decl::number("energy.pj_per_flop", "pJ", "per floating-point operation (a multiply-add is 2)",
-                   non_negative),
-      decl::number("energy.pj_per_pmu_byte", "pJ/B", "per byte read from or written to a PMU",
-                   non_negative),
-      decl::number("energy.pj_per_hop_byte", "pJ/B", "per byte moved over one switch hop", non_negative),
-      decl::number("energy.pj_per_dram_byte", "pJ/B", "per off-chip byte, for tiers without their own",
-                   non_negative),
-      decl::number("energy.static_w", "W", "leakage and clocks of the whole chip", non_negative),
-      decl::section("area", "silicon area per unit"),
-      decl::number("area.pcu_mm2", "mm2", "one PCU", positive),
-      decl::number("area.pmu_mm2", "mm2", "one PMU", positive),
-      decl::number("area.switch_mm2", "mm2", "one switch", non_negative),
-      decl::number("area.agcu_mm2", "mm2", "one AGCU", non_negative),
-      decl::number("area.uncore_mm2", "mm2", "memory controllers, I/O and all not counted per unit",
-                   {0, k_inf}, Presence::defaulted, "0"),
-      decl::number("area.pcu_sized_for_fus", "FUs",
-                   "the lanes x stages pcu_mm2 is given for: a PCU of other size scales in proportion (absent: "
-                   "pcu_mm2 whatever the size)",
-                   positive, Presence::optional),
-      decl::number("area.pmu_sized_for_kib", "KiB",
-                   "the capacity pmu_mm2 is given for: a PMU of other capacity scales in proportion (absent: "
-                   "pmu_mm2 whatever the capacity)",
-                   positive, Presence::optional),
-  });
+  return core::Schema(
+      "arch",
+      {
+          decl::text("name", "name of the fabric, used in reports"),
+          decl::text("description", "one line about the fabric", Presence::optional),
+          decl::number("clock_ghz", "GHz", "clock frequency of the fabric", {0, 20, true, false}),
+          decl::integer("tiles", "", "tiles on the chip; the unit of allocation for tenants", Bounds::between(1, 4096)),
+          decl::section("tile", "the grid of units in one tile"),
+          decl::integer("tile.rows", "cells", "rows of the unit grid", Bounds::between(1, k_max_grid)),
+          decl::integer("tile.cols", "cells", "columns of the unit grid", Bounds::between(1, k_max_grid)),
+          decl::choice("tile.layout",
+                       "checkerboard: PCU where x + y is even; columns: PCU and PMU columns "
+                       "alternate; custom: tile.pattern",
+                       {"checkerboard", "columns", "custom"}, Presence::defaulted, "checkerboard"),
+          decl::list("tile.pattern", "with layout custom only: one string per row, C = PCU, M = PMU, . = empty",
+                     Presence::optional),
+          decl::integer("tile.pcus", "", "PCUs per tile the layout must place (a cross-check)",
+                        Bounds::between(0, k_max_grid * k_max_grid), Presence::optional),
+          decl::integer("tile.pmus", "", "PMUs per tile the layout must place (a cross-check)",
+                        Bounds::between(0, k_max_grid * k_max_grid), Presence::optional),
+          decl::section("pcu", "pattern compute unit"),
+          decl::integer("pcu.lanes", "", "SIMD lanes; a vector is lanes x 4 bytes", Bounds::between(1, 1024)),
+          decl::integer("pcu.stages", "", "pipeline stages of functional units per lane", Bounds::between(1, 256)),
+          decl::choice("pcu.precision", "fp32, or bf16 operands with fp32 accumulation", {"fp32", "bf16_fp32acc"}),
+          decl::section("pmu", "pattern memory unit"),
+          decl::number("pmu.capacity_kib", "KiB", "scratchpad capacity", {0, 1024.0 * 1024.0, true, false}),
+          decl::integer("pmu.banks", "", "banks, each serving one 4-byte word per cycle", Bounds::between(1, 1024)),
+          decl::section("network", "switches and links"),
+          decl::number("network.link_bytes_per_cycle", "B/cycle", "bandwidth of a link, each direction",
+                       {0, 65536, true, false}),
+          decl::integer("network.hop_latency_cycles", "cycles", "latency through one switch hop",
+                        Bounds::between(1, 1000)),
+          decl::section("agcu", "address-generation and coalescing units (off-chip access)"),
+          decl::integer("agcu.count", "", "AGCUs per tile, on its left and right edges; at most 2 x tile.rows",
+                        Bounds::between(1, 4 * k_max_grid)),
+          decl::section("memory", "off-chip memory"),
+          decl::list("memory.tiers", "off-chip memory tiers, at least one; shared by every AGCU and tenant"),
+          decl::text("memory.tiers[].name", "name of the tier, unique"),
+          decl::choice("memory.tiers[].kind", "technology", {"ddr", "hbm"}),
+          decl::number("memory.tiers[].capacity_gib", "GiB", "capacity", positive),
+          decl::integer("memory.tiers[].channels", "", "channels", Bounds::between(1, 1024)),
+          decl::number("memory.tiers[].bandwidth_gbps", "GB/s", "peak bandwidth of all channels (1e9 B/s)", positive),
+          decl::number("memory.tiers[].efficiency", "", "sustained fraction of the peak bandwidth", {0, 1, true, false},
+                       Presence::defaulted, "1.0"),
+          decl::number("memory.tiers[].latency_ns", "ns", "unloaded access latency", non_negative),
+          decl::number("memory.tiers[].pj_per_byte", "pJ/B", "access energy; energy.pj_per_dram_byte when absent",
+                       non_negative, Presence::optional),
+          decl::integer("reconfig_cycles", "cycles", "cycles to load a section's configuration",
+                        Bounds::between(0, 1e12)),
+          decl::section("energy", "energy per event (estimates; each preset states its sources)"),
+          decl::number("energy.pj_per_flop", "pJ", "per floating-point operation (a multiply-add is 2)", non_negative),
+          decl::number("energy.pj_per_pmu_byte", "pJ/B", "per byte read from or written to a PMU", non_negative),
+          decl::number("energy.pj_per_hop_byte", "pJ/B", "per byte moved over one switch hop", non_negative),
+          decl::number("energy.pj_per_dram_byte", "pJ/B", "per off-chip byte, for tiers without their own",
+                       non_negative),
+          decl::number("energy.static_w", "W", "leakage and clocks of the whole chip", non_negative),
+          decl::section("area", "silicon area per unit"),
+          decl::number("area.pcu_mm2", "mm2", "one PCU", positive),
+          decl::number("area.pmu_mm2", "mm2", "one PMU", positive),
+          decl::number("area.switch_mm2", "mm2", "one switch", non_negative),
+          decl::number("area.agcu_mm2", "mm2", "one AGCU", non_negative),
+          decl::number("area.uncore_mm2", "mm2", "memory controllers, I/O and all not counted per unit", {0, k_inf},
+                       Presence::defaulted, "0"),
+          decl::number("area.pcu_sized_for_fus", "FUs",
+                       "the lanes x stages pcu_mm2 is given for: a PCU of other size scales in proportion (absent: "
+                       "pcu_mm2 whatever the size)",
+                       positive, Presence::optional),
+          decl::number("area.pmu_sized_for_kib", "KiB",
+                       "the capacity pmu_mm2 is given for: a PMU of other capacity scales in proportion (absent: "
+                       "pmu_mm2 whatever the capacity)",
+                       positive, Presence::optional),
+      });
 }
 
 int to_int(std::int64_t v) { return static_cast<int>(v); }  // bounds keep every count in range
@@ -139,14 +131,11 @@ TileSpec read_tile(const core::SectionReader& tile_reader) {
   tile.rows = to_int(tile_reader.integer("rows"));
   tile.cols = to_int(tile_reader.integer("cols"));
   const std::string name = tile_reader.choice("layout");
-  tile.layout = name == "checkerboard" ? Layout::checkerboard
-              : name == "columns"      ? Layout::columns
-                                       : Layout::custom;
+  tile.layout = name == "checkerboard" ? Layout::checkerboard : name == "columns" ? Layout::columns : Layout::custom;
   const auto pattern = tile_reader.node("pattern");
   if (tile.layout == Layout::custom) {
     if (!pattern) {
-      tile_reader.config().at("layout").fail(
-          "layout 'custom' needs tile.pattern: one string of C, M and . per row");
+      tile_reader.config().at("layout").fail("layout 'custom' needs tile.pattern: one string of C, M and . per row");
     }
     const auto rows = pattern->elements();
     if (static_cast<int>(rows.size()) != tile.rows) {
@@ -154,16 +143,14 @@ TileSpec read_tile(const core::SectionReader& tile_reader) {
     }
     for (const auto& row : rows) {
       std::string text = row.as_string();
-      if (static_cast<int>(text.size()) != tile.cols ||
-          text.find_first_not_of("CM.") != std::string::npos) {
-        row.fail(fmt::format("expected {} characters from C (PCU), M (PMU) and . (empty), found '{}'",
-                             tile.cols, text));
+      if (static_cast<int>(text.size()) != tile.cols || text.find_first_not_of("CM.") != std::string::npos) {
+        row.fail(
+            fmt::format("expected {} characters from C (PCU), M (PMU) and . (empty), found '{}'", tile.cols, text));
       }
       tile.pattern.push_back(std::move(text));
     }
   } else if (pattern) {
-    pattern->fail(fmt::format("tile.pattern is only read with layout 'custom', but layout is '{}'",
-                              name));
+    pattern->fail(fmt::format("tile.pattern is only read with layout 'custom', but layout is '{}'", name));
   }
   if (auto pcus = tile_reader.optional_integer("pcus")) tile.pcus = to_int(*pcus);
   if (auto pmus = tile_reader.optional_integer("pmus")) tile.pmus = to_int(*pmus);
@@ -196,11 +183,11 @@ void check_layout_fits(const Spec& spec, const ConfigNode& tile_node) {
     }
   }
   const auto mismatch = [&](const char* key, int declared, int placed) {
-    tile_node.at(key).fail(fmt::format(
-        "the {} layout of {} rows x {} cols places {} {}, but tile.{} is {}; a tile of {} PCUs "
-        "and {} PMUs needs another grid",
-        to_string(tile.layout), tile.rows, tile.cols, placed, key, key, declared,
-        tile.pcus.value_or(pcus), tile.pmus.value_or(pmus)));
+    tile_node.at(key).fail(
+        fmt::format("the {} layout of {} rows x {} cols places {} {}, but tile.{} is {}; a tile of {} PCUs "
+                    "and {} PMUs needs another grid",
+                    to_string(tile.layout), tile.rows, tile.cols, placed, key, key, declared, tile.pcus.value_or(pcus),
+                    tile.pmus.value_or(pmus)));
   };
   if (tile.pcus && *tile.pcus != pcus) mismatch("pcus", *tile.pcus, pcus);
   if (tile.pmus && *tile.pmus != pmus) mismatch("pmus", *tile.pmus, pmus);
@@ -216,25 +203,28 @@ constexpr double k_max_links = 1 << 24;
 
 void check_size(const Spec& spec, const ConfigNode& root) {
   const auto& t = spec.tile();
-  const double per_tile = static_cast<double>(t.rows + 1) * (t.cols + 1) + static_cast<double>(t.rows) * t.cols +
-                          spec.agcu().count;
+  const double per_tile =
+      static_cast<double>(t.rows + 1) * (t.cols + 1) + static_cast<double>(t.rows) * t.cols + spec.agcu().count;
   const double units = per_tile * spec.tiles();
   if (units > k_max_units) {
-    root.at("tiles").fail(fmt::format("{} tiles of {} x {} cells make {:.4g} units with their switches; "
-                                      "rdasim models at most {:.4g}",
-                                      spec.tiles(), t.rows, t.cols, units, k_max_units));
+    root.at("tiles").fail(
+        fmt::format("{} tiles of {} x {} cells make {:.4g} units with their switches; "
+                    "rdasim models at most {:.4g}",
+                    spec.tiles(), t.rows, t.cols, units, k_max_units));
   }
   // Links grow with the memory tiers too: every AGCU of the chip reaches every tier.
   const double rows = t.rows;
   const double cols = t.cols;
   const double agcus = spec.agcu().count;
   const double tiers = static_cast<double>(spec.memory_tiers().size());
-  const double links = 2.0 * spec.tiles() *
-                       (rows * (cols + 1) + cols * (rows + 1) + 4 * rows * cols + agcus * (1 + tiers) + rows + cols + 2);
+  const double links =
+      2.0 * spec.tiles() *
+      (rows * (cols + 1) + cols * (rows + 1) + 4 * rows * cols + agcus * (1 + tiers) + rows + cols + 2);
   if (links > k_max_links) {
-    root.at("tiles").fail(fmt::format("the fabric would have {:.4g} links ({} tiles, {} memory tiers); rdasim "
-                                      "models at most {:.4g}",
-                                      links, spec.tiles(), spec.memory_tiers().size(), k_max_links));
+    root.at("tiles").fail(
+        fmt::format("the fabric would have {:.4g} links ({} tiles, {} memory tiers); rdasim "
+                    "models at most {:.4g}",
+                    links, spec.tiles(), spec.memory_tiers().size(), k_max_links));
   }
 }
 
@@ -242,18 +232,19 @@ std::vector<std::string> doubtful_choices(const Spec& spec) {
   std::vector<std::string> out;
   const double vector_bytes = 4.0 * spec.pcu().lanes;
   if (spec.network().link_bytes_per_cycle < vector_bytes) {
-    out.push_back(fmt::format("network.link_bytes_per_cycle ({:g}) is below one vector of pcu.lanes "
-                              "x 4 B ({:g}): every vector needs several cycles per link",
-                              spec.network().link_bytes_per_cycle, vector_bytes));
+    out.push_back(
+        fmt::format("network.link_bytes_per_cycle ({:g}) is below one vector of pcu.lanes "
+                    "x 4 B ({:g}): every vector needs several cycles per link",
+                    spec.network().link_bytes_per_cycle, vector_bytes));
   }
-  const double agcu_gbps = spec.tiles() * spec.agcu().count * spec.network().link_bytes_per_cycle *
-                           spec.clock_ghz();
+  const double agcu_gbps = spec.tiles() * spec.agcu().count * spec.network().link_bytes_per_cycle * spec.clock_ghz();
   double memory_gbps = 0;
   for (const auto& tier : spec.memory_tiers()) memory_gbps += tier.bandwidth_gbps * tier.efficiency;
   if (agcu_gbps < memory_gbps) {
-    out.push_back(fmt::format("the AGCU links carry {:.4g} GB/s in all, less than the {:.4g} GB/s "
-                              "the memory tiers sustain: raise agcu.count or the link width",
-                              agcu_gbps, memory_gbps));
+    out.push_back(
+        fmt::format("the AGCU links carry {:.4g} GB/s in all, less than the {:.4g} GB/s "
+                    "the memory tiers sustain: raise agcu.count or the link width",
+                    agcu_gbps, memory_gbps));
   }
   return out;
 }
@@ -335,8 +326,7 @@ Spec Spec::load(const ConfigNode& root_node) {
   return spec;
 }
 
-Spec Spec::load_file(const std::filesystem::path& path,
-                     std::span<const core::Override> overrides) {
+Spec Spec::load_file(const std::filesystem::path& path, std::span<const core::Override> overrides) {
   return load(ConfigNode::load_file(path, overrides));
 }
 
@@ -346,15 +336,13 @@ char Spec::unit_at(int x, int y) const {
   switch (m_tile.layout) {
     case Layout::checkerboard: return (x + y) % 2 == 0 ? 'C' : 'M';
     case Layout::columns: return x % 2 == 0 ? 'C' : 'M';
-    case Layout::custom:
-      return m_tile.pattern[static_cast<std::size_t>(y)][static_cast<std::size_t>(x)];
+    case Layout::custom: return m_tile.pattern[static_cast<std::size_t>(y)][static_cast<std::size_t>(x)];
   }
   return '.';
 }
 
 core::Json Spec::to_json() const {
-  core::Json tile = {{"rows", m_tile.rows}, {"cols", m_tile.cols},
-                     {"layout", to_string(m_tile.layout)}};
+  core::Json tile = {{"rows", m_tile.rows}, {"cols", m_tile.cols}, {"layout", to_string(m_tile.layout)}};
   if (m_tile.layout == Layout::custom) tile["pattern"] = m_tile.pattern;
   if (m_tile.pcus) tile["pcus"] = *m_tile.pcus;
   if (m_tile.pmus) tile["pmus"] = *m_tile.pmus;
@@ -375,22 +363,26 @@ core::Json Spec::to_json() const {
       {"clock_ghz", m_clock_ghz},
       {"tiles", m_tiles},
       {"tile", tile},
-      {"pcu", {{"lanes", m_pcu.lanes}, {"stages", m_pcu.stages},
-               {"precision", to_string(m_pcu.precision)}}},
+      {"pcu", {{"lanes", m_pcu.lanes}, {"stages", m_pcu.stages}, {"precision", to_string(m_pcu.precision)}}},
       {"pmu", {{"capacity_kib", m_pmu.capacity_kib}, {"banks", m_pmu.banks}}},
-      {"network", {{"link_bytes_per_cycle", m_network.link_bytes_per_cycle},
-                   {"hop_latency_cycles", m_network.hop_latency_cycles}}},
+      {"network",
+       {{"link_bytes_per_cycle", m_network.link_bytes_per_cycle},
+        {"hop_latency_cycles", m_network.hop_latency_cycles}}},
       {"agcu", {{"count", m_agcu.count}}},
       {"memory", {{"tiers", tiers}}},
       {"reconfig_cycles", m_reconfig_cycles},
-      {"energy", {{"pj_per_flop", m_energy.pj_per_flop},
-                  {"pj_per_pmu_byte", m_energy.pj_per_pmu_byte},
-                  {"pj_per_hop_byte", m_energy.pj_per_hop_byte},
-                  {"pj_per_dram_byte", m_energy.pj_per_dram_byte},
-                  {"static_w", m_energy.static_w}}},
-      {"area", {{"pcu_mm2", m_area.pcu_mm2}, {"pmu_mm2", m_area.pmu_mm2},
-                {"switch_mm2", m_area.switch_mm2}, {"agcu_mm2", m_area.agcu_mm2},
-                {"uncore_mm2", m_area.uncore_mm2}}},
+      {"energy",
+       {{"pj_per_flop", m_energy.pj_per_flop},
+        {"pj_per_pmu_byte", m_energy.pj_per_pmu_byte},
+        {"pj_per_hop_byte", m_energy.pj_per_hop_byte},
+        {"pj_per_dram_byte", m_energy.pj_per_dram_byte},
+        {"static_w", m_energy.static_w}}},
+      {"area",
+       {{"pcu_mm2", m_area.pcu_mm2},
+        {"pmu_mm2", m_area.pmu_mm2},
+        {"switch_mm2", m_area.switch_mm2},
+        {"agcu_mm2", m_area.agcu_mm2},
+        {"uncore_mm2", m_area.uncore_mm2}}},
   };
   if (m_area.pcu_sized_for_fus > 0) rest["area"]["pcu_sized_for_fus"] = m_area.pcu_sized_for_fus;
   if (m_area.pmu_sized_for_kib > 0) rest["area"]["pmu_sized_for_kib"] = m_area.pmu_sized_for_kib;

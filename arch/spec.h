@@ -30,8 +30,8 @@ enum class Precision {
 [[nodiscard]] const char* to_string(Precision precision);
 
 struct TileSpec {
-  int rows = 0;                      ///< unit rows per tile
-  int cols = 0;                      ///< unit columns per tile
+  int rows = 0;  ///< unit rows per tile
+  int cols = 0;  ///< unit columns per tile
   Layout layout = Layout::checkerboard;
   std::vector<std::string> pattern;  ///< rows of 'C'/'M'/'.', only for Layout::custom
   std::optional<int> pcus;           ///< expected PCUs per tile, checked against the layout
@@ -106,8 +106,7 @@ class Spec {
   /// Reads and validates a spec from a YAML root; throws core::InputError with the location of
   /// the offending value.
   static Spec load(const core::ConfigNode& root);
-  static Spec load_file(const std::filesystem::path& path,
-                        std::span<const core::Override> overrides = {});
+  static Spec load_file(const std::filesystem::path& path, std::span<const core::Override> overrides = {});
   /// Every key of the format, with type, unit, range, default and meaning.
   static const core::Schema& schema();
 

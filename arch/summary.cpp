@@ -67,8 +67,7 @@ Summary summarize(const Fabric& fabric) {
     s.tiers.push_back(std::move(t));
   }
   s.machine_balance = s.peak_flops / s.offchip_bytes_per_s;
-  s.bisection_bytes_per_s =
-      bisection_links(fabric) * spec.network().link_bytes_per_cycle * s.clock_hz;
+  s.bisection_bytes_per_s = bisection_links(fabric) * spec.network().link_bytes_per_cycle * s.clock_hz;
 
   const AreaSpec& area = spec.area();
   s.area_pcu_mm2 = s.pcus * area.pcu_area(spec.pcu().lanes, spec.pcu().stages);
@@ -76,8 +75,7 @@ Summary summarize(const Fabric& fabric) {
   s.area_switch_mm2 = s.switches * area.switch_mm2;
   s.area_agcu_mm2 = s.agcus * area.agcu_mm2;
   s.area_uncore_mm2 = area.uncore_mm2;
-  s.area_mm2 = s.area_pcu_mm2 + s.area_pmu_mm2 + s.area_switch_mm2 + s.area_agcu_mm2 +
-               s.area_uncore_mm2;
+  s.area_mm2 = s.area_pcu_mm2 + s.area_pmu_mm2 + s.area_switch_mm2 + s.area_agcu_mm2 + s.area_uncore_mm2;
 
   const EnergySpec& energy = spec.energy();
   s.power_static_w = energy.static_w;
@@ -106,26 +104,28 @@ core::Json to_json(const Summary& s) {
       {"tiles", s.tiles},
       {"units", {{"pcu", s.pcus}, {"pmu", s.pmus}, {"switch", s.switches}, {"agcu", s.agcus}}},
       {"links", s.links},
-      {"compute", {{"precision", s.precision},
-                   {"peak_flops", s.peak_flops},
-                   {"peak_tflops", s.peak_flops / core::k_tera}}},
-      {"sram", {{"bytes", s.sram_bytes},
-                {"mib", s.sram_bytes / core::k_mib},
-                {"bandwidth_tbps", s.sram_bytes_per_s / core::k_tera}}},
+      {"compute",
+       {{"precision", s.precision}, {"peak_flops", s.peak_flops}, {"peak_tflops", s.peak_flops / core::k_tera}}},
+      {"sram",
+       {{"bytes", s.sram_bytes},
+        {"mib", s.sram_bytes / core::k_mib},
+        {"bandwidth_tbps", s.sram_bytes_per_s / core::k_tera}}},
       {"memory_tiers", tiers},
       {"offchip_gbps", s.offchip_bytes_per_s / core::k_giga},
       {"machine_balance_flop_per_byte", s.machine_balance},
       {"network", {{"bisection_gbps", s.bisection_bytes_per_s / core::k_giga}}},
-      {"area_mm2", {{"pcu", s.area_pcu_mm2},
-                    {"pmu", s.area_pmu_mm2},
-                    {"switch", s.area_switch_mm2},
-                    {"agcu", s.area_agcu_mm2},
-                    {"uncore", s.area_uncore_mm2},
-                    {"total", s.area_mm2}}},
-      {"power_w", {{"static", s.power_static_w},
-                   {"compute_peak", s.power_compute_w},
-                   {"sram_peak", s.power_sram_w},
-                   {"peak", s.power_peak_w}}},
+      {"area_mm2",
+       {{"pcu", s.area_pcu_mm2},
+        {"pmu", s.area_pmu_mm2},
+        {"switch", s.area_switch_mm2},
+        {"agcu", s.area_agcu_mm2},
+        {"uncore", s.area_uncore_mm2},
+        {"total", s.area_mm2}}},
+      {"power_w",
+       {{"static", s.power_static_w},
+        {"compute_peak", s.power_compute_w},
+        {"sram_peak", s.power_sram_w},
+        {"peak", s.power_peak_w}}},
   };
 }
 

@@ -33,12 +33,12 @@ struct Summary {
   int links = 0;  ///< directed links
 
   std::string precision;
-  double peak_flops = 0;                ///< 2 FLOPs per lane per stage per cycle (multiply-add)
+  double peak_flops = 0;  ///< 2 FLOPs per lane per stage per cycle (multiply-add)
   double sram_bytes = 0;
-  double sram_bytes_per_s = 0;          ///< every PMU bank serving a 4-byte word each cycle
-  double offchip_bytes_per_s = 0;       ///< sum of the tiers' peak bandwidths
-  double machine_balance = 0;           ///< peak FLOP/s per off-chip byte/s
-  double bisection_bytes_per_s = 0;     ///< across the vertical middle of the chip, one direction
+  double sram_bytes_per_s = 0;       ///< every PMU bank serving a 4-byte word each cycle
+  double offchip_bytes_per_s = 0;    ///< sum of the tiers' peak bandwidths
+  double machine_balance = 0;        ///< peak FLOP/s per off-chip byte/s
+  double bisection_bytes_per_s = 0;  ///< across the vertical middle of the chip, one direction
   std::vector<TierSummary> tiers;
 
   double area_pcu_mm2 = 0;

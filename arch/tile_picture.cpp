@@ -36,9 +36,10 @@ std::string tile_picture(const Fabric& fabric, int tile) {
     out += cells + "|\n";
   }
   out += lattice_line(t.rows);
-  out += fmt::format("  tile {} of {}: {} x {} cells, {} layout. C = PCU, M = PMU, + = switch, "
-                     "A = AGCU\n",
-                     tile, fabric.spec().tiles(), t.rows, t.cols, to_string(t.layout));
+  out += fmt::format(
+      "  tile {} of {}: {} x {} cells, {} layout. C = PCU, M = PMU, + = switch, "
+      "A = AGCU\n",
+      tile, fabric.spec().tiles(), t.rows, t.cols, to_string(t.layout));
   return out;
 }
 

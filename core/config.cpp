@@ -167,8 +167,8 @@ std::string Bounds::describe() const {
   const bool has_lo = std::isfinite(lo);
   const bool has_hi = std::isfinite(hi);
   if (has_lo && has_hi) {
-    return fmt::format(" in {}{}, {}{}", lo_open ? "(" : "[", format_number(lo),
-                       format_number(hi), hi_open ? ")" : "]");
+    return fmt::format(" in {}{}, {}{}", lo_open ? "(" : "[", format_number(lo), format_number(hi),
+                       hi_open ? ")" : "]");
   }
   if (has_lo) return fmt::format(" {} {}", lo_open ? ">" : ">=", format_number(lo));
   if (has_hi) return fmt::format(" {} {}", hi_open ? "<" : "<=", format_number(hi));
@@ -177,12 +177,12 @@ std::string Bounds::describe() const {
 
 // --- loading --------------------------------------------------------------------------------
 
-ConfigNode::ConfigNode(std::shared_ptr<const ConfigDocument> doc, YAML::Node node,
-                       std::string path)
-    : m_doc(std::move(doc)), m_node(std::move(node)), m_path(std::move(path)) {}
+ConfigNode::ConfigNode(std::shared_ptr<const ConfigDocument> doc, YAML::Node node, std::string path)
+    : m_doc(std::move(doc)),
+      m_node(std::move(node)),
+      m_path(std::move(path)) {}
 
-ConfigNode ConfigNode::load_file(const std::filesystem::path& path,
-                                 std::span<const Override> overrides) {
+ConfigNode ConfigNode::load_file(const std::filesystem::path& path, std::span<const Override> overrides) {
   return parse(read_text_file(path), path.string(), overrides);
 }
 
@@ -282,8 +282,8 @@ void ConfigNode::check_keys(std::span<const std::string> allowed) const {
     if (!key_node.IsScalar()) key.fail_expected("a plain key");
     const std::string& name = key_node.Scalar();
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      key.fail(fmt::format("unknown key '{}'{}; allowed here: {}", printable(name),
-                           did_you_mean(name, allowed), quoted_list(allowed)));
+      key.fail(fmt::format("unknown key '{}'{}; allowed here: {}", printable(name), did_you_mean(name, allowed),
+                           quoted_list(allowed)));
     }
     if (!seen.insert(name).second) key.fail(fmt::format("key '{}' appears twice", name));
   }
@@ -340,8 +340,7 @@ double ConfigNode::as_double(Bounds bounds) const {
   const char* begin = text.data();
   if (text.size() > 1 && text[0] == '+' && text[1] != '-') ++begin;
   auto [end, ec] = std::from_chars(begin, text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || begin == end ||
-      !std::isfinite(value)) {
+  if (ec != std::errc() || end != text.data() + text.size() || begin == end || !std::isfinite(value)) {
     fail_expected(expected);
   }
   if (!bounds.contains(value)) fail_expected(expected);

@@ -39,9 +39,7 @@ struct Bounds {
 
   static Bounds any() { return {}; }
   static Bounds at_least(double lo) { return {lo, std::numeric_limits<double>::infinity()}; }
-  static Bounds above(double lo) {
-    return {lo, std::numeric_limits<double>::infinity(), true, false};
-  }
+  static Bounds above(double lo) { return {lo, std::numeric_limits<double>::infinity(), true, false}; }
   static Bounds between(double lo, double hi) { return {lo, hi}; }
 
   [[nodiscard]] bool contains(double v) const;
@@ -56,8 +54,7 @@ class ConfigNode {
  public:
   /// Loads a YAML file and applies the overrides. Throws InputError for a missing or unreadable
   /// file, malformed YAML (with the parser's line and column) or a bad override.
-  static ConfigNode load_file(const std::filesystem::path& path,
-                              std::span<const Override> overrides = {});
+  static ConfigNode load_file(const std::filesystem::path& path, std::span<const Override> overrides = {});
   /// Parses YAML text; `source_name` stands in for the file name in locations.
   static ConfigNode parse(const std::string& text, const std::string& source_name,
                           std::span<const Override> overrides = {});

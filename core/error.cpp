@@ -31,13 +31,11 @@ InputError::InputError(Location where, const std::string& message)
       m_where(std::move(where)),
       m_message(message) {}
 
-InputError::InputError(const std::string& message)
-    : std::runtime_error(message), m_message(message) {}
+InputError::InputError(const std::string& message) : std::runtime_error(message), m_message(message) {}
 
-void fail_assertion(const char* condition, const char* file, int line,
-                    const std::string& message) {
-  throw InternalError(fmt::format("internal error at {}:{}: assertion '{}' failed: {}", file,
-                                  line, condition, message));
+void fail_assertion(const char* condition, const char* file, int line, const std::string& message) {
+  throw InternalError(
+      fmt::format("internal error at {}:{}: assertion '{}' failed: {}", file, line, condition, message));
 }
 
 }  // namespace rdasim::core

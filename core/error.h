@@ -13,9 +13,12 @@ namespace rdasim::core {
 struct Location {
   Location() = default;
   explicit Location(std::string file_, int line_ = 0, int column_ = 0, std::string key_path_ = {})
-      : file(std::move(file_)), line(line_), column(column_), key_path(std::move(key_path_)) {}
+      : file(std::move(file_)),
+        line(line_),
+        column(column_),
+        key_path(std::move(key_path_)) {}
 
-  std::string file;      ///< file name, or a pseudo-source such as "--set pcu.lanes"
+  std::string file;  ///< file name, or a pseudo-source such as "--set pcu.lanes"
   int line = 0;
   int column = 0;
   std::string key_path;  ///< dotted path of the value inside its document, e.g. "pcu.lanes"
@@ -55,13 +58,12 @@ class InternalError : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
-[[noreturn]] void fail_assertion(const char* condition, const char* file, int line,
-                                 const std::string& message);
+[[noreturn]] void fail_assertion(const char* condition, const char* file, int line, const std::string& message);
 
 }  // namespace rdasim::core
 
 /// Checks an internal invariant; on failure throws core::InternalError naming the condition.
-#define RDASIM_ASSERT(cond, msg)                                                      \
-  do {                                                                                \
-    if (!(cond)) ::rdasim::core::fail_assertion(#cond, __FILE__, __LINE__, (msg));    \
+#define RDASIM_ASSERT(cond, msg)                                                   \
+  do {                                                                             \
+    if (!(cond)) ::rdasim::core::fail_assertion(#cond, __FILE__, __LINE__, (msg)); \
   } while (false)

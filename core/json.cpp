@@ -12,9 +12,7 @@ namespace rdasim::core {
 
 std::string to_json_text(const Json& doc) { return doc.dump(2) + "\n"; }
 
-void write_json_file(const std::filesystem::path& path, const Json& doc) {
-  write_text_file(path, to_json_text(doc));
-}
+void write_json_file(const std::filesystem::path& path, const Json& doc) { write_text_file(path, to_json_text(doc)); }
 
 Json read_json_file(const std::filesystem::path& path, std::uintmax_t max_bytes) {
   const std::string text = read_text_file(path, max_bytes);

@@ -12,9 +12,9 @@ std::filesystem::path executable_path() {
   std::error_code ec;
   auto path = std::filesystem::read_symlink(k_self, ec);
   if (ec || path.empty()) {
-    throw InputError(Location(k_self.string()),
-                     "cannot read the running program's path (" + (ec ? ec.message() : std::string("empty link")) +
-                         "); the files it needs at run time are found next to it");
+    throw InputError(Location(k_self.string()), "cannot read the running program's path (" +
+                                                    (ec ? ec.message() : std::string("empty link")) +
+                                                    "); the files it needs at run time are found next to it");
   }
   return path;
 }

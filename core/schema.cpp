@@ -60,7 +60,8 @@ std::string presence_text(const KeyDecl& d) {
 }  // namespace
 
 Schema::Schema(std::string document_kind, std::vector<KeyDecl> keys)
-    : m_kind(std::move(document_kind)), m_keys(std::move(keys)) {
+    : m_kind(std::move(document_kind)),
+      m_keys(std::move(keys)) {
   m_children[""];  // the root always exists
   for (std::size_t i = 0; i < m_keys.size(); ++i) {
     const KeyDecl& d = m_keys[i];
@@ -111,11 +112,12 @@ Json Schema::describe() const {
 }
 
 std::string Schema::describe_markdown() const {
-  std::string out = "| key | type | unit | allowed | default | description |\n"
-                    "|---|---|---|---|---|---|\n";
+  std::string out =
+      "| key | type | unit | allowed | default | description |\n"
+      "|---|---|---|---|---|---|\n";
   for (const auto& d : m_keys) {
-    out += fmt::format("| `{}` | {} | {} | {} | {} | {} |\n", d.path, type_name(d.type), d.unit,
-                       allowed_text(d), presence_text(d), d.description);
+    out += fmt::format("| `{}` | {} | {} | {} | {} | {} |\n", d.path, type_name(d.type), d.unit, allowed_text(d),
+                       presence_text(d), d.description);
   }
   return out;
 }
@@ -124,31 +126,30 @@ std::string Schema::describe_markdown() const {
 
 namespace decl {
 
-KeyDecl integer(std::string path, std::string unit, std::string description, Bounds bounds,
-                Presence presence, std::string default_value) {
-  return {std::move(path), KeyType::integer, std::move(unit), std::move(description), presence,
-          std::move(default_value), bounds, {}};
+KeyDecl integer(std::string path, std::string unit, std::string description, Bounds bounds, Presence presence,
+                std::string default_value) {
+  return {std::move(path), KeyType::integer,         std::move(unit), std::move(description),
+          presence,        std::move(default_value), bounds,          {}};
 }
 
-KeyDecl number(std::string path, std::string unit, std::string description, Bounds bounds,
-               Presence presence, std::string default_value) {
-  return {std::move(path), KeyType::number, std::move(unit), std::move(description), presence,
-          std::move(default_value), bounds, {}};
+KeyDecl number(std::string path, std::string unit, std::string description, Bounds bounds, Presence presence,
+               std::string default_value) {
+  return {std::move(path), KeyType::number,          std::move(unit), std::move(description),
+          presence,        std::move(default_value), bounds,          {}};
 }
 
 KeyDecl text(std::string path, std::string description, Presence presence) {
   return {std::move(path), KeyType::text, {}, std::move(description), presence, {}, {}, {}};
 }
 
-KeyDecl choice(std::string path, std::string description, std::vector<std::string> choices,
-               Presence presence, std::string default_value) {
-  return {std::move(path), KeyType::choice, {}, std::move(description), presence,
-          std::move(default_value), {}, std::move(choices)};
+KeyDecl choice(std::string path, std::string description, std::vector<std::string> choices, Presence presence,
+               std::string default_value) {
+  return {std::move(path), KeyType::choice,          {}, std::move(description),
+          presence,        std::move(default_value), {}, std::move(choices)};
 }
 
 KeyDecl section(std::string path, std::string description) {
-  return {std::move(path), KeyType::section, {}, std::move(description), Presence::required, {},
-          {}, {}};
+  return {std::move(path), KeyType::section, {}, std::move(description), Presence::required, {}, {}, {}};
 }
 
 KeyDecl list(std::string path, std::string description, Presence presence) {
@@ -160,15 +161,17 @@ KeyDecl list(std::string path, std::string description, Presence presence) {
 // --- SectionReader --------------------------------------------------------------------------
 
 SectionReader::SectionReader(const Schema& schema, ConfigNode node, std::string schema_path)
-    : m_schema(&schema), m_node(std::move(node)), m_path(std::move(schema_path)) {
+    : m_schema(&schema),
+      m_node(std::move(node)),
+      m_path(std::move(schema_path)) {
   m_node.check_keys(m_schema->children(m_path));
 }
 
 const KeyDecl& SectionReader::decl(std::string_view key, KeyType type) const {
   const KeyDecl* d = m_schema->find(join(m_path, key));
   RDASIM_ASSERT(d != nullptr, fmt::format("undeclared key '{}' read", join(m_path, key)));
-  RDASIM_ASSERT(d->type == type, fmt::format("key '{}' declared as {}, read as {}", d->path,
-                                             type_name(d->type), type_name(type)));
+  RDASIM_ASSERT(d->type == type,
+                fmt::format("key '{}' declared as {}, read as {}", d->path, type_name(d->type), type_name(type)));
   return *d;
 }
 

@@ -27,8 +27,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-std::optional<std::string> closest_match(std::string_view word,
-                                         std::span<const std::string> candidates) {
+std::optional<std::string> closest_match(std::string_view word, std::span<const std::string> candidates) {
   // A typo changes at most about a third of a word; beyond that a suggestion is noise.
   const std::size_t limit = std::max<std::size_t>(2, word.size() / 3);
   std::optional<std::string> best;
@@ -36,8 +35,7 @@ std::optional<std::string> closest_match(std::string_view word,
   for (const auto& candidate : candidates) {
     std::size_t d = edit_distance(word, candidate);
     // A key without its unit suffix ("capacity" for "capacity_kib") is a near miss too.
-    const bool prefix = !word.empty() && (std::string_view(candidate).starts_with(word) ||
-                                          word.starts_with(candidate));
+    const bool prefix = !word.empty() && (std::string_view(candidate).starts_with(word) || word.starts_with(candidate));
     if (prefix) d = std::min(d, limit);
     if (d < best_distance) {
       best_distance = d;
@@ -107,9 +105,7 @@ std::string format_number(double value) {
   return fmt::format("{:g}", value);
 }
 
-std::string plural(std::size_t n, std::string_view noun) {
-  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
-}
+std::string plural(std::size_t n, std::string_view noun) { return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s"); }
 
 std::optional<long long> parse_integer(std::string_view text) {
   long long value = 0;
@@ -128,8 +124,7 @@ std::optional<double> parse_number(std::string_view text) {
 }
 
 std::string format_si(double value, std::string_view unit, int digits) {
-  static constexpr std::array<const char*, 9> k_prefixes = {"", "k", "M", "G", "T",
-                                                            "P", "E", "Z", "Y"};
+  static constexpr std::array<const char*, 9> k_prefixes = {"", "k", "M", "G", "T", "P", "E", "Z", "Y"};
   static constexpr std::array<const char*, 4> k_small = {"m", "u", "n", "p"};  // u: micro, ASCII
   std::size_t index = 0;
   double scaled = value;
@@ -149,8 +144,7 @@ std::string format_si(double value, std::string_view unit, int digits) {
 }
 
 std::string format_bytes(double bytes) {
-  static constexpr std::array<const char*, 7> k_prefixes = {"B",   "KiB", "MiB", "GiB",
-                                                            "TiB", "PiB", "EiB"};
+  static constexpr std::array<const char*, 7> k_prefixes = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
   std::size_t index = 0;
   double scaled = bytes;
   while (std::fabs(scaled) >= 1024.0 && index + 1 < k_prefixes.size()) {

@@ -13,12 +13,10 @@ namespace rdasim::core {
 [[nodiscard]] std::size_t edit_distance(std::string_view a, std::string_view b);
 
 /// The candidate closest to `word`, if it is close enough to be a plausible typo.
-[[nodiscard]] std::optional<std::string> closest_match(std::string_view word,
-                                                       std::span<const std::string> candidates);
+[[nodiscard]] std::optional<std::string> closest_match(std::string_view word, std::span<const std::string> candidates);
 
 /// " (did you mean 'x'?)" or "" when nothing is close.
-[[nodiscard]] std::string did_you_mean(std::string_view word,
-                                       std::span<const std::string> candidates);
+[[nodiscard]] std::string did_you_mean(std::string_view word, std::span<const std::string> candidates);
 
 /// "'a', 'b' or 'c'": a list of allowed values for an error message.
 [[nodiscard]] std::string quoted_list(std::span<const std::string> items);

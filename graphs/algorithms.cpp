@@ -6,8 +6,8 @@
 #include <queue>
 #include <set>
 
-#include <boost/graph/depth_first_search.hpp>
 #include <fmt/format.h>
+#include <boost/graph/depth_first_search.hpp>
 
 #include "core/error.h"
 

@@ -10,14 +10,17 @@
 
 namespace rdasim::graphs {
 
-std::string GradientBuilder::name_of(const std::string& what) const { return fmt::format("grad/{}/{}", op().name, what); }
+std::string GradientBuilder::name_of(const std::string& what) const {
+  return fmt::format("grad/{}/{}", op().name, what);
+}
 
-TensorId GradientBuilder::emit(const std::string& kind, const std::string& what, std::vector<TensorId> inputs, Attrs attrs) {
+TensorId GradientBuilder::emit(const std::string& kind, const std::string& what, std::vector<TensorId> inputs,
+                               Attrs attrs) {
   return m_editor.op(kind, name_of(what), std::move(inputs), std::move(attrs));
 }
 
-std::vector<TensorId> GradientBuilder::emit_n(const std::string& kind, const std::string& what, std::vector<TensorId> inputs,
-                                              std::size_t outputs, Attrs attrs) {
+std::vector<TensorId> GradientBuilder::emit_n(const std::string& kind, const std::string& what,
+                                              std::vector<TensorId> inputs, std::size_t outputs, Attrs attrs) {
   return m_editor.op_n(kind, name_of(what), std::move(inputs), outputs, std::move(attrs));
 }
 
@@ -40,16 +43,18 @@ TensorId GradientBuilder::grad_output_or_zeros(std::size_t i) {
 }
 
 void GradientBuilder::set_grad(std::size_t i, TensorId grad) {
-  RDASIM_ASSERT(i < m_input_grads.size(), fmt::format("{}: gradient for input {} of {}", op().kind, i, m_input_grads.size()));
+  RDASIM_ASSERT(i < m_input_grads.size(),
+                fmt::format("{}: gradient for input {} of {}", op().kind, i, m_input_grads.size()));
   RDASIM_ASSERT(shape(grad) == shape(input(i)),
-                fmt::format("gradient rule of {} ('{}'): input {} is {} but its gradient is {}", op().kind, op().name, i,
-                            to_string(shape(input(i))), to_string(shape(grad))));
+                fmt::format("gradient rule of {} ('{}'): input {} is {} but its gradient is {}", op().kind, op().name,
+                            i, to_string(shape(input(i))), to_string(shape(grad))));
   m_input_grads[i] = grad;
 }
 
 TensorId GradientBuilder::sum_to(TensorId grad, const Shape& target) {
   if (shape(grad) == target) return grad;
-  return emit("SumTo", "sum_to", {grad}, make_attrs({{"shape", std::vector<std::int64_t>(target.begin(), target.end())}}));
+  return emit("SumTo", "sum_to", {grad},
+              make_attrs({{"shape", std::vector<std::int64_t>(target.begin(), target.end())}}));
 }
 
 TensorId GradientBuilder::reshape(TensorId grad, const Shape& target) {
@@ -145,7 +150,8 @@ Gradients add_gradients(Graph& graph, TensorId loss, const std::vector<TensorId>
     if (g == k_no_tensor) {  // the param does not reach the loss: its gradient is zero
       const Shape s = graph.tensor(p).shape;
       g = editor.op("Expand", "grad/" + graph.tensor(p).name + "/zeros",
-                    {editor.scalar("grad/zero", 0.0, graph.tensor(p).dtype), editor.ints("grad/zeros_shape", {s.begin(), s.end()})});
+                    {editor.scalar("grad/zero", 0.0, graph.tensor(p).dtype),
+                     editor.ints("grad/zeros_shape", {s.begin(), s.end()})});
     }
     result.of[p] = g;
   }

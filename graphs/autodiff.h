@@ -20,7 +20,10 @@ namespace rdasim::graphs {
 class GradientBuilder {
  public:
   GradientBuilder(GraphEditor& editor, OpId op, std::vector<TensorId> output_grads, std::vector<bool> wanted)
-      : m_editor(editor), m_op(op), m_output_grads(std::move(output_grads)), m_wanted(std::move(wanted)),
+      : m_editor(editor),
+        m_op(op),
+        m_output_grads(std::move(output_grads)),
+        m_wanted(std::move(wanted)),
         m_input_grads(m_wanted.size(), k_no_tensor) {}
 
   [[nodiscard]] const Op& op() const { return m_editor.graph().op(m_op); }

@@ -44,8 +44,8 @@ TensorId GraphBuilder::op(const std::string& kind, const std::string& name, std:
   return op_n(kind, name, std::move(inputs), 1, std::move(attrs)).front();
 }
 
-std::vector<TensorId> GraphBuilder::op_n(const std::string& kind, const std::string& name,
-                                         std::vector<TensorId> inputs, std::size_t outputs, Attrs attrs) {
+std::vector<TensorId> GraphBuilder::op_n(const std::string& kind, const std::string& name, std::vector<TensorId> inputs,
+                                         std::size_t outputs, Attrs attrs) {
   Op o;
   o.name = scoped(name);
   o.kind = kind;

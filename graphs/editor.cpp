@@ -19,12 +19,14 @@ std::vector<TensorId> GraphEditor::op_n(const std::string& kind, const std::stri
                                         std::size_t outputs, Attrs attrs) {
   const std::string op_name = unique(name);
   std::vector<std::string> names;
-  for (std::size_t k = 0; k < outputs; ++k) names.push_back(unique(k == 0 ? op_name : fmt::format("{}:{}", op_name, k)));
+  for (std::size_t k = 0; k < outputs; ++k)
+    names.push_back(unique(k == 0 ? op_name : fmt::format("{}:{}", op_name, k)));
   return op_named(kind, op_name, std::move(inputs), names, std::move(attrs));
 }
 
-std::vector<TensorId> GraphEditor::op_named(const std::string& kind, const std::string& name, std::vector<TensorId> inputs,
-                                            const std::vector<std::string>& output_names, Attrs attrs) {
+std::vector<TensorId> GraphEditor::op_named(const std::string& kind, const std::string& name,
+                                            std::vector<TensorId> inputs, const std::vector<std::string>& output_names,
+                                            Attrs attrs) {
   const std::size_t outputs = output_names.size();
   const OpDef* def = OpRegistry::instance().find(kind);
   RDASIM_ASSERT(def != nullptr, fmt::format("no op kind '{}'", kind));
@@ -41,7 +43,8 @@ std::vector<TensorId> GraphEditor::op_named(const std::string& kind, const std::
   const OpId id = m_graph.add_op(std::move(o));
   const Op& added = m_graph.op(id);
   const auto infos = def->infer(OpContext(m_graph, added));
-  RDASIM_ASSERT(infos.size() == outputs, fmt::format("shape rule of {} gave {} outputs for {}", kind, infos.size(), outputs));
+  RDASIM_ASSERT(infos.size() == outputs,
+                fmt::format("shape rule of {} gave {} outputs for {}", kind, infos.size(), outputs));
   for (std::size_t k = 0; k < outputs; ++k) {
     Tensor& t = m_graph.tensor(added.outputs[k]);
     t.shape = infos[k].shape;

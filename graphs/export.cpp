@@ -30,7 +30,8 @@ GraphTotals totals(const Graph& graph) {
   t.ops = static_cast<std::int64_t>(graph.ops().size());
   for (const Tensor& tensor : graph.tensors()) {
     if (tensor.role == Role::param) t.params += tensor.elements();
-    if (tensor.role == Role::param || tensor.role == Role::constant) t.param_bytes += static_cast<double>(tensor.bytes());
+    if (tensor.role == Role::param || tensor.role == Role::constant)
+      t.param_bytes += static_cast<double>(tensor.bytes());
     if (tensor.role == Role::state) t.state_bytes += static_cast<double>(tensor.bytes());
     if (tensor.role == Role::input) t.input_bytes += static_cast<double>(tensor.bytes());
     if (tensor.role == Role::output) t.output_bytes += static_cast<double>(tensor.bytes());
@@ -79,14 +80,15 @@ core::Json to_json(const Graph& graph) {
   for (const auto& [name, size] : graph.dims()) dims[name] = size;
   return {{"name", graph.name()},
           {"dims", dims},
-          {"totals", {{"ops", t.ops},
-                      {"params", t.params},
-                      {"param_bytes", t.param_bytes},
-                      {"flops", t.flops},
-                      {"bytes_read", t.bytes_read},
-                      {"bytes_written", t.bytes_written},
-                      {"input_bytes", t.input_bytes},
-                      {"output_bytes", t.output_bytes}}},
+          {"totals",
+           {{"ops", t.ops},
+            {"params", t.params},
+            {"param_bytes", t.param_bytes},
+            {"flops", t.flops},
+            {"bytes_read", t.bytes_read},
+            {"bytes_written", t.bytes_written},
+            {"input_bytes", t.input_bytes},
+            {"output_bytes", t.output_bytes}}},
           {"tensors", tensors},
           {"ops", ops}};
 }

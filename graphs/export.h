@@ -12,9 +12,9 @@ namespace rdasim::graphs {
 /// Sums over a graph.
 struct GraphTotals {
   std::int64_t ops = 0;
-  std::int64_t params = 0;           ///< elements of param tensors
-  double param_bytes = 0;            ///< params and constants
-  double state_bytes = 0;            ///< optimizer state (training steps)
+  std::int64_t params = 0;  ///< elements of param tensors
+  double param_bytes = 0;   ///< params and constants
+  double state_bytes = 0;   ///< optimizer state (training steps)
   double flops = 0;
   double bytes_read = 0;
   double bytes_written = 0;

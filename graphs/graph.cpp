@@ -44,8 +44,7 @@ std::string Attrs::get_string(std::string_view name, const std::string& fallback
   return v ? *v : fallback;
 }
 
-std::vector<std::int64_t> Attrs::get_ints(std::string_view name,
-                                          std::vector<std::int64_t> fallback) const {
+std::vector<std::int64_t> Attrs::get_ints(std::string_view name, std::vector<std::int64_t> fallback) const {
   const auto* v = get_if<std::vector<std::int64_t>>(*this, name);
   return v ? *v : fallback;
 }
@@ -88,9 +87,8 @@ OpId Graph::add_op(Op op) {
                   fmt::format("op '{}' writes tensor id {}", op.name, t));
     const Tensor& out = tensor(t);
     if (out.producer >= 0) {
-      throw core::InputError(where, fmt::format("tensor '{}' is written by both '{}' and '{}'",
-                                                out.name, m_ops[static_cast<std::size_t>(out.producer)].name,
-                                                op.name));
+      throw core::InputError(where, fmt::format("tensor '{}' is written by both '{}' and '{}'", out.name,
+                                                m_ops[static_cast<std::size_t>(out.producer)].name, op.name));
     }
   }
   for (TensorId t : op.inputs) {

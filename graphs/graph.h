@@ -39,8 +39,8 @@ struct Tensor {
   [[nodiscard]] std::int64_t bytes() const { return elements() * byte_size(dtype); }
 };
 
-using AttrValue = std::variant<std::int64_t, double, std::string, std::vector<std::int64_t>,
-                               std::vector<double>, std::vector<std::string>>;
+using AttrValue = std::variant<std::int64_t, double, std::string, std::vector<std::int64_t>, std::vector<double>,
+                               std::vector<std::string>>;
 
 /// "int", "float", "string", "ints", "floats" or "strings".
 [[nodiscard]] std::string_view attr_type_name(const AttrValue& value);
@@ -55,8 +55,7 @@ struct Attrs {
   [[nodiscard]] std::string get_string(std::string_view name, const std::string& fallback) const;
   [[nodiscard]] std::vector<std::int64_t> get_ints(std::string_view name,
                                                    std::vector<std::int64_t> fallback = {}) const;
-  [[nodiscard]] std::vector<double> get_floats(std::string_view name,
-                                               std::vector<double> fallback = {}) const;
+  [[nodiscard]] std::vector<double> get_floats(std::string_view name, std::vector<double> fallback = {}) const;
 };
 
 struct Op {

@@ -20,7 +20,8 @@ std::vector<std::int64_t> KernelIO<T>::ints(std::size_t i) const {
 
 template <class T>
 void KernelIO<T>::fail(const std::string& message) const {
-  throw core::InputError(core::Location("", 0, 0, m_op.name), fmt::format("op '{}' ({}): {}", m_op.name, m_op.kind, message));
+  throw core::InputError(core::Location("", 0, 0, m_op.name),
+                         fmt::format("op '{}' ({}): {}", m_op.name, m_op.kind, message));
 }
 
 template class KernelIO<double>;

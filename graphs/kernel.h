@@ -31,7 +31,9 @@ template <class T>
 class KernelIO {
  public:
   KernelIO(const Op& op, std::span<const Array<T>* const> inputs, std::span<Array<T>* const> outputs)
-      : m_op(op), m_inputs(inputs), m_outputs(outputs) {}
+      : m_op(op),
+        m_inputs(inputs),
+        m_outputs(outputs) {}
 
   [[nodiscard]] const Op& op() const { return m_op; }
   [[nodiscard]] const Attrs& attrs() const { return m_op.attrs; }

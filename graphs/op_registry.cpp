@@ -57,11 +57,10 @@ void OpContext::unsupported(const std::string& message) const {
                                fmt::format("op '{}' ({}): {}", m_op.name, m_op.kind, message));
 }
 
-void OpContext::require_rank(std::size_t i, std::size_t rank_min, std::size_t rank_max,
-                             std::string_view what) const {
+void OpContext::require_rank(std::size_t i, std::size_t rank_min, std::size_t rank_max, std::string_view what) const {
   const std::size_t rank = in_shape(i).size();
   if (rank < rank_min || rank > rank_max) {
-    const std::string expected = rank_min == rank_max ? fmt::format("{}", rank_min)
+    const std::string expected = rank_min == rank_max     ? fmt::format("{}", rank_min)
                                  : rank_max >= k_variadic ? fmt::format("at least {}", rank_min)
                                                           : fmt::format("{} to {}", rank_min, rank_max);
     fail(fmt::format("{} ('{}') must have rank {}, found shape {}", what, input(i).name, expected,

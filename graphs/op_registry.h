@@ -35,9 +35,7 @@ class OpContext {
   [[nodiscard]] const Graph& graph() const { return m_graph; }
   [[nodiscard]] const Attrs& attrs() const { return m_op.attrs; }
   [[nodiscard]] std::size_t num_inputs() const { return m_op.inputs.size(); }
-  [[nodiscard]] bool has_input(std::size_t i) const {
-    return i < m_op.inputs.size() && m_op.inputs[i] != k_no_tensor;
-  }
+  [[nodiscard]] bool has_input(std::size_t i) const { return i < m_op.inputs.size() && m_op.inputs[i] != k_no_tensor; }
   [[nodiscard]] const Tensor& input(std::size_t i) const;
   [[nodiscard]] const Shape& in_shape(std::size_t i) const { return input(i).shape; }
   [[nodiscard]] DType in_dtype(std::size_t i) const { return input(i).dtype; }
@@ -52,11 +50,9 @@ class OpContext {
   /// Throws core::UnsupportedError naming the op, for valid uses rdasim does not cover.
   [[noreturn]] void unsupported(const std::string& message) const;
   /// A rank check with a message naming the input.
-  void require_rank(std::size_t input, std::size_t rank_min, std::size_t rank_max,
-                    std::string_view what) const;
+  void require_rank(std::size_t input, std::size_t rank_min, std::size_t rank_max, std::string_view what) const;
   /// Turns a possibly negative axis into 0 .. rank-1, or fails naming the attribute.
-  [[nodiscard]] std::size_t normalize_axis(std::int64_t axis, std::size_t rank,
-                                           std::string_view what) const;
+  [[nodiscard]] std::size_t normalize_axis(std::int64_t axis, std::size_t rank, std::string_view what) const;
 
  private:
   const Graph& m_graph;

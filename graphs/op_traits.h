@@ -85,10 +85,10 @@ struct OpTraits {
 };
 
 // Traits shared by families of kinds.
-[[nodiscard]] OpTraits elementwise_traits();      ///< vector engine, vector GPU kernel
-[[nodiscard]] OpTraits transcendental_traits();   ///< the same, through the tail stage
-[[nodiscard]] OpTraits reduction_traits();        ///< vector engine with the reduction tree
-[[nodiscard]] OpTraits view_traits();             ///< no engine, no GPU kernel
+[[nodiscard]] OpTraits elementwise_traits();     ///< vector engine, vector GPU kernel
+[[nodiscard]] OpTraits transcendental_traits();  ///< the same, through the tail stage
+[[nodiscard]] OpTraits reduction_traits();       ///< vector engine with the reduction tree
+[[nodiscard]] OpTraits view_traits();            ///< no engine, no GPU kernel
 /// Data movement on a PMU; `gpu` says whether the framework launches a kernel for it.
 [[nodiscard]] OpTraits movement_traits(GpuKernel gpu);
 /// A matrix op with its GEMM view.

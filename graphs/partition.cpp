@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <limits>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -15,9 +15,7 @@ namespace rdasim::graphs {
 
 namespace {
 
-[[noreturn]] void bad(const std::string& message) {
-  throw core::InputError(core::Location("partition"), message);
-}
+[[noreturn]] void bad(const std::string& message) { throw core::InputError(core::Location("partition"), message); }
 
 std::vector<idx_t> to_idx(const std::vector<std::int64_t>& v) {
   std::vector<idx_t> out;
@@ -67,8 +65,8 @@ void check(const WeightedGraph& g, const PartitionOptions& o) {
 
 }  // namespace
 
-WeightedGraph WeightedGraph::from_edges(std::int64_t vertices, std::vector<std::int64_t> vertex_weights, int constraints,
-                                        const std::vector<WeightedEdge>& edges) {
+WeightedGraph WeightedGraph::from_edges(std::int64_t vertices, std::vector<std::int64_t> vertex_weights,
+                                        int constraints, const std::vector<WeightedEdge>& edges) {
   // Both directions of every edge, duplicates merged by adding their weights.
   std::vector<std::map<std::int64_t, std::int64_t>> adjacent(static_cast<std::size_t>(vertices));
   for (const auto& e : edges) {
@@ -109,13 +107,13 @@ Partition partition(const WeightedGraph& g, const PartitionOptions& o) {
       for (idx_t c = 0; c < ncon; ++c) tpwgts.push_back(static_cast<real_t>(f));
     }
     std::vector<idx_t> part(static_cast<std::size_t>(n));
-    const int status = METIS_PartGraphKway(&nvtxs, &ncon, xadj.data(), adjncy.data(), vwgt.empty() ? nullptr : vwgt.data(),
-                                           nullptr, adjwgt.empty() ? nullptr : adjwgt.data(), &nparts,
-                                           tpwgts.empty() ? nullptr : tpwgts.data(),
-                                           ubvec.data(), options, &objval, part.data());
+    const int status =
+        METIS_PartGraphKway(&nvtxs, &ncon, xadj.data(), adjncy.data(), vwgt.empty() ? nullptr : vwgt.data(), nullptr,
+                            adjwgt.empty() ? nullptr : adjwgt.data(), &nparts, tpwgts.empty() ? nullptr : tpwgts.data(),
+                            ubvec.data(), options, &objval, part.data());
     if (status != METIS_OK) {
-      throw core::InternalError(fmt::format("METIS_PartGraphKway failed with status {} on {} vertices into {} parts",
-                                            status, n, o.parts));
+      throw core::InternalError(
+          fmt::format("METIS_PartGraphKway failed with status {} on {} vertices into {} parts", status, n, o.parts));
     }
     for (std::size_t i = 0; i < part.size(); ++i) result.part[i] = static_cast<int>(part[i]);
   }
@@ -135,7 +133,9 @@ Partition partition(const WeightedGraph& g, const PartitionOptions& o) {
     std::vector<double> weight(static_cast<std::size_t>(o.parts), 0.0);
     double total = 0;
     for (std::int64_t v = 0; v < n; ++v) {
-      const double w = g.vertex_weights.empty() ? 1.0 : static_cast<double>(g.vertex_weights[static_cast<std::size_t>(v * g.constraints + c)]);
+      const double w = g.vertex_weights.empty()
+                           ? 1.0
+                           : static_cast<double>(g.vertex_weights[static_cast<std::size_t>(v * g.constraints + c)]);
       weight[static_cast<std::size_t>(result.part[static_cast<std::size_t>(v)])] += w;
       total += w;
     }

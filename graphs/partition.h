@@ -40,9 +40,9 @@ struct PartitionOptions {
 };
 
 struct Partition {
-  std::vector<int> part;         ///< per vertex, 0 .. parts-1
-  std::int64_t edge_cut = 0;     ///< total weight of edges between parts
-  std::vector<double> imbalance; ///< per constraint: heaviest part over the average
+  std::vector<int> part;            ///< per vertex, 0 .. parts-1
+  std::int64_t edge_cut = 0;        ///< total weight of edges between parts
+  std::vector<double> imbalance;    ///< per constraint: heaviest part over the average
   std::vector<std::int64_t> sizes;  ///< vertices per part
 };
 

@@ -53,8 +53,10 @@ void check_term(const Graph& g, const LossTerm& t) {
   if (t.kind == LossKind::pinball && !(t.quantile > 0 && t.quantile < 1)) {
     fail(g, fmt::format("the pinball quantile is {}, expected 0 < q < 1", t.quantile));
   }
-  if (t.kind == LossKind::inversion && !(t.sigma > 0)) fail(g, fmt::format("the inversion loss's sigma is {}, expected > 0", t.sigma));
-  if (!std::isfinite(t.weight)) fail(g, fmt::format("the loss term's weight is {}, expected a finite number", t.weight));
+  if (t.kind == LossKind::inversion && !(t.sigma > 0))
+    fail(g, fmt::format("the inversion loss's sigma is {}, expected > 0", t.sigma));
+  if (!std::isfinite(t.weight))
+    fail(g, fmt::format("the loss term's weight is {}, expected a finite number", t.weight));
 }
 
 TensorId find_output(const Graph& g, const std::string& name, std::string_view what) {
@@ -72,7 +74,9 @@ TensorId find_output(const Graph& g, const std::string& name, std::string_view w
 class LossBuilder {
  public:
   LossBuilder(GraphEditor& editor, const LossTerm& term, std::size_t index)
-      : m_e(editor), m_term(term), m_prefix(fmt::format("loss/{}", index)) {}
+      : m_e(editor),
+        m_term(term),
+        m_prefix(fmt::format("loss/{}", index)) {}
 
   TensorId build() {
     const Graph& g = m_e.graph();
@@ -109,8 +113,9 @@ class LossBuilder {
       }
       case LossKind::cross_entropy: {
         const TensorId log_p = op("LogSoftmax", "log_softmax", {y}, make_attrs({{"axis", std::int64_t{1}}}));
-        const TensorId per_row = op("ReduceSum", "per_row", {op("Mul", "t_log_p", {t, log_p}), m_e.ints(name("axis1"), {1})},
-                                    make_attrs({{"keepdims", std::int64_t{0}}}));
+        const TensorId per_row =
+            op("ReduceSum", "per_row", {op("Mul", "t_log_p", {t, log_p}), m_e.ints(name("axis1"), {1})},
+               make_attrs({{"keepdims", std::int64_t{0}}}));
         return op("Neg", "value", {mean(per_row)});
       }
       case LossKind::binary_cross_entropy: {
@@ -118,7 +123,8 @@ class LossBuilder {
         // gives a large loss rather than infinity and NaN gradients.
         const TensorId one = scalar("one", 1.0), floor = scalar("log_floor", -100.0);
         const TensorId log_y = op("Clip", "log_y", {op("Log", "log_y_raw", {y}), floor});
-        const TensorId log_1my = op("Clip", "log_1my", {op("Log", "log_1my_raw", {op("Sub", "one_minus_y", {one, y})}), floor});
+        const TensorId log_1my =
+            op("Clip", "log_1my", {op("Log", "log_1my_raw", {op("Sub", "one_minus_y", {one, y})}), floor});
         const TensorId pos = op("Mul", "t_log_y", {t, log_y});
         const TensorId neg = op("Mul", "u_log_1my", {op("Sub", "one_minus_t", {one, t}), log_1my});
         return op("Neg", "value", {mean(op("Add", "sum", {pos, neg}))});
@@ -126,7 +132,8 @@ class LossBuilder {
       case LossKind::gaussian_nll: {
         const TensorId v = op("Clip", "variance", {v_raw, scalar("eps", 1e-6)});
         const TensorId d = op("Sub", "diff", {y, t});
-        const TensorId sum = op("Add", "sum", {op("Log", "log_v", {v}), op("Div", "scaled", {op("Mul", "square", {d, d}), v})});
+        const TensorId sum =
+            op("Add", "sum", {op("Log", "log_v", {v}), op("Div", "scaled", {op("Mul", "square", {d, d}), v})});
         return op("Mul", "value", {mean(sum), scalar("half", 0.5)});
       }
       case LossKind::inversion: {
@@ -139,7 +146,8 @@ class LossBuilder {
           const TensorId per_row = op("ReduceSum", "neg_entropy", {r_log_r, m_e.ints(name("last_axis"), {rank - 1})},
                                       make_attrs({{"keepdims", std::int64_t{0}}}));
           TensorId entropy = mean(per_row);
-          if (m_term.entropy_weight != 1.0) entropy = op("Mul", "entropy_weighted", {entropy, scalar("alpha", m_term.entropy_weight)});
+          if (m_term.entropy_weight != 1.0)
+            entropy = op("Mul", "entropy_weighted", {entropy, scalar("alpha", m_term.entropy_weight)});
           value = op("Add", "value", {value, entropy});
         }
         return value;
@@ -147,7 +155,9 @@ class LossBuilder {
       case LossKind::pinball: {
         const TensorId r = op("Sub", "residual", {t, y});
         const TensorId above = op("Mul", "above", {op("Relu", "over", {r}), scalar("q", m_term.quantile)});
-        const TensorId below = op("Mul", "below", {op("Relu", "under", {op("Neg", "neg_residual", {r})}), scalar("one_minus_q", 1.0 - m_term.quantile)});
+        const TensorId below =
+            op("Mul", "below",
+               {op("Relu", "under", {op("Neg", "neg_residual", {r})}), scalar("one_minus_q", 1.0 - m_term.quantile)});
         return mean(op("Add", "sum", {above, below}));
       }
     }
@@ -241,7 +251,8 @@ TensorId add_loss(Graph& g, const std::vector<LossTerm>& loss) {
   for (std::size_t k = 0; k < loss.size(); ++k) {
     TensorId term = LossBuilder(editor, loss[k], k).build();
     if (loss[k].weight != 1.0) {
-      term = editor.op("Mul", fmt::format("loss/{}/weighted", k), {term, editor.scalar(fmt::format("loss/{}/weight", k), loss[k].weight)});
+      term = editor.op("Mul", fmt::format("loss/{}/weighted", k),
+                       {term, editor.scalar(fmt::format("loss/{}/weight", k), loss[k].weight)});
     }
     total = total == k_no_tensor ? term : editor.op("Add", fmt::format("loss/sum{}", k), {total, term});
   }

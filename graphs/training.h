@@ -41,9 +41,9 @@ struct LossTerm {
   std::string target;
   bool masked = false;  ///< l1, mse: a new input "mask/<prediction>" of 0/1 weights
   double weight = 1.0;
-  double quantile = 0.5;         ///< pinball
-  double sigma = 1e-4;           ///< inversion: the noise of E(tau)
-  double entropy_weight = 1.0;   ///< inversion
+  double quantile = 0.5;        ///< pinball
+  double sigma = 1e-4;          ///< inversion: the noise of E(tau)
+  double entropy_weight = 1.0;  ///< inversion
 };
 
 /// A term of `kind` on output `prediction`, other fields at their defaults.

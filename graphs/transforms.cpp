@@ -72,8 +72,8 @@ std::size_t load_weights(Graph& graph, const std::vector<Tensor>& weights, const
     }
     Tensor& t = graph.tensor(*id);
     if (t.shape != w.shape) {
-      throw core::InputError(where, fmt::format("weight '{}' has shape {}, '{}' of '{}' is {}", w.name, to_string(w.shape),
-                                                name, graph.name(), to_string(t.shape)));
+      throw core::InputError(where, fmt::format("weight '{}' has shape {}, '{}' of '{}' is {}", w.name,
+                                                to_string(w.shape), name, graph.name(), to_string(t.shape)));
     }
     t.values = w.values;
     ++set;
@@ -199,7 +199,8 @@ void expand_one(const Graph& source, Graph& g, const Op& op, std::int64_t gates)
   const std::int64_t dirs = direction == "bidirectional" ? 2 : 1;
   const std::size_t per_dir = gates == 4 ? 3 : 2;
   std::vector<std::string> acts;
-  if (auto it = a.values.find("activations"); it != a.values.end()) acts = std::get<std::vector<std::string>>(it->second);
+  if (auto it = a.values.find("activations"); it != a.values.end())
+    acts = std::get<std::vector<std::string>>(it->second);
   for (std::int64_t d = 0; d < dirs; ++d) {
     if (acts.size() < per_dir * static_cast<std::size_t>(d + 1)) {
       acts.insert(acts.end(), {"Sigmoid", "Tanh"});
@@ -257,8 +258,9 @@ void expand_one(const Graph& source, Graph& g, const Op& op, std::int64_t gates)
       if (gates == 3 && linear_before_reset) {
         // Rb_h stays inside the reset product; Wb and the z, r parts of Rb add up front.
         r_bias_gates = e.op("Split", {halves[1]}, 3, split_gates);
-        const TensorId zr = e.one("Concat", {r_bias_gates[0], r_bias_gates[1], e.one("Sub", {r_bias_gates[2], r_bias_gates[2]})},
-                                  attrs_of({{"axis", std::int64_t{0}}}));
+        const TensorId zr =
+            e.one("Concat", {r_bias_gates[0], r_bias_gates[1], e.one("Sub", {r_bias_gates[2], r_bias_gates[2]})},
+                  attrs_of({{"axis", std::int64_t{0}}}));
         xw = e.one("Add", {xw, e.one("Add", {halves[0], zr})});
       } else if (gates == 3) {
         r_bias_gates = e.op("Split", {halves[1]}, 3, split_gates);
@@ -331,7 +333,8 @@ void expand_one(const Graph& source, Graph& g, const Op& op, std::int64_t gates)
   // Outputs in the composite's layout, written into its own output tensors.
   auto finish = [&](std::size_t index, const std::vector<TensorId>& parts, std::vector<std::int64_t> perm) {
     if (index >= op.outputs.size()) return;
-    TensorId whole = parts.size() == 1 ? parts[0] : e.one("Concat", parts, attrs_of({{"axis", std::int64_t{index == 0 ? 1 : 0}}}));
+    TensorId whole =
+        parts.size() == 1 ? parts[0] : e.one("Concat", parts, attrs_of({{"axis", std::int64_t{index == 0 ? 1 : 0}}}));
     if (batch_first) e.into("Transpose", {whole}, {op.outputs[index]}, attrs_of({{"perm", std::move(perm)}}));
     else e.into("Identity", {whole}, {op.outputs[index]});
   };

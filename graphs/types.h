@@ -46,7 +46,9 @@ enum class Role : std::uint8_t {
 [[nodiscard]] std::string_view to_string(Role role);
 /// Params, constants and optimizer state: values kept with the weights (in PMUs while their
 /// section runs) rather than produced and consumed as activations.
-[[nodiscard]] inline bool is_stored(Role role) { return role == Role::param || role == Role::constant || role == Role::state; }
+[[nodiscard]] inline bool is_stored(Role role) {
+  return role == Role::param || role == Role::constant || role == Role::state;
+}
 
 /// Static dimensions, outermost first. A scalar has none.
 using Shape = std::vector<std::int64_t>;

@@ -42,8 +42,9 @@ void check_tensor(const Graph& g, const Tensor& t) {
     fail_tensor(g, t, fmt::format("shape {} has a negative dimension or more than 2^63 elements", to_string(t.shape)));
   }
   if (t.values && static_cast<std::int64_t>(t.values->size()) != *checked_elements(t.shape)) {
-    fail_tensor(g, t, fmt::format("has {} values for shape {} ({} elements)", t.values->size(), to_string(t.shape),
-                                  *checked_elements(t.shape)));
+    fail_tensor(g, t,
+                fmt::format("has {} values for shape {} ({} elements)", t.values->size(), to_string(t.shape),
+                            *checked_elements(t.shape)));
   }
   const bool produced = t.producer >= 0;
   switch (t.role) {
@@ -79,8 +80,9 @@ std::vector<const OpDef*> check_ops(const Graph& g) {
     // All at once, so a user sees every missing kind in one go.
     std::string list;
     for (std::size_t i = 0; i < unknown.size(); ++i) list += (i ? ", " : "") + unknown[i];
-    throw core::UnsupportedError(core::Location(g.name()),
-                           fmt::format("{} op{} of unsupported kind: {}", unknown.size(), unknown.size() == 1 ? "" : "s", list));
+    throw core::UnsupportedError(
+        core::Location(g.name()),
+        fmt::format("{} op{} of unsupported kind: {}", unknown.size(), unknown.size() == 1 ? "" : "s", list));
   }
   for (std::size_t i = 0; i < defs.size(); ++i) {
     const Op& op = g.ops()[i];
@@ -156,7 +158,8 @@ void propagate_values(Graph& g, const Op& op, const OpDef& def) {
     inputs.push_back(std::move(a));
   }
   std::vector<const Array<double>*> in_ptrs;
-  for (std::size_t i = 0; i < op.inputs.size(); ++i) in_ptrs.push_back(op.inputs[i] == k_no_tensor ? nullptr : &inputs[i]);
+  for (std::size_t i = 0; i < op.inputs.size(); ++i)
+    in_ptrs.push_back(op.inputs[i] == k_no_tensor ? nullptr : &inputs[i]);
   std::vector<Array<double>> outputs;
   for (TensorId t : op.outputs) outputs.emplace_back(g.tensor(t).shape);
   std::vector<Array<double>*> out_ptrs;

@@ -13,8 +13,9 @@ bool is_weight(const graphs::Tensor& t) { return graphs::is_stored(t.role); }
 
 }  // namespace
 
-std::vector<DramStream> dram_streams(const graphs::Graph& g, const std::vector<OpDemand>& demands, const Section& section,
-                                     const std::vector<std::vector<int>>& units, double bytes_per_element) {
+std::vector<DramStream> dram_streams(const graphs::Graph& g, const std::vector<OpDemand>& demands,
+                                     const Section& section, const std::vector<std::vector<int>>& units,
+                                     double bytes_per_element) {
   std::map<graphs::OpId, std::size_t> index_of;
   for (std::size_t i = 0; i < section.ops.size(); ++i) index_of[section.ops[i].op] = i;
   const auto inside = [&](graphs::OpId op) { return op >= 0 && index_of.count(op) > 0; };
@@ -29,7 +30,8 @@ std::vector<DramStream> dram_streams(const graphs::Graph& g, const std::vector<O
     const auto& u = units[i];
     const auto pcus = static_cast<std::size_t>(std::min<int>(pcus_of(i), static_cast<int>(u.size())));
     const auto outputs = static_cast<std::size_t>(std::max(1, section.ops[i].output_pmus));
-    if (weight && u.size() > pcus + outputs) return std::vector<int>(u.begin() + static_cast<long>(pcus + outputs), u.end());
+    if (weight && u.size() > pcus + outputs)
+      return std::vector<int>(u.begin() + static_cast<long>(pcus + outputs), u.end());
     if (pcus > 0) return std::vector<int>(u.begin(), u.begin() + static_cast<long>(pcus));
     return std::vector<int>(u.begin() + static_cast<long>(pcus), u.end());
   };
@@ -97,7 +99,8 @@ std::vector<DramStream> dram_streams(const graphs::Graph& g, const std::vector<O
       if (has_units(holder)) {
         const auto& u = units[holder];
         const auto pcus = static_cast<std::size_t>(std::min<int>(pcus_of(holder), static_cast<int>(u.size())));
-        const auto outputs = std::min(u.size() - pcus, static_cast<std::size_t>(std::max(1, section.ops[holder].output_pmus)));
+        const auto outputs =
+            std::min(u.size() - pcus, static_cast<std::size_t>(std::max(1, section.ops[holder].output_pmus)));
         from.assign(u.begin() + static_cast<long>(pcus), u.begin() + static_cast<long>(pcus + outputs));
         if (from.empty()) from.assign(u.begin(), u.begin() + static_cast<long>(pcus));
       }

@@ -14,7 +14,7 @@ namespace rdasim::mapper {
 
 /// Bytes between DRAM and one unit of a section.
 struct DramStream {
-  int unit = -1;         ///< fabric unit id; -1: no unit holds it (a view's shape input), moved by the sequencer
+  int unit = -1;  ///< fabric unit id; -1: no unit holds it (a view's shape input), moved by the sequencer
   double bytes = 0;
   bool write = false;    ///< to DRAM (else from it)
   bool preload = false;  ///< resident weights, loaded before the section starts streaming

@@ -13,7 +13,8 @@ namespace rdasim::mapper {
 class Infeasible : public std::runtime_error {
  public:
   Infeasible(const std::string& summary, std::vector<std::string> reasons)
-      : std::runtime_error(summary), m_reasons(std::move(reasons)) {}
+      : std::runtime_error(summary),
+        m_reasons(std::move(reasons)) {}
   /// One line per failing op or application: "op conv17 (Conv): needs ..., the region has ...".
   [[nodiscard]] const std::vector<std::string>& reasons() const noexcept { return m_reasons; }
 

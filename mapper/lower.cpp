@@ -39,7 +39,9 @@ double stage_cycles(const OpDemand& d, std::int64_t parallel) {
   return work + tree * d.output_vectors / static_cast<double>(s.outputs);
 }
 
-double element_bytes(const arch::Spec& spec) { return spec.pcu().precision == arch::Precision::bf16_fp32acc ? 2.0 : 4.0; }
+double element_bytes(const arch::Spec& spec) {
+  return spec.pcu().precision == arch::Precision::bf16_fp32acc ? 2.0 : 4.0;
+}
 
 std::vector<OpDemand> lower(const graphs::Graph& g, const arch::Spec& spec) {
   const double bytes_per_element = element_bytes(spec);

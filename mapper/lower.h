@@ -23,14 +23,14 @@ struct OpDemand {
   graphs::OpId op = -1;
   Engine engine = Engine::none;
   double flops = 0;
-  double cycles = 0;           ///< on one PCU (or one PMU for Engine::memory)
-  double utilization = 1;      ///< of the PCU's FUs, from ceil effects of the op's dimensions
-  std::int64_t max_parallel = 1;  ///< the most PCUs it can use on outputs (rows x channels / lanes)
+  double cycles = 0;                     ///< on one PCU (or one PMU for Engine::memory)
+  double utilization = 1;                ///< of the PCU's FUs, from ceil effects of the op's dimensions
+  std::int64_t max_parallel = 1;         ///< the most PCUs it can use on outputs (rows x channels / lanes)
   std::int64_t max_reduction_split = 1;  ///< matrix ops: ways the reduction (K) may be split
-  double output_vectors = 0;      ///< lanes-wide vectors it writes: the partial-sum combine's work
-  double weight_bytes = 0;     ///< params, constants and optimizer state, in PMUs while its section runs
-  double output_bytes = 0;     ///< everything it writes
-  int buffer_pmus = 0;         ///< PMUs for weights and output double buffers
+  double output_vectors = 0;             ///< lanes-wide vectors it writes: the partial-sum combine's work
+  double weight_bytes = 0;               ///< params, constants and optimizer state, in PMUs while its section runs
+  double output_bytes = 0;               ///< everything it writes
+  int buffer_pmus = 0;                   ///< PMUs for weights and output double buffers
 };
 
 /// How an op is spread over `parallel` PCUs: first over its outputs (channels, rows, batch);

@@ -8,8 +8,8 @@
 
 #include "core/error.h"
 #include "core/text.h"
-#include "mapper/place.h"
 #include "graphs/op_registry.h"
+#include "mapper/place.h"
 
 namespace rdasim::mapper {
 
@@ -35,14 +35,16 @@ double Tenant::cycles() const {
 arch::Region Tenant::region(const arch::Fabric& fabric) const {
   if (end_row > 0) {
     if (tiles.size() != 1) {
-      throw core::InputError(core::Location(fmt::format("tenant '{}'", name)), "a band of rows must lie in exactly one tile");
+      throw core::InputError(core::Location(fmt::format("tenant '{}'", name)),
+                             "a band of rows must lie in exactly one tile");
     }
     return fabric.band(name, tiles[0], first_row, end_row);
   }
   return fabric.region(name, tiles);
 }
 
-Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fabric& fabric, const MapOptions& options) {
+Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fabric& fabric,
+                         const MapOptions& options) {
   const arch::Spec& spec = fabric.spec();
   std::vector<std::string> names;
   for (const auto& g : apps) names.push_back(g.name());
@@ -92,9 +94,8 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
         const auto& d = demands[static_cast<std::size_t>(so.op)];
         const graphs::Op& op = g.op(so.op);
         const bool on_pcus = uses_pcus(d.engine);
-        ms.ops.push_back({op.name, op.kind, d.engine, so.parallel, so.buffer_pmus, so.output_pmus,
-                          so.weights_streamed, d.flops, d.cycles,
-                          on_pcus ? static_cast<int>(split_of(d, so.parallel).reduction) : 1,
+        ms.ops.push_back({op.name, op.kind, d.engine, so.parallel, so.buffer_pmus, so.output_pmus, so.weights_streamed,
+                          d.flops, d.cycles, on_pcus ? static_cast<int>(split_of(d, so.parallel).reduction) : 1,
                           on_pcus ? stage_cycles(d, so.parallel) : d.cycles / std::max(so.parallel, 1),
                           options.place ? placed.units[i] : std::vector<int>{}});
       }
@@ -124,41 +125,64 @@ core::Json to_json(const Mapping& m) {
     for (const auto& s : t.sections) {
       core::Json ops = core::Json::array();
       for (const auto& o : s.ops) {
-        ops.push_back({{"name", o.name}, {"kind", o.kind}, {"engine", graphs::to_string(o.engine)}, {"parallel", o.parallel},
-                       {"buffer_pmus", o.buffer_pmus}, {"output_pmus", o.output_pmus},
-                       {"weights_streamed", o.weights_streamed}, {"flops", o.flops},
-                       {"cycles", o.cycles}, {"reduction_split", o.reduction_split}, {"stage_cycles", o.stage_cycles},
+        ops.push_back({{"name", o.name},
+                       {"kind", o.kind},
+                       {"engine", graphs::to_string(o.engine)},
+                       {"parallel", o.parallel},
+                       {"buffer_pmus", o.buffer_pmus},
+                       {"output_pmus", o.output_pmus},
+                       {"weights_streamed", o.weights_streamed},
+                       {"flops", o.flops},
+                       {"cycles", o.cycles},
+                       {"reduction_split", o.reduction_split},
+                       {"stage_cycles", o.stage_cycles},
                        {"units", o.units}});
       }
       core::Json streams = core::Json::array();
       for (const auto& st : s.streams) {
-        streams.push_back({{"src", st.src}, {"dst", st.dst}, {"bytes", st.bytes}, {"links", st.links}, {"group", st.group}});
+        streams.push_back(
+            {{"src", st.src}, {"dst", st.dst}, {"bytes", st.bytes}, {"links", st.links}, {"group", st.group}});
       }
       core::Json dram = core::Json::array();
       for (const auto& d : s.dram) {
         dram.push_back({{"unit", d.unit}, {"bytes", d.bytes}, {"write", d.write}, {"preload", d.preload}});
       }
-      sections.push_back({{"pcus", s.pcus}, {"pmus", s.pmus}, {"weight_bytes", s.weight_bytes},
-                          {"dram_read_bytes", s.dram_read_bytes}, {"dram_write_bytes", s.dram_write_bytes},
-                          {"flops", s.flops}, {"compute_cycles", s.compute_cycles}, {"memory_cycles", s.memory_cycles},
-                          {"network_cycles", s.network_cycles}, {"reconfig_cycles", s.reconfig_cycles},
-                          {"placement_start", s.placement_start}, {"start_cost", s.start_cost},
-                          {"placement_cost", s.placement_cost}, {"route_rounds", s.route_rounds},
-                          {"overused_links", s.overused_links}, {"ops", ops},
-                          {"streams", streams}, {"dram", dram}});
+      sections.push_back({{"pcus", s.pcus},
+                          {"pmus", s.pmus},
+                          {"weight_bytes", s.weight_bytes},
+                          {"dram_read_bytes", s.dram_read_bytes},
+                          {"dram_write_bytes", s.dram_write_bytes},
+                          {"flops", s.flops},
+                          {"compute_cycles", s.compute_cycles},
+                          {"memory_cycles", s.memory_cycles},
+                          {"network_cycles", s.network_cycles},
+                          {"reconfig_cycles", s.reconfig_cycles},
+                          {"placement_start", s.placement_start},
+                          {"start_cost", s.start_cost},
+                          {"placement_cost", s.placement_cost},
+                          {"route_rounds", s.route_rounds},
+                          {"overused_links", s.overused_links},
+                          {"ops", ops},
+                          {"streams", streams},
+                          {"dram", dram}});
       // Written only when there is some, so that inference mappings read as before.
       if (s.state_bytes > 0) sections.back()["state_bytes"] = s.state_bytes;
       if (s.streamed_weight_bytes > 0) sections.back()["streamed_weight_bytes"] = s.streamed_weight_bytes;
     }
     core::Json sectioning = core::Json::array();
     for (const auto& c : t.sectioning) {
-      sectioning.push_back({{"method", c.method}, {"sections", c.sections}, {"cycles", c.cycles}, {"dram_bytes", c.dram_bytes}});
+      sectioning.push_back(
+          {{"method", c.method}, {"sections", c.sections}, {"cycles", c.cycles}, {"dram_bytes", c.dram_bytes}});
     }
-    tenants.push_back({{"name", t.name}, {"tiles", t.tiles}, {"rows", {t.first_row, t.end_row}}, {"method", t.method},
-                       {"sectioning", sectioning}, {"sections", sections}});
+    tenants.push_back({{"name", t.name},
+                       {"tiles", t.tiles},
+                       {"rows", {t.first_row, t.end_row}},
+                       {"method", t.method},
+                       {"sectioning", sectioning},
+                       {"sections", sections}});
   }
-  return {{"format", k_mapping_format}, {"arch", m.arch}, {"arch_hash", m.arch_hash}, {"mode", m.mode},
-          {"dram_tier", m.dram_tier}, {"tenants", tenants}};
+  return {{"format", k_mapping_format}, {"arch", m.arch},    {"arch_hash", m.arch_hash}, {"mode", m.mode},
+          {"dram_tier", m.dram_tier},   {"tenants", tenants}};
 }
 
 namespace {
@@ -189,7 +213,8 @@ class Reader {
   /// An op's kind, which the simulator looks up in the op registry.
   std::string kind(const core::Json& j, const std::string& path) const {
     auto kind = get<std::string>(j, "kind", path);
-    if (graphs::OpRegistry::instance().find(kind) == nullptr) fail(path + ".kind", fmt::format("'{}' is not an op kind rdasim knows", kind));
+    if (graphs::OpRegistry::instance().find(kind) == nullptr)
+      fail(path + ".kind", fmt::format("'{}' is not an op kind rdasim knows", kind));
     return kind;
   }
   graphs::Engine engine(const core::Json& j, const std::string& path) const {
@@ -211,8 +236,9 @@ class Reader {
 Mapping mapping_from_json(const core::Json& j, const std::string& source) {
   const Reader r(source);
   if (const auto format = r.get<std::string>(j, "format", "mapping"); format != k_mapping_format) {
-    r.fail("mapping.format", fmt::format("is '{}', expected '{}' (a mapping from another rdasim version: map the model again)",
-                                         format, k_mapping_format));
+    r.fail("mapping.format",
+           fmt::format("is '{}', expected '{}' (a mapping from another rdasim version: map the model again)", format,
+                       k_mapping_format));
   }
   Mapping m;
   m.arch = r.get<std::string>(j, "arch", "mapping");
@@ -233,8 +259,9 @@ Mapping mapping_from_json(const core::Json& j, const std::string& source) {
     const auto& sectioning = r.array(tenants[ti], "sectioning", tp);
     for (std::size_t ci = 0; ci < sectioning.size(); ++ci) {
       const std::string cp = fmt::format("{}.sectioning[{}]", tp, ci);
-      t.sectioning.push_back({r.get<std::string>(sectioning[ci], "method", cp), r.get<std::size_t>(sectioning[ci], "sections", cp),
-                              r.get<double>(sectioning[ci], "cycles", cp), r.get<double>(sectioning[ci], "dram_bytes", cp)});
+      t.sectioning.push_back(
+          {r.get<std::string>(sectioning[ci], "method", cp), r.get<std::size_t>(sectioning[ci], "sections", cp),
+           r.get<double>(sectioning[ci], "cycles", cp), r.get<double>(sectioning[ci], "dram_bytes", cp)});
     }
     const auto& sections = r.array(tenants[ti], "sections", tp);
     for (std::size_t si = 0; si < sections.size(); ++si) {
@@ -245,7 +272,8 @@ Mapping mapping_from_json(const core::Json& j, const std::string& source) {
       s.pmus = r.get<int>(sj, "pmus", sp);
       s.weight_bytes = r.get<double>(sj, "weight_bytes", sp);
       if (sj.contains("state_bytes")) s.state_bytes = r.get<double>(sj, "state_bytes", sp);
-      if (sj.contains("streamed_weight_bytes")) s.streamed_weight_bytes = r.get<double>(sj, "streamed_weight_bytes", sp);
+      if (sj.contains("streamed_weight_bytes"))
+        s.streamed_weight_bytes = r.get<double>(sj, "streamed_weight_bytes", sp);
       s.dram_read_bytes = r.get<double>(sj, "dram_read_bytes", sp);
       s.dram_write_bytes = r.get<double>(sj, "dram_write_bytes", sp);
       s.flops = r.get<double>(sj, "flops", sp);
@@ -261,10 +289,9 @@ Mapping mapping_from_json(const core::Json& j, const std::string& source) {
       const auto& ops = r.array(sj, "ops", sp);
       for (std::size_t oi = 0; oi < ops.size(); ++oi) {
         const std::string op = fmt::format("{}.ops[{}]", sp, oi);
-        s.ops.push_back({r.get<std::string>(ops[oi], "name", op), r.kind(ops[oi], op),
-                         r.engine(ops[oi], op), r.get<int>(ops[oi], "parallel", op),
-                         r.get<int>(ops[oi], "buffer_pmus", op), r.get<int>(ops[oi], "output_pmus", op),
-                         r.get<bool>(ops[oi], "weights_streamed", op),
+        s.ops.push_back({r.get<std::string>(ops[oi], "name", op), r.kind(ops[oi], op), r.engine(ops[oi], op),
+                         r.get<int>(ops[oi], "parallel", op), r.get<int>(ops[oi], "buffer_pmus", op),
+                         r.get<int>(ops[oi], "output_pmus", op), r.get<bool>(ops[oi], "weights_streamed", op),
                          r.get<double>(ops[oi], "flops", op), r.get<double>(ops[oi], "cycles", op),
                          r.get<int>(ops[oi], "reduction_split", op), r.get<double>(ops[oi], "stage_cycles", op),
                          r.get<std::vector<int>>(ops[oi], "units", op)});
@@ -279,8 +306,8 @@ Mapping mapping_from_json(const core::Json& j, const std::string& source) {
       const auto& dram = r.array(sj, "dram", sp);
       for (std::size_t i = 0; i < dram.size(); ++i) {
         const std::string dp = fmt::format("{}.dram[{}]", sp, i);
-        s.dram.push_back({r.get<int>(dram[i], "unit", dp), r.get<double>(dram[i], "bytes", dp), r.get<bool>(dram[i], "write", dp),
-                          r.get<bool>(dram[i], "preload", dp)});
+        s.dram.push_back({r.get<int>(dram[i], "unit", dp), r.get<double>(dram[i], "bytes", dp),
+                          r.get<bool>(dram[i], "write", dp), r.get<bool>(dram[i], "preload", dp)});
       }
       t.sections.push_back(std::move(s));
     }
@@ -296,18 +323,22 @@ namespace {
 void check_layout(const Tenant& t, const arch::Region& region, std::size_t k, const arch::Fabric& fabric,
                   std::vector<std::string>& problems) {
   const auto& s = t.sections[k];
-  const auto where = [&](const std::string& what) { return fmt::format("tenant '{}' section {}: {}", t.name, k, what); };
+  const auto where = [&](const std::string& what) {
+    return fmt::format("tenant '{}' section {}: {}", t.name, k, what);
+  };
   const auto units = fabric.units();
   const auto links = fabric.links();
   auto in_region = [&](int unit) {
-    return unit >= 0 && unit < static_cast<int>(units.size()) && fabric.contains(region, units[static_cast<std::size_t>(unit)]);
+    return unit >= 0 && unit < static_cast<int>(units.size()) &&
+           fabric.contains(region, units[static_cast<std::size_t>(unit)]);
   };
   std::set<int> used;
   for (const auto& o : s.ops) {
     if (o.units.empty()) continue;
     const int pcus = o.pcus();
     if (static_cast<int>(o.units.size()) != pcus + o.buffer_pmus) {
-      problems.push_back(where(fmt::format("op '{}' has {} units placed, expected {}", o.name, o.units.size(), pcus + o.buffer_pmus)));
+      problems.push_back(
+          where(fmt::format("op '{}' has {} units placed, expected {}", o.name, o.units.size(), pcus + o.buffer_pmus)));
       continue;
     }
     for (std::size_t i = 0; i < o.units.size(); ++i) {
@@ -316,8 +347,9 @@ void check_layout(const Tenant& t, const arch::Region& region, std::size_t k, co
       if (!in_region(u)) {
         problems.push_back(where(fmt::format("op '{}' sits on unit {}, outside its region", o.name, u)));
       } else if (units[static_cast<std::size_t>(u)].kind != want) {
-        problems.push_back(where(fmt::format("op '{}' needs a {} but sits on unit {}, a {}", o.name, arch::to_string(want), u,
-                                             arch::to_string(units[static_cast<std::size_t>(u)].kind))));
+        problems.push_back(
+            where(fmt::format("op '{}' needs a {} but sits on unit {}, a {}", o.name, arch::to_string(want), u,
+                              arch::to_string(units[static_cast<std::size_t>(u)].kind))));
       } else if (!used.insert(u).second) {
         problems.push_back(where(fmt::format("unit {} holds two virtual units (op '{}')", u, o.name)));
       }
@@ -336,7 +368,8 @@ void check_layout(const Tenant& t, const arch::Region& region, std::size_t k, co
         break;
       }
       if (!fabric.contains(region, link)) {
-        problems.push_back(where(fmt::format("the route from unit {} to {} leaves the tenant's region at link {}", st.src, st.dst, l)));
+        problems.push_back(where(
+            fmt::format("the route from unit {} to {} leaves the tenant's region at link {}", st.src, st.dst, l)));
         break;
       }
       at = link.dst;
@@ -356,8 +389,8 @@ void check_layout(const Tenant& t, const arch::Region& region, std::size_t k, co
   }
   const auto differs = [](double a, double b) { return std::abs(a - b) > 1e-9 * std::max({1.0, a, b}); };
   if (differs(read, s.dram_read_bytes) || differs(written, s.dram_write_bytes)) {
-    problems.push_back(where(fmt::format("its DRAM streams read {} B and write {} B, the section says {} B and {} B", read,
-                                         written, s.dram_read_bytes, s.dram_write_bytes)));
+    problems.push_back(where(fmt::format("its DRAM streams read {} B and write {} B, the section says {} B and {} B",
+                                         read, written, s.dram_read_bytes, s.dram_write_bytes)));
   }
 }
 
@@ -408,12 +441,13 @@ std::vector<std::string> check(const Mapping& m, const arch::Fabric& fabric) {
         }
       }
       if (pcus != s.pcus || pmus != s.pmus) {
-        problems.push_back(fmt::format("tenant '{}' section {}: its ops use {} PCUs and {} PMUs, the section says {} and {}",
-                                       t.name, k, pcus, pmus, s.pcus, s.pmus));
+        problems.push_back(
+            fmt::format("tenant '{}' section {}: its ops use {} PCUs and {} PMUs, the section says {} and {}", t.name,
+                        k, pcus, pmus, s.pcus, s.pmus));
       }
       if (pcus > region_pcus || pmus > region_pmus) {
-        problems.push_back(fmt::format("tenant '{}' section {}: {} PCUs and {} PMUs exceed its region's {} and {}", t.name, k,
-                                       pcus, pmus, region_pcus, region_pmus));
+        problems.push_back(fmt::format("tenant '{}' section {}: {} PCUs and {} PMUs exceed its region's {} and {}",
+                                       t.name, k, pcus, pmus, region_pcus, region_pmus));
       }
       check_layout(t, region, k, fabric, problems);
     }

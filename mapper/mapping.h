@@ -31,7 +31,7 @@ struct MappedOp {
   double cycles = 0;        ///< on one unit
   int reduction_split = 1;  ///< copies of its output split sharing the reduction (split_of)
   double stage_cycles = 0;  ///< its pipeline stage on `parallel` units, partial-sum tree included
-  std::vector<int> units;  ///< fabric unit ids: its PCUs (parallel of them, for PCU ops) then its PMUs
+  std::vector<int> units;   ///< fabric unit ids: its PCUs (parallel of them, for PCU ops) then its PMUs
   /// The PCUs it holds: `parallel` for matrix and vector ops, none otherwise.
   [[nodiscard]] int pcus() const { return uses_pcus(engine) ? parallel : 0; }
 };
@@ -61,9 +61,9 @@ struct MappedSection {
   double reconfig_cycles = 0;
   std::string placement_start;  ///< the start annealing refined: "greedy" or "bisection"
   double start_cost = 0;        ///< its bytes x hops
-  double placement_cost = 0;  ///< bytes x hops of all streams
+  double placement_cost = 0;    ///< bytes x hops of all streams
   int route_rounds = 0;
-  int overused_links = 0;     ///< links over their bandwidth when routing stopped
+  int overused_links = 0;  ///< links over their bandwidth when routing stopped
   std::vector<MappedStream> streams;
   std::vector<DramStream> dram;  ///< off-chip traffic per unit: bytes add up to dram_read/write_bytes
   [[nodiscard]] double cycles() const;
@@ -97,8 +97,8 @@ struct Mapping {
 struct MapOptions {
   Mode mode = Mode::o1;
   std::vector<RegionRequest> regions;  ///< per application; empty: the fabric shared out evenly
-  std::uint64_t seed = 1;  ///< placement's annealing
-  bool place = true;       ///< place and route (off: sections and analytic compute/memory only)
+  std::uint64_t seed = 1;              ///< placement's annealing
+  bool place = true;                   ///< place and route (off: sections and analytic compute/memory only)
   /// Called after each application is mapped with (done, total), for progress on long runs.
   std::function<void(std::size_t, std::size_t)> progress;
 };

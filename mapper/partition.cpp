@@ -34,12 +34,14 @@ std::vector<int> section_labels(const graphs::Graph& g, const std::vector<std::i
   options.parts = std::clamp<int>(parts, 1, static_cast<int>(n));
   options.imbalance = 1.10;
   options.seed = seed;
-  const auto cut = graphs::partition(graphs::WeightedGraph::from_edges(n, std::move(vertex_weights), 1, edges), options);
+  const auto cut =
+      graphs::partition(graphs::WeightedGraph::from_edges(n, std::move(vertex_weights), 1, edges), options);
 
   // Rank the parts by where their ops sit in execution order, then push every op at least as
   // late as what it reads.
   const auto order = graphs::topological_order(g);
-  std::vector<double> position_sum(static_cast<std::size_t>(options.parts), 0.0), count(static_cast<std::size_t>(options.parts), 0.0);
+  std::vector<double> position_sum(static_cast<std::size_t>(options.parts), 0.0),
+      count(static_cast<std::size_t>(options.parts), 0.0);
   for (std::size_t k = 0; k < order.size(); ++k) {
     const auto p = static_cast<std::size_t>(cut.part[static_cast<std::size_t>(order[k])]);
     position_sum[p] += static_cast<double>(k);
@@ -55,7 +57,8 @@ std::vector<int> section_labels(const graphs::Graph& g, const std::vector<std::i
     return mean(a) < mean(b);
   });
   std::vector<int> rank(static_cast<std::size_t>(options.parts));
-  for (std::size_t r = 0; r < by_position.size(); ++r) rank[static_cast<std::size_t>(by_position[r])] = static_cast<int>(r);
+  for (std::size_t r = 0; r < by_position.size(); ++r)
+    rank[static_cast<std::size_t>(by_position[r])] = static_cast<int>(r);
   std::vector<int> label(static_cast<std::size_t>(n), 0);
   for (graphs::OpId id : order) {
     int l = rank[static_cast<std::size_t>(cut.part[static_cast<std::size_t>(id)])];
@@ -104,8 +107,10 @@ struct Bisection {
       return;
     }
     // Halve the sites across their longer side.
-    const auto [min_x, max_x] = std::minmax_element(sites.begin(), sites.end(), [](const Site& a, const Site& b) { return a.x < b.x; });
-    const auto [min_y, max_y] = std::minmax_element(sites.begin(), sites.end(), [](const Site& a, const Site& b) { return a.y < b.y; });
+    const auto [min_x, max_x] =
+        std::minmax_element(sites.begin(), sites.end(), [](const Site& a, const Site& b) { return a.x < b.x; });
+    const auto [min_y, max_y] =
+        std::minmax_element(sites.begin(), sites.end(), [](const Site& a, const Site& b) { return a.y < b.y; });
     const bool across_x = max_x->x - min_x->x >= max_y->y - min_y->y;
     std::stable_sort(sites.begin(), sites.end(), [&](const Site& a, const Site& b) {
       return across_x ? std::tie(a.x, a.y) < std::tie(b.x, b.y) : std::tie(a.y, a.x) < std::tie(b.y, b.x);

@@ -18,8 +18,8 @@ namespace rdasim::mapper {
 /// parts are ranked by the mean topological position of their ops and an op never gets an
 /// earlier label than any op it reads from, so that every tensor flows forward. Labels are
 /// ranks, not yet sections: the caller still cuts where a label outgrows the budget.
-[[nodiscard]] std::vector<int> section_labels(const graphs::Graph& graph, const std::vector<std::int64_t>& load, int parts,
-                                              int seed);
+[[nodiscard]] std::vector<int> section_labels(const graphs::Graph& graph, const std::vector<std::int64_t>& load,
+                                              int parts, int seed);
 
 /// A physical place for a virtual unit: a PCU or PMU with its chip coordinates.
 struct Site {
@@ -34,7 +34,8 @@ struct Site {
 /// window of sites (a square grown from the corner, with some slack) so that a small section
 /// does not spread over a large region. Returns the unit id for each virtual unit; the sites
 /// must hold enough of each kind.
-[[nodiscard]] std::vector<int> bisect_placement(const std::vector<bool>& is_pcu, const std::vector<graphs::WeightedEdge>& edges,
+[[nodiscard]] std::vector<int> bisect_placement(const std::vector<bool>& is_pcu,
+                                                const std::vector<graphs::WeightedEdge>& edges,
                                                 const std::vector<Site>& sites, int seed);
 
 }  // namespace rdasim::mapper

@@ -25,7 +25,9 @@ struct VStream {
 }  // namespace
 
 ChannelLoad::ChannelLoad(const RegionIndex& layout, double capacity, double overflow_cost)
-    : m_layout(layout), m_capacity(capacity), m_overflow_cost(overflow_cost) {
+    : m_layout(layout),
+      m_capacity(capacity),
+      m_overflow_cost(overflow_cost) {
   for (const bool pcu : {true, false}) {
     for (int u : layout.pool(pcu)) {
       m_width = std::max(m_width, layout.x(u) + 1);
@@ -126,7 +128,8 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
       // Reader r takes its share from the producer's output PMU r mod n: one multicast group
       // per source PMU.
       const auto sources = output_pmus_of(*from);
-      const double share = static_cast<double>(tensor.elements()) * bytes_per_element / static_cast<double>(readers.size());
+      const double share =
+          static_cast<double>(tensor.elements()) * bytes_per_element / static_cast<double>(readers.size());
       const int first_group = groups;
       groups += static_cast<int>(sources.size());
       for (std::size_t r = 0; r < readers.size(); ++r) {
@@ -188,14 +191,14 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
       double cx = 0, cy = 0, count = 0;
       for (int s : incident[static_cast<std::size_t>(v)]) {
         const int other = vstreams[static_cast<std::size_t>(s)].src == v ? vstreams[static_cast<std::size_t>(s)].dst
-                                                                            : vstreams[static_cast<std::size_t>(s)].src;
+                                                                         : vstreams[static_cast<std::size_t>(s)].src;
         if (where[static_cast<std::size_t>(other)] < 0) continue;
         cx += layout.x(where[static_cast<std::size_t>(other)]);
         cy += layout.y(where[static_cast<std::size_t>(other)]);
         ++count;
       }
-      const int u = nearest_free(is_pcu[static_cast<std::size_t>(v)], count > 0 ? cx / count : 0, count > 0 ? cy / count : 0,
-                                 count > 0);
+      const int u = nearest_free(is_pcu[static_cast<std::size_t>(v)], count > 0 ? cx / count : 0,
+                                 count > 0 ? cy / count : 0, count > 0);
       if (u < 0) continue;  // the sectioning keeps within the region: cannot happen
       where[static_cast<std::size_t>(v)] = u;
       owner[static_cast<std::size_t>(u)] = static_cast<int>(v);
@@ -260,7 +263,8 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
   ChannelLoad channels(layout, 2.0 * fabric.spec().network().link_bytes_per_cycle * std::max(cycles, 1.0), 2.0);
   auto load_stream = [&](int s, double sign) {
     const auto& st = vstreams[static_cast<std::size_t>(s)];
-    return channels.add(where[static_cast<std::size_t>(st.src)], where[static_cast<std::size_t>(st.dst)], sign * st.bytes);
+    return channels.add(where[static_cast<std::size_t>(st.src)], where[static_cast<std::size_t>(st.dst)],
+                        sign * st.bytes);
   };
   std::vector<int> moved;  // the streams of the units a move touches, each once
   auto streams_of = [&](int v, int other) {
@@ -332,7 +336,8 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
 
   std::vector<RouteDemand> demands_to_route;
   for (const auto& v : vstreams) {
-    demands_to_route.push_back({where[static_cast<std::size_t>(v.src)], where[static_cast<std::size_t>(v.dst)], v.bytes, v.group});
+    demands_to_route.push_back(
+        {where[static_cast<std::size_t>(v.src)], where[static_cast<std::size_t>(v.dst)], v.bytes, v.group});
   }
   auto routing = route(layout, demands_to_route, cycles);
   out.route_rounds = routing.rounds;

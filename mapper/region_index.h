@@ -17,9 +17,7 @@ class RegionIndex {
   [[nodiscard]] const arch::Region& region() const { return m_region; }
 
   [[nodiscard]] const arch::Fabric& fabric() const { return m_fabric; }
-  [[nodiscard]] int distance(int a, int b) const {
-    return std::abs(x(a) - x(b)) + std::abs(y(a) - y(b));
-  }
+  [[nodiscard]] int distance(int a, int b) const { return std::abs(x(a) - x(b)) + std::abs(y(a) - y(b)); }
   [[nodiscard]] int x(int unit) const { return m_x[static_cast<std::size_t>(unit)]; }
   [[nodiscard]] int y(int unit) const { return m_y[static_cast<std::size_t>(unit)]; }
   [[nodiscard]] const std::vector<int>& pool(bool pcu) const { return pcu ? m_pcus : m_pmus; }

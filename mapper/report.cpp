@@ -44,47 +44,51 @@ std::string unit_list(const std::vector<int>& units, const arch::Fabric& fabric)
 std::string placement_text(const Mapping& m, const arch::Fabric& fabric) {
   std::string text = fmt::format("# {} on {} ({}), mode {}\n", m.tenants.size() == 1 ? m.tenants[0].name : "tenants",
                                  m.arch, m.arch_hash, m.mode);
-  text += "# per op: kind, engine, PCUs sharing it (xN; (OxRK): O output splits, each copied R times over the reduction),\n"
-          "# its PMUs, cycles per pipeline stage, units as t<tile>(x,y)\n";
+  text +=
+      "# per op: kind, engine, PCUs sharing it (xN; (OxRK): O output splits, each copied R times over the reduction),\n"
+      "# its PMUs, cycles per pipeline stage, units as t<tile>(x,y)\n";
   const double clock = fabric.spec().clock_ghz() * 1e9;
   for (const auto& t : m.tenants) {
     const int pcus = fabric.count(t.region(fabric), arch::UnitKind::pcu);
     const int pmus = fabric.count(t.region(fabric), arch::UnitKind::pmu);
-    text += fmt::format("\ntenant {} on {} ({} PCUs, {} PMUs): {}, {}\n", t.name, describe(t.region(fabric)), pcus, pmus,
-                        core::plural(t.sections.size(), "section"), core::format_si(t.cycles() / clock, "s"));
+    text += fmt::format("\ntenant {} on {} ({} PCUs, {} PMUs): {}, {}\n", t.name, describe(t.region(fabric)), pcus,
+                        pmus, core::plural(t.sections.size(), "section"), core::format_si(t.cycles() / clock, "s"));
     for (const auto& c : t.sectioning) {
-      text += fmt::format("  sectioning {:<12} {:>4} sections, {:>14.0f} cycles, DRAM {}{}\n", c.method, c.sections, c.cycles,
-                          core::format_si(c.dram_bytes, "B", 4), c.method == t.method ? "   <- kept" : "");
+      text += fmt::format("  sectioning {:<12} {:>4} sections, {:>14.0f} cycles, DRAM {}{}\n", c.method, c.sections,
+                          c.cycles, core::format_si(c.dram_bytes, "B", 4), c.method == t.method ? "   <- kept" : "");
     }
     for (std::size_t k = 0; k < t.sections.size(); ++k) {
       const auto& s = t.sections[k];
       const char* bound = s.network_cycles > std::max(s.compute_cycles, s.memory_cycles) ? "network"
-                          : s.compute_cycles >= s.memory_cycles                       ? "compute"
-                                                                                      : "memory";
-      text += fmt::format("  section {}: {} PCUs ({:.0f}%), {} PMUs ({:.0f}%), weights {}, DRAM read {} write {}, {:.0f} cycles "
-                          "({} bound)\n"
-                          "    compute {:.0f}, memory {:.0f}, network {:.0f}, reconfiguration {:.0f} cycles; {} streams, "
-                          "{:.4g} byte-hops (from a {} start of {:.4g}), routed in {} round{} ({} links over capacity)\n",
-                          k, s.pcus, 100.0 * s.pcus / std::max(pcus, 1), s.pmus, 100.0 * s.pmus / std::max(pmus, 1),
-                          core::format_bytes(s.weight_bytes), core::format_si(s.dram_read_bytes, "B", 4),
-                          core::format_si(s.dram_write_bytes, "B", 4), s.cycles(), bound, s.compute_cycles, s.memory_cycles,
-                          s.network_cycles, s.reconfig_cycles, s.streams.size(), s.placement_cost, s.placement_start,
-                          s.start_cost, s.route_rounds, s.route_rounds == 1 ? "" : "s", s.overused_links);
+                          : s.compute_cycles >= s.memory_cycles                          ? "compute"
+                                                                                         : "memory";
+      text += fmt::format(
+          "  section {}: {} PCUs ({:.0f}%), {} PMUs ({:.0f}%), weights {}, DRAM read {} write {}, {:.0f} cycles "
+          "({} bound)\n"
+          "    compute {:.0f}, memory {:.0f}, network {:.0f}, reconfiguration {:.0f} cycles; {} streams, "
+          "{:.4g} byte-hops (from a {} start of {:.4g}), routed in {} round{} ({} links over capacity)\n",
+          k, s.pcus, 100.0 * s.pcus / std::max(pcus, 1), s.pmus, 100.0 * s.pmus / std::max(pmus, 1),
+          core::format_bytes(s.weight_bytes), core::format_si(s.dram_read_bytes, "B", 4),
+          core::format_si(s.dram_write_bytes, "B", 4), s.cycles(), bound, s.compute_cycles, s.memory_cycles,
+          s.network_cycles, s.reconfig_cycles, s.streams.size(), s.placement_cost, s.placement_start, s.start_cost,
+          s.route_rounds, s.route_rounds == 1 ? "" : "s", s.overused_links);
       if (s.state_bytes > 0 || s.streamed_weight_bytes > 0) {
         // Where a training step keeps what it updates: preloaded into PMUs for the section, or
         // (ops whose weights exceed their PMUs) streamed from DRAM on every pass.
-        text += fmt::format("    weights and optimizer state: {} in PMUs, {} streamed from DRAM; optimizer state {} of it\n",
-                            core::format_bytes(s.weight_bytes - s.streamed_weight_bytes),
-                            core::format_bytes(s.streamed_weight_bytes), core::format_bytes(s.state_bytes));
+        text += fmt::format(
+            "    weights and optimizer state: {} in PMUs, {} streamed from DRAM; optimizer state {} of it\n",
+            core::format_bytes(s.weight_bytes - s.streamed_weight_bytes), core::format_bytes(s.streamed_weight_bytes),
+            core::format_bytes(s.state_bytes));
       }
       for (const auto& o : s.ops) {
         if (o.engine == graphs::Engine::none) continue;
-        const std::string split = o.reduction_split > 1 ? fmt::format("x{} ({}x{}K)", o.parallel, o.parallel / o.reduction_split,
-                                                                                 o.reduction_split)
-                                                         : fmt::format("x{}", o.parallel);
-        text += fmt::format("    {:<40} {:<18} {:<7} {:<14} {:>3} PMU{} {:>12.0f} cycles/stage  units {}\n",
-                            core::printable(o.name, 40), o.kind, graphs::to_string(o.engine), split, o.buffer_pmus,
-                            o.weights_streamed ? " (weights streamed)" : "", o.stage_cycles, unit_list(o.units, fabric));
+        const std::string split = o.reduction_split > 1 ? fmt::format("x{} ({}x{}K)", o.parallel,
+                                                                      o.parallel / o.reduction_split, o.reduction_split)
+                                                        : fmt::format("x{}", o.parallel);
+        text +=
+            fmt::format("    {:<40} {:<18} {:<7} {:<14} {:>3} PMU{} {:>12.0f} cycles/stage  units {}\n",
+                        core::printable(o.name, 40), o.kind, graphs::to_string(o.engine), split, o.buffer_pmus,
+                        o.weights_streamed ? " (weights streamed)" : "", o.stage_cycles, unit_list(o.units, fabric));
       }
     }
   }
@@ -115,8 +119,10 @@ std::string placement_svg(const Mapping& m, const arch::Fabric& fabric) {
       "<defs><pattern id=\"idle\" width=\"{3}\" height=\"{3}\" patternUnits=\"userSpaceOnUse\" x=\"{4}\" y=\"{4}\">"
       "<rect x=\"2\" y=\"2\" width=\"{5}\" height=\"{5}\" rx=\"1\" fill=\"#ececec\"/></pattern></defs>\n",
       width, height,
-      core::xml_escape(fmt::format("{} on {} ({}), mode {}", by_tenant ? fmt::format("{} tenants", m.tenants.size())
-                                                                        : m.tenants.empty() ? "nothing" : m.tenants[0].name,
+      core::xml_escape(fmt::format("{} on {} ({}), mode {}",
+                                   by_tenant           ? fmt::format("{} tenants", m.tenants.size())
+                                   : m.tenants.empty() ? "nothing"
+                                                       : m.tenants[0].name,
                                    m.arch, m.arch_hash, m.mode)),
       cell, k_margin, cell - 4);
   const auto units = fabric.units();
@@ -137,15 +143,16 @@ std::string placement_svg(const Mapping& m, const arch::Fabric& fabric) {
       pcus += t.sections[k].pcus;
       pmus += t.sections[k].pmus;
     }
-    svg += fmt::format("<text x=\"{}\" y=\"{}\" font-weight=\"bold\">section {}{}: {} PCUs, {} PMUs, {}</text>\n", k_margin,
-                       top + 15, k, by_tenant ? fmt::format(" ({} tenants)", running) : "", pcus, pmus,
+    svg += fmt::format("<text x=\"{}\" y=\"{}\" font-weight=\"bold\">section {}{}: {} PCUs, {} PMUs, {}</text>\n",
+                       k_margin, top + 15, k, by_tenant ? fmt::format(" ({} tenants)", running) : "", pcus, pmus,
                        core::format_si(cycles / clock, "s", 4));
     for (int tl = 0; tl < fabric.spec().tiles(); ++tl) {
       const int x = k_margin + ((tl % fabric.tile_grid_cols()) * fabric.tile_span_x() + 1) * cell;
       const int y = oy + (tl / fabric.tile_grid_cols()) * fabric.tile_span_y() * cell;
-      svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"url(#idle)\" stroke=\"#aaa\" "
-                         "stroke-width=\"0.5\"><title>tile {}</title></rect>\n",
-                         x, y, tile.cols * cell, tile.rows * cell, tl);
+      svg += fmt::format(
+          "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"url(#idle)\" stroke=\"#aaa\" "
+          "stroke-width=\"0.5\"><title>tile {}</title></rect>\n",
+          x, y, tile.cols * cell, tile.rows * cell, tl);
     }
     for (std::size_t ti = 0; ti < m.tenants.size(); ++ti) {
       const auto& t = m.tenants[ti];
@@ -155,9 +162,10 @@ std::string placement_svg(const Mapping& m, const arch::Fabric& fabric) {
         const int x = k_margin + ((tl % fabric.tile_grid_cols()) * fabric.tile_span_x() + 1) * cell;
         const int y = oy + ((tl / fabric.tile_grid_cols()) * fabric.tile_span_y() + t.first_row) * cell;
         const int rows = t.end_row > 0 ? t.end_row - t.first_row : tile.rows;
-        svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"{}\" "
-                           "stroke-dasharray=\"4 2\"><title>{}</title></rect>\n",
-                           x, y, tile.cols * cell, rows * cell, tenant_colour, core::xml_escape(t.name));
+        svg += fmt::format(
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"{}\" "
+            "stroke-dasharray=\"4 2\"><title>{}</title></rect>\n",
+            x, y, tile.cols * cell, rows * cell, tenant_colour, core::xml_escape(t.name));
       }
       if (k >= t.sections.size()) continue;
       const auto& s = t.sections[k];
@@ -173,15 +181,17 @@ std::string placement_svg(const Mapping& m, const arch::Fabric& fabric) {
           load[{std::min(link.src, link.dst), std::max(link.src, link.dst)}] += st.bytes;
         }
       }
-      const double capacity = fabric.spec().network().link_bytes_per_cycle * std::max(s.cycles() - s.reconfig_cycles, 1.0);
+      const double capacity =
+          fabric.spec().network().link_bytes_per_cycle * std::max(s.cycles() - s.reconfig_cycles, 1.0);
       for (const auto& [ends, bytes] : load) {
         const auto& a = units[static_cast<std::size_t>(ends.first)];
         const auto& b = units[static_cast<std::size_t>(ends.second)];
         const double ratio = bytes / (2.0 * capacity);
-        svg += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"{:.1f}\">"
-                           "<title>{} over the link ({:.0f}% of both directions' capacity)</title></line>\n",
-                           px(a), py(a), px(b), py(b), load_colour(ratio), 1.0 + 2.5 * std::min(ratio, 1.0),
-                           core::format_si(bytes, "B", 4), 100.0 * ratio);
+        svg += fmt::format(
+            "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"{:.1f}\">"
+            "<title>{} over the link ({:.0f}% of both directions' capacity)</title></line>\n",
+            px(a), py(a), px(b), py(b), load_colour(ratio), 1.0 + 2.5 * std::min(ratio, 1.0),
+            core::format_si(bytes, "B", 4), 100.0 * ratio);
       }
       // Units: colour by op (one tenant) or by tenant; one group and hover text per op keeps
       // the file small.
@@ -206,7 +216,8 @@ std::string placement_svg(const Mapping& m, const arch::Fabric& fabric) {
   const int ly = height - 34;
   std::string legend = "square: PCU, round: PMU; colour: " + std::string(by_tenant ? "tenant" : "op") +
                        "; links: grey idle to red at capacity; dashed: a tenant's region";
-  if (steps > panels) legend += fmt::format("; the first {} of {} sections drawn (all are in placement.txt)", panels, steps);
+  if (steps > panels)
+    legend += fmt::format("; the first {} of {} sections drawn (all are in placement.txt)", panels, steps);
   svg += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#444\">{}</text>\n", k_margin, ly + 14, core::xml_escape(legend));
   svg += "</svg>\n";
   return svg;

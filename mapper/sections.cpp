@@ -17,9 +17,7 @@ namespace rdasim::mapper {
 
 const char* to_string(Mode mode) { return mode == Mode::o0 ? "o0" : "o1"; }
 
-double Section::cycles() const {
-  return std::max({compute_cycles, memory_cycles, network_cycles}) + reconfig_cycles;
-}
+double Section::cycles() const { return std::max({compute_cycles, memory_cycles, network_cycles}) + reconfig_cycles; }
 const char* Section::bound() const {
   if (network_cycles > compute_cycles && network_cycles > memory_cycles) return "network";
   return compute_cycles >= memory_cycles ? "compute" : "memory";
@@ -181,7 +179,8 @@ SectionPlan estimate(const graphs::Graph& g, const std::vector<OpDemand>& demand
       SectionOp so;
       so.op = id;
       so.buffer_pmus = min_pmus(d, budget);
-      so.weights_streamed = d.engine != Engine::none && d.buffer_pmus > budget.pmus - (d.engine == Engine::memory ? 1 : 0);
+      so.weights_streamed =
+          d.engine != Engine::none && d.buffer_pmus > budget.pmus - (d.engine == Engine::memory ? 1 : 0);
       if (d.engine == Engine::memory) so.parallel = 1;
       s.ops.push_back(so);
       s.pmus += so.buffer_pmus;
@@ -202,18 +201,22 @@ SectionPlan estimate(const graphs::Graph& g, const std::vector<OpDemand>& demand
       for (graphs::TensorId t : op.inputs) {
         if (t == graphs::k_no_tensor) continue;
         const auto& tensor = g.tensor(t);
-        const bool inside = tensor.producer >= 0 && section_of[static_cast<std::size_t>(tensor.producer)] == static_cast<int>(k);
+        const bool inside =
+            tensor.producer >= 0 && section_of[static_cast<std::size_t>(tensor.producer)] == static_cast<int>(k);
         if (!inside) read.insert(t);
       }
       for (graphs::TensorId t : op.outputs) {
         const auto& tensor = g.tensor(t);
         bool leaves = tensor.role == graphs::Role::output;
-        for (graphs::OpId c : tensor.consumers) leaves = leaves || section_of[static_cast<std::size_t>(c)] != static_cast<int>(k);
+        for (graphs::OpId c : tensor.consumers)
+          leaves = leaves || section_of[static_cast<std::size_t>(c)] != static_cast<int>(k);
         if (leaves) written.insert(t);
       }
     }
-    for (graphs::TensorId t : read) s.dram_read_bytes += static_cast<double>(g.tensor(t).elements()) * bytes_per_element;
-    for (graphs::TensorId t : written) s.dram_write_bytes += static_cast<double>(g.tensor(t).elements()) * bytes_per_element;
+    for (graphs::TensorId t : read)
+      s.dram_read_bytes += static_cast<double>(g.tensor(t).elements()) * bytes_per_element;
+    for (graphs::TensorId t : written)
+      s.dram_write_bytes += static_cast<double>(g.tensor(t).elements()) * bytes_per_element;
     s.memory_cycles = (s.dram_read_bytes + s.dram_write_bytes) / dram_per_cycle;
     deal_pcus(s, demands, budget.pcus, s.memory_cycles);
     deal_output_pmus(s, demands, budget.pmus);
@@ -242,12 +245,12 @@ SectionPlan plan_sections(const graphs::Graph& g, const std::vector<OpDemand>& d
     std::string what = needs[i].pmus <= budget.pmus ? fmt::format("needs a PCU, the region has none")
                        : d.buffer_pmus > budget.pmus
                            ? fmt::format("{} of weights would fill {} PMUs; streaming them needs {} PMUs",
-                                         core::format_bytes(d.weight_bytes), static_cast<int>(std::ceil(d.weight_bytes / pmu_bytes)),
-                                         needs[i].pmus)
+                                         core::format_bytes(d.weight_bytes),
+                                         static_cast<int>(std::ceil(d.weight_bytes / pmu_bytes)), needs[i].pmus)
                            : fmt::format("needs {} PMUs for {} of weights and its output", needs[i].pmus,
                                          core::format_bytes(d.weight_bytes));
-    reasons.push_back(fmt::format("op {} ({}): {}; the region has {} PCUs and {} PMUs", op.name, op.kind, what, budget.pcus,
-                                  budget.pmus));
+    reasons.push_back(fmt::format("op {} ({}): {}; the region has {} PCUs and {} PMUs", op.name, op.kind, what,
+                                  budget.pcus, budget.pmus));
   }
   if (!reasons.empty()) {
     const std::string summary = fmt::format("{} of '{}' cannot fit", core::plural(reasons.size(), "op"), g.name());

@@ -26,9 +26,9 @@ struct Budget {
 
 struct SectionOp {
   graphs::OpId op = -1;
-  int parallel = 0;     ///< PCUs (PMUs for memory-engine ops); 0 for views
-  int buffer_pmus = 0;  ///< all its PMUs: the output buffers first, then weights
-  int output_pmus = 0;  ///< PMUs its results are banked over (more PMUs, more read bandwidth)
+  int parallel = 0;               ///< PCUs (PMUs for memory-engine ops); 0 for views
+  int buffer_pmus = 0;            ///< all its PMUs: the output buffers first, then weights
+  int output_pmus = 0;            ///< PMUs its results are banked over (more PMUs, more read bandwidth)
   bool weights_streamed = false;  ///< too large for the section's PMUs: read from DRAM as it runs
 };
 
@@ -41,8 +41,8 @@ struct Section {
   double weight_bytes = 0;
   double state_bytes = 0;            ///< optimizer state among weight_bytes (training steps)
   double streamed_weight_bytes = 0;  ///< of ops whose weights do not fit their PMUs: read per pass
-  double dram_read_bytes = 0;   ///< inputs, tensors of earlier sections, weights
-  double dram_write_bytes = 0;  ///< outputs and tensors later sections read
+  double dram_read_bytes = 0;        ///< inputs, tensors of earlier sections, weights
+  double dram_write_bytes = 0;       ///< outputs and tensors later sections read
   double flops = 0;
   double compute_cycles = 0;
   double memory_cycles = 0;
@@ -56,13 +56,13 @@ struct Section {
 struct SectioningCandidate {
   std::string method;  ///< "greedy" (topological fill) or "metis k=N"
   std::size_t sections = 0;
-  double cycles = 0;   ///< analytic, before placement
+  double cycles = 0;  ///< analytic, before placement
   double dram_bytes = 0;
 };
 
 struct SectionPlan {
   Mode mode = Mode::o1;
-  std::string method = "greedy";  ///< the candidate kept
+  std::string method = "greedy";                ///< the candidate kept
   std::vector<SectioningCandidate> candidates;  ///< every cut tried, the greedy fill first
   std::vector<Section> sections;
   [[nodiscard]] double cycles() const;

@@ -49,11 +49,14 @@ std::vector<arch::Region> allocate_regions(const arch::Fabric& fabric, const std
     }
     RegionRequest share;
     if (defaults <= static_cast<std::size_t>(left)) share.tiles = left / static_cast<int>(defaults);
-    else share.rows = rows / static_cast<int>((defaults + static_cast<std::size_t>(left) - 1) / static_cast<std::size_t>(left));
+    else
+      share.rows =
+          rows / static_cast<int>((defaults + static_cast<std::size_t>(left) - 1) / static_cast<std::size_t>(left));
     if (share.tiles == 0 && share.rows == 0) {
-      throw Infeasible("the applications do not fit the fabric",
-                       {fmt::format("{} applications on {} of '{}' ({} rows each) leave less than a row each", defaults,
-                                    core::plural(static_cast<std::size_t>(left), "free tile"), fabric.spec().name(), rows)});
+      throw Infeasible(
+          "the applications do not fit the fabric",
+          {fmt::format("{} applications on {} of '{}' ({} rows each) leave less than a row each", defaults,
+                       core::plural(static_cast<std::size_t>(left), "free tile"), fabric.spec().name(), rows)});
     }
     for (auto& r : requests) {
       if (r.tiles == 0 && r.rows == 0) r = share;
@@ -67,8 +70,8 @@ std::vector<arch::Region> allocate_regions(const arch::Fabric& fabric, const std
     if (next_tile + requests[a].tiles > tiles) {
       reasons.push_back(fmt::format("application '{}': asks for {}{}; '{}' has {}", names[a],
                                     core::plural(static_cast<std::size_t>(requests[a].tiles), "tile"),
-                                    next_tile > 0 ? fmt::format(" after {} are taken", next_tile) : "", fabric.spec().name(),
-                                    tiles));
+                                    next_tile > 0 ? fmt::format(" after {} are taken", next_tile) : "",
+                                    fabric.spec().name(), tiles));
       continue;
     }
     std::vector<int> mine;
@@ -84,8 +87,8 @@ std::vector<arch::Region> allocate_regions(const arch::Fabric& fabric, const std
       row = 0;
     }
     if (next_tile >= tiles) {
-      reasons.push_back(fmt::format("application '{}': asks for {} rows, but every tile of '{}' is taken", names[a], want,
-                                    fabric.spec().name()));
+      reasons.push_back(fmt::format("application '{}': asks for {} rows, but every tile of '{}' is taken", names[a],
+                                    want, fabric.spec().name()));
       continue;
     }
     regions[a] = fabric.band(names[a], next_tile, row, row + want);

@@ -21,7 +21,8 @@ struct RegionRequest {
 /// Regions for applications named `names`, one request per name (or none: all default). Whole
 /// tiles are handed out first, from tile 0; bands fill the following tiles top to bottom.
 /// Throws core::InputError naming the application that does not fit, and why.
-[[nodiscard]] std::vector<arch::Region> allocate_regions(const arch::Fabric& fabric, const std::vector<std::string>& names,
+[[nodiscard]] std::vector<arch::Region> allocate_regions(const arch::Fabric& fabric,
+                                                         const std::vector<std::string>& names,
                                                          const std::vector<RegionRequest>& requests);
 
 /// "tiles 0-3", "tile 2", "tile 1 rows 4-5": a region as a person reads it.

@@ -29,7 +29,9 @@ inline std::filesystem::path rdasim_cli() {
   } else {
     std::error_code ec;
     const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (ec) throw std::runtime_error("cannot read /proc/self/exe (" + ec.message() + "); set RDASIM_CLI to the rdasim program");
+    if (ec)
+      throw std::runtime_error("cannot read /proc/self/exe (" + ec.message() +
+                               "); set RDASIM_CLI to the rdasim program");
     cli = self.parent_path().parent_path() / "tools" / "rdasim";
   }
   if (!std::filesystem::is_regular_file(cli)) {

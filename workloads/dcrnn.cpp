@@ -45,7 +45,8 @@ Supports add_supports(GraphBuilder& b, const std::vector<Csr>& supports, bool sp
     std::vector<double> dense(static_cast<std::size_t>(m.rows * m.cols), 0.0);
     for (std::int64_t i = 0; i < m.rows; ++i) {
       for (auto e = m.row_ptr[static_cast<std::size_t>(i)]; e < m.row_ptr[static_cast<std::size_t>(i + 1)]; ++e) {
-        dense[static_cast<std::size_t>(i * m.cols + m.col_idx[static_cast<std::size_t>(e)])] = m.values[static_cast<std::size_t>(e)];
+        dense[static_cast<std::size_t>(i * m.cols + m.col_idx[static_cast<std::size_t>(e)])] =
+            m.values[static_cast<std::size_t>(e)];
       }
     }
     s.dense.push_back(b.constant(name, {m.rows, m.cols}, std::move(dense)));
@@ -89,10 +90,10 @@ class Builder {
       TensorId cur = diffuse(k, x0, fmt::format("s{}_x1", k + 1));
       copies.push_back(cur);
       for (std::int64_t step = 2; step <= m_c.diffusion_steps; ++step) {
-        const TensorId next = m_b.op(
-            "Sub", fmt::format("s{}_x{}", k + 1, step),
-            {layers::scale(m_b, fmt::format("s{}_x{}_twice", k + 1, step), diffuse(k, cur, fmt::format("s{}_sx{}", k + 1, step)), 2.0),
-             prev});
+        const TensorId next = m_b.op("Sub", fmt::format("s{}_x{}", k + 1, step),
+                                     {layers::scale(m_b, fmt::format("s{}_x{}_twice", k + 1, step),
+                                                    diffuse(k, cur, fmt::format("s{}_sx{}", k + 1, step)), 2.0),
+                                      prev});
         copies.push_back(next);
         prev = cur;
         cur = next;
@@ -103,8 +104,9 @@ class Builder {
     for (std::size_t m = 0; m < copies.size(); ++m) {
       stacked.push_back(m_b.op("Unsqueeze", fmt::format("copy{}", m), {copies[m], m_axis3}));
     }
-    const TensorId all = m_b.op("Reshape", "stack",
-                                {m_b.op("Concat", "copies", stacked, axis(3)), m_b.ints("stack_shape", {m_c.batch, m_s.sensors, -1})});
+    const TensorId all =
+        m_b.op("Reshape", "stack",
+               {m_b.op("Concat", "copies", stacked, axis(3)), m_b.ints("stack_shape", {m_c.batch, m_s.sensors, -1})});
     return m_b.op("Add", "add_bias", {m_b.op("MatMul", "matmul", {all, w}), bias});
   }
 
@@ -144,7 +146,8 @@ class Builder {
     std::vector<TensorId> state(static_cast<std::size_t>(m_c.layers), zeros("initial_state", m_c.units));
     for (std::int64_t t = 0; t < m_c.seq; ++t) {
       graphs::BuilderScope step(m_b, fmt::format("encoder/t{}", t));
-      TensorId in = m_b.op("Gather", "input", {x, m_b.constant("index", {}, {static_cast<double>(t)}, graphs::DType::i64)});
+      TensorId in =
+          m_b.op("Gather", "input", {x, m_b.constant("index", {}, {static_cast<double>(t)}, graphs::DType::i64)});
       for (std::int64_t l = 0; l < m_c.layers; ++l) {
         const auto li = static_cast<std::size_t>(l);
         state[li] = cell(fmt::format("layer{}", l), in, state[li], encoder[li]);
@@ -188,8 +191,8 @@ class Builder {
 };
 
 Config config_of(const Params& p) {
-  return {p.integer("batch"), p.integer("units"), p.integer("diffusion_steps"), p.integer("layers"), 2, 1,
-          p.integer("seq"), p.integer("horizon")};
+  return {p.integer("batch"), p.integer("units"),  p.integer("diffusion_steps"), p.integer("layers"), 2, 1,
+          p.integer("seq"),   p.integer("horizon")};
 }
 
 graphs::Graph dcrnn_graph(const std::string& name, const Config& c, const std::vector<Csr>& supports, bool sparse) {
@@ -229,13 +232,15 @@ Workload build_gp_dcrnn(const Params& p) {
   const Config c = config_of(p);
   Workload w;
   std::vector<std::vector<std::int64_t>> members(static_cast<std::size_t>(parts));
-  for (std::int64_t v = 0; v < net.sensors(); ++v) members[static_cast<std::size_t>(split.part[static_cast<std::size_t>(v)])].push_back(v);
+  for (std::int64_t v = 0; v < net.sensors(); ++v)
+    members[static_cast<std::size_t>(split.part[static_cast<std::size_t>(v)])].push_back(v);
   std::vector<std::int64_t> own_sizes;
   for (int k = 0; k < parts; ++k) {
     const auto& own = members[static_cast<std::size_t>(k)];
     const auto nodes = halo ? with_halo(net.weights, own) : own;
     own_sizes.push_back(static_cast<std::int64_t>(own.size()));
-    w.apps.push_back(dcrnn_graph(fmt::format("gp_dcrnn_part{}", k), c, diffusion_supports(subgraph(net.weights, nodes), dual),
+    w.apps.push_back(dcrnn_graph(fmt::format("gp_dcrnn_part{}", k), c,
+                                 diffusion_supports(subgraph(net.weights, nodes), dual),
                                  p.text("diffusion") == "sparse"));
   }
   // Combine: [horizon, batch, N_k, 1] per part -> own sensors -> the full graph's order.
@@ -259,9 +264,10 @@ Workload build_gp_dcrnn(const Params& p) {
   std::vector<double> position(order.size());
   for (std::size_t i = 0; i < order.size(); ++i) position[static_cast<std::size_t>(order[i])] = static_cast<double>(i);
   const TensorId joined = b.op("Concat", "concat", pieces, axis(2));
-  b.output(b.op("Gather", "forecast",
-                {joined, b.constant("sensor_positions", {static_cast<std::int64_t>(order.size())}, position, graphs::DType::i64)},
-                axis(2)));
+  b.output(b.op(
+      "Gather", "forecast",
+      {joined, b.constant("sensor_positions", {static_cast<std::int64_t>(order.size())}, position, graphs::DType::i64)},
+      axis(2)));
   w.combine = b.finish();
   return w;
 }
@@ -285,20 +291,22 @@ Training train_dcrnn(const Params&, const graphs::Graph& app) {
 }  // namespace
 
 std::vector<ParamDecl> model_params() {
-  return {{"batch", "64", "sequences per run", {}},
-          {"diffusion_steps", "2", "diffusion steps K", {}},
-          {"layers", "2", "DCGRU layers in the encoder and in the decoder", {}},
-          {"seq", "12", "input steps (encoder)", {}},
-          {"horizon", "12", "forecast steps (decoder)", {}},
-          {"diffusion", "sparse", "SpMM on CSR supports, or dense MatMul (as the SambaNova port)", {"sparse", "dense"}}};
+  return {
+      {"batch", "64", "sequences per run", {}},
+      {"diffusion_steps", "2", "diffusion steps K", {}},
+      {"layers", "2", "DCGRU layers in the encoder and in the decoder", {}},
+      {"seq", "12", "input steps (encoder)", {}},
+      {"horizon", "12", "forecast steps (decoder)", {}},
+      {"diffusion", "sparse", "SpMM on CSR supports, or dense MatMul (as the SambaNova port)", {"sparse", "dense"}}};
 }
 
 WorkloadDef dcrnn_workload() {
-  std::vector<ParamDecl> params{{"sensors", "207", "road-graph nodes (METR-LA 207, PEMS-BAY 325)", {}},
-                                {"nonzeros", "1722", "nonzeros of the weighted adjacency, self loops included", {}},
-                                {"seed", "1", "seed of the generated road graph", {}},
-                                {"units", "64", "DCGRU hidden units U", {}},
-                                {"supports", "dual_random_walk", "diffusion supports", {"dual_random_walk", "random_walk"}}};
+  std::vector<ParamDecl> params{
+      {"sensors", "207", "road-graph nodes (METR-LA 207, PEMS-BAY 325)", {}},
+      {"nonzeros", "1722", "nonzeros of the weighted adjacency, self loops included", {}},
+      {"seed", "1", "seed of the generated road graph", {}},
+      {"units", "64", "DCGRU hidden units U", {}},
+      {"supports", "dual_random_walk", "diffusion supports", {"dual_random_walk", "random_walk"}}};
   for (auto& m : model_params()) params.push_back(std::move(m));
   return {"dcrnn",
           "seq2seq DCGRU traffic forecasting on a generated road graph (METR-LA scale by default), unrolled in time",
@@ -306,12 +314,13 @@ WorkloadDef dcrnn_workload() {
 }
 
 WorkloadDef gp_dcrnn_workload() {
-  std::vector<ParamDecl> params{{"sensors", "11160", "road-graph nodes (California scale)", {}},
-                                {"parts", "64", "METIS parts, one DCRNN application each", {}},
-                                {"halo", "none", "add each part's out-of-part neighbours as input-only sensors", {"none", "neighbours"}},
-                                {"seed", "1", "seed of the road graph and of METIS", {}},
-                                {"units", "16", "DCGRU hidden units U", {}},
-                                {"supports", "random_walk", "diffusion supports", {"random_walk", "dual_random_walk"}}};
+  std::vector<ParamDecl> params{
+      {"sensors", "11160", "road-graph nodes (California scale)", {}},
+      {"parts", "64", "METIS parts, one DCRNN application each", {}},
+      {"halo", "none", "add each part's out-of-part neighbours as input-only sensors", {"none", "neighbours"}},
+      {"seed", "1", "seed of the road graph and of METIS", {}},
+      {"units", "16", "DCGRU hidden units U", {}},
+      {"supports", "random_walk", "diffusion supports", {"random_walk", "dual_random_walk"}}};
   for (auto& m : model_params()) params.push_back(std::move(m));
   return {"gp-dcrnn",
           "graph-partitioned DCRNN: a California-scale road graph cut by METIS, one DCRNN per part, and their combine",

@@ -29,8 +29,9 @@ Workload build_ensemble(const Params& p) {
   // Its builder, not build(): the members' training steps are made once, for the ensemble.
   Workload single = base_def.build(base_params(base_def, p));
   if (single.apps.size() != 1) {
-    throw core::InputError(core::Location(fmt::format("-p base={}", base)),
-                           fmt::format("an ensemble member must be one application; '{}' is {}", base, single.apps.size()));
+    throw core::InputError(
+        core::Location(fmt::format("-p base={}", base)),
+        fmt::format("an ensemble member must be one application; '{}' is {}", base, single.apps.size()));
   }
   const graphs::Graph& model = single.apps.front();
   Workload w;
@@ -51,7 +52,8 @@ Workload build_ensemble(const Params& p) {
     }
     const TensorId all = b.op("Concat", "members/" + t.name, stacked, concat);
     const TensorId mu = b.op("ReduceMean", "mean/" + t.name, {all, axis0}, mean);
-    const TensorId second = b.op("ReduceMean", "second_moment/" + t.name, {b.op("Mul", "square/" + t.name, {all, all}), axis0}, mean);
+    const TensorId second =
+        b.op("ReduceMean", "second_moment/" + t.name, {b.op("Mul", "square/" + t.name, {all, all}), axis0}, mean);
     b.output(mu);
     b.output(b.op("Sub", "variance/" + t.name, {second, b.op("Mul", "mean_square/" + t.name, {mu, mu})}));
   }

@@ -29,7 +29,7 @@ std::vector<double> lens_image(std::int64_t size, bool lensed, double einstein_r
   const double re = rng.uniform(4, 8);  // lens galaxy's effective radius, pixels
   const double sx = rng.uniform(-0.3, 0.3) * einstein_radius, sy = rng.uniform(-0.3, 0.3) * einstein_radius;
   const double source_width = rng.uniform(1.5, 3.0);
-  const double lens_colour[3] = {0.45, 0.65, 0.9};    // red, old stars
+  const double lens_colour[3] = {0.45, 0.65, 0.9};   // red, old stars
   const double source_colour[3] = {0.9, 0.7, 0.45};  // blue, star-forming
   std::vector<double> image(at(3 * size * size));
   const double c = std::cos(angle), s = std::sin(angle);
@@ -86,7 +86,8 @@ InputValues generate_inputs(const graphs::Graph& app, std::uint64_t seed) {
       // Half lensed, half not, as the training sets are balanced.
       const std::int64_t plane = 3 * t.shape[2] * t.shape[3];
       for (std::int64_t b = 0; b < t.shape[0]; ++b) {
-        const auto img = lens_image(t.shape[2], b % 2 == 0, rng.uniform(0.08, 0.18) * static_cast<double>(t.shape[2]), rng.next());
+        const auto img =
+            lens_image(t.shape[2], b % 2 == 0, rng.uniform(0.08, 0.18) * static_cast<double>(t.shape[2]), rng.next());
         std::copy(img.begin(), img.end(), a.data.begin() + b * plane);
       }
     } else if (kind == "eps") {
@@ -98,7 +99,8 @@ InputValues generate_inputs(const graphs::Graph& app, std::uint64_t seed) {
         const auto r = nuclear_response(omegas, rng.next());
         for (std::int64_t i = 0; i < taus; ++i) {
           double e = 0;
-          for (std::int64_t j = 0; j < omegas; ++j) e += std::exp(-(static_cast<double>(j) + 0.5) * 5e-4 * static_cast<double>(i)) * r[at(j)];
+          for (std::int64_t j = 0; j < omegas; ++j)
+            e += std::exp(-(static_cast<double>(j) + 0.5) * 5e-4 * static_cast<double>(i)) * r[at(j)];
           a.data[at(b * taus + i)] = e + 1e-4 * rng.normal();
         }
       }
@@ -116,7 +118,8 @@ InputValues generate_inputs(const graphs::Graph& app, std::uint64_t seed) {
         for (std::int64_t s = 0; s < steps; ++s) {
           const double minute = std::fmod(start + 5.0 * static_cast<double>(s), 24 * 60);
           const double hour = minute / 60;
-          const double rush = std::exp(-0.5 * std::pow((hour - 8) / 1.2, 2)) + std::exp(-0.5 * std::pow((hour - 17.5) / 1.5, 2));
+          const double rush =
+              std::exp(-0.5 * std::pow((hour - 8) / 1.2, 2)) + std::exp(-0.5 * std::pow((hour - 17.5) / 1.5, 2));
           for (std::int64_t n = 0; n < sensors; ++n) {
             const double speed = free_flow[at(n)] - depth[at(n)] * rush + 2.0 * rng.normal();
             const auto i = at(((s * batch + b) * sensors + n) * 2);

@@ -23,7 +23,8 @@ using InputValues = std::map<std::string, graphs::Array<double>, std::less<>>;
 /// One 3-band image of size x size: a Sersic-like lens galaxy, and when `lensed` the arc of a
 /// background source seen through a singular isothermal ellipsoid of Einstein radius
 /// `einstein_radius` pixels; Gaussian noise of 0.01. Values are about 0 to 1.
-[[nodiscard]] std::vector<double> lens_image(std::int64_t size, bool lensed, double einstein_radius, std::uint64_t seed);
+[[nodiscard]] std::vector<double> lens_image(std::int64_t size, bool lensed, double einstein_radius,
+                                             std::uint64_t seed);
 
 /// R(omega) on omega = 0.5 .. omegas - 0.5 MeV: one or two Gaussians (centres 20-400 MeV,
 /// widths 10-150 MeV), normalized to integral 1.

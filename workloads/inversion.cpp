@@ -62,7 +62,8 @@ Workload build_inversion(const Params& p) {
   const TensorId e0 = b.op("MatMul", "E0", {r, b.constant("laplace_row0", {omegas, 1}, std::move(k0))});
   const TensorId r_hat = b.op("Div", "R", {r, e0});
   // 5. The Laplace layer back to E(tau).
-  const TensorId e_hat = b.op("MatMul", "E_hat", {r_hat, b.constant("laplace_kernel_t", {omegas, taus}, std::move(kt))});
+  const TensorId e_hat =
+      b.op("MatMul", "E_hat", {r_hat, b.constant("laplace_kernel_t", {omegas, taus}, std::move(kt))});
   b.output(r_hat);
   b.output(e_hat);
   Workload w;
@@ -90,7 +91,8 @@ WorkloadDef inversion_workload() {
            {"omegas", "2000", "points of R(omega), omega = 0.5 .. 1999.5 MeV", {}},
            {"centres", "200", "RBF centres", {}},
            {"hidden", "2000", "width of the hidden layer", {}}},
-          build_inversion, train_inversion};
+          build_inversion,
+          train_inversion};
 }
 
 }  // namespace rdasim::workloads

@@ -36,7 +36,8 @@ std::pair<TensorId, TensorId> encoder_and_heads(GraphBuilder& b, TensorId image,
   struct Layer {
     std::int64_t in, out, kernel, stride, pad;
   };
-  const Layer convs[] = {{3, 64, 4, 2, 1}, {64, 64, 4, 2, 1}, {64, 128, 4, 3, 1}, {128, 128, 4, 3, 1}, {128, 256, 3, 1, 0}};
+  const Layer convs[] = {
+      {3, 64, 4, 2, 1}, {64, 64, 4, 2, 1}, {64, 128, 4, 3, 1}, {128, 128, 4, 3, 1}, {128, 256, 3, 1, 0}};
   TensorId h = image;
   {
     graphs::BuilderScope scope(b, "encoder");
@@ -113,8 +114,12 @@ WorkloadDef lensing_workload() {
            {"image", "111", "image height and width (3 bands; 32 x 32 crops when training one EDSR)", {}},
            {"feats", "256", "EDSR feature channels F", {}},
            {"blocks", "16", "EDSR residual blocks", {}},
-           {"stage", "full", "which modules: one EDSR, the encoder with its heads, or all", {"full", "denoise", "deblend", "encoder"}}},
-          build_lensing, train_lensing};
+           {"stage",
+            "full",
+            "which modules: one EDSR, the encoder with its heads, or all",
+            {"full", "denoise", "deblend", "encoder"}}},
+          build_lensing,
+          train_lensing};
 }
 
 }  // namespace rdasim::workloads

@@ -23,7 +23,8 @@ struct Link {
 };
 
 Csr to_csr(std::int64_t n, std::vector<Link> links) {
-  std::sort(links.begin(), links.end(), [](const Link& a, const Link& b) { return std::tie(a.from, a.to) < std::tie(b.from, b.to); });
+  std::sort(links.begin(), links.end(),
+            [](const Link& a, const Link& b) { return std::tie(a.from, a.to) < std::tie(b.from, b.to); });
   Csr m;
   m.rows = m.cols = n;
   m.row_ptr.assign(static_cast<std::size_t>(n + 1), 0);
@@ -40,13 +41,19 @@ Csr to_csr(std::int64_t n, std::vector<Link> links) {
 
 RoadNetwork generate_road_network(const RoadOptions& options) {
   const std::int64_t n = options.sensors;
-  const std::int64_t target = options.nonzeros > 0 ? options.nonzeros : static_cast<std::int64_t>(std::llround(static_cast<double>(n) * 1722.0 / 207.0));
-  if (n < 2) throw core::InputError(core::Location("sensors"), fmt::format("a road network needs at least 2 sensors, got {}", n));
-  const std::int64_t most = n + n * static_cast<std::int64_t>(std::min<std::size_t>(k_candidates, static_cast<std::size_t>(n - 1)));
+  const std::int64_t target = options.nonzeros > 0
+                                  ? options.nonzeros
+                                  : static_cast<std::int64_t>(std::llround(static_cast<double>(n) * 1722.0 / 207.0));
+  if (n < 2)
+    throw core::InputError(core::Location("sensors"),
+                           fmt::format("a road network needs at least 2 sensors, got {}", n));
+  const std::int64_t most =
+      n + n * static_cast<std::int64_t>(std::min<std::size_t>(k_candidates, static_cast<std::size_t>(n - 1)));
   if (target < n || target > most) {
-    throw core::InputError(core::Location("nonzeros"),
-                           fmt::format("{} sensors can have {} to {} nonzeros (self loops and up to {} links each), not {}",
-                                       n, n, most, k_candidates, target));
+    throw core::InputError(
+        core::Location("nonzeros"),
+        fmt::format("{} sensors can have {} to {} nonzeros (self loops and up to {} links each), not {}", n, n, most,
+                    k_candidates, target));
   }
   RoadNetwork net;
   core::SplitMix64 rng(options.seed);
@@ -61,7 +68,9 @@ RoadNetwork generate_road_network(const RoadOptions& options) {
   std::vector<std::vector<std::int64_t>> grid(static_cast<std::size_t>(cells * cells));
   auto cell_of = [&](double v) { return std::min<std::int64_t>(cells - 1, static_cast<std::int64_t>(v / cell)); };
   for (std::int64_t i = 0; i < n; ++i) {
-    grid[static_cast<std::size_t>(cell_of(net.y[static_cast<std::size_t>(i)]) * cells + cell_of(net.x[static_cast<std::size_t>(i)]))].push_back(i);
+    grid[static_cast<std::size_t>(cell_of(net.y[static_cast<std::size_t>(i)]) * cells +
+                                  cell_of(net.x[static_cast<std::size_t>(i)]))]
+        .push_back(i);
   }
   const std::size_t k = std::min<std::size_t>(k_candidates, static_cast<std::size_t>(n - 1));
   std::vector<std::tuple<double, std::int64_t, std::int64_t>> pairs;  // squared distance, from, to
@@ -105,9 +114,10 @@ RoadNetwork generate_road_network(const RoadOptions& options) {
     if (w >= k_threshold) candidates.push_back({from, to, w});
   }
   if (static_cast<std::int64_t>(candidates.size()) < target - n) {
-    throw core::InputError(core::Location("nonzeros"),
-                           fmt::format("only {} links of {} sensors pass the 0.1 weight threshold; {} nonzeros cannot be reached",
-                                       candidates.size(), n, target));
+    throw core::InputError(
+        core::Location("nonzeros"),
+        fmt::format("only {} links of {} sensors pass the 0.1 weight threshold; {} nonzeros cannot be reached",
+                    candidates.size(), n, target));
   }
   // The strongest links first; ties by position so the order is total.
   std::sort(candidates.begin(), candidates.end(), [](const Link& a, const Link& b) {
@@ -142,7 +152,8 @@ std::vector<Csr> diffusion_supports(const Csr& w, bool dual) {
   for (std::int64_t i = 0; i < n; ++i) {
     for (auto e = w.row_ptr[static_cast<std::size_t>(i)]; e < w.row_ptr[static_cast<std::size_t>(i + 1)]; ++e) {
       out_degree[static_cast<std::size_t>(i)] += w.values[static_cast<std::size_t>(e)];
-      in_degree[static_cast<std::size_t>(w.col_idx[static_cast<std::size_t>(e)])] += w.values[static_cast<std::size_t>(e)];
+      in_degree[static_cast<std::size_t>(w.col_idx[static_cast<std::size_t>(e)])] +=
+          w.values[static_cast<std::size_t>(e)];
     }
   }
   // S1[j][i] = W[i][j] / out_degree(i); S2[i][j] = W[i][j] / in_degree(j).
@@ -162,7 +173,8 @@ std::vector<Csr> diffusion_supports(const Csr& w, bool dual) {
 
 Csr subgraph(const Csr& w, const std::vector<std::int64_t>& nodes) {
   std::vector<std::int64_t> index(static_cast<std::size_t>(w.rows), -1);
-  for (std::size_t i = 0; i < nodes.size(); ++i) index[static_cast<std::size_t>(nodes[i])] = static_cast<std::int64_t>(i);
+  for (std::size_t i = 0; i < nodes.size(); ++i)
+    index[static_cast<std::size_t>(nodes[i])] = static_cast<std::int64_t>(i);
   std::vector<Link> links;
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const std::int64_t u = nodes[i];
@@ -180,8 +192,10 @@ std::vector<std::int64_t> with_halo(const Csr& w, const std::vector<std::int64_t
   for (std::int64_t u = 0; u < w.rows; ++u) {
     for (auto e = w.row_ptr[static_cast<std::size_t>(u)]; e < w.row_ptr[static_cast<std::size_t>(u + 1)]; ++e) {
       const auto v = w.col_idx[static_cast<std::size_t>(e)];
-      if (inside[static_cast<std::size_t>(u)] && !inside[static_cast<std::size_t>(v)]) halo[static_cast<std::size_t>(v)] = true;
-      if (inside[static_cast<std::size_t>(v)] && !inside[static_cast<std::size_t>(u)]) halo[static_cast<std::size_t>(u)] = true;
+      if (inside[static_cast<std::size_t>(u)] && !inside[static_cast<std::size_t>(v)])
+        halo[static_cast<std::size_t>(v)] = true;
+      if (inside[static_cast<std::size_t>(v)] && !inside[static_cast<std::size_t>(u)])
+        halo[static_cast<std::size_t>(u)] = true;
     }
   }
   std::vector<std::int64_t> out = nodes;

@@ -24,14 +24,15 @@ Params::Params(const WorkloadDef& def, const std::map<std::string, std::string, 
       continue;
     }
     if (decl == def.params.end()) {
-      throw core::InputError(where, fmt::format("workload '{}' has no parameter '{}'{}; it has {}", def.name,
-                                                core::printable(name), core::did_you_mean(name, names),
-                                                core::quoted_list(names)));
+      throw core::InputError(
+          where, fmt::format("workload '{}' has no parameter '{}'{}; it has {}", def.name, core::printable(name),
+                             core::did_you_mean(name, names), core::quoted_list(names)));
     }
     if (decl->real) {
       const double v = value == "paper" ? 1.0 : core::parse_number(value).value_or(-1.0);
       if (!(v > 0)) {
-        throw core::InputError(where, fmt::format("expected a positive number or 'paper' for '{}' ({})", name, decl->meaning));
+        throw core::InputError(where,
+                               fmt::format("expected a positive number or 'paper' for '{}' ({})", name, decl->meaning));
       }
     } else if (!decl->choices.empty()) {
       if (std::find(decl->choices.begin(), decl->choices.end(), value) == decl->choices.end()) {
@@ -74,8 +75,14 @@ std::string output_name(const graphs::Graph& app, std::size_t k) {
 }
 
 std::vector<ParamDecl> training_params() {
-  return {{"mode", "infer", "inference, or one training step: forward, loss, backward and optimizer update", {"infer", "train"}},
-          {"optimizer", "paper", "the training step's optimizer (paper: the workload's own)", {"paper", "adam", "adamw", "sgd"}},
+  return {{"mode",
+           "infer",
+           "inference, or one training step: forward, loss, backward and optimizer update",
+           {"infer", "train"}},
+          {"optimizer",
+           "paper",
+           "the training step's optimizer (paper: the workload's own)",
+           {"paper", "adam", "adamw", "sgd"}},
           {"lr", "paper", "the training step's learning rate (paper: the workload's own)", {}, true}};
 }
 
@@ -126,7 +133,8 @@ Workload build(std::string_view name, const std::map<std::string, std::string, s
   RDASIM_ASSERT(def->training, fmt::format("workload '{}' declares no training", def->name));
   for (auto& app : w.apps) {
     Training t = def->training(p, app);
-    if (p.text("optimizer") != "paper") t.optimizer = t.optimizer.for_kind(*graphs::parse_optimizer(p.text("optimizer")));
+    if (p.text("optimizer") != "paper")
+      t.optimizer = t.optimizer.for_kind(*graphs::parse_optimizer(p.text("optimizer")));
     if (auto lr = p.real("lr")) t.optimizer.lr = *lr;
     app = graphs::training_step(app, t.loss, t.optimizer).graph;
   }

@@ -75,8 +75,9 @@ std::vector<double> decode_values(const onnx::TensorProto& t, DType dtype, std::
     const std::string& raw = t.raw_data();
     const auto width = static_cast<std::size_t>(byte_size(dtype));
     if (raw.size() != width * static_cast<std::size_t>(count)) {
-      fail(source, where, fmt::format("raw data has {} bytes, expected {} for {} {} values", raw.size(),
-                                      width * static_cast<std::size_t>(count), count, to_string(dtype)));
+      fail(source, where,
+           fmt::format("raw data has {} bytes, expected {} for {} {} values", raw.size(),
+                       width * static_cast<std::size_t>(count), count, to_string(dtype)));
     }
     v.reserve(static_cast<std::size_t>(count));
     for (std::int64_t i = 0; i < count; ++i) {
@@ -134,7 +135,8 @@ Tensor decode_tensor(const onnx::TensorProto& proto, const std::string& source, 
   t.name = name.empty() ? proto.name() : name;
   const std::string where = t.name.empty() ? "tensor" : t.name;
   auto dtype = dtype_of(proto.data_type());
-  if (!dtype) unsupported(source, where, fmt::format("element type {} is not supported", onnx_type_name(proto.data_type())));
+  if (!dtype)
+    unsupported(source, where, fmt::format("element type {} is not supported", onnx_type_name(proto.data_type())));
   t.dtype = *dtype;
   for (auto d : proto.dims()) t.shape.push_back(d);
   const auto count = checked_elements(t.shape);
@@ -153,16 +155,19 @@ AttrValue attr_value(const onnx::AttributeProto& a, const std::string& source, c
       std::vector<double> v(a.floats().begin(), a.floats().end());
       return v;
     }
-    case onnx::AttributeProto_AttributeType_STRINGS: return std::vector<std::string>(a.strings().begin(), a.strings().end());
+    case onnx::AttributeProto_AttributeType_STRINGS:
+      return std::vector<std::string>(a.strings().begin(), a.strings().end());
     default:
-      unsupported(source, node, fmt::format("node '{}': attribute '{}' of kind {} is not supported", node, a.name(),
-                                     onnx::AttributeProto_AttributeType_Name(a.type())));
+      unsupported(source, node,
+                  fmt::format("node '{}': attribute '{}' of kind {} is not supported", node, a.name(),
+                              onnx::AttributeProto_AttributeType_Name(a.type())));
   }
 }
 
 /// The value of a Constant node as a tensor named after its output.
 Tensor constant_tensor(const onnx::NodeProto& node, const std::string& source, const std::string& node_name) {
-  if (node.attribute_size() != 1) fail(source, node_name, fmt::format("Constant '{}' needs exactly one value attribute", node_name));
+  if (node.attribute_size() != 1)
+    fail(source, node_name, fmt::format("Constant '{}' needs exactly one value attribute", node_name));
   const auto& a = node.attribute(0);
   if (a.name() == "value") return decode_tensor(a.t(), source, node.output(0));
   Tensor t;
@@ -176,7 +181,8 @@ Tensor constant_tensor(const onnx::NodeProto& node, const std::string& source, c
   } else if (a.name() == "value_int" || a.name() == "value_ints") {
     t.dtype = DType::i64;
     if (a.name() == "value_int") values.push_back(static_cast<double>(a.i()));
-    else for (auto x : a.ints()) values.push_back(static_cast<double>(x));
+    else
+      for (auto x : a.ints()) values.push_back(static_cast<double>(x));
   } else {
     unsupported(source, node_name, fmt::format("Constant '{}': attribute '{}' is not supported", node_name, a.name()));
   }
@@ -195,13 +201,15 @@ void translate_legacy(Op& op, std::int64_t opset, Graph& g, const std::string& s
     // Opset 6 broadcasting aligns the right operand with the trailing dimensions, as numpy
     // does, unless an axis says where it starts.
     if (attrs.contains("axis") && op.kind != "Concat" && op.kind != "Softmax" && op.kind != "LogSoftmax") {
-      unsupported(source, op.name, fmt::format("node '{}': legacy broadcasting from an axis is not supported", op.name));
+      unsupported(source, op.name,
+                  fmt::format("node '{}': legacy broadcasting from an axis is not supported", op.name));
     }
     attrs.erase("broadcast");
   }
   if (op.kind == "BatchNormalization") {
     if (op.attrs.get_int("spatial", 1) != 1) {
-      unsupported(source, op.name, fmt::format("node '{}': BatchNormalization with spatial = 0 is not supported", op.name));
+      unsupported(source, op.name,
+                  fmt::format("node '{}': BatchNormalization with spatial = 0 is not supported", op.name));
     }
     attrs.erase("spatial");
     attrs.erase("is_test");
@@ -307,7 +315,8 @@ Graph parse_onnx_model(const std::string& bytes, const std::string& source, cons
   if (!model.ParseFromString(bytes)) fail(source, "", "not an ONNX model: the protobuf message does not parse");
   if (model.ir_version() <= 0 || !model.has_graph()) fail(source, "", "not an ONNX model: no IR version or no graph");
   const std::int64_t opset = default_opset(model);
-  if (opset < 6) unsupported(source, "", fmt::format("opset {} of the default domain is not supported; expected 6 or later", opset));
+  if (opset < 6)
+    unsupported(source, "", fmt::format("opset {} of the default domain is not supported; expected 6 or later", opset));
   const onnx::GraphProto& gp = model.graph();
   Graph g(gp.name().empty() ? std::filesystem::path(source).stem().string() : gp.name());
 
@@ -343,9 +352,10 @@ Graph parse_onnx_model(const std::string& bytes, const std::string& source, cons
   for (const auto& input : gp.input()) {
     if (initializers.contains(input.name()) || g.find_tensor(input.name())) continue;
     if (!input.type().has_tensor_type()) {
-      unsupported(source, input.name(), fmt::format("input '{}' is a sequence, map or optional value, which is not supported; "
-                                             "rdasim reads tensors",
-                                             input.name()));
+      unsupported(source, input.name(),
+                  fmt::format("input '{}' is a sequence, map or optional value, which is not supported; "
+                              "rdasim reads tensors",
+                              input.name()));
     }
     const auto& tt = input.type().tensor_type();
     Tensor t;
@@ -353,8 +363,8 @@ Graph parse_onnx_model(const std::string& bytes, const std::string& source, cons
     t.role = Role::input;
     auto dtype = dtype_of(tt.elem_type());
     if (!dtype) {
-      unsupported(source, t.name, fmt::format("input '{}': element type {} is not supported", t.name,
-                                              onnx_type_name(tt.elem_type())));
+      unsupported(source, t.name,
+                  fmt::format("input '{}': element type {} is not supported", t.name, onnx_type_name(tt.elem_type())));
     }
     t.dtype = *dtype;
     for (const auto& d : tt.shape().dim()) {
@@ -362,7 +372,8 @@ Graph parse_onnx_model(const std::string& bytes, const std::string& source, cons
         t.shape.push_back(d.dim_value());
         t.dim_names.emplace_back();
       } else {
-        const std::string name = d.dim_param().empty() ? fmt::format("{}_dim{}", t.name, t.shape.size()) : d.dim_param();
+        const std::string name =
+            d.dim_param().empty() ? fmt::format("{}_dim{}", t.name, t.shape.size()) : d.dim_param();
         if (!g.dims().contains(name)) {
           auto bound = options.dims.find(name);
           g.set_dim(name, bound != options.dims.end() ? bound->second : 1);
@@ -377,8 +388,9 @@ Graph parse_onnx_model(const std::string& bytes, const std::string& source, cons
     if (!g.dims().contains(name)) {
       std::vector<std::string> names;
       for (const auto& [n, s] : g.dims()) names.push_back(n);
-      fail(source, "dims", fmt::format("the model has no symbolic dimension '{}'{}; it has {}", name,
-                                       core::did_you_mean(name, names), names.empty() ? "none" : core::quoted_list(names)));
+      fail(source, "dims",
+           fmt::format("the model has no symbolic dimension '{}'{}; it has {}", name, core::did_you_mean(name, names),
+                       names.empty() ? "none" : core::quoted_list(names)));
     }
   }
 
@@ -406,8 +418,9 @@ Graph parse_onnx_model(const std::string& bytes, const std::string& source, cons
   if (!unknown_kinds.empty()) {
     std::string list;
     for (std::size_t i = 0; i < unknown_kinds.size(); ++i) list += (i ? ", " : "") + unknown_kinds[i];
-    unsupported(source, "", fmt::format("{} node{} of unsupported kind: {}", unknown_kinds.size(),
-                                        unknown_kinds.size() == 1 ? "" : "s", list));
+    unsupported(source, "",
+                fmt::format("{} node{} of unsupported kind: {}", unknown_kinds.size(),
+                            unknown_kinds.size() == 1 ? "" : "s", list));
   }
 
   std::set<std::string> graph_outputs;
@@ -437,7 +450,8 @@ Graph parse_onnx_model(const std::string& bytes, const std::string& source, cons
       Tensor t;
       // An omitted optional output still has a place: it gets a name of its own.
       t.name = node.output(k).empty() ? fmt::format("{}:unused{}", name, k) : node.output(k);
-      if (g.find_tensor(t.name)) fail(source, name, fmt::format("node '{}': tensor '{}' is written twice", name, t.name));
+      if (g.find_tensor(t.name))
+        fail(source, name, fmt::format("node '{}': tensor '{}' is written twice", name, t.name));
       node_outputs[static_cast<std::size_t>(i)].push_back(g.add_tensor(std::move(t)));
     }
   }
@@ -453,7 +467,9 @@ Graph parse_onnx_model(const std::string& bytes, const std::string& source, cons
         continue;
       }
       auto id = g.find_tensor(in);
-      if (!id) fail(source, op.name, fmt::format("node '{}' reads '{}', which no input, initializer or node provides", op.name, in));
+      if (!id)
+        fail(source, op.name,
+             fmt::format("node '{}' reads '{}', which no input, initializer or node provides", op.name, in));
       op.inputs.push_back(*id);
     }
     op.outputs = node_outputs[static_cast<std::size_t>(i)];
@@ -461,7 +477,10 @@ Graph parse_onnx_model(const std::string& bytes, const std::string& source, cons
       AttrValue value = attr_value(a, source, op.name);
       if (op.kind == "Cast" && a.name() == "to") {
         auto dtype = dtype_of(static_cast<int>(a.i()));
-        if (!dtype) unsupported(source, op.name, fmt::format("Cast '{}' to {} is not supported", op.name, onnx_type_name(static_cast<int>(a.i()))));
+        if (!dtype)
+          unsupported(
+              source, op.name,
+              fmt::format("Cast '{}' to {} is not supported", op.name, onnx_type_name(static_cast<int>(a.i()))));
         value = std::string(to_string(*dtype));
       }
       op.attrs.values[a.name()] = std::move(value);
@@ -493,9 +512,10 @@ Graph parse_onnx_model(const std::string& bytes, const std::string& source, cons
       const auto rank = static_cast<std::int64_t>(g.tensor(op.inputs[0]).shape.size());
       const std::int64_t axis = op.attrs.get_int("axis", 1);
       if (axis != rank - 1 && axis != -1) {
-        unsupported(source, op.name, fmt::format("node '{}': {} of opset {} over axis {} of a rank-{} input flattens the "
-                                          "trailing dimensions; only the last axis is supported",
-                                          op.name, op.kind, opset, axis, rank));
+        unsupported(source, op.name,
+                    fmt::format("node '{}': {} of opset {} over axis {} of a rank-{} input flattens the "
+                                "trailing dimensions; only the last axis is supported",
+                                op.name, op.kind, opset, axis, rank));
       }
     }
   }

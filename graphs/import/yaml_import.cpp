@@ -47,7 +47,9 @@ void read_tensors(const ConfigNode& root, const char* key, Role role, Graph& g, 
     read_shape(node.at("shape"), g, t);
     if (auto dtype = node.find("dtype")) {
       auto parsed = parse_dtype(dtype->as_string());
-      if (!parsed) dtype->fail(fmt::format("expected one of {}, found '{}'", core::quoted_list(dtype_names()), dtype->as_string()));
+      if (!parsed)
+        dtype->fail(
+            fmt::format("expected one of {}, found '{}'", core::quoted_list(dtype_names()), dtype->as_string()));
       t.dtype = *parsed;
     }
     if (auto values = node.find("values")) {
@@ -56,7 +58,8 @@ void read_tensors(const ConfigNode& root, const char* key, Role role, Graph& g, 
       for (const auto& x : values->elements()) v.push_back(x.as_double());
       const auto n = checked_elements(t.shape);
       if (!n || static_cast<std::int64_t>(v.size()) != *n) {
-        values->fail(fmt::format("expected {} values for shape {}, found {}", n.value_or(-1), to_string(t.shape), v.size()));
+        values->fail(
+            fmt::format("expected {} values for shape {}, found {}", n.value_or(-1), to_string(t.shape), v.size()));
       }
       t.values = std::move(v);
     } else if (role == Role::constant) {
@@ -109,9 +112,10 @@ Graph parse_yaml_graph(const ConfigNode& root, const DimBindings& dims) {
     if (!g.dims().contains(name)) {
       std::vector<std::string> names;
       for (const auto& [n, s] : g.dims()) names.push_back(n);
-      throw core::InputError(core::Location(root.location().file, 0, 0, "dims"),
-                             fmt::format("the graph has no dimension '{}'{}; it has {}", name,
-                                         core::did_you_mean(name, names), names.empty() ? "none" : core::quoted_list(names)));
+      throw core::InputError(
+          core::Location(root.location().file, 0, 0, "dims"),
+          fmt::format("the graph has no dimension '{}'{}; it has {}", name, core::did_you_mean(name, names),
+                      names.empty() ? "none" : core::quoted_list(names)));
     }
     if (size < 1) {
       throw core::InputError(core::Location(root.location().file, 0, 0, "dims." + name),
@@ -153,7 +157,8 @@ Graph parse_yaml_graph(const ConfigNode& root, const DimBindings& dims) {
         continue;
       }
       auto id = g.find_tensor(name);
-      if (!id) in.fail(fmt::format("op '{}' reads '{}', which no input, param, const or op output defines", op.name, name));
+      if (!id)
+        in.fail(fmt::format("op '{}' reads '{}', which no input, param, const or op output defines", op.name, name));
       op.inputs.push_back(*id);
     }
     for (const auto& out : node.at("outputs").elements()) op.outputs.push_back(*g.find_tensor(out.as_string()));
@@ -175,8 +180,9 @@ Graph parse_yaml_graph(const ConfigNode& root, const DimBindings& dims) {
   for (const auto& out : root.at("outputs").elements()) {
     auto id = g.find_tensor(out.as_string());
     if (!id) out.fail(fmt::format("output '{}' is not a tensor of the graph", out.as_string()));
-    if (g.tensor(*id).role != Role::activation) out.fail(fmt::format("output '{}' is a graph {}, not an op result",
-                                                                     out.as_string(), to_string(g.tensor(*id).role)));
+    if (g.tensor(*id).role != Role::activation)
+      out.fail(
+          fmt::format("output '{}' is a graph {}, not an op result", out.as_string(), to_string(g.tensor(*id).role)));
     g.mark_output(*id);
   }
   try {

@@ -69,9 +69,10 @@ Shape window_output(const OpContext& ctx, const Shape& in_spatial, const Window&
     }
     const std::int64_t padded = w.auto_pad == "VALID" ? in : in + w.pads[i] + w.pads[i + in_spatial.size()];
     if (padded < extent) {
-      ctx.fail(fmt::format("the window of {} (kernel {}, dilation {}) is larger than the padded input of {} "
-                           "in spatial dimension {}",
-                           extent, w.kernel[i], w.dilations[i], padded, i));
+      ctx.fail(
+          fmt::format("the window of {} (kernel {}, dilation {}) is larger than the padded input of {} "
+                      "in spatial dimension {}",
+                      extent, w.kernel[i], w.dilations[i], padded, i));
     }
     const double steps = static_cast<double>(padded - extent) / static_cast<double>(w.strides[i]);
     out[i] = static_cast<std::int64_t>(ceil_mode ? std::ceil(steps) : std::floor(steps)) + 1;
@@ -109,7 +110,8 @@ std::vector<TensorInfo> conv_infer(const OpContext& ctx) {
   const Shape kernel = spatial_of(w);
   const auto declared = ctx.attrs().get_ints("kernel_shape", kernel);
   if (declared != kernel) {
-    ctx.fail(fmt::format("kernel_shape [{}] differs from the weights' {}", fmt::join(declared, ", "), to_string(kernel)));
+    ctx.fail(
+        fmt::format("kernel_shape [{}] differs from the weights' {}", fmt::join(declared, ", "), to_string(kernel)));
   }
   Shape out{x[0], w[0]};
   for (auto d : window_output(ctx, spatial_of(x), window(ctx, x.size() - 2, kernel), false)) out.push_back(d);
@@ -185,7 +187,6 @@ OpDef pool(std::string kind, std::string summary, std::string own_attr, std::siz
   def.traits = elementwise_traits();  // a window per output, within its lane
   return def;
 }
-
 
 // ---- Reference kernels. Spatial dimensions are padded to three (leading size-1 dimensions with
 // kernel 1, stride 1, no padding) so one set of loops serves 1-D, 2-D and 3-D.
@@ -281,7 +282,8 @@ void add_channel_bias(const KernelIO<T>& io, Array<T>& y, std::int64_t n, std::i
 /// The im2col matrix [cg x taps, positions] of image n, group gi of x: the window of every
 /// output position, zeros in the padding.
 template <class T>
-void im2col(const Array<T>& x, const Geometry3& g, std::int64_t n, std::int64_t gi, std::int64_t cg, std::vector<T>& cols) {
+void im2col(const Array<T>& x, const Geometry3& g, std::int64_t n, std::int64_t gi, std::int64_t cg,
+            std::vector<T>& cols) {
   const std::int64_t c = x.shape[1], taps = g.kernel_size(), positions = g.out_size();
   std::fill(cols.begin(), cols.end(), T(0));
   for (std::int64_t ci = 0; ci < cg; ++ci) {
@@ -664,8 +666,8 @@ void register_conv_ops(OpRegistry& r) {
     a.values["of"] = b.op().kind;
     b.set_grad(0, b.emit("PoolGrad", "dx", {b.grad_output(0), b.input(0)}, std::move(a)));
   };
-  OpDef max_pool = pool("MaxPool", "maximum over sliding windows; optional second output: flat indices",
-                        "storage_order", 2);
+  OpDef max_pool =
+      pool("MaxPool", "maximum over sliding windows; optional second output: flat indices", "storage_order", 2);
   max_pool.kernel = make_kernel<MaxPoolKernel>();
   max_pool.gradient = pool_gradient;
   r.add(std::move(max_pool));
@@ -674,13 +676,15 @@ void register_conv_ops(OpRegistry& r) {
   average_pool.gradient = pool_gradient;
   r.add(std::move(average_pool));
 
-  OpDef pool_grad = pool("PoolGrad", "dX of MaxPool or AveragePool ('of') from dY and X (backward pass)", "count_include_pad", 1);
+  OpDef pool_grad =
+      pool("PoolGrad", "dX of MaxPool or AveragePool ('of') from dY and X (backward pass)", "count_include_pad", 1);
   pool_grad.min_inputs = pool_grad.max_inputs = 2;
   pool_grad.attrs.push_back(attr_int("storage_order", 0));
   pool_grad.attrs.push_back(attr_required("of", AttrType::string));
   pool_grad.infer = [](const OpContext& ctx) {
     const std::string of = ctx.attrs().get_string("of", "");
-    if (of != "MaxPool" && of != "AveragePool") ctx.fail(fmt::format("'of' is '{}', expected 'MaxPool' or 'AveragePool'", of));
+    if (of != "MaxPool" && of != "AveragePool")
+      ctx.fail(fmt::format("'of' is '{}', expected 'MaxPool' or 'AveragePool'", of));
     const Shape& dy = ctx.in_shape(0);
     const Shape& x = ctx.in_shape(1);
     if (dy.size() != x.size() || dy.size() < 3 || dy[0] != x[0] || dy[1] != x[1]) {

@@ -25,7 +25,8 @@ struct UnaryParams {
   double alpha = 0.01;
   bool tanh_gelu = false;
   explicit UnaryParams(const Attrs& a)
-      : alpha(a.get_float("alpha", 0.01)), tanh_gelu(a.get_string("approximate", "none") == "tanh") {}
+      : alpha(a.get_float("alpha", 0.01)),
+        tanh_gelu(a.get_string("approximate", "none") == "tanh") {}
 };
 
 /// Applies F (a functor type `(T x, const UnaryParams&) -> T`) to every element.
@@ -83,10 +84,12 @@ T sigmoid(T x) {
   return e / (T(1) + e);
 }
 
-#define RDASIM_UNARY(name, expr) \
-  struct name {                  \
-    template <class T>           \
-    T operator()(T x, [[maybe_unused]] const UnaryParams& p) const { return expr; } \
+#define RDASIM_UNARY(name, expr)                                     \
+  struct name {                                                      \
+    template <class T>                                               \
+    T operator()(T x, [[maybe_unused]] const UnaryParams& p) const { \
+      return expr;                                                   \
+    }                                                                \
   }
 RDASIM_UNARY(SqrtFn, std::sqrt(x));
 RDASIM_UNARY(ExpFn, std::exp(x));
@@ -101,16 +104,48 @@ RDASIM_UNARY(TanhFn, std::tanh(x));
 // log(1 + e^x) without overflow: x + log1p(e^-x) for positive x.
 RDASIM_UNARY(SoftplusFn, x > T(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)));
 RDASIM_UNARY(ErfFn, std::erf(x));
-RDASIM_UNARY(GeluFn, p.tanh_gelu ? T(0.5) * x * (T(1) + std::tanh(T(std::sqrt(2.0 / std::numbers::pi)) * (x + T(0.044715) * x * x * x)))
-                                : T(0.5) * x * (T(1) + std::erf(x * T(std::numbers::sqrt2 / 2))));
+RDASIM_UNARY(GeluFn,
+             p.tanh_gelu
+                 ? T(0.5) * x*(T(1) + std::tanh(T(std::sqrt(2.0 / std::numbers::pi)) * (x + T(0.044715) * x * x * x)))
+                 : T(0.5) * x * (T(1) + std::erf(x * T(std::numbers::sqrt2 / 2))));
 #undef RDASIM_UNARY
 
-struct AddFn { template <class T> T operator()(T a, T b) const { return a + b; } };
-struct SubFn { template <class T> T operator()(T a, T b) const { return a - b; } };
-struct MulFn { template <class T> T operator()(T a, T b) const { return a * b; } };
-struct DivFn { template <class T> T operator()(T a, T b) const { return a / b; } };
-struct PowFn { template <class T> T operator()(T a, T b) const { return std::pow(a, b); } };
-struct EqualFn { template <class T> T operator()(T a, T b) const { return a == b ? T(1) : T(0); } };
+struct AddFn {
+  template <class T>
+  T operator()(T a, T b) const {
+    return a + b;
+  }
+};
+struct SubFn {
+  template <class T>
+  T operator()(T a, T b) const {
+    return a - b;
+  }
+};
+struct MulFn {
+  template <class T>
+  T operator()(T a, T b) const {
+    return a * b;
+  }
+};
+struct DivFn {
+  template <class T>
+  T operator()(T a, T b) const {
+    return a / b;
+  }
+};
+struct PowFn {
+  template <class T>
+  T operator()(T a, T b) const {
+    return std::pow(a, b);
+  }
+};
+struct EqualFn {
+  template <class T>
+  T operator()(T a, T b) const {
+    return a == b ? T(1) : T(0);
+  }
+};
 
 // ---- Gradients. UnaryGrad(dy, x) = dy * f'(x) for the unary kind named by 'of'; Clip also
 // takes its bounds (the gradient passes where lo <= x <= hi, as PyTorch's clamp does).
@@ -128,8 +163,16 @@ Derivative<T> derivative_of(const std::string& kind) {
   if (kind == "Reciprocal") return [](T x, P) { return -T(1) / (x * x); };
   if (kind == "Relu") return [](T x, P) { return x > T(0) ? T(1) : T(0); };
   if (kind == "LeakyRelu") return [](T x, P p) { return x > T(0) ? T(1) : static_cast<T>(p.alpha); };
-  if (kind == "Sigmoid") return [](T x, P) { const T s = sigmoid(x); return s * (T(1) - s); };
-  if (kind == "Tanh") return [](T x, P) { const T t = std::tanh(x); return T(1) - t * t; };
+  if (kind == "Sigmoid")
+    return [](T x, P) {
+      const T s = sigmoid(x);
+      return s * (T(1) - s);
+    };
+  if (kind == "Tanh")
+    return [](T x, P) {
+      const T t = std::tanh(x);
+      return T(1) - t * t;
+    };
   if (kind == "Softplus") return [](T x, P) { return sigmoid(x); };
   if (kind == "Erf") return [](T x, P) { return T(2 / std::sqrt(std::numbers::pi)) * std::exp(-x * x); };
   if (kind == "Gelu") {
@@ -170,8 +213,8 @@ struct UnaryGradKernel {
 /// The unary kinds UnaryGrad knows, with the FLOPs of f'(x) times dy per element.
 const std::map<std::string, double, std::less<>>& unary_grad_flops() {
   static const std::map<std::string, double, std::less<>> flops = {
-      {"Sqrt", 3},    {"Exp", 5},     {"Log", 2},       {"Abs", 2}, {"Reciprocal", 3}, {"Relu", 2},  {"LeakyRelu", 2},
-      {"Sigmoid", 9}, {"Tanh", 9},    {"Softplus", 7}, {"Erf", 8}, {"Gelu", 16},      {"Clip", 3}};
+      {"Sqrt", 3},    {"Exp", 5},  {"Log", 2},      {"Abs", 2}, {"Reciprocal", 3}, {"Relu", 2}, {"LeakyRelu", 2},
+      {"Sigmoid", 9}, {"Tanh", 9}, {"Softplus", 7}, {"Erf", 8}, {"Gelu", 16},      {"Clip", 3}};
   return flops;
 }
 
@@ -207,8 +250,8 @@ std::vector<TensorInfo> broadcast_all(const OpContext& ctx, std::size_t first, s
   for (std::size_t i = first + 1; i < ctx.num_inputs(); ++i) {
     auto b = broadcast_shapes(shape, ctx.in_shape(i));
     if (!b) {
-      ctx.fail(fmt::format("shapes {} and {} ('{}') do not broadcast", to_string(shape),
-                           to_string(ctx.in_shape(i)), ctx.input(i).name));
+      ctx.fail(fmt::format("shapes {} and {} ('{}') do not broadcast", to_string(shape), to_string(ctx.in_shape(i)),
+                           ctx.input(i).name));
     }
     shape = *b;
   }
@@ -240,58 +283,69 @@ void binary(OpRegistry& r, std::string kind, std::string summary, double flops, 
 void register_elementwise_ops(OpRegistry& r) {
   unary(r, "Sqrt", "square root", 1, transcendental_traits(), make_kernel<UnaryKernel<SqrtFn>>());
   unary(r, "Exp", "e^x (transcendental: 4 FLOPs)", 4, transcendental_traits(), make_kernel<UnaryKernel<ExpFn>>());
-  unary(r, "Log", "natural logarithm (transcendental: 4 FLOPs)", 4, transcendental_traits(), make_kernel<UnaryKernel<LogFn>>());
+  unary(r, "Log", "natural logarithm (transcendental: 4 FLOPs)", 4, transcendental_traits(),
+        make_kernel<UnaryKernel<LogFn>>());
   unary(r, "Neg", "-x", 1, elementwise_traits(), make_kernel<UnaryKernel<NegFn>>(), {},
         [](GradientBuilder& b) { b.set_grad(0, b.emit("Neg", "dx", {b.grad_output(0)})); });
   unary(r, "Abs", "|x|", 1, elementwise_traits(), make_kernel<UnaryKernel<AbsFn>>());
   unary(r, "Reciprocal", "1 / x", 1, transcendental_traits(), make_kernel<UnaryKernel<ReciprocalFn>>());
   unary(r, "Relu", "max(x, 0)", 1, elementwise_traits(), make_kernel<UnaryKernel<ReluFn>>());
-  unary(r, "LeakyRelu", "x if x >= 0 else alpha * x", 2, elementwise_traits(), make_kernel<UnaryKernel<LeakyReluFn>>(), {attr_float("alpha", 0.01)});
-  unary(r, "Sigmoid", "1 / (1 + e^-x): exp, add, divide (6 FLOPs)", 6, transcendental_traits(), make_kernel<UnaryKernel<SigmoidFn>>());
+  unary(r, "LeakyRelu", "x if x >= 0 else alpha * x", 2, elementwise_traits(), make_kernel<UnaryKernel<LeakyReluFn>>(),
+        {attr_float("alpha", 0.01)});
+  unary(r, "Sigmoid", "1 / (1 + e^-x): exp, add, divide (6 FLOPs)", 6, transcendental_traits(),
+        make_kernel<UnaryKernel<SigmoidFn>>());
   unary(r, "Tanh", "hyperbolic tangent (6 FLOPs)", 6, transcendental_traits(), make_kernel<UnaryKernel<TanhFn>>());
   unary(r, "Softplus", "log(1 + e^x) (9 FLOPs)", 9, transcendental_traits(), make_kernel<UnaryKernel<SoftplusFn>>());
   unary(r, "Erf", "error function (8 FLOPs)", 8, transcendental_traits(), make_kernel<UnaryKernel<ErfFn>>());
-  unary(r, "Gelu", "x * Phi(x), exact (approximate='none') or tanh form (12 FLOPs)", 12, transcendental_traits(), make_kernel<UnaryKernel<GeluFn>>(),
-        {attr_string("approximate", "none")});
+  unary(r, "Gelu", "x * Phi(x), exact (approximate='none') or tanh form (12 FLOPs)", 12, transcendental_traits(),
+        make_kernel<UnaryKernel<GeluFn>>(), {attr_string("approximate", "none")});
 
-  binary(r, "Add", "a + b, broadcasting", 1, elementwise_traits(), make_kernel<BinaryKernel<AddFn>>(), [](GradientBuilder& b) {
-    for (std::size_t i = 0; i < 2; ++i) {
-      if (b.wants(i)) b.set_grad(i, b.sum_to(b.grad_output(0), b.shape(b.input(i))));
-    }
-  });
-  binary(r, "Sub", "a - b, broadcasting", 1, elementwise_traits(), make_kernel<BinaryKernel<SubFn>>(), [](GradientBuilder& b) {
-    if (b.wants(0)) b.set_grad(0, b.sum_to(b.grad_output(0), b.shape(b.input(0))));
-    if (b.wants(1)) b.set_grad(1, b.emit("Neg", "db", {b.sum_to(b.grad_output(0), b.shape(b.input(1)))}));
-  });
-  binary(r, "Mul", "a * b, broadcasting", 1, elementwise_traits(), make_kernel<BinaryKernel<MulFn>>(), [](GradientBuilder& b) {
-    for (std::size_t i = 0; i < 2; ++i) {
-      if (!b.wants(i)) continue;
-      const TensorId other = b.input(1 - i);
-      b.set_grad(i, b.sum_to(b.emit("Mul", i == 0 ? "da" : "db", {b.grad_output(0), other}), b.shape(b.input(i))));
-    }
-  });
-  binary(r, "Div", "a / b, broadcasting", 1, transcendental_traits(), make_kernel<BinaryKernel<DivFn>>(), [](GradientBuilder& b) {
-    const TensorId g = b.grad_output(0);
-    if (b.wants(0)) b.set_grad(0, b.sum_to(b.emit("Div", "da", {g, b.input(1)}), b.shape(b.input(0))));
-    if (b.wants(1)) {  // d(a/b)/db = -(a/b)/b
-      const TensorId t = b.emit("Div", "db_ratio", {b.emit("Mul", "db_scaled", {g, b.output(0)}), b.input(1)});
-      b.set_grad(1, b.emit("Neg", "db", {b.sum_to(t, b.shape(b.input(1)))}));
-    }
-  });
-  binary(r, "Pow", "a ^ b, broadcasting (exp and log: 8 FLOPs)", 8, transcendental_traits(), make_kernel<BinaryKernel<PowFn>>(),
+  binary(r, "Add", "a + b, broadcasting", 1, elementwise_traits(), make_kernel<BinaryKernel<AddFn>>(),
          [](GradientBuilder& b) {
+           for (std::size_t i = 0; i < 2; ++i) {
+             if (b.wants(i)) b.set_grad(i, b.sum_to(b.grad_output(0), b.shape(b.input(i))));
+           }
+         });
+  binary(r, "Sub", "a - b, broadcasting", 1, elementwise_traits(), make_kernel<BinaryKernel<SubFn>>(),
+         [](GradientBuilder& b) {
+           if (b.wants(0)) b.set_grad(0, b.sum_to(b.grad_output(0), b.shape(b.input(0))));
+           if (b.wants(1)) b.set_grad(1, b.emit("Neg", "db", {b.sum_to(b.grad_output(0), b.shape(b.input(1)))}));
+         });
+  binary(
+      r, "Mul", "a * b, broadcasting", 1, elementwise_traits(), make_kernel<BinaryKernel<MulFn>>(),
+      [](GradientBuilder& b) {
+        for (std::size_t i = 0; i < 2; ++i) {
+          if (!b.wants(i)) continue;
+          const TensorId other = b.input(1 - i);
+          b.set_grad(i, b.sum_to(b.emit("Mul", i == 0 ? "da" : "db", {b.grad_output(0), other}), b.shape(b.input(i))));
+        }
+      });
+  binary(r, "Div", "a / b, broadcasting", 1, transcendental_traits(), make_kernel<BinaryKernel<DivFn>>(),
+         [](GradientBuilder& b) {
+           const TensorId g = b.grad_output(0);
+           if (b.wants(0)) b.set_grad(0, b.sum_to(b.emit("Div", "da", {g, b.input(1)}), b.shape(b.input(0))));
+           if (b.wants(1)) {  // d(a/b)/db = -(a/b)/b
+             const TensorId t = b.emit("Div", "db_ratio", {b.emit("Mul", "db_scaled", {g, b.output(0)}), b.input(1)});
+             b.set_grad(1, b.emit("Neg", "db", {b.sum_to(t, b.shape(b.input(1)))}));
+           }
+         });
+  binary(r, "Pow", "a ^ b, broadcasting (exp and log: 8 FLOPs)", 8, transcendental_traits(),
+         make_kernel<BinaryKernel<PowFn>>(), [](GradientBuilder& b) {
            const TensorId g = b.grad_output(0);
            if (b.wants(0)) {  // b a^(b-1), the exponent in a's type (it may be an integer)
              const DType type = b.tensor(b.input(0)).dtype;
-             const TensorId exponent = b.tensor(b.input(1)).dtype == type
-                                           ? b.input(1)
-                                           : b.emit("Cast", "exponent", {b.input(1)}, make_attrs({{"to", std::string(to_string(type))}}));
-             const TensorId lower = b.emit("Pow", "a_pow", {b.input(0), b.emit("Sub", "b_minus_1", {exponent, b.scalar("one", 1.0)})});
+             const TensorId exponent =
+                 b.tensor(b.input(1)).dtype == type
+                     ? b.input(1)
+                     : b.emit("Cast", "exponent", {b.input(1)}, make_attrs({{"to", std::string(to_string(type))}}));
+             const TensorId lower =
+                 b.emit("Pow", "a_pow", {b.input(0), b.emit("Sub", "b_minus_1", {exponent, b.scalar("one", 1.0)})});
              const TensorId slope = b.emit("Mul", "slope", {exponent, lower});
              b.set_grad(0, b.sum_to(b.emit("Mul", "da", {g, slope}), b.shape(b.input(0))));
            }
            if (b.wants(1)) {  // a^b log a
-             const TensorId t = b.emit("Mul", "db", {b.emit("Mul", "db_scaled", {g, b.output(0)}), b.emit("Log", "log_a", {b.input(0)})});
+             const TensorId t = b.emit(
+                 "Mul", "db", {b.emit("Mul", "db_scaled", {g, b.output(0)}), b.emit("Log", "log_a", {b.input(0)})});
              b.set_grad(1, b.sum_to(t, b.shape(b.input(1))));
            }
          });
@@ -301,10 +355,12 @@ void register_elementwise_ops(OpRegistry& r) {
   unary_grad.summary = "dy * f'(x) for the unary kind named by 'of' (the backward pass of element-wise ops)";
   unary_grad.min_inputs = 2;
   unary_grad.max_inputs = 4;
-  unary_grad.attrs = {attr_required("of", AttrType::string), attr_float("alpha", 0.01), attr_string("approximate", "none")};
+  unary_grad.attrs = {attr_required("of", AttrType::string), attr_float("alpha", 0.01),
+                      attr_string("approximate", "none")};
   unary_grad.infer = [](const OpContext& ctx) {
     const std::string of = ctx.attrs().get_string("of", "");
-    if (!unary_grad_flops().contains(of)) ctx.fail(fmt::format("'of' is '{}', expected a unary kind with a derivative", of));
+    if (!unary_grad_flops().contains(of))
+      ctx.fail(fmt::format("'of' is '{}', expected a unary kind with a derivative", of));
     if (ctx.in_shape(0) != ctx.in_shape(1)) {
       ctx.fail(fmt::format("dy {} and x {} differ in shape", to_string(ctx.in_shape(0)), to_string(ctx.in_shape(1))));
     }
@@ -335,8 +391,8 @@ void register_elementwise_ops(OpRegistry& r) {
     const TensorId zero = b.scalar("zero", 0.0);
     for (std::size_t i = 1; i < 3; ++i) {
       if (!b.wants(i)) continue;
-      const std::vector<TensorId> in = i == 1 ? std::vector{b.input(0), b.grad_output(0), zero}
-                                              : std::vector{b.input(0), zero, b.grad_output(0)};
+      const std::vector<TensorId> in =
+          i == 1 ? std::vector{b.input(0), b.grad_output(0), zero} : std::vector{b.input(0), zero, b.grad_output(0)};
       b.set_grad(i, b.sum_to(b.emit("Where", i == 1 ? "dx" : "dy", in), b.shape(b.input(i))));
     }
   };
@@ -349,7 +405,8 @@ void register_elementwise_ops(OpRegistry& r) {
   equal.min_inputs = equal.max_inputs = 2;
   equal.infer = [](const OpContext& ctx) {
     if (ctx.in_dtype(0) != ctx.in_dtype(1)) {
-      ctx.fail(fmt::format("inputs have different types: {} and {}", to_string(ctx.in_dtype(0)), to_string(ctx.in_dtype(1))));
+      ctx.fail(fmt::format("inputs have different types: {} and {}", to_string(ctx.in_dtype(0)),
+                           to_string(ctx.in_dtype(1))));
     }
     auto info = broadcast_all(ctx, 0, 0);
     info.front().dtype = DType::boolean;
@@ -368,8 +425,8 @@ void register_elementwise_ops(OpRegistry& r) {
   clip.infer = [](const OpContext& ctx) {
     for (std::size_t i = 1; i < 3; ++i) {
       if (ctx.has_input(i) && checked_elements(ctx.in_shape(i)).value_or(0) != 1) {
-        ctx.fail(fmt::format("bound '{}' must be a scalar, found shape {}", ctx.input(i).name,
-                             to_string(ctx.in_shape(i))));
+        ctx.fail(
+            fmt::format("bound '{}' must be a scalar, found shape {}", ctx.input(i).name, to_string(ctx.in_shape(i))));
       }
     }
     return same_as_input(ctx);

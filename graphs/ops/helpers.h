@@ -27,11 +27,11 @@ inline std::function<double(const OpContext&)> flops_per_output(double per_eleme
 }
 
 /// Output 0 has the shape and type of input 0.
-inline std::vector<TensorInfo> same_as_input(const OpContext& ctx) {
-  return {{ctx.in_shape(0), ctx.in_dtype(0)}};
-}
+inline std::vector<TensorInfo> same_as_input(const OpContext& ctx) { return {{ctx.in_shape(0), ctx.in_dtype(0)}}; }
 
-inline AttrDecl attr_int(std::string name, std::int64_t value) { return {std::move(name), AttrType::int_, value, false}; }
+inline AttrDecl attr_int(std::string name, std::int64_t value) {
+  return {std::move(name), AttrType::int_, value, false};
+}
 inline AttrDecl attr_float(std::string name, double value) { return {std::move(name), AttrType::float_, value, false}; }
 inline AttrDecl attr_string(std::string name, std::string value) {
   return {std::move(name), AttrType::string, std::move(value), false};

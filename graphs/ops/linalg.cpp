@@ -35,8 +35,8 @@ MatMulShapes matmul_shapes(const OpContext& ctx) {
   s.k = a.back();
   s.n = b.back();
   if (b[b.size() - 2] != s.k) {
-    ctx.fail(fmt::format("inner dimensions differ: A {} has {} columns, B {} has {} rows",
-                         to_string(ctx.in_shape(0)), s.k, to_string(ctx.in_shape(1)), b[b.size() - 2]));
+    ctx.fail(fmt::format("inner dimensions differ: A {} has {} columns, B {} has {} rows", to_string(ctx.in_shape(0)),
+                         s.k, to_string(ctx.in_shape(1)), b[b.size() - 2]));
   }
   auto batch = broadcast_shapes(Shape(a.begin(), a.end() - 2), Shape(b.begin(), b.end() - 2));
   if (!batch) {
@@ -290,8 +290,8 @@ void register_linalg_ops(OpRegistry& r) {
     const std::int64_t cols = ctx.attrs().get_int("cols", 0);
     const Shape& b = ctx.in_shape(3);
     if (b[b.size() - 2] != cols) {
-      ctx.fail(fmt::format("the sparse matrix has {} columns but B {} has {} rows", cols, to_string(b),
-                           b[b.size() - 2]));
+      ctx.fail(
+          fmt::format("the sparse matrix has {} columns but B {} has {} rows", cols, to_string(b), b[b.size() - 2]));
     }
     if (ctx.input(0).values && !ctx.input(0).values->empty() &&
         static_cast<std::int64_t>(ctx.input(0).values->back()) != nnz) {

@@ -180,8 +180,9 @@ void reduce_gradient(GradientBuilder& b) {
   const Shape in = b.shape(b.input(0));
   if (b.op().kind == "ReduceMax") {
     // The gradient goes to the maxima, shared evenly among ties (as torch.amax's).
-    const TensorId mask = b.emit("Cast", "mask", {b.emit("Equal", "is_max", {b.input(0), b.reshape(b.output(0), kept)})},
-                                 make_attrs({{"to", std::string(to_string(b.tensor(b.input(0)).dtype))}}));
+    const TensorId mask =
+        b.emit("Cast", "mask", {b.emit("Equal", "is_max", {b.input(0), b.reshape(b.output(0), kept)})},
+               make_attrs({{"to", std::string(to_string(b.tensor(b.input(0)).dtype))}}));
     std::vector<std::int64_t> reduced;  // every axis of size 1 in `kept`: the reduced ones, and harmless others
     for (std::size_t i = 0; i < in.size(); ++i) {
       if (kept[i] == 1) reduced.push_back(to_i64(i));
@@ -223,15 +224,18 @@ void layer_norm_gradient(GradientBuilder& b) {
   const TensorId mean = b.emit("ReduceMean", "mean", {b.input(0), axes}, keep);
   const TensorId centred = b.emit("Sub", "centred", {b.input(0), mean});
   const TensorId var = b.emit("ReduceMean", "var", {b.emit("Mul", "square", {centred, centred}), axes}, keep);
-  const TensorId inv_std = b.emit("Reciprocal", "inv_std", {b.emit("Sqrt", "std", {b.emit("Add", "var_eps",
-      {var, b.scalar("epsilon", b.attrs().get_float("epsilon", 1e-5))})})});
+  const TensorId inv_std =
+      b.emit("Reciprocal", "inv_std",
+             {b.emit("Sqrt", "std",
+                     {b.emit("Add", "var_eps", {var, b.scalar("epsilon", b.attrs().get_float("epsilon", 1e-5))})})});
   const TensorId xhat = b.emit("Mul", "xhat", {centred, inv_std});
   const TensorId g = b.grad_output(0);
   if (b.wants(0)) {
     const TensorId h = b.emit("Mul", "h", {g, b.input(1)});
     const TensorId mean_h = b.emit("ReduceMean", "mean_h", {h, axes}, keep);
     const TensorId mean_hx = b.emit("ReduceMean", "mean_hx", {b.emit("Mul", "hx", {h, xhat}), axes}, keep);
-    const TensorId inner = b.emit("Sub", "inner", {b.emit("Sub", "h_centred", {h, mean_h}), b.emit("Mul", "xhat_mean_hx", {xhat, mean_hx})});
+    const TensorId inner = b.emit(
+        "Sub", "inner", {b.emit("Sub", "h_centred", {h, mean_h}), b.emit("Mul", "xhat_mean_hx", {xhat, mean_hx})});
     b.set_grad(0, b.emit("Mul", "dx", {inner, inv_std}));
   }
   if (b.wants(1)) b.set_grad(1, b.sum_to(b.emit("Mul", "g_xhat", {g, xhat}), b.shape(b.input(1))));
@@ -246,15 +250,18 @@ void batch_norm_gradient(GradientBuilder& b) {
   Shape channel(x.size() - 1, 1);  // [C, 1, ...] broadcasts against [N, C, ...]
   channel[0] = x[1];
   const TensorId g = b.grad_output(0);
-  const TensorId inv_std = b.emit("Reciprocal", "inv_std", {b.emit("Sqrt", "std", {b.emit("Add", "var_eps",
-      {b.input(4), b.scalar("epsilon", b.attrs().get_float("epsilon", 1e-5))})})});
+  const TensorId inv_std = b.emit(
+      "Reciprocal", "inv_std",
+      {b.emit("Sqrt", "std",
+              {b.emit("Add", "var_eps", {b.input(4), b.scalar("epsilon", b.attrs().get_float("epsilon", 1e-5))})})});
   if (b.wants(0)) {
     const TensorId k = b.reshape(b.emit("Mul", "k", {b.input(1), inv_std}), channel);
     b.set_grad(0, b.emit("Mul", "dx", {g, k}));
   }
   if (b.wants(1)) {
     const TensorId mean = b.reshape(b.input(3), channel);
-    const TensorId xhat = b.emit("Mul", "xhat", {b.emit("Sub", "centred", {b.input(0), mean}), b.reshape(inv_std, channel)});
+    const TensorId xhat =
+        b.emit("Mul", "xhat", {b.emit("Sub", "centred", {b.input(0), mean}), b.reshape(inv_std, channel)});
     b.set_grad(1, b.reshape(b.sum_to(b.emit("Mul", "g_xhat", {g, xhat}), channel), {x[1]}));
   }
   if (b.wants(2)) b.set_grad(2, b.reshape(b.sum_to(g, channel), {x[1]}));
@@ -364,14 +371,15 @@ void register_norm_reduce_ops(OpRegistry& r) {
   batch_norm.infer = [](const OpContext& ctx) {
     ctx.require_rank(0, 2, k_variadic, "X");
     if (ctx.attrs().get_int("training_mode", 0) != 0 || ctx.op().outputs.size() > 1) {
-      ctx.unsupported("the training form (training_mode = 1, running statistics as outputs) is not supported; "
-                      "only inference");
+      ctx.unsupported(
+          "the training form (training_mode = 1, running statistics as outputs) is not supported; "
+          "only inference");
     }
     const std::int64_t channels = ctx.in_shape(0)[1];
     for (std::size_t i = 1; i < 5; ++i) {
       if (ctx.in_shape(i) != Shape{channels}) {
-        ctx.fail(fmt::format("'{}' must have shape [{}] (one value per channel), found {}", ctx.input(i).name,
-                             channels, to_string(ctx.in_shape(i))));
+        ctx.fail(fmt::format("'{}' must have shape [{}] (one value per channel), found {}", ctx.input(i).name, channels,
+                             to_string(ctx.in_shape(i))));
       }
     }
     return same_as_input(ctx);
@@ -380,8 +388,8 @@ void register_norm_reduce_ops(OpRegistry& r) {
   batch_norm.kernel = make_kernel<BatchNormKernel>();
   batch_norm.gradient = batch_norm_gradient;
   batch_norm.traits = reduction_traits();
-  batch_norm.traits->param_uses = {ParamUse::by_rank, ParamUse::norm_scale, ParamUse::norm_shift, ParamUse::running_mean,
-                                   ParamUse::running_variance};
+  batch_norm.traits->param_uses = {ParamUse::by_rank, ParamUse::norm_scale, ParamUse::norm_shift,
+                                   ParamUse::running_mean, ParamUse::running_variance};
   r.add(std::move(batch_norm));
 
   OpDef sum_to;

@@ -112,12 +112,13 @@ void register_optimizer_ops(OpRegistry& r) {
   adam.summary = "Adam / AdamW (decoupled = 1): (p, g, m, v) -> (p', m', v') at step 'step' (torch.optim)";
   adam.min_inputs = adam.max_inputs = 4;
   adam.min_outputs = adam.max_outputs = 3;
-  adam.attrs = {attr_float("lr", 1e-3),          attr_float("beta1", 0.9),       attr_float("beta2", 0.999),
-                attr_float("epsilon", 1e-8),     attr_float("weight_decay", 0.0), attr_int("decoupled", 0),
+  adam.attrs = {attr_float("lr", 1e-3),      attr_float("beta1", 0.9),        attr_float("beta2", 0.999),
+                attr_float("epsilon", 1e-8), attr_float("weight_decay", 0.0), attr_int("decoupled", 0),
                 attr_int("step", 1)};
   adam.infer = [](const OpContext& ctx) {
     check_rate(ctx, 1e-3);
-    if (ctx.attrs().get_int("step", 1) < 1) ctx.fail(fmt::format("step is {}, expected >= 1", ctx.attrs().get_int("step", 1)));
+    if (ctx.attrs().get_int("step", 1) < 1)
+      ctx.fail(fmt::format("step is {}, expected >= 1", ctx.attrs().get_int("step", 1)));
     return same_shapes(ctx);
   };
   // Weight decay 2, m 3, v 4, sqrt and scale 2, add eps 1, divide 1, scale and subtract 2.

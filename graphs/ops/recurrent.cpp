@@ -23,9 +23,9 @@ struct Recurrence {
 
 /// ONNX's activation functions for recurrent gates, by name.
 const std::vector<std::string>& activation_names() {
-  static const std::vector<std::string> names{"Sigmoid", "Tanh",        "Relu",    "LeakyRelu",  "HardSigmoid",
-                                              "Affine",  "ScaledTanh", "Softsign", "Softplus", "Elu",
-                                              "ThresholdedRelu"};
+  static const std::vector<std::string> names{"Sigmoid",     "Tanh",   "Relu",           "LeakyRelu",
+                                              "HardSigmoid", "Affine", "ScaledTanh",     "Softsign",
+                                              "Softplus",    "Elu",    "ThresholdedRelu"};
   return names;
 }
 
@@ -143,7 +143,8 @@ std::vector<Activation> activations(const Attrs& attrs, std::int64_t gates, std:
     // Defaults as in ONNX's reference: LeakyRelu 0.01, HardSigmoid 0.2 / 0.5, Elu 1, ...
     const double default_alpha = names[i] == "LeakyRelu" ? 0.01 : names[i] == "HardSigmoid" ? 0.2 : 1.0;
     const double default_beta = names[i] == "HardSigmoid" ? 0.5 : names[i] == "Affine" ? 0.0 : 1.0;
-    out.push_back({names[i], i < alphas.size() ? alphas[i] : default_alpha, i < betas.size() ? betas[i] : default_beta});
+    out.push_back(
+        {names[i], i < alphas.size() ? alphas[i] : default_alpha, i < betas.size() ? betas[i] : default_beta});
   }
   return out;
 }
@@ -178,13 +179,13 @@ struct RecurrentKernel {
     if (y) std::fill(y->data.begin(), y->data.end(), T(0));
     // Index helpers for the layouts: X [seq, batch, input] or [batch, seq, input]; Y [seq, dirs,
     // batch, hidden] or [batch, seq, dirs, hidden]; states [dirs, batch, hidden] or [batch, dirs, hidden].
-    auto x_at = [&](std::int64_t t, std::int64_t b) {
-      return (batch_first ? b * seq + t : t * batch + b) * input;
-    };
+    auto x_at = [&](std::int64_t t, std::int64_t b) { return (batch_first ? b * seq + t : t * batch + b) * input; };
     auto y_at = [&](std::int64_t t, std::int64_t d, std::int64_t b) {
       return (batch_first ? (b * seq + t) * dirs + d : (t * dirs + d) * batch + b) * hidden;
     };
-    auto state_at = [&](std::int64_t d, std::int64_t b) { return (batch_first ? b * dirs + d : d * batch + b) * hidden; };
+    auto state_at = [&](std::int64_t d, std::int64_t b) {
+      return (batch_first ? b * dirs + d : d * batch + b) * hidden;
+    };
 
     std::vector<T> xt(to_size(batch * input)), ht(to_size(batch * hidden)), ct(to_size(batch * hidden));
     std::vector<T> xw(to_size(batch * gh)), hr(to_size(batch * gh)), rh(to_size(batch * hidden));
@@ -252,7 +253,9 @@ struct RecurrentKernel {
             }
           } else {
             for (std::int64_t k = 0; k < hidden; ++k) {
-              auto pre = [&](std::int64_t q) { return xg[q * hidden + k] + hg[q * hidden + k] + bias(wb, q * hidden + k) + bias(rb, q * hidden + k); };
+              auto pre = [&](std::int64_t q) {
+                return xg[q * hidden + k] + hg[q * hidden + k] + bias(wb, q * hidden + k) + bias(rb, q * hidden + k);
+              };
               const T c_prev = cb[k];
               const T i = f(gate(pre(0) + (peep ? peep[k] * c_prev : T(0))));
               const T fg = f(gate(pre(2) + (peep ? peep[2 * hidden + k] * c_prev : T(0))));
@@ -286,8 +289,10 @@ void recurrent(OpRegistry& reg, std::string kind, std::string summary, std::int6
   def.max_inputs = gates == 4 ? 8 : 6;
   def.min_outputs = 1;
   def.max_outputs = gates == 4 ? 3 : 2;
-  def.attrs = {attr_required("hidden_size", AttrType::int_), attr_string("direction", "forward"),
-               attr_int("layout", 0), AttrDecl{"clip", AttrType::float_, std::nullopt, true},
+  def.attrs = {attr_required("hidden_size", AttrType::int_),
+               attr_string("direction", "forward"),
+               attr_int("layout", 0),
+               AttrDecl{"clip", AttrType::float_, std::nullopt, true},
                AttrDecl{"activations", AttrType::strings, std::nullopt, true},
                AttrDecl{"activation_alpha", AttrType::floats, std::nullopt, true},
                AttrDecl{"activation_beta", AttrType::floats, std::nullopt, true}};
@@ -314,7 +319,8 @@ void register_recurrent_ops(OpRegistry& r) {
   // GRU per hidden unit: 2 sigmoids (12), tanh (6), 6 bias adds, r*h, (1-z)*n + z*h (4): 28.
   recurrent(r, "GRU", "gated recurrent unit over a sequence (gates z, r, h)", 3, 28, make_kernel<RecurrentKernel<3>>());
   // LSTM per hidden unit: 3 sigmoids (18), 2 tanh (12), 8 bias adds, f*c + i*g, o*tanh(c) (4): 42.
-  recurrent(r, "LSTM", "long short-term memory over a sequence (gates i, o, f, c)", 4, 42, make_kernel<RecurrentKernel<4>>());
+  recurrent(r, "LSTM", "long short-term memory over a sequence (gates i, o, f, c)", 4, 42,
+            make_kernel<RecurrentKernel<4>>());
 }
 
 }  // namespace rdasim::graphs

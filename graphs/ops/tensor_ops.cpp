@@ -58,7 +58,8 @@ std::vector<TensorInfo> reshape_infer(const OpContext& ctx) {
       inferred = i;
       out[i] = 1;
     } else if (target[i] == 0 && !allow_zero) {
-      if (i >= in.size()) ctx.fail(fmt::format("target dimension {} is 0 (copy) but the input has rank {}", i, in.size()));
+      if (i >= in.size())
+        ctx.fail(fmt::format("target dimension {} is 0 (copy) but the input has rank {}", i, in.size()));
       out[i] = in[i];
     } else if (target[i] < 0) {
       ctx.fail(fmt::format("the target shape [{}] has a negative dimension", fmt::join(target, ", ")));
@@ -71,12 +72,13 @@ std::vector<TensorInfo> reshape_infer(const OpContext& ctx) {
   if (!total || !known) ctx.fail("the element count overflows");
   if (inferred) {
     if (*known == 0 || *total % *known != 0) {
-      ctx.fail(fmt::format("cannot reshape {} ({} elements) into [{}]", to_string(in), *total, fmt::join(target, ", ")));
+      ctx.fail(
+          fmt::format("cannot reshape {} ({} elements) into [{}]", to_string(in), *total, fmt::join(target, ", ")));
     }
     out[*inferred] = *total / *known;
   } else if (*known != *total) {
-    ctx.fail(fmt::format("cannot reshape {} ({} elements) into {} ({} elements)", to_string(in), *total,
-                         to_string(out), *known));
+    ctx.fail(fmt::format("cannot reshape {} ({} elements) into {} ({} elements)", to_string(in), *total, to_string(out),
+                         *known));
   }
   return {{out, ctx.in_dtype(0)}};
 }
@@ -204,7 +206,6 @@ std::vector<TensorInfo> unsqueeze_infer(const OpContext& ctx) {
   return {{out, ctx.in_dtype(0)}};
 }
 
-
 // ---- Reference kernels.
 
 using namespace kernels;
@@ -233,7 +234,8 @@ void strided_walk(const Shape& shape, std::int64_t offset, const std::vector<std
 
 template <class T>
 void strided_copy(const Array<T>& in, std::int64_t offset, const std::vector<std::int64_t>& in_strides, Array<T>& out) {
-  strided_walk(out.shape, offset, in_strides, [&](std::size_t o, std::int64_t at) { out.data[o] = in.data[to_size(at)]; });
+  strided_walk(out.shape, offset, in_strides,
+               [&](std::size_t o, std::int64_t at) { out.data[o] = in.data[to_size(at)]; });
 }
 
 struct TransposeKernel {
@@ -326,9 +328,8 @@ struct GatherKernel {
   static void run(const KernelIO<T>& io) {
     const Array<T>& x = io.in(0);
     auto out = io.out(0).data.begin();
-    for_each_gathered(io, x.shape, [&](std::int64_t at, std::int64_t inner) {
-      out = std::copy_n(x.data.begin() + at, inner, out);
-    });
+    for_each_gathered(io, x.shape,
+                      [&](std::int64_t at, std::int64_t inner) { out = std::copy_n(x.data.begin() + at, inner, out); });
   }
 };
 
@@ -348,7 +349,8 @@ struct SliceGradKernel {
       strides[s.axis] *= s.step;
     }
     const auto& dy = io.in(0).data;
-    strided_walk(io.in(0).shape, offset, strides, [&](std::size_t o, std::int64_t at) { dx.data[to_size(at)] += dy[o]; });
+    strided_walk(io.in(0).shape, offset, strides,
+                 [&](std::size_t o, std::int64_t at) { dx.data[to_size(at)] += dy[o]; });
   }
 };
 
@@ -388,8 +390,9 @@ void concat_gradient(GradientBuilder& b) {
     const std::int64_t size = b.shape(b.input(i))[to_size(axis)];
     if (b.wants(i)) {
       const std::string what = fmt::format("d{}", i);
-      b.set_grad(i, b.emit("Slice", what, {b.grad_output(0), b.ints(what + "_start", {at}), b.ints(what + "_end", {at + size}),
-                                           b.ints(what + "_axis", {axis})}));
+      b.set_grad(i, b.emit("Slice", what,
+                           {b.grad_output(0), b.ints(what + "_start", {at}), b.ints(what + "_end", {at + size}),
+                            b.ints(what + "_axis", {axis})}));
     }
     at += size;
   }
@@ -400,20 +403,23 @@ void split_gradient(GradientBuilder& b) {
   std::vector<TensorId> parts;
   for (std::size_t k = 0; k < b.op().outputs.size(); ++k) parts.push_back(b.grad_output_or_zeros(k));
   const std::size_t rank = b.shape(b.input(0)).size();
-  b.set_grad(0, b.emit("Concat", "dx", parts, make_attrs({{"axis", to_i64(axis_index(b.attrs().get_int("axis", 0), rank))}})));
+  b.set_grad(
+      0, b.emit("Concat", "dx", parts, make_attrs({{"axis", to_i64(axis_index(b.attrs().get_int("axis", 0), rank))}})));
 }
 
 void slice_gradient(GradientBuilder& b) {
   std::vector<TensorId> in{b.grad_output(0)};
   for (std::size_t i = 1; i < b.op().inputs.size(); ++i) in.push_back(b.input(i));
   const Shape x = b.shape(b.input(0));
-  b.set_grad(0, b.emit("SliceGrad", "dx", std::move(in), make_attrs({{"shape", std::vector<std::int64_t>(x.begin(), x.end())}})));
+  b.set_grad(0, b.emit("SliceGrad", "dx", std::move(in),
+                       make_attrs({{"shape", std::vector<std::int64_t>(x.begin(), x.end())}})));
 }
 
 void gather_gradient(GradientBuilder& b) {
   const Shape x = b.shape(b.input(0));
   b.set_grad(0, b.emit("GatherGrad", "dx", {b.grad_output(0), b.input(1)},
-                       make_attrs({{"axis", b.attrs().get_int("axis", 0)}, {"shape", std::vector<std::int64_t>(x.begin(), x.end())}})));
+                       make_attrs({{"axis", b.attrs().get_int("axis", 0)},
+                                   {"shape", std::vector<std::int64_t>(x.begin(), x.end())}})));
 }
 
 struct ExpandKernel {
@@ -538,7 +544,8 @@ void register_tensor_ops(OpRegistry& r) {
   concat.gradient = concat_gradient;
   r.add(std::move(concat));
 
-  OpDef split = mover("Split", "cut along an axis into the outputs (sizes: input, attribute, or equal)", movement_traits(GpuKernel::none));
+  OpDef split = mover("Split", "cut along an axis into the outputs (sizes: input, attribute, or equal)",
+                      movement_traits(GpuKernel::none));
   split.max_inputs = 2;
   split.max_outputs = k_variadic;
   split.attrs = {attr_int("axis", 0), attr_ints("split"), attr_ints("num_outputs")};
@@ -547,7 +554,8 @@ void register_tensor_ops(OpRegistry& r) {
   split.gradient = split_gradient;
   r.add(std::move(split));
 
-  OpDef slice = mover("Slice", "a strided window per axis (starts, ends, axes, steps: constants)", movement_traits(GpuKernel::none));
+  OpDef slice = mover("Slice", "a strided window per axis (starts, ends, axes, steps: constants)",
+                      movement_traits(GpuKernel::none));
   slice.min_inputs = 3;
   slice.max_inputs = 5;
   slice.infer = slice_infer;
@@ -595,7 +603,8 @@ void register_tensor_ops(OpRegistry& r) {
     const Tensor& out = ctx.output(0);
     if (!out.values) ctx.fail(fmt::format("output '{}' has no values", out.name));
     if (static_cast<std::int64_t>(out.values->size()) != checked_elements(out.shape).value_or(-1)) {
-      ctx.fail(fmt::format("output '{}' has {} values for shape {}", out.name, out.values->size(), to_string(out.shape)));
+      ctx.fail(
+          fmt::format("output '{}' has {} values for shape {}", out.name, out.values->size(), to_string(out.shape)));
     }
     return std::vector<TensorInfo>{{out.shape, out.dtype}};
   };
@@ -625,11 +634,13 @@ void register_tensor_ops(OpRegistry& r) {
   cast.flops = flops_per_output(0);
   cast.kernel = make_kernel<CastKernel>();
   cast.gradient = [](GradientBuilder& b) {
-    b.set_grad(0, b.emit("Cast", "dx", {b.grad_output(0)}, make_attrs({{"to", std::string(to_string(b.tensor(b.input(0)).dtype))}})));
+    b.set_grad(0, b.emit("Cast", "dx", {b.grad_output(0)},
+                         make_attrs({{"to", std::string(to_string(b.tensor(b.input(0)).dtype))}})));
   };
   r.add(std::move(cast));
 
-  OpDef slice_grad = mover("SliceGrad", "zeros of 'shape' with dY placed where Slice read it (backward of Slice)", movement_traits(GpuKernel::vector));
+  OpDef slice_grad = mover("SliceGrad", "zeros of 'shape' with dY placed where Slice read it (backward of Slice)",
+                           movement_traits(GpuKernel::vector));
   slice_grad.min_inputs = 3;
   slice_grad.max_inputs = 5;
   slice_grad.attrs = {attr_required("shape", AttrType::ints)};
@@ -642,14 +653,16 @@ void register_tensor_ops(OpRegistry& r) {
                                  [&](const std::string& message) { ctx.fail(message); });
     for (const auto& p : plan) sliced[p.axis] = p.count;
     if (sliced != ctx.in_shape(0)) {
-      ctx.fail(fmt::format("dY {} is not the slice {} of [{}]", to_string(ctx.in_shape(0)), to_string(sliced), fmt::join(dims, ", ")));
+      ctx.fail(fmt::format("dY {} is not the slice {} of [{}]", to_string(ctx.in_shape(0)), to_string(sliced),
+                           fmt::join(dims, ", ")));
     }
     return std::vector<TensorInfo>{{Shape(dims.begin(), dims.end()), ctx.in_dtype(0)}};
   };
   slice_grad.kernel = make_kernel<SliceGradKernel>();
   r.add(std::move(slice_grad));
 
-  OpDef gather_grad = mover("GatherGrad", "zeros of 'shape' with dY added at the gathered indices (backward of Gather)", movement_traits(GpuKernel::vector));
+  OpDef gather_grad = mover("GatherGrad", "zeros of 'shape' with dY added at the gathered indices (backward of Gather)",
+                            movement_traits(GpuKernel::vector));
   gather_grad.min_inputs = gather_grad.max_inputs = 2;
   gather_grad.attrs = {attr_int("axis", 0), attr_required("shape", AttrType::ints)};
   gather_grad.infer = [](const OpContext& ctx) {

@@ -73,7 +73,8 @@ SectionFlow::SectionFlow(const mapper::MappedSection& section, const arch::Fabri
   const auto node = [&](int unit) {
     auto it = node_of.find(unit);
     if (it == node_of.end()) {
-      throw core::InputError(core::Location("mapping"), fmt::format("a stream touches unit {}, which holds no op of its section", unit));
+      throw core::InputError(core::Location("mapping"),
+                             fmt::format("a stream touches unit {}, which holds no op of its section", unit));
     }
     return it->second;
   };
@@ -125,12 +126,14 @@ SectionFlow::SectionFlow(const mapper::MappedSection& section, const arch::Fabri
   const double latency_bytes = tier.latency_ns * tier.bandwidth_gbps * tier.efficiency;  // ns x B/ns
   for (auto& n : m_nodes) {
     const double per_token = std::max(n.dram_read, n.dram_write);
-    if (per_token > 0) n.dram_window = static_cast<std::size_t>(std::clamp(std::ceil(2.0 * latency_bytes / per_token), 2.0, 64.0));
+    if (per_token > 0)
+      n.dram_window = static_cast<std::size_t>(std::clamp(std::ceil(2.0 * latency_bytes / per_token), 2.0, 64.0));
   }
 
   // A PMU's banks serve every byte in and out of it.
   for (const auto& ch : m_channels) {
-    if (m_nodes[static_cast<std::size_t>(ch.src)].kind == arch::UnitKind::pmu) m_nodes[static_cast<std::size_t>(ch.src)].pmu_bytes += ch.bytes;
+    if (m_nodes[static_cast<std::size_t>(ch.src)].kind == arch::UnitKind::pmu)
+      m_nodes[static_cast<std::size_t>(ch.src)].pmu_bytes += ch.bytes;
     for (int p : ch.ports) {
       auto& n = m_nodes[static_cast<std::size_t>(m_ports[static_cast<std::size_t>(p)].node)];
       if (n.kind == arch::UnitKind::pmu) n.pmu_bytes += ch.bytes;
@@ -194,7 +197,8 @@ void SectionFlow::emit(int id, double now, double data_end, DataflowContext& con
       const Span arrives{sent.first + port.latency, std::max(sent.last, last) + port.latency};
       port.arrivals.push_back(arrives);
       // A busy reader looks at its inputs when it finishes; only a waiting one needs a call.
-      if (m_nodes[static_cast<std::size_t>(port.node)].state == UnitState::stalled_input) context.wake(port.node, arrives.first);
+      if (m_nodes[static_cast<std::size_t>(port.node)].state == UnitState::stalled_input)
+        context.wake(port.node, arrives.first);
     }
   }
 }
@@ -214,7 +218,8 @@ double SectionFlow::step(int id, double now, DataflowContext& context) {
       n.input_wait += std::max(0.0, n.busy_until - n.busy_start - n.service);
       ++n.fired;
       n.last_end = now;
-      if (n.dram_write > 0) n.write_done.push_back(context.memory().transfer(now + n.latency, n.dram_write, n.tile, true).last);
+      if (n.dram_write > 0)
+        n.write_done.push_back(context.memory().transfer(now + n.latency, n.dram_write, n.tile, true).last);
     }
     if (n.busy || n.started == m_tokens) break;
     if (!inputs_ready(n, now)) {
@@ -266,7 +271,8 @@ double SectionFlow::step(int id, double now, DataflowContext& context) {
     const auto& a = m_ports[static_cast<std::size_t>(p)].arrivals;
     if (!a.empty() && a.front().first > now + k_epsilon) next = std::min(next, a.front().first);
   }
-  if (!n.read_arrivals.empty() && n.read_arrivals.front().first > now + k_epsilon) next = std::min(next, n.read_arrivals.front().first);
+  if (!n.read_arrivals.empty() && n.read_arrivals.front().first > now + k_epsilon)
+    next = std::min(next, n.read_arrivals.front().first);
   if (!n.write_done.empty()) next = std::min(next, n.write_done.front());
   return next;
 }

@@ -26,7 +26,8 @@ inline constexpr double k_never = std::numeric_limits<double>::infinity();
 struct TokenOptions {
   int chunk = 64;       ///< vectors (lanes x 4 bytes) per token
   int min_tokens = 64;  ///< but at least this many tokens per section, or one per vector
-  int buffer_tokens = 2;  ///< tokens a stream from a PCU holds (double buffering); a PMU's streams hold what fits its capacity
+  int buffer_tokens =
+      2;  ///< tokens a stream from a PCU holds (double buffering); a PMU's streams hold what fits its capacity
 };
 
 /// Tokens of a section: its largest stream (on chip or off) in vectors of `vector_bytes`, cut
@@ -45,16 +46,16 @@ enum class UnitState : std::uint8_t { idle, busy, stalled_input, stalled_output 
 struct InPort {
   int node = -1;
   int channel = -1;
-  double latency = 0;           ///< hops from the channel's source: switch latencies
+  double latency = 0;         ///< hops from the channel's source: switch latencies
   std::deque<Span> arrivals;  ///< tokens sent, by arrival of their first and last bytes
-  int occupancy = 0;            ///< tokens sent or promised and not yet taken
+  int occupancy = 0;          ///< tokens sent or promised and not yet taken
 };
 
 /// A stream (or multicast group) from one node to its ports.
 struct Channel {
   int src = -1;
-  double bytes = 0;         ///< per token
-  std::vector<int> links;   ///< every link of the group, each once
+  double bytes = 0;        ///< per token
+  std::vector<int> links;  ///< every link of the group, each once
   std::vector<int> ports;
   int capacity = 2;  ///< tokens each port may hold or have promised (credits)
 };
@@ -64,21 +65,21 @@ struct Node {
   int op = -1;    ///< index into the section's ops
   int tile = 0;
   arch::UnitKind kind = arch::UnitKind::pcu;
-  double service = 0;  ///< cycles busy per token
-  double latency = 0;  ///< fill latency added to each result
-  std::vector<int> inputs;    ///< InPort ids
-  std::vector<int> outputs;   ///< Channel ids
-  double dram_read = 0;       ///< bytes per token from DRAM
-  double dram_write = 0;      ///< bytes per token to DRAM
-  double pmu_bytes = 0;       ///< bytes per token through its banks (PMUs)
+  double service = 0;           ///< cycles busy per token
+  double latency = 0;           ///< fill latency added to each result
+  std::vector<int> inputs;      ///< InPort ids
+  std::vector<int> outputs;     ///< Channel ids
+  double dram_read = 0;         ///< bytes per token from DRAM
+  double dram_write = 0;        ///< bytes per token to DRAM
+  double pmu_bytes = 0;         ///< bytes per token through its banks (PMUs)
   std::size_t dram_window = 2;  ///< DRAM reads (and writes) it keeps in flight
 
   // Running state.
   std::int64_t started = 0, fired = 0, reads = 0;
   bool busy = false;
   double busy_until = 0;
-  std::deque<Span> read_arrivals;    ///< DRAM reads issued, by arrival
-  std::deque<double> write_done;     ///< DRAM writes in flight, by completion
+  std::deque<Span> read_arrivals;  ///< DRAM reads issued, by arrival
+  std::deque<double> write_done;   ///< DRAM writes in flight, by completion
   UnitState state = UnitState::idle;
   double since = 0;
   double time[4] = {0, 0, 0, 0};  ///< cycles per UnitState in this section

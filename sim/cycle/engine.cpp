@@ -100,8 +100,13 @@ struct TraceSink {
   void slice(int pid, long tid, std::string name, double start, double end, core::Json args = core::Json::object()) {
     // Microseconds to the nanosecond: finer digits would only swell the file.
     const auto us = [](double v) { return std::round(v * 1e3) / 1e3; };
-    events.push_back({{"name", std::move(name)}, {"ph", "X"}, {"pid", pid}, {"tid", tid}, {"ts", us(start * us_per_cycle)},
-                      {"dur", us(std::max(0.0, end - start) * us_per_cycle)}, {"args", std::move(args)}});
+    events.push_back({{"name", std::move(name)},
+                      {"ph", "X"},
+                      {"pid", pid},
+                      {"tid", tid},
+                      {"ts", us(start * us_per_cycle)},
+                      {"dur", us(std::max(0.0, end - start) * us_per_cycle)},
+                      {"args", std::move(args)}});
   }
   void name_track(int pid, long tid, const std::string& name) {
     events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", pid}, {"tid", tid}, {"args", {{"name", name}}}});
@@ -135,7 +140,12 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
   SC_HAS_PROCESS(SequencerModule);
   SequencerModule(const sc_core::sc_module_name& name, const mapper::Tenant& tenant, int pid, World& world, Run& run,
                   bool traced)
-      : sc_module(name), m_tenant(tenant), m_pid(pid), m_world(world), m_run(run), m_traced(traced) {
+      : sc_module(name),
+        m_tenant(tenant),
+        m_pid(pid),
+        m_world(world),
+        m_run(run),
+        m_traced(traced) {
     SC_METHOD(step);
     sensitive << m_wake;
   }
@@ -174,7 +184,8 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
         return;
       case Phase::reconfig:
         m_result.reconfig_cycles = now - m_result.start;
-        m_flow = std::make_unique<SectionFlow>(m_tenant.sections[m_section], m_run.fabric, m_run.tier, m_run.options.tokens);
+        m_flow =
+            std::make_unique<SectionFlow>(m_tenant.sections[m_section], m_run.fabric, m_run.tier, m_run.options.tokens);
         m_dma.clear();
         for (const auto& [tile, bytes] : m_flow->preload()) queue_dma(tile, bytes, false);
         for (const auto& [tile, bytes] : m_flow->prewrite()) queue_dma(tile, bytes, true);
@@ -191,8 +202,7 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
         end_section(now);
         notify_at(m_wake, now);
         return;
-      case Phase::finished:
-        return;
+      case Phase::finished: return;
     }
   }
 
@@ -241,8 +251,8 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
     m_result.tokens = m_flow->tokens();
     m_result.analytic_cycles = section.cycles();
     m_result.bound = section.network_cycles > std::max(section.compute_cycles, section.memory_cycles) ? "network"
-                     : section.compute_cycles >= section.memory_cycles                            ? "compute"
-                                                                                                  : "memory";
+                     : section.compute_cycles >= section.memory_cycles                                ? "compute"
+                                                                                                      : "memory";
     const double run = std::max(m_result.run_cycles, 1e-9);
     const auto& links = m_flow->links();
     for (std::size_t i = 0; i < links.size(); ++i) {
@@ -276,11 +286,13 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
     const auto& u = m_run.fabric.unit(n.unit);
     const long tid = 1 + n.unit;
     if (m_run.traced_tracks.insert({m_pid, tid}).second) {
-      m_run.trace->name_track(m_pid, tid, fmt::format("{} {} tile {} ({},{})", arch::to_string(u.kind), u.id, u.tile, u.x, u.y));
+      m_run.trace->name_track(m_pid, tid,
+                              fmt::format("{} {} tile {} ({},{})", arch::to_string(u.kind), u.id, u.tile, u.x, u.y));
     }
     const double active = std::max(n.last_end - n.first_start, 1e-9);
-    m_run.trace->slice(m_pid, tid, section.ops[static_cast<std::size_t>(n.op)].name, n.first_start, n.last_end,
-                       {{"unit", n.unit}, {"section", m_section}, {"busy", n.time[static_cast<int>(UnitState::busy)] / active}});
+    m_run.trace->slice(
+        m_pid, tid, section.ops[static_cast<std::size_t>(n.op)].name, n.first_start, n.last_end,
+        {{"unit", n.unit}, {"section", m_section}, {"busy", n.time[static_cast<int>(UnitState::busy)] / active}});
   }
 
   void trace_section() {
@@ -399,8 +411,9 @@ std::size_t tier_index(const mapper::Mapping& mapping, const arch::Spec& spec) {
   for (std::size_t i = 0; i < tiers.size(); ++i) {
     if (tiers[i].name == mapping.dram_tier) return i;
   }
-  throw core::InputError(core::Location("mapping", 0, 0, "mapping.dram_tier"),
-                         fmt::format("mapping.dram_tier '{}' is not a memory tier of fabric '{}'", mapping.dram_tier, spec.name()));
+  throw core::InputError(
+      core::Location("mapping", 0, 0, "mapping.dram_tier"),
+      fmt::format("mapping.dram_tier '{}' is not a memory tier of fabric '{}'", mapping.dram_tier, spec.name()));
 }
 
 }  // namespace
@@ -411,9 +424,10 @@ SimResult simulate_here(const mapper::Mapping& mapping, const arch::Fabric& fabr
     throw core::InternalError("SystemC elaborates once per process: run further simulations through sim::simulate()");
   }
   if (const auto problems = mapper::check(mapping, fabric); !problems.empty()) {
-    throw core::InputError(core::Location("mapping"), fmt::format("the mapping does not fit fabric '{}': {}{}",
-                                                                  fabric.spec().name(), problems.front(),
-                                                                  problems.size() > 1 ? fmt::format(" (and {} more)", problems.size() - 1) : ""));
+    throw core::InputError(
+        core::Location("mapping"),
+        fmt::format("the mapping does not fit fabric '{}': {}{}", fabric.spec().name(), problems.front(),
+                    problems.size() > 1 ? fmt::format(" (and {} more)", problems.size() - 1) : ""));
   }
   for (const auto& t : mapping.tenants) {
     for (std::size_t k = 0; k < t.sections.size(); ++k) {
@@ -421,10 +435,12 @@ SimResult simulate_here(const mapper::Mapping& mapping, const arch::Fabric& fabr
       // Placed: every op that needs units has them (views need none), and the DRAM traffic
       // has its streams.
       bool placed = !(s.dram.empty() && s.dram_read_bytes + s.dram_write_bytes > 0);
-      for (const auto& o : s.ops) placed = placed && (o.units.size() == static_cast<std::size_t>(o.pcus() + o.buffer_pmus));
+      for (const auto& o : s.ops)
+        placed = placed && (o.units.size() == static_cast<std::size_t>(o.pcus() + o.buffer_pmus));
       if (!placed) {
-        throw core::InputError(core::Location("mapping"),
-                               fmt::format("tenant '{}' section {} is not placed: map it with placement to simulate it", t.name, k));
+        throw core::InputError(
+            core::Location("mapping"),
+            fmt::format("tenant '{}' section {} is not placed: map it with placement to simulate it", t.name, k));
       }
     }
   }
@@ -533,7 +549,9 @@ SimResult simulate_here(const mapper::Mapping& mapping, const arch::Fabric& fabr
   const auto& memory = worlds[0]->memory;
   // Every tier of the fabric; the mapping keeps its tensors in one, the others carry nothing.
   for (std::size_t i = 0; i < spec.memory_tiers().size(); ++i) {
-    if (i == tier) r.memory.push_back({spec.memory_tiers()[i].name, memory.read_bytes(), memory.write_bytes(), memory.tier().busy_cycles() / cycles});
+    if (i == tier)
+      r.memory.push_back({spec.memory_tiers()[i].name, memory.read_bytes(), memory.write_bytes(),
+                          memory.tier().busy_cycles() / cycles});
     else r.memory.push_back({spec.memory_tiers()[i].name, 0, 0, 0});
   }
   r.seconds = r.cycles / r.clock_hz;
@@ -551,9 +569,11 @@ SimResult simulate_here(const mapper::Mapping& mapping, const arch::Fabric& fabr
 
   SimResult result{std::move(r), nullptr};
   if (options.trace) {
-    result.trace = {{"traceEvents", std::move(trace.events)}, {"displayTimeUnit", "ns"},
-                    {"otherData", {{"arch", result.report.arch}, {"workload", result.report.workload},
-                                   {"chunk", options.tokens.chunk}}}};
+    result.trace = {
+        {"traceEvents", std::move(trace.events)},
+        {"displayTimeUnit", "ns"},
+        {"otherData",
+         {{"arch", result.report.arch}, {"workload", result.report.workload}, {"chunk", options.tokens.chunk}}}};
   }
   return result;
 }

@@ -16,7 +16,10 @@ constexpr const char* k_report_format = "rdasim.report/1";
 /// Reads fields by name, naming the missing or mistyped one with its path.
 class Fields {
  public:
-  Fields(const core::Json& j, std::string path, const std::string& source) : m_j(j), m_path(std::move(path)), m_source(source) {}
+  Fields(const core::Json& j, std::string path, const std::string& source)
+      : m_j(j),
+        m_path(std::move(path)),
+        m_source(source) {}
   template <class T>
   void operator()(const char* key, T& out) const {
     if (!m_j.is_object() || !m_j.contains(key)) fail(key, "is missing");
@@ -36,7 +39,8 @@ class Fields {
     if (!m_j.is_object() || !m_j.contains(key) || !m_j.at(key).is_array()) fail(key, "is missing or not an array");
     const auto& a = m_j.at(key);
     out.resize(a.size());
-    for (std::size_t i = 0; i < a.size(); ++i) read(Fields(a[i], fmt::format("{}.{}[{}]", m_path, key, i), m_source), out[i]);
+    for (std::size_t i = 0; i < a.size(); ++i)
+      read(Fields(a[i], fmt::format("{}.{}[{}]", m_path, key, i), m_source), out[i]);
   }
 
  private:
@@ -56,26 +60,53 @@ core::Json to_json(const Report& r) {
   for (const auto& t : r.tenants) {
     core::Json sections = core::Json::array();
     for (const auto& s : t.sections) {
-      sections.push_back({{"start", s.start}, {"end", s.end}, {"cycles", s.cycles()}, {"reconfig_cycles", s.reconfig_cycles},
-                          {"load_cycles", s.load_cycles}, {"run_cycles", s.run_cycles}, {"tokens", s.tokens},
-                          {"analytic_cycles", s.analytic_cycles}, {"bound", s.bound}});
+      sections.push_back({{"start", s.start},
+                          {"end", s.end},
+                          {"cycles", s.cycles()},
+                          {"reconfig_cycles", s.reconfig_cycles},
+                          {"load_cycles", s.load_cycles},
+                          {"run_cycles", s.run_cycles},
+                          {"tokens", s.tokens},
+                          {"analytic_cycles", s.analytic_cycles},
+                          {"bound", s.bound}});
     }
-    tenants.push_back({{"name", t.name}, {"cycles", t.cycles}, {"seconds", t.cycles / r.clock_hz},
-                       {"alone_cycles", t.alone_cycles}, {"slowdown", t.slowdown}, {"analytic_cycles", t.analytic_cycles},
-                       {"flops", t.flops}, {"dram_bytes", t.dram_bytes}, {"sections", sections}});
+    tenants.push_back({{"name", t.name},
+                       {"cycles", t.cycles},
+                       {"seconds", t.cycles / r.clock_hz},
+                       {"alone_cycles", t.alone_cycles},
+                       {"slowdown", t.slowdown},
+                       {"analytic_cycles", t.analytic_cycles},
+                       {"flops", t.flops},
+                       {"dram_bytes", t.dram_bytes},
+                       {"sections", sections}});
   }
   core::Json memory = core::Json::array();
   for (const auto& m : r.memory) {
-    memory.push_back({{"name", m.name}, {"read_bytes", m.read_bytes}, {"write_bytes", m.write_bytes}, {"utilization", m.utilization}});
+    memory.push_back({{"name", m.name},
+                      {"read_bytes", m.read_bytes},
+                      {"write_bytes", m.write_bytes},
+                      {"utilization", m.utilization}});
   }
   core::Json units = core::Json::array();
   for (const auto& u : r.units) {
-    units.push_back({{"unit", u.unit}, {"kind", u.kind}, {"tile", u.tile}, {"x", u.x}, {"y", u.y}, {"tenant", u.tenant},
-                     {"busy", u.busy}, {"stalled_input", u.stalled_input}, {"stalled_output", u.stalled_output}, {"idle", u.idle}});
+    units.push_back({{"unit", u.unit},
+                     {"kind", u.kind},
+                     {"tile", u.tile},
+                     {"x", u.x},
+                     {"y", u.y},
+                     {"tenant", u.tenant},
+                     {"busy", u.busy},
+                     {"stalled_input", u.stalled_input},
+                     {"stalled_output", u.stalled_output},
+                     {"idle", u.idle}});
   }
   core::Json links = core::Json::array();
   for (const auto& l : r.links) {
-    links.push_back({{"link", l.link}, {"src", l.src}, {"dst", l.dst}, {"tenant", l.tenant}, {"bytes", l.bytes},
+    links.push_back({{"link", l.link},
+                     {"src", l.src},
+                     {"dst", l.dst},
+                     {"tenant", l.tenant},
+                     {"bytes", l.bytes},
                      {"peak_utilization", l.peak_utilization}});
   }
   const auto& e = r.energy;
@@ -95,8 +126,13 @@ core::Json to_json(const Report& r) {
           {"flops_per_s", r.flops_per_s},
           {"peak_fraction", r.peak_fraction},
           {"average_power_w", r.average_power_w},
-          {"energy", {{"compute_j", e.compute_j}, {"pmu_j", e.pmu_j}, {"network_j", e.network_j}, {"dram_j", e.dram_j},
-                      {"static_j", e.static_j}, {"total_j", e.total_j()}}},
+          {"energy",
+           {{"compute_j", e.compute_j},
+            {"pmu_j", e.pmu_j},
+            {"network_j", e.network_j},
+            {"dram_j", e.dram_j},
+            {"static_j", e.static_j},
+            {"total_j", e.total_j()}}},
           {"events", r.events},
           {"wall_seconds", r.wall_seconds},
           {"tenants", tenants},
@@ -186,8 +222,8 @@ Report report_from_json(const core::Json& json, const std::string& source) {
 }
 
 std::string summary_text(const Report& r) {
-  std::string out = fmt::format("{:<24} {:>8} {:>14} {:>11} {:>11} {:>9} {:>9}\n", "tenant", "sections", "cycles", "time",
-                                "analytic", "sim/ana", "slowdown");
+  std::string out = fmt::format("{:<24} {:>8} {:>14} {:>11} {:>11} {:>9} {:>9}\n", "tenant", "sections", "cycles",
+                                "time", "analytic", "sim/ana", "slowdown");
   for (const auto& t : r.tenants) {
     out += fmt::format("{:<24} {:>8} {:>14.0f} {:>11} {:>11} {:>8.2f}x {:>8}\n", core::printable(t.name, 24),
                        t.sections.size(), t.cycles, core::format_si(t.cycles / r.clock_hz, "s", 4),
@@ -205,21 +241,24 @@ std::string summary_text(const Report& r) {
   }
   out += fmt::format("\n{} on {} ({}): {} ({} cycles), analytic {} ({:.2f}x)\n", r.workload, r.arch, r.mode,
                      core::format_si(r.seconds, "s"), fmt::format("{:.0f}", r.cycles),
-                     core::format_si(r.analytic_cycles / r.clock_hz, "s"), r.analytic_cycles > 0 ? r.cycles / r.analytic_cycles : 0.0);
-  out += fmt::format("  {} = {:.1f}% of peak; PCUs in use busy {:.0f}% of the time\n", core::format_si(r.flops_per_s, "FLOP/s"),
-                     100.0 * r.peak_fraction, pcus > 0 ? 100.0 * busy / pcus : 0.0);
+                     core::format_si(r.analytic_cycles / r.clock_hz, "s"),
+                     r.analytic_cycles > 0 ? r.cycles / r.analytic_cycles : 0.0);
+  out += fmt::format("  {} = {:.1f}% of peak; PCUs in use busy {:.0f}% of the time\n",
+                     core::format_si(r.flops_per_s, "FLOP/s"), 100.0 * r.peak_fraction,
+                     pcus > 0 ? 100.0 * busy / pcus : 0.0);
   for (const auto& m : r.memory) {
     out += fmt::format("  {}: {} read, {} written, busy {:.0f}%\n", m.name, core::format_si(m.read_bytes, "B"),
                        core::format_si(m.write_bytes, "B"), 100.0 * m.utilization);
   }
   const auto& e = r.energy;
   out += fmt::format("  energy {} (compute {}, PMU {}, network {}, DRAM {}, static {}), average power {}\n",
-                     core::format_si(e.total_j(), "J"), core::format_si(e.compute_j, "J"), core::format_si(e.pmu_j, "J"),
-                     core::format_si(e.network_j, "J"), core::format_si(e.dram_j, "J"), core::format_si(e.static_j, "J"),
-                     core::format_si(r.average_power_w, "W"));
-  out += fmt::format("  tokens of {} vectors (at least {} per section); {:.3g} firings in {:.2f} s, {} simulated cycles/s\n",
-                     r.chunk, r.min_tokens, r.events, r.wall_seconds,
-                     core::format_si(r.wall_seconds > 0 ? r.cycles / r.wall_seconds : 0.0, "", 3));
+                     core::format_si(e.total_j(), "J"), core::format_si(e.compute_j, "J"),
+                     core::format_si(e.pmu_j, "J"), core::format_si(e.network_j, "J"), core::format_si(e.dram_j, "J"),
+                     core::format_si(e.static_j, "J"), core::format_si(r.average_power_w, "W"));
+  out += fmt::format(
+      "  tokens of {} vectors (at least {} per section); {:.3g} firings in {:.2f} s, {} simulated cycles/s\n", r.chunk,
+      r.min_tokens, r.events, r.wall_seconds,
+      core::format_si(r.wall_seconds > 0 ? r.cycles / r.wall_seconds : 0.0, "", 3));
   return out;
 }
 

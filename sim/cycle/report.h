@@ -85,8 +85,8 @@ struct Report {
   std::vector<TierResult> memory;
   std::vector<UnitResult> units;  ///< every unit the mapping uses
   std::vector<LinkResult> links;  ///< every link that carried bytes
-  double events = 0;        ///< node firings simulated (all worlds)
-  double wall_seconds = 0;  ///< host time of the simulation
+  double events = 0;              ///< node firings simulated (all worlds)
+  double wall_seconds = 0;        ///< host time of the simulation
 };
 
 [[nodiscard]] core::Json to_json(const Report& report);

@@ -50,7 +50,8 @@ bool WorkerDied::killed() const noexcept {
 
 Worker::Worker(const std::function<core::Json()>& work) {
   int fds[2];
-  if (::pipe(fds) != 0) throw core::InternalError(fmt::format("cannot create a pipe to a simulation worker: {}", std::strerror(errno)));
+  if (::pipe(fds) != 0)
+    throw core::InternalError(fmt::format("cannot create a pipe to a simulation worker: {}", std::strerror(errno)));
   m_pid = ::fork();
   if (m_pid < 0) {
     ::close(fds[0]);
@@ -93,7 +94,8 @@ core::Json Worker::wait() {
   }
   m_pid = -1;
   if (WIFSIGNALED(status)) {
-    throw WorkerDied(WTERMSIG(status), fmt::format("the simulation worker died of signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status))));
+    throw WorkerDied(WTERMSIG(status), fmt::format("the simulation worker died of signal {} ({})", WTERMSIG(status),
+                                                   strsignal(WTERMSIG(status))));
   }
   auto answer = core::Json::parse(text, nullptr, false);
   if (answer.is_discarded() || !answer.is_object()) {

@@ -35,7 +35,8 @@ struct SimResult {
 /// Simulates in this process. Throws core::InputError when the mapping does not fit the fabric
 /// (mapper::check) or is not placed, and core::InternalError when called a second time in one
 /// process.
-[[nodiscard]] SimResult simulate_here(const mapper::Mapping& mapping, const arch::Fabric& fabric, const SimOptions& options);
+[[nodiscard]] SimResult simulate_here(const mapper::Mapping& mapping, const arch::Fabric& fabric,
+                                      const SimOptions& options);
 
 /// Simulates in a forked worker process and returns its result; errors come back as the same
 /// exception types with the same messages, a crashed worker as core::InternalError. The calling

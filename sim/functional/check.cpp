@@ -64,7 +64,8 @@ std::vector<fs::path> numbered_files(const fs::path& dir, const std::string& pre
     const std::string stem = e.path().stem().string();
     if (e.path().extension() != ".pb" || !stem.starts_with(prefix)) continue;
     const std::string digits = stem.substr(prefix.size());
-    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
+    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
     found.emplace_back(std::stol(digits), e.path());
   }
   std::sort(found.begin(), found.end());
@@ -102,7 +103,8 @@ std::vector<fs::path> find_data_sets(const fs::path& dir) {
     const std::string prefix = "test_data_set_";
     if (!e.is_directory() || !name.starts_with(prefix)) continue;
     const std::string digits = name.substr(prefix.size());
-    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
+    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
     sets.emplace_back(std::stol(digits), e.path());
   }
   if (sets.empty()) {
@@ -168,17 +170,19 @@ CheckReport check(const CheckSubject& subject, const fs::path& data_dir, const C
       const auto it = inputs.find(input_names[k]);
       const auto id = graph.find_tensor(input_names[k]);
       if (it != inputs.end() && id && it->second.shape != graph.tensor(*id).shape) {
-        throw core::InputError(core::Location(input_files[k].string()),
-                               fmt::format("has shape {}, the model's input '{}' is {}", graphs::to_string(it->second.shape),
-                                           input_names[k], graphs::to_string(graph.tensor(*id).shape)));
+        throw core::InputError(
+            core::Location(input_files[k].string()),
+            fmt::format("has shape {}, the model's input '{}' is {}", graphs::to_string(it->second.shape),
+                        input_names[k], graphs::to_string(graph.tensor(*id).shape)));
       }
     }
     const Values got = run(graph, inputs, RunOptions{options.precision, options.seed});
     const auto outputs = graph.tensors_with(graphs::Role::output);
     if (output_files.size() != outputs.size()) {
-      throw core::InputError(core::Location(dir.string()),
-                             fmt::format("has {}, the model has {}", core::plural(output_files.size(), "expected output"),
-                                         core::plural(outputs.size(), "output")));
+      throw core::InputError(
+          core::Location(dir.string()),
+          fmt::format("has {}, the model has {}", core::plural(output_files.size(), "expected output"),
+                      core::plural(outputs.size(), "output")));
     }
     DataSetCheck set{dir, {}};
     for (std::size_t k = 0; k < outputs.size(); ++k) {

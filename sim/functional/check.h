@@ -23,8 +23,8 @@ namespace rdasim::sim::functional {
 struct ErrorStats {
   double max_abs = 0;
   double max_rel = 0;
-  std::int64_t worst = -1;       ///< flat index of the element with the largest relative error
-  std::int64_t mismatched = 0;   ///< elements whose relative error exceeds the tolerance
+  std::int64_t worst = -1;      ///< flat index of the element with the largest relative error
+  std::int64_t mismatched = 0;  ///< elements whose relative error exceeds the tolerance
   std::int64_t elements = 0;
 };
 
@@ -86,9 +86,9 @@ struct CheckSubject {
                                         const std::filesystem::path& weights = {});
 
 /// check(file_subject(model, options.dims), data_dir, options): loads the model (ONNX or
-/// YAML), runs it on every data set and compares each output. Integer inputs of an ONNX model (shapes, indices, axes) are bound as constants, as a
-/// runtime feeding them would. Throws core::InputError for unreadable files, a data set whose
-/// inputs or outputs do not match the model, or a model rdasim cannot run.
+/// YAML), runs it on every data set and compares each output. Integer inputs of an ONNX model (shapes, indices, axes)
+/// are bound as constants, as a runtime feeding them would. Throws core::InputError for unreadable files, a data set
+/// whose inputs or outputs do not match the model, or a model rdasim cannot run.
 [[nodiscard]] CheckReport check_model(const std::filesystem::path& model, const std::filesystem::path& data_dir,
                                       const CheckOptions& options);
 

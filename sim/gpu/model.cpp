@@ -70,7 +70,7 @@ GemmShape gemm_shape(const Graph& graph, const Op& op, KernelClass cls, double f
   GemmShape g;
   if (cls == KernelClass::conv) {
     g.n = shape.size() > 1 ? static_cast<double>(shape[1]) : 1.0;  // output channels
-    g.m = elements / g.n;                                           // images x positions
+    g.m = elements / g.n;                                          // images x positions
   } else if (shape.size() >= 2) {
     g.m = static_cast<double>(shape[shape.size() - 2]);
     g.n = static_cast<double>(shape.back());
@@ -106,8 +106,7 @@ double compute_rate(KernelClass cls, Precision precision, const Spec& spec) {
   const auto& e = spec.efficiency;
   const auto& p = spec.peak;
   switch (cls) {
-    case KernelClass::matmul:
-      return (precision == Precision::bf16 ? p.bf16_tflops : p.fp32_tflops) * e.matmul * k_tera;
+    case KernelClass::matmul: return (precision == Precision::bf16 ? p.bf16_tflops : p.fp32_tflops) * e.matmul * k_tera;
     case KernelClass::conv:
       if (precision == Precision::bf16) return p.bf16_tflops * e.conv_bf16 * k_tera;
       return spec.framework.tf32_convs ? p.tf32_tflops * e.conv_tf32 * k_tera : p.fp32_tflops * e.matmul * k_tera;
@@ -134,7 +133,8 @@ double concat_sector_waste(const Graph& graph, const Op& op, Precision precision
     const auto& t = graph.tensor(in);
     const double element = t.elements() > 0 ? stored_bytes(t, precision) / static_cast<double>(t.elements()) : 0;
     double run = element;
-    for (std::size_t d = static_cast<std::size_t>(axis); d < t.shape.size(); ++d) run *= static_cast<double>(t.shape[d]);
+    for (std::size_t d = static_cast<std::size_t>(axis); d < t.shape.size(); ++d)
+      run *= static_cast<double>(t.shape[d]);
     if (run > 0 && run < sector_bytes) waste += stored_bytes(t, precision) * (sector_bytes / run - 1);
   }
   return waste;
@@ -161,8 +161,12 @@ std::vector<TensorId> view_roots(const Graph& graph, const std::vector<OpId>& or
 class Estimator {
  public:
   Estimator(const Graph& graph, const Spec& spec, const Options& options)
-      : m_graph(graph), m_spec(spec), m_options(options), m_order(graphs::topological_order(graph)),
-        m_root(view_roots(graph, m_order)), m_group_of(graph.ops().size(), -1) {}
+      : m_graph(graph),
+        m_spec(spec),
+        m_options(options),
+        m_order(graphs::topological_order(graph)),
+        m_root(view_roots(graph, m_order)),
+        m_group_of(graph.ops().size(), -1) {}
 
   Estimate run() {
     form_groups();
@@ -294,7 +298,8 @@ class Estimator {
         const double copied = 2.0 * members *
                               (stored_bytes(m_graph.tensor(operand), m_options.precision) +
                                stored_bytes(m_graph.tensor(first.outputs.at(0)), m_options.precision));
-        const double extra = std::max((k.launches - 1) * min_s, copied / (m_spec.memory_bytes_per_s() * m_spec.efficiency.memory));
+        const double extra =
+            std::max((k.launches - 1) * min_s, copied / (m_spec.memory_bytes_per_s() * m_spec.efficiency.memory));
         k.bytes += copied;
         k.memory_s += copied / (m_spec.memory_bytes_per_s() * m_spec.efficiency.memory);
         k.device_s += extra;
@@ -314,7 +319,9 @@ class Estimator {
   std::vector<Group> m_groups;
 };
 
-std::string percent(double part, double whole) { return fmt::format("{:.0f}%", whole > 0 ? 100.0 * part / whole : 0.0); }
+std::string percent(double part, double whole) {
+  return fmt::format("{:.0f}%", whole > 0 ? 100.0 * part / whole : 0.0);
+}
 
 }  // namespace
 
@@ -374,15 +381,24 @@ std::string Estimate::verdict() const {
 }
 
 core::Json Estimate::to_json(bool with_kernels) const {
-  core::Json j{{"seconds", seconds}, {"device_s", device_s}, {"host_s", host_s},   {"compute_s", compute_s},
-               {"memory_s", memory_s}, {"switch_s", switch_s}, {"wait_s", wait_s},   {"flops", flops},     {"bytes", bytes},
-               {"energy_j", energy_j}, {"launches", launches}, {"kernels", kernels.size()}, {"verdict", verdict()}};
+  core::Json j{{"seconds", seconds},   {"device_s", device_s}, {"host_s", host_s},     {"compute_s", compute_s},
+               {"memory_s", memory_s}, {"switch_s", switch_s}, {"wait_s", wait_s},     {"flops", flops},
+               {"bytes", bytes},       {"energy_j", energy_j}, {"launches", launches}, {"kernels", kernels.size()},
+               {"verdict", verdict()}};
   if (with_kernels) {
     core::Json list = core::Json::array();
     for (const Kernel& k : kernels) {
-      list.push_back({{"name", k.name}, {"class", graphs::to_string(k.cls)}, {"ops", k.ops}, {"launches", k.launches},
-                      {"flops", k.flops}, {"bytes", k.bytes}, {"compute_s", k.compute_s}, {"memory_s", k.memory_s},
-                      {"device_s", k.device_s}, {"host_s", k.host_s}, {"limit", to_string(k.limit)}});
+      list.push_back({{"name", k.name},
+                      {"class", graphs::to_string(k.cls)},
+                      {"ops", k.ops},
+                      {"launches", k.launches},
+                      {"flops", k.flops},
+                      {"bytes", k.bytes},
+                      {"compute_s", k.compute_s},
+                      {"memory_s", k.memory_s},
+                      {"device_s", k.device_s},
+                      {"host_s", k.host_s},
+                      {"limit", to_string(k.limit)}});
     }
     j["kernel_list"] = std::move(list);
   }

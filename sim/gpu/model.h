@@ -46,7 +46,7 @@ struct Kernel {
   int ops = 1;       ///< graph ops in it
   int launches = 1;  ///< device kernels (a convolution's layout transforms count too)
   double flops = 0;
-  double bytes = 0;  ///< device-memory traffic
+  double bytes = 0;      ///< device-memory traffic
   double compute_s = 0;  ///< at the achieved rate
   double memory_s = 0;   ///< at the achieved bandwidth
   double device_s = 0;   ///< on the GPU

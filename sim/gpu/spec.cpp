@@ -15,53 +15,63 @@ namespace {
 core::Schema make_schema() {
   const Bounds positive = Bounds::above(0);
   const Bounds fraction{0, 1, true, false};
-  return core::Schema("gpu", {
-      decl::text("name", "the GPU's product name, used in reports"),
-      decl::text("id", "short name; measured times are read from results/gpu/<id>.csv"),
-      decl::text("description", "one line about the GPU and where its figures come from",
-                 core::Presence::optional),
-      decl::integer("multiprocessors", "", "streaming multiprocessors (SMs)", Bounds::between(1, 4096)),
-      decl::section("peak", "datasheet peak rates, dense"),
-      decl::number("peak.fp32_tflops", "TFLOP/s", "FP32 on the CUDA cores (no tensor cores)", positive),
-      decl::number("peak.tf32_tflops", "TFLOP/s", "TF32 on the tensor cores (fp32 convolutions)", positive),
-      decl::number("peak.bf16_tflops", "TFLOP/s", "BF16/FP16 on the tensor cores", positive),
-      decl::section("memory", "device memory"),
-      decl::number("memory.bandwidth_gbps", "GB/s", "peak bandwidth (1e9 bytes per second)", positive),
-      decl::number("memory.capacity_gib", "GiB", "capacity", positive),
-      decl::section("power", "board power, for energy per sample"),
-      decl::number("power.tdp_w", "W", "board power at full load (the datasheet's TDP)", positive),
-      decl::number("power.idle_w", "W", "board power while the GPU waits for the host", Bounds::at_least(0)),
-      decl::section("efficiency", "assumed fractions of a peak that kernels sustain at full occupancy"),
-      decl::number("efficiency.matmul", "", "cuBLAS GEMM, of the peak of its precision", fraction),
-      decl::number("efficiency.conv_bf16", "", "cuDNN convolution in bf16, of the BF16 peak", fraction),
-      decl::number("efficiency.conv_tf32", "", "cuDNN convolution in fp32 (TF32), of the TF32 peak", fraction),
-      decl::number("efficiency.vector", "", "element-wise and reduction arithmetic, of the FP32 peak", fraction),
-      decl::number("efficiency.memory", "", "streaming kernels, of the memory bandwidth", fraction),
-      decl::number("efficiency.sparse", "", "CSR sparse-dense products, of the memory bandwidth", fraction),
-      decl::section("kernel", "what one kernel costs on the device"),
-      decl::integer("kernel.matmul_tile", "elements", "output tile edge of one GEMM thread block; "
-                    "partial tiles and partial waves of tiles are paid in full", Bounds::between(8, 1024)),
-      decl::number("kernel.split_k_depth", "elements", "reduction depth per split when a GEMM has fewer "
-                   "tiles than SMs (split-K)", Bounds::at_least(16)),
-      decl::number("kernel.min_us", "us", "the shortest a kernel runs on the device", Bounds::at_least(0)),
-      decl::number("kernel.context_switch_us", "us", "per kernel when several processes time-slice the GPU "
-                   "(no MPS) and their kernels interleave", Bounds::at_least(0)),
-      decl::number("kernel.sector_bytes", "B", "smallest device-memory transaction; a kernel writing contiguous "
-                   "runs shorter than this (a concatenation along the innermost axis) pays whole sectors",
-                   Bounds::between(1, 4096)),
-      decl::section("framework", "how the framework (PyTorch) turns ops into kernels"),
-      decl::number("framework.op_us", "us", "host time per op in eager mode: Python, dispatch, launch",
-                   Bounds::at_least(0)),
-      decl::number("framework.fused_kernel_us", "us", "host time per kernel of a compiled graph (--fuse)",
-                   Bounds::at_least(0)),
-      decl::number("framework.library_kernel_us", "us", "host time per further kernel a library launches "
-                   "for one op", Bounds::at_least(0)),
-      decl::integer("framework.conv_kernels", "", "kernels per convolution (layout transforms, bias)",
-                    Bounds::between(1, 64)),
-      decl::integer("framework.spmm_kernels", "", "kernels per CSR sparse-dense product", Bounds::between(1, 64)),
-      decl::choice("framework.tf32_convs", "fp32 convolutions use TF32 tensor cores (PyTorch's default)",
-                   {"true", "false"}, core::Presence::defaulted, "true"),
-  });
+  return core::Schema(
+      "gpu",
+      {
+          decl::text("name", "the GPU's product name, used in reports"),
+          decl::text("id", "short name; measured times are read from results/gpu/<id>.csv"),
+          decl::text("description", "one line about the GPU and where its figures come from", core::Presence::optional),
+          decl::integer("multiprocessors", "", "streaming multiprocessors (SMs)", Bounds::between(1, 4096)),
+          decl::section("peak", "datasheet peak rates, dense"),
+          decl::number("peak.fp32_tflops", "TFLOP/s", "FP32 on the CUDA cores (no tensor cores)", positive),
+          decl::number("peak.tf32_tflops", "TFLOP/s", "TF32 on the tensor cores (fp32 convolutions)", positive),
+          decl::number("peak.bf16_tflops", "TFLOP/s", "BF16/FP16 on the tensor cores", positive),
+          decl::section("memory", "device memory"),
+          decl::number("memory.bandwidth_gbps", "GB/s", "peak bandwidth (1e9 bytes per second)", positive),
+          decl::number("memory.capacity_gib", "GiB", "capacity", positive),
+          decl::section("power", "board power, for energy per sample"),
+          decl::number("power.tdp_w", "W", "board power at full load (the datasheet's TDP)", positive),
+          decl::number("power.idle_w", "W", "board power while the GPU waits for the host", Bounds::at_least(0)),
+          decl::section("efficiency", "assumed fractions of a peak that kernels sustain at full occupancy"),
+          decl::number("efficiency.matmul", "", "cuBLAS GEMM, of the peak of its precision", fraction),
+          decl::number("efficiency.conv_bf16", "", "cuDNN convolution in bf16, of the BF16 peak", fraction),
+          decl::number("efficiency.conv_tf32", "", "cuDNN convolution in fp32 (TF32), of the TF32 peak", fraction),
+          decl::number("efficiency.vector", "", "element-wise and reduction arithmetic, of the FP32 peak", fraction),
+          decl::number("efficiency.memory", "", "streaming kernels, of the memory bandwidth", fraction),
+          decl::number("efficiency.sparse", "", "CSR sparse-dense products, of the memory bandwidth", fraction),
+          decl::section("kernel", "what one kernel costs on the device"),
+          decl::integer("kernel.matmul_tile", "elements",
+                        "output tile edge of one GEMM thread block; "
+                        "partial tiles and partial waves of tiles are paid in full",
+                        Bounds::between(8, 1024)),
+          decl::number("kernel.split_k_depth", "elements",
+                       "reduction depth per split when a GEMM has fewer "
+                       "tiles than SMs (split-K)",
+                       Bounds::at_least(16)),
+          decl::number("kernel.min_us", "us", "the shortest a kernel runs on the device", Bounds::at_least(0)),
+          decl::number("kernel.context_switch_us", "us",
+                       "per kernel when several processes time-slice the GPU "
+                       "(no MPS) and their kernels interleave",
+                       Bounds::at_least(0)),
+          decl::number("kernel.sector_bytes", "B",
+                       "smallest device-memory transaction; a kernel writing contiguous "
+                       "runs shorter than this (a concatenation along the innermost axis) pays whole sectors",
+                       Bounds::between(1, 4096)),
+          decl::section("framework", "how the framework (PyTorch) turns ops into kernels"),
+          decl::number("framework.op_us", "us", "host time per op in eager mode: Python, dispatch, launch",
+                       Bounds::at_least(0)),
+          decl::number("framework.fused_kernel_us", "us", "host time per kernel of a compiled graph (--fuse)",
+                       Bounds::at_least(0)),
+          decl::number("framework.library_kernel_us", "us",
+                       "host time per further kernel a library launches "
+                       "for one op",
+                       Bounds::at_least(0)),
+          decl::integer("framework.conv_kernels", "", "kernels per convolution (layout transforms, bias)",
+                        Bounds::between(1, 64)),
+          decl::integer("framework.spmm_kernels", "", "kernels per CSR sparse-dense product", Bounds::between(1, 64)),
+          decl::choice("framework.tf32_convs", "fp32 convolutions use TF32 tensor cores (PyTorch's default)",
+                       {"true", "false"}, core::Presence::defaulted, "true"),
+      });
 }
 
 }  // namespace
@@ -87,8 +97,8 @@ Spec Spec::load(const ConfigNode& root_node) {
   spec.tdp_w = power.number("tdp_w");
   spec.idle_w = power.number("idle_w");
   if (spec.idle_w > spec.tdp_w) {
-    power.config().at("idle_w").fail(
-        fmt::format("idle power {} W is above the board power {} W; expected idle_w <= tdp_w", spec.idle_w, spec.tdp_w));
+    power.config().at("idle_w").fail(fmt::format(
+        "idle power {} W is above the board power {} W; expected idle_w <= tdp_w", spec.idle_w, spec.tdp_w));
   }
   const auto eff = root.section("efficiency");
   spec.efficiency = {eff.number("matmul"), eff.number("conv_bf16"), eff.number("conv_tf32"),
@@ -118,17 +128,30 @@ core::Json Spec::to_json() const {
       {"name", name},
       {"id", id},
       {"multiprocessors", multiprocessors},
-      {"peak", {{"fp32_tflops", peak.fp32_tflops}, {"tf32_tflops", peak.tf32_tflops}, {"bf16_tflops", peak.bf16_tflops}}},
+      {"peak",
+       {{"fp32_tflops", peak.fp32_tflops}, {"tf32_tflops", peak.tf32_tflops}, {"bf16_tflops", peak.bf16_tflops}}},
       {"memory", {{"bandwidth_gbps", memory_gbps}, {"capacity_gib", memory_gib}}},
       {"power", {{"tdp_w", tdp_w}, {"idle_w", idle_w}}},
       {"efficiency",
-       {{"matmul", efficiency.matmul}, {"conv_bf16", efficiency.conv_bf16}, {"conv_tf32", efficiency.conv_tf32},
-        {"vector", efficiency.vector}, {"memory", efficiency.memory}, {"sparse", efficiency.sparse}}},
-      {"kernel", {{"matmul_tile", matmul_tile}, {"split_k_depth", split_k_depth}, {"min_us", min_kernel_us}, {"context_switch_us", context_switch_us}, {"sector_bytes", sector_bytes}}},
+       {{"matmul", efficiency.matmul},
+        {"conv_bf16", efficiency.conv_bf16},
+        {"conv_tf32", efficiency.conv_tf32},
+        {"vector", efficiency.vector},
+        {"memory", efficiency.memory},
+        {"sparse", efficiency.sparse}}},
+      {"kernel",
+       {{"matmul_tile", matmul_tile},
+        {"split_k_depth", split_k_depth},
+        {"min_us", min_kernel_us},
+        {"context_switch_us", context_switch_us},
+        {"sector_bytes", sector_bytes}}},
       {"framework",
-       {{"op_us", framework.op_us}, {"fused_kernel_us", framework.fused_kernel_us},
-        {"library_kernel_us", framework.library_kernel_us}, {"conv_kernels", framework.conv_kernels},
-        {"spmm_kernels", framework.spmm_kernels}, {"tf32_convs", framework.tf32_convs}}},
+       {{"op_us", framework.op_us},
+        {"fused_kernel_us", framework.fused_kernel_us},
+        {"library_kernel_us", framework.library_kernel_us},
+        {"conv_kernels", framework.conv_kernels},
+        {"spmm_kernels", framework.spmm_kernels},
+        {"tf32_convs", framework.tf32_convs}}},
   };
 }
 

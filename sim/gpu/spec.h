@@ -32,12 +32,12 @@ struct Efficiency {
 
 /// How a framework turns ops into kernels (PyTorch's defaults).
 struct Framework {
-  double op_us = 0;            ///< host time per op in eager mode: Python, dispatch, launch
-  double fused_kernel_us = 0;  ///< host time per kernel of a compiled (fused) graph
+  double op_us = 0;              ///< host time per op in eager mode: Python, dispatch, launch
+  double fused_kernel_us = 0;    ///< host time per kernel of a compiled (fused) graph
   double library_kernel_us = 0;  ///< host time per extra kernel a library launches for one op
-  int conv_kernels = 1;        ///< kernels per convolution (layout transforms, bias)
-  int spmm_kernels = 1;        ///< kernels per CSR sparse-dense product
-  bool tf32_convs = true;      ///< fp32 convolutions run on TF32 tensor cores
+  int conv_kernels = 1;          ///< kernels per convolution (layout transforms, bias)
+  int spmm_kernels = 1;          ///< kernels per CSR sparse-dense product
+  bool tf32_convs = true;        ///< fp32 convolutions run on TF32 tensor cores
 };
 
 class Spec {
@@ -51,21 +51,23 @@ class Spec {
   std::string source;       ///< the file it came from
   int multiprocessors = 0;  ///< SMs: thread blocks run one wave of this many at a time
   Peaks peak;
-  double memory_gbps = 0;   ///< HBM bandwidth, GB/s
+  double memory_gbps = 0;  ///< HBM bandwidth, GB/s
   double memory_gib = 0;
-  double tdp_w = 0;         ///< board power at full load
-  double idle_w = 0;        ///< board power with no kernel running
+  double tdp_w = 0;   ///< board power at full load
+  double idle_w = 0;  ///< board power with no kernel running
   Efficiency efficiency;
-  int matmul_tile = 64;     ///< output tile edge of a GEMM thread block (wave quantization)
-  double split_k_depth = 256;  ///< reduction depth per split when a GEMM has too few tiles
-  double min_kernel_us = 0;    ///< the shortest a kernel runs on the device
+  int matmul_tile = 64;          ///< output tile edge of a GEMM thread block (wave quantization)
+  double split_k_depth = 256;    ///< reduction depth per split when a GEMM has too few tiles
+  double min_kernel_us = 0;      ///< the shortest a kernel runs on the device
   double context_switch_us = 0;  ///< per kernel when processes time-slice the GPU (no MPS)
   double sector_bytes = 32;      ///< smallest memory transaction: shorter contiguous runs waste the rest
   Framework framework;
 
   [[nodiscard]] double memory_bytes_per_s() const { return memory_gbps * 1e9; }
   /// Board energy of a run: idle power throughout, full power while kernels run.
-  [[nodiscard]] double energy_j(double seconds, double busy_s) const { return idle_w * seconds + (tdp_w - idle_w) * busy_s; }
+  [[nodiscard]] double energy_j(double seconds, double busy_s) const {
+    return idle_w * seconds + (tdp_w - idle_w) * busy_s;
+  }
   [[nodiscard]] core::Json to_json() const;
 };
 

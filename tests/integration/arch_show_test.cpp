@@ -63,8 +63,8 @@ TEST_CASE("arch show --json: sn30 and tiny load", "[integration][arch]") {
 }
 
 TEST_CASE("arch show --set changes the derived figures", "[integration][arch]") {
-  const auto r = test::run_cli({"arch", "show", "configs/arch/plasticine.yaml", "--json", "--set",
-                                "pcu.lanes=32", "--set", "memory.tiers.0.bandwidth_gbps=102.4"});
+  const auto r = test::run_cli({"arch", "show", "configs/arch/plasticine.yaml", "--json", "--set", "pcu.lanes=32",
+                                "--set", "memory.tiers.0.bandwidth_gbps=102.4"});
   REQUIRE(r.status == 0);
   const auto j = core::Json::parse(r.out);
   CHECK(j["compute"]["peak_tflops"].get<double>() == Approx(24.576));
@@ -84,8 +84,8 @@ TEST_CASE("arch show prints a readable summary and a tile", "[integration][arch]
 }
 
 TEST_CASE("help on every level and the version", "[integration][cli]") {
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"--help"}, {"arch", "--help"}, {"arch", "show", "--help"}}) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"--help"}, {"arch", "--help"}, {"arch", "show", "--help"}}) {
     const auto r = test::run_cli(args);
     CHECK(r.status == 0);
     CHECK_THAT(r.out, Contains("Usage:") || Contains("USAGE"));
@@ -127,8 +127,8 @@ TEST_CASE("arch show --svg draws the chip to a file", "[integration][arch]") {
 }
 
 TEST_CASE("warnings go to stderr and into the JSON", "[integration][arch]") {
-  const auto r = test::run_cli({"arch", "show", "configs/arch/tiny.yaml", "--json", "--set",
-                                "network.link_bytes_per_cycle=8"});
+  const auto r =
+      test::run_cli({"arch", "show", "configs/arch/tiny.yaml", "--json", "--set", "network.link_bytes_per_cycle=8"});
   REQUIRE(r.status == 0);
   CHECK_THAT(r.err, Contains("rdasim: warning: configs/arch/tiny.yaml: network.link_bytes_per_cycle (8)"));
   CHECK(core::Json::parse(r.out)["warnings"].size() == 1);
@@ -150,8 +150,8 @@ TEST_CASE("an invalid RDASIM_LOG is named in the error", "[integration][cli][err
 }
 
 TEST_CASE("graph reads ONNX models and YAML graphs", "[integration][graph]") {
-  const auto onnx = test::run_cli({"graph", "/usr/include/onnx/backend/test/data/pytorch-converted/test_Conv2d/model.onnx",
-                                   "--json"});
+  const auto onnx = test::run_cli(
+      {"graph", "/usr/include/onnx/backend/test/data/pytorch-converted/test_Conv2d/model.onnx", "--json"});
   INFO(onnx.err);
   REQUIRE(onnx.status == 0);
   const auto j = core::Json::parse(onnx.out);

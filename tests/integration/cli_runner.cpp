@@ -1,9 +1,9 @@
 // Spawns the CLI with posix_spawn, its streams redirected to temporary files.
 #include "cli_runner.h"
 
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>

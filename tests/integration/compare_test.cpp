@@ -30,10 +30,14 @@ std::vector<std::string> lines(const std::string& text) {
 }
 
 test::CliResult compare(const std::string& out, bool plots) {
-  std::vector<std::string> args{"-q",      "compare",   "--arch",  "configs/arch/sn10.yaml", "--gpu",
-                                "configs/gpu/a100.yaml", "--gpu", "configs/gpu/h100.yaml",  "--workloads",
-                                "inversion", "--batch",  "32",      "--measured",             "tests/data/compare/measured",
-                                "--out",   out};
+  std::vector<std::string> args{"-q",          "compare",
+                                "--arch",      "configs/arch/sn10.yaml",
+                                "--gpu",       "configs/gpu/a100.yaml",
+                                "--gpu",       "configs/gpu/h100.yaml",
+                                "--workloads", "inversion",
+                                "--batch",     "32",
+                                "--measured",  "tests/data/compare/measured",
+                                "--out",       out};
   if (!plots) args.push_back("--no-plots");
   return test::run_cli(args);
 }
@@ -87,7 +91,8 @@ TEST_CASE("gpu: the model of a workload, as text and as JSON", "[compare]") {
   REQUIRE(text.status == 0);
   CHECK_THAT(text.out, Contains("kernel launches"));
   CHECK_THAT(text.out, Contains("kernel (longest first)"));
-  const auto json = test::run_cli({"gpu", "lensing", "-p", "stage=denoise", "--gpu", "configs/gpu/h100.yaml", "--json"});
+  const auto json =
+      test::run_cli({"gpu", "lensing", "-p", "stage=denoise", "--gpu", "configs/gpu/h100.yaml", "--json"});
   REQUIRE(json.status == 0);
   CHECK_THAT(json.out, Contains("\"verdict\": \"GPU: compute-bound"));
 }

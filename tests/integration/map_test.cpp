@@ -1,7 +1,7 @@
 // `rdasim map` as a user runs it: several models as tenants, a deployment file, the three
 // reports, and mapping.json read back and checked against the fabric.
-#include <set>
 #include <filesystem>
+#include <set>
 
 #include <catch2/catch.hpp>
 
@@ -66,11 +66,12 @@ TEST_CASE("a deployment file maps with its per-application sizes", "[integration
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("a training step maps, shows where weights and optimizer state live, and simulates", "[integration][map][training]") {
+TEST_CASE("a training step maps, shows where weights and optimizer state live, and simulates",
+          "[integration][map][training]") {
   const auto dir = std::filesystem::temp_directory_path() / "rdasim_map_train";
   std::filesystem::remove_all(dir);
-  const auto r = test::run_cli({"map", "inversion", "-p", "batch=4", "-p", "mode=train", "--arch", "configs/arch/sn10.yaml",
-                                "--out", dir.string()});
+  const auto r = test::run_cli({"map", "inversion", "-p", "batch=4", "-p", "mode=train", "--arch",
+                                "configs/arch/sn10.yaml", "--out", dir.string()});
   INFO(r.err);
   REQUIRE(r.status == 0);
   CHECK_THAT(r.out, Contains("inversion_train on sn10 (o1)"));

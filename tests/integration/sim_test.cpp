@@ -42,7 +42,8 @@ void check_workload(const std::vector<std::string>& model, const std::string& ou
   double mapped = 0;
   for (const auto& t : report.at("tenants")) mapped += t.at("dram_bytes").get<double>();
   double moved = 0;
-  for (const auto& tier : report.at("memory")) moved += tier.at("read_bytes").get<double>() + tier.at("write_bytes").get<double>();
+  for (const auto& tier : report.at("memory"))
+    moved += tier.at("read_bytes").get<double>() + tier.at("write_bytes").get<double>();
   CHECK(moved == Approx(mapped).epsilon(1e-9));
   // Convergence: half the chunk.
   auto half = args;
@@ -109,11 +110,13 @@ TEST_CASE("sim gp-dcrnn with 64 applications, isolated tenants", "[integration][
 TEST_CASE("sim reads back the mapping.json that map wrote", "[integration][sim]") {
   const auto dir = std::filesystem::temp_directory_path() / "rdasim_sim_from_mapping";
   std::filesystem::remove_all(dir);
-  const auto mapped = test::run_cli({"-q", "map", "inversion", "-p", "batch=2", "--arch", "configs/arch/tiny.yaml", "--out",
-                                     (dir / "map").string()});
+  const auto mapped = test::run_cli(
+      {"-q", "map", "inversion", "-p", "batch=2", "--arch", "configs/arch/tiny.yaml", "--out", (dir / "map").string()});
   REQUIRE(mapped.status == 0);
-  const auto from_file = simulate({"-q", "sim", (dir / "map" / "mapping.json").string(), "--arch", "configs/arch/tiny.yaml", "--json"});
-  const auto direct = simulate({"-q", "sim", "inversion", "-p", "batch=2", "--arch", "configs/arch/tiny.yaml", "--json"});
+  const auto from_file =
+      simulate({"-q", "sim", (dir / "map" / "mapping.json").string(), "--arch", "configs/arch/tiny.yaml", "--json"});
+  const auto direct =
+      simulate({"-q", "sim", "inversion", "-p", "batch=2", "--arch", "configs/arch/tiny.yaml", "--json"});
   CHECK(from_file.at("cycles") == direct.at("cycles"));
   CHECK(from_file.at("energy") == direct.at("energy"));
   // The summary a person reads names the tenant, the time and the energy.
@@ -127,11 +130,13 @@ TEST_CASE("sim reads back the mapping.json that map wrote", "[integration][sim]"
 TEST_CASE("sim runs one op per section, sections of views alone included", "[integration][sim]") {
   // inversion's first op is a view (Unsqueeze): in o0 it is a section without units whose
   // DRAM traffic the sequencer moves.
-  const auto report = simulate({"-q", "sim", "inversion", "-p", "batch=2", "--arch", "configs/arch/tiny.yaml", "--mode", "o0", "--json"});
+  const auto report = simulate(
+      {"-q", "sim", "inversion", "-p", "batch=2", "--arch", "configs/arch/tiny.yaml", "--mode", "o0", "--json"});
   CHECK(report.at("cycles").get<double>() >= report.at("analytic_cycles").get<double>());
   CHECK(report.at("cycles").get<double>() <= 2 * report.at("analytic_cycles").get<double>());
   double mapped = 0, moved = 0;
   for (const auto& t : report.at("tenants")) mapped += t.at("dram_bytes").get<double>();
-  for (const auto& t : report.at("memory")) moved += t.at("read_bytes").get<double>() + t.at("write_bytes").get<double>();
+  for (const auto& t : report.at("memory"))
+    moved += t.at("read_bytes").get<double>() + t.at("write_bytes").get<double>();
   CHECK(moved == Approx(mapped).epsilon(1e-9));
 }

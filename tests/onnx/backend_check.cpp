@@ -75,9 +75,9 @@ int main(int argc, char** argv) {
       for (const auto& set : report.data_sets) {
         for (const auto& o : set.outputs) {
           if (!o.passed && problem.empty()) {
-            problem = fmt::format("{} output '{}': max relative error {:.3g} ({} of {} elements off)",
-                                  set.dir.filename().string(), o.name, o.error.max_rel, o.error.mismatched,
-                                  o.error.elements);
+            problem =
+                fmt::format("{} output '{}': max relative error {:.3g} ({} of {} elements off)",
+                            set.dir.filename().string(), o.name, o.error.max_rel, o.error.mismatched, o.error.elements);
           }
         }
       }

@@ -14,8 +14,8 @@ namespace rdasim::tools {
 /// looked in when it has no configs/arch.
 inline std::filesystem::path bench_arch_preset(const std::string& name) {
   const char* env = std::getenv("RDASIM_SOURCE_DIR");
-  const std::filesystem::path root = env != nullptr && *env != '\0' ? std::filesystem::path(env)
-                                                                     : std::filesystem::current_path();
+  const std::filesystem::path root =
+      env != nullptr && *env != '\0' ? std::filesystem::path(env) : std::filesystem::current_path();
   const std::filesystem::path dir = root / "configs" / "arch";
   if (!std::filesystem::is_directory(dir)) {
     throw core::InputError(core::Location(dir.string()),

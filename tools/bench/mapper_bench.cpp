@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
                                   {"gp_dcrnn_64", "gp-dcrnn", {}, true}};
   for (const std::string arch : {"sn10", "sn40l"}) {
     for (const auto& p : points) {
-      auto* b = benchmark::RegisterBenchmark((arch + "/" + p.label).c_str(), map, arch, std::string(p.workload), p.params);
+      auto* b =
+          benchmark::RegisterBenchmark((arch + "/" + p.label).c_str(), map, arch, std::string(p.workload), p.params);
       if (p.slow) b->Unit(benchmark::kSecond)->Iterations(1);
       else b->Unit(benchmark::kMillisecond);
     }

@@ -28,7 +28,8 @@ void build(benchmark::State& state, const std::string& name, const Given& params
 BENCHMARK_CAPTURE(build, lensing_full, std::string("lensing"), Given{})->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(build, inversion, std::string("inversion"), Given{})->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(build, dcrnn_sparse, std::string("dcrnn"), Given{})->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(build, dcrnn_dense, std::string("dcrnn"), Given{{"diffusion", "dense"}})->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(build, dcrnn_dense, std::string("dcrnn"), Given{{"diffusion", "dense"}})
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(build, gp_dcrnn_64, std::string("gp-dcrnn"), Given{})->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(build, ensemble_dcrnn_5, std::string("ensemble"), Given{})->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();

@@ -32,41 +32,34 @@ void print_text(const arch::Fabric& fabric, const arch::Summary& s) {
   using core::format_bytes;
   using core::format_si;
   const auto& spec = fabric.spec();
-  auto row = [](const char* label, const std::string& value) {
-    fmt::print("  {:<16} {}\n", label, value);
-  };
+  auto row = [](const char* label, const std::string& value) { fmt::print("  {:<16} {}\n", label, value); };
   fmt::print("{}  ({}, config {})\n", s.name, s.source, s.config_hash);
-  row("clock", fmt::format("{} GHz, {} tile{} in a {} x {} grid", spec.clock_ghz(), s.tiles,
-                           s.tiles == 1 ? "" : "s", fabric.tile_grid_rows(),
-                           fabric.tile_grid_cols()));
-  row("units", fmt::format("{} PCU, {} PMU, {} switch, {} AGCU; {} directed links", s.pcus,
-                           s.pmus, s.switches, s.agcus, s.links));
-  row("PCU", fmt::format("{} lanes x {} stages, {}", spec.pcu().lanes, spec.pcu().stages,
-                         s.precision));
+  row("clock", fmt::format("{} GHz, {} tile{} in a {} x {} grid", spec.clock_ghz(), s.tiles, s.tiles == 1 ? "" : "s",
+                           fabric.tile_grid_rows(), fabric.tile_grid_cols()));
+  row("units", fmt::format("{} PCU, {} PMU, {} switch, {} AGCU; {} directed links", s.pcus, s.pmus, s.switches, s.agcus,
+                           s.links));
+  row("PCU", fmt::format("{} lanes x {} stages, {}", spec.pcu().lanes, spec.pcu().stages, s.precision));
   row("peak compute", format_si(s.peak_flops, "FLOP/s"));
-  row("on-chip SRAM", fmt::format("{} in {} PMUs of {} ({} banks); {}", format_bytes(s.sram_bytes),
-                                  s.pmus, format_bytes(spec.pmu().capacity_kib * core::k_kib),
-                                  spec.pmu().banks, format_si(s.sram_bytes_per_s, "B/s")));
+  row("on-chip SRAM", fmt::format("{} in {} PMUs of {} ({} banks); {}", format_bytes(s.sram_bytes), s.pmus,
+                                  format_bytes(spec.pmu().capacity_kib * core::k_kib), spec.pmu().banks,
+                                  format_si(s.sram_bytes_per_s, "B/s")));
   for (const auto& t : s.tiers) {
     row(("off-chip " + t.name).c_str(),
         fmt::format("{}: {} peak, {} sustained, {}, {} ns; balance {:.4g} FLOP/B", t.kind,
                     format_si(t.peak_bytes_per_s, "B/s"), format_si(t.sustained_bytes_per_s, "B/s"),
                     format_bytes(t.capacity_bytes), t.latency_ns, t.balance_flop_per_byte));
   }
-  row("machine balance", fmt::format("{:.4g} FLOP per off-chip byte ({} in all tiers)",
-                                     s.machine_balance, format_si(s.offchip_bytes_per_s, "B/s")));
-  row("network", fmt::format("{} B/cycle links, {} cycle(s) per hop; bisection {}",
-                             spec.network().link_bytes_per_cycle,
-                             spec.network().hop_latency_cycles,
-                             format_si(s.bisection_bytes_per_s, "B/s")));
+  row("machine balance", fmt::format("{:.4g} FLOP per off-chip byte ({} in all tiers)", s.machine_balance,
+                                     format_si(s.offchip_bytes_per_s, "B/s")));
+  row("network", fmt::format("{} B/cycle links, {} cycle(s) per hop; bisection {}", spec.network().link_bytes_per_cycle,
+                             spec.network().hop_latency_cycles, format_si(s.bisection_bytes_per_s, "B/s")));
   row("reconfiguration", fmt::format("{} cycles", spec.reconfig_cycles()));
-  row("area", fmt::format("{:.1f} mm2 (PCU {:.1f}, PMU {:.1f}, switch {:.1f}, AGCU {:.1f}, "
-                          "uncore {:.1f})",
-                          s.area_mm2, s.area_pcu_mm2, s.area_pmu_mm2, s.area_switch_mm2,
-                          s.area_agcu_mm2, s.area_uncore_mm2));
-  row("peak power", fmt::format("{:.1f} W (static {:.1f}, compute {:.1f}, SRAM {:.1f})",
-                                s.power_peak_w, s.power_static_w, s.power_compute_w,
-                                s.power_sram_w));
+  row("area",
+      fmt::format("{:.1f} mm2 (PCU {:.1f}, PMU {:.1f}, switch {:.1f}, AGCU {:.1f}, "
+                  "uncore {:.1f})",
+                  s.area_mm2, s.area_pcu_mm2, s.area_pmu_mm2, s.area_switch_mm2, s.area_agcu_mm2, s.area_uncore_mm2));
+  row("peak power", fmt::format("{:.1f} W (static {:.1f}, compute {:.1f}, SRAM {:.1f})", s.power_peak_w,
+                                s.power_static_w, s.power_compute_w, s.power_sram_w));
   fmt::print("\n{}", arch::tile_picture(fabric, 0));
 }
 
@@ -125,8 +118,9 @@ void add_arch_command(CLI::App& app, Runner& run) {
   auto format = std::make_shared<std::string>("text");
   auto* keys = arch_cmd->add_subcommand(
       "keys", "List every key of the fabric format: type, unit, allowed range, default, meaning");
-  keys->add_option("--format", *format, "text, json or markdown (configs/arch/README.md is the "
-                                        "markdown)")
+  keys->add_option("--format", *format,
+                   "text, json or markdown (configs/arch/README.md is the "
+                   "markdown)")
       ->check(CLI::IsMember({"text", "json", "markdown"}));
   keys->callback([&run, format] { run = [format] { return run_keys(*format); }; });
 
@@ -136,15 +130,13 @@ void add_arch_command(CLI::App& app, Runner& run) {
       "Validate a fabric description and print its resources: units per kind, on-chip SRAM, "
       "peak FLOP/s, off-chip bandwidth per memory tier, machine balance, area, peak power and a "
       "picture of one tile");
-  show->add_option("FILE", opt->file, "Fabric description (YAML), e.g. configs/arch/sn10.yaml")
-      ->required();
+  show->add_option("FILE", opt->file, "Fabric description (YAML), e.g. configs/arch/sn10.yaml")->required();
   show->add_option("--set", opt->sets,
                    "Override a key before validation, e.g. --set pcu.lanes=32 or "
                    "--set memory.tiers.0.bandwidth_gbps=200 (repeatable)")
       ->type_name("KEY=VALUE");
   show->add_flag("--json", opt->json, "Print machine-readable JSON (summary and resolved spec)");
-  show->add_option("--svg", opt->svg, "Also draw the whole chip as an SVG picture to this file")
-      ->type_name("FILE");
+  show->add_option("--svg", opt->svg, "Also draw the whole chip as an SVG picture to this file")->type_name("FILE");
   show->callback([&run, opt] { run = [opt] { return run_show(*opt); }; });
 }
 

@@ -14,8 +14,8 @@
 #include "graphs/import/onnx_import.h"
 #include "graphs/transforms.h"
 #include "sim/functional/check.h"
-#include "workloads/workload.h"
 #include "tools/cli/commands.h"
+#include "workloads/workload.h"
 
 namespace rdasim::tools {
 
@@ -41,13 +41,14 @@ core::Json to_json(const functional::CheckReport& report) {
   for (const auto& set : report.data_sets) {
     core::Json outputs = core::Json::array();
     for (const auto& o : set.outputs) {
-      outputs.push_back({{"name", o.name},
-                         {"shape", o.shape},
-                         {"max_abs_error", o.error.max_abs},
-                         {"max_rel_error", std::isfinite(o.error.max_rel) ? core::Json(o.error.max_rel) : core::Json("inf")},
-                         {"mismatched", o.error.mismatched},
-                         {"elements", o.error.elements},
-                         {"passed", o.passed}});
+      outputs.push_back(
+          {{"name", o.name},
+           {"shape", o.shape},
+           {"max_abs_error", o.error.max_abs},
+           {"max_rel_error", std::isfinite(o.error.max_rel) ? core::Json(o.error.max_rel) : core::Json("inf")},
+           {"mismatched", o.error.mismatched},
+           {"elements", o.error.elements},
+           {"passed", o.passed}});
     }
     sets.push_back({{"data_set", set.dir.string()}, {"outputs", outputs}, {"passed", set.passed()}});
   }
@@ -90,7 +91,8 @@ int run_check(const CheckCliOptions& opt) {
   options.expand = opt.expand;
   const bool workload = workloads::find(opt.model) != nullptr;
   if (workload && opt.inputs.empty()) {
-    throw core::InputError(core::Location(opt.model), "a workload has no folder of its own: give its test data with --inputs DIR");
+    throw core::InputError(core::Location(opt.model),
+                           "a workload has no folder of its own: give its test data with --inputs DIR");
   }
   const fs::path inputs = opt.inputs.empty() ? fs::path(opt.model).parent_path() : fs::path(opt.inputs);
   functional::CheckSubject subject;
@@ -100,7 +102,9 @@ int run_check(const CheckCliOptions& opt) {
     if (!opt.weights.empty()) (void)graphs::load_weights(g, graphs::load_onnx_initializers(opt.weights), opt.weights);
     subject.name = opt.model;
     for (auto id : g.tensors_with(graphs::Role::input)) subject.input_names.push_back(g.tensor(id).name);
-    subject.load = [graph = std::make_shared<graphs::Graph>(std::move(g))](const graphs::OnnxOptions&) { return *graph; };
+    subject.load = [graph = std::make_shared<graphs::Graph>(std::move(g))](const graphs::OnnxOptions&) {
+      return *graph;
+    };
   } else {
     options.dims = parse_dim_params(opt.params);
     subject = functional::file_subject(opt.model, options.dims, opt.weights);
@@ -116,30 +120,35 @@ int run_check(const CheckCliOptions& opt) {
 void add_check_command(CLI::App& app, Runner& run) {
   auto opt = std::make_shared<CheckCliOptions>();
   auto* check = app.add_subcommand(
-      "check",
-      "Run the functional reference on a model's test data and compare every output with the expected values");
-  check->add_option("MODEL", opt->model,
-                    "An ONNX model (.onnx), a YAML graph (.yaml) or a built-in workload with -p parameters")
+      "check", "Run the functional reference on a model's test data and compare every output with the expected values");
+  check
+      ->add_option("MODEL", opt->model,
+                   "An ONNX model (.onnx), a YAML graph (.yaml) or a built-in workload with -p parameters")
       ->required();
-  check->add_option("--weights", opt->weights,
-                    "Load the params (and named constants) from this ONNX model's initializers, matched by name "
-                    "with '.' read as '/': a PyTorch twin's weights in a builder's graph")
+  check
+      ->add_option("--weights", opt->weights,
+                   "Load the params (and named constants) from this ONNX model's initializers, matched by name "
+                   "with '.' read as '/': a PyTorch twin's weights in a builder's graph")
       ->type_name("FILE");
-  check->add_option("--inputs", opt->inputs,
-                    "Test data in ONNX's layout: a folder of test_data_set_N/ folders, or one of them, holding "
-                    "input_K.pb (the K-th runtime input) and output_K.pb (the expected K-th output); "
-                    "default: the model's folder")
+  check
+      ->add_option("--inputs", opt->inputs,
+                   "Test data in ONNX's layout: a folder of test_data_set_N/ folders, or one of them, holding "
+                   "input_K.pb (the K-th runtime input) and output_K.pb (the expected K-th output); "
+                   "default: the model's folder")
       ->type_name("DIR");
-  check->add_option("--precision", opt->precision,
-                    "fp64 (ground truth), fp32, or bf16 (tensors rounded to bf16, arithmetic in fp32 as on the RDU)")
+  check
+      ->add_option("--precision", opt->precision,
+                   "fp64 (ground truth), fp32, or bf16 (tensors rounded to bf16, arithmetic in fp32 as on the RDU)")
       ->check(CLI::IsMember(functional::precision_names()))
       ->capture_default_str();
-  check->add_option("--tol", opt->tolerance,
-                    "Largest relative error allowed per element, |got - expected| / (the output's largest "
-                    "|expected|); default 1e-4 (fp64, fp32) or 2e-2 (bf16)")
+  check
+      ->add_option("--tol", opt->tolerance,
+                   "Largest relative error allowed per element, |got - expected| / (the output's largest "
+                   "|expected|); default 1e-4 (fp64, fp32) or 2e-2 (bf16)")
       ->type_name("X");
-  check->add_option("-p,--param", opt->params,
-                    "A workload parameter or a model's symbolic dimension, e.g. -p batch=4 (repeatable)")
+  check
+      ->add_option("-p,--param", opt->params,
+                   "A workload parameter or a model's symbolic dimension, e.g. -p batch=4 (repeatable)")
       ->type_name("NAME=VALUE");
   check->add_option("--seed", opt->seed, "Seed for params that carry no values")->capture_default_str();
   check->add_flag("--expand", opt->expand,

@@ -69,7 +69,8 @@ std::string command_line(const CompareCliOptions& opt) {
     for (int v : opt.batches) b.push_back(std::to_string(v));
     cmd += " --batch " + join(b, " ");
   }
-  cmd += fmt::format(" --precision {} --measured {} --seed {} --out {}", opt.precision, opt.measured, opt.seed, opt.out);
+  cmd +=
+      fmt::format(" --precision {} --measured {} --seed {} --out {}", opt.precision, opt.measured, opt.seed, opt.out);
   if (!opt.plots) cmd += " --no-plots";
   return cmd;
 }
@@ -112,13 +113,15 @@ int run_compare(const CompareCliOptions& opt) {
     // Installed as <prefix>/share/rdasim/plot/compare.py; the build copies it to <build>/share.
     const std::filesystem::path script = core::data_dir() / "plot" / "compare.py";
     if (!std::filesystem::is_regular_file(script)) {
-      core::log::warn("plots not drawn: {} is missing (copied there from tools/plot/compare.py when the build is "
-                      "configured); the CSV and tables are written",
-                      script.string());
+      core::log::warn(
+          "plots not drawn: {} is missing (copied there from tools/plot/compare.py when the build is "
+          "configured); the CSV and tables are written",
+          script.string());
     } else if (!run_program({"/usr/bin/python3", script.string(), dir.string()})) {
-      core::log::warn("plots not drawn: /usr/bin/python3 {} {} failed (it needs Debian's python3-matplotlib); the CSV "
-                      "and tables are written",
-                      script.string(), dir.string());
+      core::log::warn(
+          "plots not drawn: /usr/bin/python3 {} {} failed (it needs Debian's python3-matplotlib); the CSV "
+          "and tables are written",
+          script.string(), dir.string());
     }
   }
   // The table on the terminal: one line per row.
@@ -126,8 +129,8 @@ int run_compare(const CompareCliOptions& opt) {
              "GPU/sample", "speedup", "limits (RDA | GPU)");
   for (const auto& r : rows) {
     fmt::print("{:<16} {:>5} {:<5} {:<10} {:>9.4g}ms {:>9.4g}ms{} {:>7.2f}x  {} | {}\n", r.case_name, r.batch, r.gpu,
-               r.gpu_run, r.rda_s / r.batch * 1e3, r.gpu_s() / r.batch * 1e3, r.gpu_measured_s ? "*" : " ",
-               r.speedup(), r.rda_bound, r.gpu_bound);
+               r.gpu_run, r.rda_s / r.batch * 1e3, r.gpu_s() / r.batch * 1e3, r.gpu_measured_s ? "*" : " ", r.speedup(),
+               r.rda_bound, r.gpu_bound);
   }
   fmt::print("(* measured GPU time; details and reasons in {}/compare.md)\n", dir.string());
   return 0;
@@ -149,8 +152,7 @@ void add_compare_command(CLI::App& app, Runner& run) {
       ->type_name("FILE");
   std::vector<std::string> names;
   for (const auto& c : compare_cases()) names.push_back(c.name);
-  cmd->add_option("--workloads", opt->cases,
-                  "Cases to run (default: all): " + join(names, ", "))
+  cmd->add_option("--workloads", opt->cases, "Cases to run (default: all): " + join(names, ", "))
       ->type_name("CASE")
       ->delimiter(',');
   cmd->add_option("--batch", opt->batches, "Batches to run every case at (default: each case's own)")

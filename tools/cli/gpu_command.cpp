@@ -66,15 +66,17 @@ int run_gpu(const GpuCliOptions& opt) {
     fmt::print("{}", core::to_json_text(j));
     return 0;
   }
-  fmt::print("{} on {} ({}{}{}), {} application(s){}\n", opt.model, spec.name, opt.precision, opt.fuse ? ", fused" : ", eager",
-             opt.members > 1 ? fmt::format(", {} members batched", opt.members) : "", workload.apps.size(),
+  fmt::print("{} on {} ({}{}{}), {} application(s){}\n", opt.model, spec.name, opt.precision,
+             opt.fuse ? ", fused" : ", eager", opt.members > 1 ? fmt::format(", {} members batched", opt.members) : "",
+             workload.apps.size(),
              workload.apps.size() > 1 ? (opt.concurrent ? " as concurrent processes" : " one after another") : "");
   fmt::print("  time          {}\n", seconds_text(total.seconds));
   fmt::print("  kernels       {} ({} launches)\n", total.kernels.size(), total.launches);
   fmt::print("  on the GPU    {}: compute-limited {}, memory-limited {}\n", seconds_text(total.device_s),
              seconds_text(total.compute_s), seconds_text(total.memory_s));
   fmt::print("  host waits    {} of the GPU waiting for launches\n", seconds_text(total.wait_s));
-  fmt::print("  work          {:.4g} GFLOP, {:.4g} GB of device memory traffic\n", total.flops / 1e9, total.bytes / 1e9);
+  fmt::print("  work          {:.4g} GFLOP, {:.4g} GB of device memory traffic\n", total.flops / 1e9,
+             total.bytes / 1e9);
   fmt::print("  energy        {:.4g} J\n", total.energy_j);
   fmt::print("  {}\n", total.verdict());
   if (opt.top > 0 && !total.kernels.empty()) {
@@ -118,7 +120,9 @@ void add_gpu_command(CLI::App& app, Runner& run) {
   cmd->add_option("--members", opt->members, "Batch this many copies of the model into one (a batched ensemble)")
       ->check(CLI::Range(1, 1 << 16))
       ->capture_default_str();
-  cmd->add_option("--top", opt->top, "How many of the longest kernels to list")->check(CLI::Range(0, 1 << 20))->capture_default_str();
+  cmd->add_option("--top", opt->top, "How many of the longest kernels to list")
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str();
   cmd->add_flag("--json", opt->json, "Print the estimate with every kernel as JSON");
   cmd->callback([&run, opt] { run = [opt] { return run_gpu(*opt); }; });
 }

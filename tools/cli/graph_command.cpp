@@ -102,7 +102,8 @@ int run_ops(bool json) {
       else j["presence"] = a.optional ? "optional" : "required";
       attrs.push_back(std::move(j));
     }
-    list.push_back({{"kind", kind}, {"summary", def->summary}, {"attrs", attrs}, {"gradient", static_cast<bool>(def->gradient)}});
+    list.push_back(
+        {{"kind", kind}, {"summary", def->summary}, {"attrs", attrs}, {"gradient", static_cast<bool>(def->gradient)}});
   }
   if (json) {
     fmt::print("{}", core::to_json_text(list));
@@ -124,19 +125,22 @@ void add_graph_command(CLI::App& app, Runner& run) {
   auto opt = std::make_shared<GraphOptions>();
   auto* graph = app.add_subcommand(
       "graph", "Load a model, infer its shapes and print each op's output shape, parameters, FLOPs and bytes");
-  graph->add_option("MODEL", opt->model,
-                    "An ONNX model (.onnx), a YAML graph (configs/graphs/*.yaml) or a built-in workload "
-                    "(rdasim workloads lists them)")
+  graph
+      ->add_option("MODEL", opt->model,
+                   "An ONNX model (.onnx), a YAML graph (configs/graphs/*.yaml) or a built-in workload "
+                   "(rdasim workloads lists them)")
       ->required();
-  graph->add_option("-p,--param", opt->params,
-                    "A workload parameter or a model's symbolic dimension, e.g. -p batch=64 (repeatable)")
+  graph
+      ->add_option("-p,--param", opt->params,
+                   "A workload parameter or a model's symbolic dimension, e.g. -p batch=64 (repeatable)")
       ->type_name("NAME=VALUE");
   graph->add_flag("--json", opt->json, "Print the graph with shapes and per-op costs as JSON");
   graph->add_option("--dot", opt->dot, "Also write a Graphviz drawing to this file")->type_name("FILE");
   graph->callback([&run, opt] { run = [opt] { return run_graph(*opt); }; });
 
   auto json = std::make_shared<bool>(false);
-  auto* ops = app.add_subcommand("ops", "List the op kinds rdasim understands, with their attributes and whether training can differentiate them");
+  auto* ops = app.add_subcommand(
+      "ops", "List the op kinds rdasim understands, with their attributes and whether training can differentiate them");
   ops->add_flag("--json", *json, "Print as JSON");
   ops->callback([&run, json] { run = [json] { return run_ops(*json); }; });
 }

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -46,8 +46,7 @@ std::optional<std::string> unknown_command(CLI::App& app, int argc, char** argv)
     if (!next) {
       const std::string where = current == &app ? "rdasim" : "rdasim " + current->get_name();
       return fmt::format("unknown command '{}'{}; '{}' has {} (see '{} --help')", arg,
-                         rdasim::core::did_you_mean(arg, names), where,
-                         rdasim::core::quoted_list(names), where);
+                         rdasim::core::did_you_mean(arg, names), where, rdasim::core::quoted_list(names), where);
     }
     current = next;
   }
@@ -79,7 +78,8 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level,
                  "Messages on stderr at or above this level (default: $RDASIM_LOG, else info)")
       ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
-  app.add_flag_callback("-q,--quiet", [&] { log_level = "error"; }, "Only print errors on stderr");
+  app.add_flag_callback(
+      "-q,--quiet", [&] { log_level = "error"; }, "Only print errors on stderr");
 
   tools::Runner run;
   tools::add_arch_command(app, run);
@@ -104,10 +104,10 @@ int main(int argc, char** argv) {
 
   core::log::Level level = core::log::Level::info;
   if (!core::log::parse_level(log_level, level)) {
-    return report_error("error: ",
-                        fmt::format("RDASIM_LOG is '{}'; expected debug, info, warn, error or off",
-                                    core::printable(log_level)),
-                        k_exit_input);
+    return report_error(
+        "error: ",
+        fmt::format("RDASIM_LOG is '{}'; expected debug, info, warn, error or off", core::printable(log_level)),
+        k_exit_input);
   }
   core::log::set_level(level);
 
@@ -116,8 +116,7 @@ int main(int argc, char** argv) {
   } catch (const core::InputError& e) {
     return report_error("error: ", e.what(), k_exit_input);
   } catch (const core::InternalError& e) {
-    return report_error("", fmt::format("{} (a bug in rdasim; please report it)", e.what()),
-                        k_exit_failure);
+    return report_error("", fmt::format("{} (a bug in rdasim; please report it)", e.what()), k_exit_failure);
   } catch (const std::exception& e) {
     return report_error("failed: ", e.what(), k_exit_failure);
   }

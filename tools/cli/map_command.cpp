@@ -63,12 +63,13 @@ void print_summary(const mapper::Mapping& m, const arch::Fabric& fabric) {
   const double seconds = total_cycles / clock;
   fmt::print("\n{} on {} ({}): {} ({}), DRAM traffic {}, analytic time {}, {} = {:.1f}% of peak\n",
              m.tenants.size() == 1 ? m.tenants[0].name : fmt::format("{} tenants", m.tenants.size()), m.arch, m.mode,
-             core::plural(sections, "section"), core::plural(sections, "reconfiguration"), core::format_si(total_dram, "B"),
-             core::format_si(seconds, "s"),
+             core::plural(sections, "section"), core::plural(sections, "reconfiguration"),
+             core::format_si(total_dram, "B"), core::format_si(seconds, "s"),
              core::format_si(total_flops / seconds, "FLOP/s"), 100.0 * total_flops / seconds / summary.peak_flops);
-  fmt::print("(analytic: per section the slowest of the pipeline's slowest stage, the off-chip traffic and the "
-             "busiest link, plus reconfiguration{})\n",
-             dram_shared_bound ? "; here the tenants' DRAM traffic together, at the chip's bandwidth, is the bound" : "");
+  fmt::print(
+      "(analytic: per section the slowest of the pipeline's slowest stage, the off-chip traffic and the "
+      "busiest link, plus reconfiguration{})\n",
+      dram_shared_bound ? "; here the tenants' DRAM traffic together, at the chip's bandwidth, is the bound" : "");
 }
 
 int run_map(const MapCliOptions& opt) {

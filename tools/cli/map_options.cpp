@@ -12,7 +12,8 @@ void add_map_inputs(CLI::App* cmd, MapInputs& in, const std::string& model_help)
   cmd->add_option("-p,--param", in.params, "A workload parameter or a model's symbolic dimension (repeatable)")
       ->type_name("NAME=VALUE");
   cmd->add_option("--arch", in.arch, "The fabric (configs/arch/*.yaml)")->required()->type_name("FILE");
-  cmd->add_option("--set", in.sets, "Override a fabric key, e.g. --set pcu.lanes=32 (repeatable)")->type_name("KEY=VALUE");
+  cmd->add_option("--set", in.sets, "Override a fabric key, e.g. --set pcu.lanes=32 (repeatable)")
+      ->type_name("KEY=VALUE");
   cmd->add_option("--mode", in.mode, "o1: fuse ops into sections (default); o0: one op per section")
       ->check(CLI::IsMember({"o0", "o1"}))
       ->capture_default_str();
@@ -43,7 +44,9 @@ std::filesystem::path prepare_out_dir(const std::string& out) {
     throw core::InputError(core::Location(fmt::format("--out {}", out)), "exists and is not a folder");
   }
   std::filesystem::create_directories(dir, ec);
-  if (ec) throw core::InputError(core::Location(fmt::format("--out {}", out)), fmt::format("cannot create it: {}", ec.message()));
+  if (ec)
+    throw core::InputError(core::Location(fmt::format("--out {}", out)),
+                           fmt::format("cannot create it: {}", ec.message()));
   return dir;
 }
 

@@ -61,7 +61,8 @@ int run_sim(const SimCliOptions& opt) {
     core::write_json_file(dir / "report.json", sim::to_json(result.report));
     core::write_text_file(dir / "trace.json", result.trace.dump());  // compact: traces run to many MB
     core::write_json_file(dir / "mapping.json", mapper::to_json(mapping));
-    core::log::info("wrote report.json, trace.json (open it in https://ui.perfetto.dev) and mapping.json in {}", dir.string());
+    core::log::info("wrote report.json, trace.json (open it in https://ui.perfetto.dev) and mapping.json in {}",
+                    dir.string());
   }
   if (opt.json) fmt::print("{}", core::to_json_text(sim::to_json(result.report)));
   else fmt::print("{}", sim::summary_text(result.report));

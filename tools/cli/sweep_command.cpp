@@ -46,7 +46,8 @@ std::string command_line(const SweepOptions& opt, const sweep::RunOptions& run) 
 }
 
 std::string duration_text(double s) {
-  return s < 90 ? fmt::format("{:.1f} s", s) : fmt::format("{:.0f} min {:02.0f} s", std::floor(s / 60), std::fmod(s, 60));
+  return s < 90 ? fmt::format("{:.1f} s", s)
+                : fmt::format("{:.0f} min {:02.0f} s", std::floor(s / 60), std::fmod(s, 60));
 }
 
 int run_sweep(const SweepOptions& opt) {
@@ -57,8 +58,12 @@ int run_sweep(const SweepOptions& opt) {
   run.fast = opt.fast;
   sweep::parse_shard(opt.shard, run.shard, run.shards);
   const bool mpi = sweep::launched_by_mpi();
-  if (opt.progress == "auto") run.progress = ::isatty(STDERR_FILENO) && !mpi ? sweep::ProgressStyle::bar : sweep::ProgressStyle::lines;
-  else run.progress = opt.progress == "bar" ? sweep::ProgressStyle::bar : opt.progress == "none" ? sweep::ProgressStyle::none : sweep::ProgressStyle::lines;
+  if (opt.progress == "auto")
+    run.progress = ::isatty(STDERR_FILENO) && !mpi ? sweep::ProgressStyle::bar : sweep::ProgressStyle::lines;
+  else
+    run.progress = opt.progress == "bar"    ? sweep::ProgressStyle::bar
+                   : opt.progress == "none" ? sweep::ProgressStyle::none
+                                            : sweep::ProgressStyle::lines;
 
   if (opt.dry_run) {
     const auto points = sweep::expand(spec, run.fast);
@@ -87,8 +92,10 @@ int run_sweep(const SweepOptions& opt) {
   const double per_min = summary.seconds > 0 ? static_cast<double>(summary.ran) * 60 / summary.seconds : 0;
   fmt::print("sweep {}: {} points{}, {} already done; ran {} ({} failed) in {}{}{}{}\n", spec.name, summary.points,
              run.shards > 1 ? fmt::format(" in shard {}/{}", run.shard, run.shards) : "", summary.skipped, summary.ran,
-             summary.failed, duration_text(summary.seconds), summary.ran > 0 ? fmt::format(", {:.1f} points/min", per_min) : "",
-             summary.ranks > 1 ? fmt::format(" on {} MPI ranks", summary.ranks) : "", run.fast ? " (analytic, --fast)" : "");
+             summary.failed, duration_text(summary.seconds),
+             summary.ran > 0 ? fmt::format(", {:.1f} points/min", per_min) : "",
+             summary.ranks > 1 ? fmt::format(" on {} MPI ranks", summary.ranks) : "",
+             run.fast ? " (analytic, --fast)" : "");
   fmt::print("results: {}\n", (dir / "results.csv").string());
   return 0;
 }
@@ -121,7 +128,8 @@ void add_sweep_command(CLI::App& app, Runner& run) {
       ->capture_default_str();
   cmd->add_flag("--fast", opt->fast,
                 "The mapper's analytic estimate instead of the simulator: a first pass over large spaces (no energy)");
-  cmd->add_option("--progress", opt->progress, "A bar redrawn in place, a line per point, or nothing (auto: a bar on a terminal)")
+  cmd->add_option("--progress", opt->progress,
+                  "A bar redrawn in place, a line per point, or nothing (auto: a bar on a terminal)")
       ->check(CLI::IsMember({"auto", "bar", "lines", "none"}))
       ->capture_default_str();
   cmd->add_flag("--dry-run", opt->dry_run, "Print how many points the spec makes, and run none");
@@ -134,7 +142,9 @@ void add_sweep_command(CLI::App& app, Runner& run) {
   auto inputs = std::make_shared<std::vector<std::string>>();
   auto* merge = app.add_subcommand(
       "sweep-merge", "Join the results.csv of sweep shards (--shard i/N runs) into OUT/results.csv: every point once");
-  merge->add_option("OUT", *out, "The folder to write results.csv in (its rows, if any, are kept)")->required()->type_name("DIR");
+  merge->add_option("OUT", *out, "The folder to write results.csv in (its rows, if any, are kept)")
+      ->required()
+      ->type_name("DIR");
   merge->add_option("DIR", *inputs, "Shard folders (or their results.csv)")->required()->type_name("DIR...");
   merge->callback([&run, out, inputs] { run = [out, inputs] { return run_merge(*out, *inputs); }; });
 }

@@ -12,13 +12,13 @@
 
 #include "core/error.h"
 #include "core/json.h"
-#include "core/text.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "graphs/import/model.h"
 #include "graphs/import/onnx_import.h"
 #include "sim/functional/executor.h"
-#include "workloads/inputs.h"
 #include "tools/cli/commands.h"
+#include "workloads/inputs.h"
 #include "workloads/workload.h"
 
 namespace rdasim::tools {
@@ -106,10 +106,13 @@ void add_workloads_command(CLI::App& app, Runner& run) {
       "inputs",
       "Generate seeded, realistic inputs for a workload (galaxy images, nuclear responses, traffic speeds) in "
       "ONNX's test-data layout: DIR/test_data_set_0/input_K.pb, one folder per application when there are several");
-  inputs->add_option("MODEL", opt->model, "A built-in workload (rdasim workloads) or a model with such inputs")->required();
-  inputs->add_option("-p,--param", opt->params, "A workload parameter, e.g. -p batch=4 (repeatable)")->type_name("NAME=VALUE");
+  inputs->add_option("MODEL", opt->model, "A built-in workload (rdasim workloads) or a model with such inputs")
+      ->required();
+  inputs->add_option("-p,--param", opt->params, "A workload parameter, e.g. -p batch=4 (repeatable)")
+      ->type_name("NAME=VALUE");
   inputs->add_option("--out", opt->out, "The folder to write")->required()->type_name("DIR");
-  inputs->add_option("--seed", opt->seed, "Seed of the inputs and, with --expected, of the params")->capture_default_str();
+  inputs->add_option("--seed", opt->seed, "Seed of the inputs and, with --expected, of the params")
+      ->capture_default_str();
   inputs->add_flag("--expected", opt->expected,
                    "Also write output_K.pb: the fp64 reference's outputs with params from --seed, so that "
                    "rdasim check MODEL --inputs DIR measures fp32 and bf16 against fp64");

@@ -32,7 +32,11 @@ const std::vector<CompareCase>& compare_cases() {
       {"ensemble-32", "ensemble", {"members=32"}, {64}, "32 DCRNN members, isolated tenants", 32},
       // Training steps (forward, loss, backward, optimizer update) with the papers' losses and
       // optimizers (workloads -p mode=train).
-      {"lensing-denoise-train", "lensing", {"stage=denoise", "mode=train"}, {16}, "EDSR training step: L1, Adam, 32x32 crops"},
+      {"lensing-denoise-train",
+       "lensing",
+       {"stage=denoise", "mode=train"},
+       {16},
+       "EDSR training step: L1, Adam, 32x32 crops"},
       {"inversion-train", "inversion", {"mode=train"}, {128}, "inversion training step: chi^2 + entropy, Adam"},
       {"dcrnn-sparse-train", "dcrnn", {"diffusion=sparse", "mode=train"}, {64}, "DCRNN training step: masked L1, Adam"},
       {"ensemble-5-train", "ensemble", {"members=5", "mode=train"}, {64}, "5 DCRNN members trained independently", 5},
@@ -270,7 +274,8 @@ std::vector<CompareRow> run_comparison(const arch::Fabric& fabric, const std::ve
         }
       }
       core::log::info("compare: {} at batch {}: RDA {:.4g} ms ({:.1f} s to map and simulate)", c->name, batch,
-                      rda.seconds * 1e3, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+                      rda.seconds * 1e3,
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
   }
   return rows;
@@ -306,13 +311,14 @@ std::string compare_csv(const std::vector<CompareRow>& rows, const std::string& 
   for (const auto& r : rows) {
     const double b = r.batch;
     out << fmt::format(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r.case_name,
-        r.batch, precision, r.gpu, r.gpu_run, num(r.rda_s), num(r.rda_s / b), num(b / r.rda_s), num(r.rda_j / b),
-        r.rda_bound, num(r.gpu_model_s), r.gpu_measured_s ? num(*r.gpu_measured_s) : "", num(r.gpu_s()),
-        r.gpu_measured_s ? "measured" : "model", num(r.gpu_s() / b), num(b / r.gpu_s()), num(r.gpu_j / b), r.gpu_bound,
-        r.gpu_launches, num(r.speedup()), r.gpu_measured_s ? num(r.gpu_model_s / *r.gpu_measured_s - 1) : "",
-        num(r.rda_reconfig_s), num(r.rda_load_s), num(r.rda_compute_s), num(r.rda_memory_s), num(r.rda_network_s),
-        num(r.gpu_wait_s), num(r.gpu_compute_s), num(r.gpu_memory_s), num(r.gpu_switch_s), core::csv_field(r.rda_why), core::csv_field(r.gpu_why));
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+        r.case_name, r.batch, precision, r.gpu, r.gpu_run, num(r.rda_s), num(r.rda_s / b), num(b / r.rda_s),
+        num(r.rda_j / b), r.rda_bound, num(r.gpu_model_s), r.gpu_measured_s ? num(*r.gpu_measured_s) : "",
+        num(r.gpu_s()), r.gpu_measured_s ? "measured" : "model", num(r.gpu_s() / b), num(b / r.gpu_s()),
+        num(r.gpu_j / b), r.gpu_bound, r.gpu_launches, num(r.speedup()),
+        r.gpu_measured_s ? num(r.gpu_model_s / *r.gpu_measured_s - 1) : "", num(r.rda_reconfig_s), num(r.rda_load_s),
+        num(r.rda_compute_s), num(r.rda_memory_s), num(r.rda_network_s), num(r.gpu_wait_s), num(r.gpu_compute_s),
+        num(r.gpu_memory_s), num(r.gpu_switch_s), core::csv_field(r.rda_why), core::csv_field(r.gpu_why));
   }
   return out.str();
 }
@@ -353,10 +359,12 @@ std::string compare_markdown(const std::vector<CompareRow>& rows, const arch::Fa
     std::sort(errors.begin(), errors.end());
     const std::size_t n = errors.size();
     const double median = n % 2 ? errors[n / 2] : 0.5 * (errors[n / 2 - 1] + errors[n / 2]);
-    md << fmt::format("## The GPU model against measurements\n\nMedian absolute error {:.0f}% over {} rows "
-                      "(largest {:.0f}%).\n\n",
-                      100 * median, n, 100 * errors.back());
-    md << "| GPU | case | batch | run | model | measured | error |\n|---|---|---|---|---|---|---|\n" << err.str() << "\n";
+    md << fmt::format(
+        "## The GPU model against measurements\n\nMedian absolute error {:.0f}% over {} rows "
+        "(largest {:.0f}%).\n\n",
+        100 * median, n, 100 * errors.back());
+    md << "| GPU | case | batch | run | model | measured | error |\n|---|---|---|---|---|---|---|\n"
+       << err.str() << "\n";
   }
   md << "## Plots\n\n![speedup vs batch](speedup.png)\n\n![time breakdown](breakdown.png)\n";
   return md.str();

@@ -18,8 +18,8 @@ namespace rdasim::tools {
 
 /// One workload configuration the harness compares.
 struct CompareCase {
-  std::string name;      ///< "lensing-denoise", "ensemble-5", ...
-  std::string workload;  ///< the built-in workload
+  std::string name;                 ///< "lensing-denoise", "ensemble-5", ...
+  std::string workload;             ///< the built-in workload
   std::vector<std::string> params;  ///< "-p" values besides the batch
   std::vector<int> batches;         ///< default batches
   std::string summary;

@@ -31,13 +31,15 @@ Deployment load_deployment(const std::filesystem::path& path) {
     std::string model = entry.at("model").as_string();
     // Files are relative to the deployment; a bare word is a workload.
     const std::filesystem::path relative = path.parent_path() / model;
-    if (std::filesystem::path(model).has_extension() && std::filesystem::path(model).is_relative()) model = relative.string();
+    if (std::filesystem::path(model).has_extension() && std::filesystem::path(model).is_relative())
+      model = relative.string();
     std::vector<std::string> params;
     if (const auto p = entry.find("params")) {
       for (const auto& key : p->keys()) params.push_back(fmt::format("{}={}", key, p->at(key).as_string()));
     }
     mapper::RegionRequest request;
-    if (const auto tiles = entry.find("tiles")) request.tiles = static_cast<int>(tiles->as_int(core::Bounds::at_least(1)));
+    if (const auto tiles = entry.find("tiles"))
+      request.tiles = static_cast<int>(tiles->as_int(core::Bounds::at_least(1)));
     if (const auto rows = entry.find("rows")) request.rows = static_cast<int>(rows->as_int(core::Bounds::at_least(1)));
     if (request.tiles > 0 && request.rows > 0) entry.at("rows").fail("expected either tiles or rows, not both");
     workloads::Workload w;
@@ -49,7 +51,8 @@ Deployment load_deployment(const std::filesystem::path& path) {
     Deployment part;
     const auto name = entry.find("name");
     for (auto& app : w.apps) {
-      if (name) app.set_name(w.apps.size() == 1 ? name->as_string() : fmt::format("{}/{}", name->as_string(), app.name()));
+      if (name)
+        app.set_name(w.apps.size() == 1 ? name->as_string() : fmt::format("{}/{}", name->as_string(), app.name()));
       part.apps.push_back(std::move(app));
       part.regions.push_back(request);
     }

@@ -73,7 +73,8 @@ std::function<void(std::size_t, std::size_t)> progress_logger(std::string verb, 
     const auto now = std::chrono::steady_clock::now();
     if (done == total || now - last < std::chrono::seconds(3)) return;
     last = now;
-    core::log::info("{} {} of {} {} ({:.0f} s)", verb, done, total, things, std::chrono::duration<double>(now - start).count());
+    core::log::info("{} {} of {} {} ({:.0f} s)", verb, done, total, things,
+                    std::chrono::duration<double>(now - start).count());
   };
 }
 

@@ -34,8 +34,9 @@ struct MapInputs {
 
 /// Maps applications as map_inputs does: recurrences unrolled, each in its requested region
 /// (`regions` empty: the fabric shared out evenly), mode "o0" or "o1".
-[[nodiscard]] mapper::Mapping map_graphs(std::vector<graphs::Graph> apps, const std::vector<mapper::RegionRequest>& regions,
-                                         const arch::Fabric& fabric, const std::string& mode, std::uint64_t seed);
+[[nodiscard]] mapper::Mapping map_graphs(std::vector<graphs::Graph> apps,
+                                         const std::vector<mapper::RegionRequest>& regions, const arch::Fabric& fabric,
+                                         const std::string& mode, std::uint64_t seed);
 
 /// A progress callback for long runs: "<verb> done of total <things> (N s)" on the info log,
 /// at most every few seconds and never for the last step.

@@ -44,8 +44,9 @@ workloads::Workload load_model_argument(const std::string& model, const std::vec
 
 graphs::Graph single_graph(workloads::Workload workload, const std::string& model) {
   if (workload.apps.size() != 1 || workload.combine) {
-    throw core::InputError(core::Location(model), fmt::format("is {} applications{}; this command takes one graph",
-                                                              workload.apps.size(), workload.combine ? " and a combine step" : ""));
+    throw core::InputError(core::Location(model),
+                           fmt::format("is {} applications{}; this command takes one graph", workload.apps.size(),
+                                       workload.combine ? " and a combine step" : ""));
   }
   return std::move(workload.apps.front());
 }

@@ -284,12 +284,14 @@ path: an arch YAML file (configs/arch/sn10.yaml, ...).
 overrides: a dict {"pcu.lanes": 16, "memory.tiers.0.bandwidth_gbps": 200} or a list of
 "key=value" strings, as `--set` takes them.
 Raises InputError (file:line: key: what was expected) for a bad file or override.)")
-      .def_property_readonly("name", [](const Arch& a) { return a.fabric->spec().name(); }, "The fabric's name")
+      .def_property_readonly(
+          "name", [](const Arch& a) { return a.fabric->spec().name(); }, "The fabric's name")
       .def_readonly("path", &Arch::path, "The YAML file it was loaded from")
       .def_readonly("overrides", &Arch::overrides, "The overrides applied, as key=value")
-      .def("summary", [](const Arch& a) { return to_python(arch::to_json(arch::summarize(*a.fabric))); },
-           "Derived figures as a dict, as `rdasim arch show --json` prints them: units, peak FLOP/s, SRAM, "
-           "off-chip bandwidth, machine balance, area, power")
+      .def(
+          "summary", [](const Arch& a) { return to_python(arch::to_json(arch::summarize(*a.fabric))); },
+          "Derived figures as a dict, as `rdasim arch show --json` prints them: units, peak FLOP/s, SRAM, "
+          "off-chip bandwidth, machine balance, area, power")
       .def("__repr__", [](const Arch& a) {
         return fmt::format("<rdasim.Arch {} from {}{}>", a.fabric->spec().name(), a.path,
                            a.overrides.empty() ? "" : fmt::format(" with {} override(s)", a.overrides.size()));
@@ -299,7 +301,8 @@ Raises InputError (file:line: key: what was expected) for a bad file or override
       .def_static(
           "load",
           [](const std::string& model, const py::kwargs& params) {
-            return Graph{std::make_shared<const graphs::Graph>(tools::single_graph(load_workload(model, params), model)), model};
+            return Graph{
+                std::make_shared<const graphs::Graph>(tools::single_graph(load_workload(model, params), model)), model};
           },
           py::arg("model"),
           R"(Loads one graph: a built-in workload's name (`rdasim workloads` lists them and their
@@ -311,11 +314,13 @@ the model's symbolic dimensions, as `-p name=value`:
 
 A workload of several applications (ensembles, gp-dcrnn) raises InputError: use Graph.load_all.)")
       .def_static(
-          "load_all", [](const std::string& model, const py::kwargs& params) { return wrap(load_workload(model, params), model); },
+          "load_all",
+          [](const std::string& model, const py::kwargs& params) { return wrap(load_workload(model, params), model); },
           py::arg("model"),
           "Every application of a workload (an ensemble's members, gp-dcrnn's parts) as a list of Graphs; "
           "parameters as for Graph.load")
-      .def_property_readonly("name", [](const Graph& g) { return g.graph->name(); }, "The graph's name")
+      .def_property_readonly(
+          "name", [](const Graph& g) { return g.graph->name(); }, "The graph's name")
       .def_property_readonly(
           "ops", [](const Graph& g) { return to_python(graphs::to_json(*g.graph).at("ops")); },
           "The ops as a list of dicts (name, kind, inputs, outputs, attributes, FLOPs, bytes), as `rdasim graph "
@@ -324,21 +329,25 @@ A workload of several applications (ensembles, gp-dcrnn) raises InputError: use 
           "tensors", [](const Graph& g) { return to_python(graphs::to_json(*g.graph).at("tensors")); },
           "The tensors as a list of dicts (name, shape, dtype, role)")
       .def("summary", &graph_summary, "Totals as a dict: ops, params, FLOPs, bytes read and written per run")
-      .def("to_json", [](const Graph& g) { return core::to_json_text(graphs::to_json(*g.graph)); },
-           "The graph as JSON text, as `rdasim graph --json` prints it")
+      .def(
+          "to_json", [](const Graph& g) { return core::to_json_text(graphs::to_json(*g.graph)); },
+          "The graph as JSON text, as `rdasim graph --json` prints it")
       .def("__repr__", [](const Graph& g) {
         const auto t = graphs::totals(*g.graph);
-        return fmt::format("<rdasim.Graph {}: {} ops, {} params, {:.4g} GFLOP per run>", g.graph->name(), t.ops, t.params,
-                           t.flops / 1e9);
+        return fmt::format("<rdasim.Graph {}: {} ops, {} params, {:.4g} GFLOP per run>", g.graph->name(), t.ops,
+                           t.params, t.flops / 1e9);
       });
 
   py::class_<Mapping>(m, "Mapping", "Where every op went: sections, units, routes and analytic times.")
-      .def("to_json", [](const Mapping& mp) { return core::to_json_text(mapper::to_json(mp.mapping)); },
-           "mapping.json's text, as `rdasim map --out` writes it (rdasim sim reads it back)")
-      .def("placement_svg", [](const Mapping& mp) { return mapper::placement_svg(mp.mapping, *mp.fabric); },
-           "placement.svg: one panel per section step, every unit coloured by its op")
-      .def("placement_text", [](const Mapping& mp) { return mapper::placement_text(mp.mapping, *mp.fabric); },
-           "The placement report `rdasim map` prints")
+      .def(
+          "to_json", [](const Mapping& mp) { return core::to_json_text(mapper::to_json(mp.mapping)); },
+          "mapping.json's text, as `rdasim map --out` writes it (rdasim sim reads it back)")
+      .def(
+          "placement_svg", [](const Mapping& mp) { return mapper::placement_svg(mp.mapping, *mp.fabric); },
+          "placement.svg: one panel per section step, every unit coloured by its op")
+      .def(
+          "placement_text", [](const Mapping& mp) { return mapper::placement_text(mp.mapping, *mp.fabric); },
+          "The placement report `rdasim map` prints")
       .def("_repr_svg_", [](const Mapping& mp) { return mapper::placement_svg(mp.mapping, *mp.fabric); })
       .def_property_readonly(
           "analytic_seconds",
@@ -357,8 +366,8 @@ A workload of several applications (ensembles, gp-dcrnn) raises InputError: use 
       .def("__repr__", [](const Mapping& mp) {
         std::size_t sections = 0;
         for (const auto& t : mp.mapping.tenants) sections += t.sections.size();
-        return fmt::format("<rdasim.Mapping on {}: {} tenant(s), {} section(s)>", mp.mapping.arch, mp.mapping.tenants.size(),
-                           sections);
+        return fmt::format("<rdasim.Mapping on {}: {} tenant(s), {} section(s)>", mp.mapping.arch,
+                           mp.mapping.tenants.size(), sections);
       });
 
   m.def("map", &map, py::arg("graphs"), py::arg("arch"), py::arg("mode") = "o1", py::arg("seed") = 1,
@@ -374,7 +383,8 @@ Raises Infeasible (with one reason per op or tenant) when the fabric cannot hold
 report.json as a dict (as `rdasim sim --json`): cycles and seconds per tenant and section, unit
 busy/stall fractions, link and memory traffic, energy. chunk: vectors per token (smaller is more
 exact and slower). alone: with several tenants also run each alone, for its slowdown.)");
-  m.def("reference", &reference, py::arg("graph"), py::arg("inputs"), py::arg("precision") = "fp64", py::arg("seed") = 1,
+  m.def("reference", &reference, py::arg("graph"), py::arg("inputs"), py::arg("precision") = "fp64",
+        py::arg("seed") = 1,
         R"(Runs the functional reference: inputs {name: numpy array} (every graph input, in its shape),
 precision "fp64" (ground truth), "fp32" or "bf16" (as the PCUs compute: bf16 storage, fp32
 arithmetic). Params without values are drawn from `seed` as `rdasim check` draws them.

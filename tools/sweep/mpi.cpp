@@ -61,7 +61,7 @@ RunSummary run_mpi(const Spec& spec, const RunOptions& options) {
   std::unique_ptr<ResultsFile> results;
   std::vector<std::uint64_t> todo;
   std::uint64_t counts[2] = {0, 0};  // points in the shard, skipped
-  std::string error;  // rank 0's, so that every rank fails with it instead of waiting
+  std::string error;                 // rank 0's, so that every rank fails with it instead of waiting
   if (mpi.rank == 0) {
     try {
       results = std::make_unique<ResultsFile>(options.out / "results.csv", header(spec));

@@ -97,7 +97,9 @@ void run_points(const Spec& spec, bool fast, const PointSource& next, int jobs,
 }
 
 Progress::Progress(const Spec& spec, std::size_t total, ProgressStyle style)
-    : m_spec(spec), m_total(total), m_style(style) {}
+    : m_spec(spec),
+      m_total(total),
+      m_style(style) {}
 
 std::string Progress::status() const {
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
@@ -106,7 +108,9 @@ std::string Progress::status() const {
   if (m_failed > 0) text += fmt::format(", {} failed", m_failed);
   if (m_done > 0) {
     text += fmt::format(", {:.1f} points/min", per_min);
-    if (m_done < m_total) text += ", about " + duration_text(static_cast<double>(m_total - m_done) * elapsed / static_cast<double>(m_done)) + " left";
+    if (m_done < m_total)
+      text += ", about " +
+              duration_text(static_cast<double>(m_total - m_done) * elapsed / static_cast<double>(m_done)) + " left";
   }
   return text;
 }
@@ -126,7 +130,8 @@ void Progress::point(const Finished& f) {
     case ProgressStyle::lines: {
       std::string what = f.point->workload->label;
       if (f.point->batch > 0) what += fmt::format(" batch={}", f.point->batch);
-      for (std::size_t a = 0; a < m_spec.axes.size(); ++a) what += fmt::format(" {}={}", m_spec.axes[a].key, f.point->values[a]);
+      for (std::size_t a = 0; a < m_spec.axes.size(); ++a)
+        what += fmt::format(" {}={}", m_spec.axes[a].key, f.point->values[a]);
       const std::size_t error_column = 3 + m_spec.axes.size() + 2;
       const std::string outcome = f.ok ? "ok" : f.lost ? "KILLED (runs again next time)" : "FAILED";
       const std::string why = f.ok || f.lost ? "" : ": " + f.record[error_column];

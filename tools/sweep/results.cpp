@@ -42,7 +42,8 @@ void write_all(int fd, const std::string& text, const std::filesystem::path& pat
   while (done < text.size()) {
     const auto n = ::write(fd, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw core::InputError(core::Location(path.string()), fmt::format("cannot append: {}", std::strerror(errno)));
+    if (n <= 0)
+      throw core::InputError(core::Location(path.string()), fmt::format("cannot append: {}", std::strerror(errno)));
     done += static_cast<std::size_t>(n);
   }
 }
@@ -97,7 +98,8 @@ void check_header(const std::filesystem::path& path, const std::vector<std::stri
 ResultsFile::ResultsFile(std::filesystem::path path, const std::vector<std::string>& header) : m_path(std::move(path)) {
   m_fd = ::open(m_path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (m_fd < 0) {
-    throw core::InputError(core::Location(m_path.string()), fmt::format("cannot open for appending: {}", std::strerror(errno)));
+    throw core::InputError(core::Location(m_path.string()),
+                           fmt::format("cannot open for appending: {}", std::strerror(errno)));
   }
   try {
     load(header);
@@ -115,7 +117,8 @@ void ResultsFile::load(const std::vector<std::string>& header) {
   const std::string header_line = core::csv_line(header);
   if (text.empty() || text.find('\n') == std::string::npos) {
     // New, or killed before its header was whole.
-    if (::ftruncate(m_fd, 0) != 0) throw core::InputError(where, fmt::format("cannot truncate: {}", std::strerror(errno)));
+    if (::ftruncate(m_fd, 0) != 0)
+      throw core::InputError(where, fmt::format("cannot truncate: {}", std::strerror(errno)));
     write_all(m_fd, header_line + "\n", m_path);
     return;
   }
@@ -194,7 +197,8 @@ std::size_t merge_results(const std::filesystem::path& out, const std::vector<st
   if (std::filesystem::exists(target)) files.push_back(target);  // merging into a sweep keeps its rows
   for (const auto& in : inputs) {
     if (!std::filesystem::exists(results_of(in))) {
-      throw core::InputError(core::Location(in.string()), "has no results.csv (expected a sweep's --out folder or its results.csv)");
+      throw core::InputError(core::Location(in.string()),
+                             "has no results.csv (expected a sweep's --out folder or its results.csv)");
     }
     if (std::filesystem::exists(target) && std::filesystem::equivalent(results_of(in), target)) continue;
     files.push_back(results_of(in));
@@ -206,10 +210,10 @@ std::size_t merge_results(const std::filesystem::path& out, const std::vector<st
     if (merged.header.empty()) {
       merged.header = table.header;
     } else if (table.header != merged.header) {
-      throw core::InputError(core::Location(file.string(), 1),
-                             fmt::format("its columns differ from {}'s ({}): not shards of one sweep",
-                                         files.front().string(),
-                                         header_difference(table.header, merged.header, files.front().string())));
+      throw core::InputError(
+          core::Location(file.string(), 1),
+          fmt::format("its columns differ from {}'s ({}): not shards of one sweep", files.front().string(),
+                      header_difference(table.header, merged.header, files.front().string())));
     }
     for (auto& row : table.rows) {
       if (keys.insert(row.front()).second) merged.rows.push_back(std::move(row));

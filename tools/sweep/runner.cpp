@@ -67,8 +67,10 @@ void parse_shard(const std::string& text, int& shard, int& shards) {
   const auto slash = text.find('/');
   const auto i = slash == std::string::npos ? std::nullopt : core::parse_integer(text.substr(0, slash));
   const auto n = slash == std::string::npos ? std::nullopt : core::parse_integer(text.substr(slash + 1));
-  if (!i || !n) throw core::InputError(where, "expected i/N, the shard's index (from 0) over the number of shards, e.g. 0/8");
-  if (*n < 1 || *i < 0 || *i >= *n) throw core::InputError(where, fmt::format("expected 0 <= i < N, found i = {}, N = {}", *i, *n));
+  if (!i || !n)
+    throw core::InputError(where, "expected i/N, the shard's index (from 0) over the number of shards, e.g. 0/8");
+  if (*n < 1 || *i < 0 || *i >= *n)
+    throw core::InputError(where, fmt::format("expected 0 <= i < N, found i = {}, N = {}", *i, *n));
   shard = static_cast<int>(*i);
   shards = static_cast<int>(*n);
 }

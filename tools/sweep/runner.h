@@ -29,10 +29,10 @@ struct RunSummary {
   std::size_t points = 0;   ///< in this shard
   std::size_t skipped = 0;  ///< already in results.csv
   std::size_t ran = 0;
-  std::size_t failed = 0;   ///< of those run
+  std::size_t failed = 0;  ///< of those run
   double seconds = 0;
-  int ranks = 1;            ///< MPI processes that shared the work
-  int rank = 0;             ///< this process's
+  int ranks = 1;  ///< MPI processes that shared the work
+  int rank = 0;   ///< this process's
 };
 
 /// Runs the sweep in this process's workers. Throws core::InputError when results.csv belongs

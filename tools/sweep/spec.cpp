@@ -61,8 +61,8 @@ WorkloadSpec load_workload(const core::ConfigNode& node, const std::filesystem::
   } else {
     const auto path = folder / w.label;
     if (!std::filesystem::exists(path)) {
-      name.fail(fmt::format("'{}' is neither a built-in workload ({}) nor a model file next to the spec",
-                            w.label, fmt::join(workloads::names(), ", ")));
+      name.fail(fmt::format("'{}' is neither a built-in workload ({}) nor a model file next to the spec", w.label,
+                            fmt::join(workloads::names(), ", ")));
     }
     w.model = path.string();
   }
@@ -83,10 +83,12 @@ WorkloadSpec load_workload(const core::ConfigNode& node, const std::filesystem::
     }
   }
   if (const auto batches = node.find("batches")) {
-    for (const auto& b : batches->elements()) w.batches.push_back(static_cast<int>(b.as_int(core::Bounds::between(1, 1 << 20))));
+    for (const auto& b : batches->elements())
+      w.batches.push_back(static_cast<int>(b.as_int(core::Bounds::between(1, 1 << 20))));
     if (w.batches.empty()) batches->fail("expected at least one batch");
   } else if (def) {
-    const auto it = std::find_if(def->params.begin(), def->params.end(), [](const auto& p) { return p.name == "batch"; });
+    const auto it =
+        std::find_if(def->params.begin(), def->params.end(), [](const auto& p) { return p.name == "batch"; });
     w.batches.push_back(it == def->params.end() ? 0 : std::stoi(it->default_value));
   } else {
     w.batches.push_back(0);  // a model file: its own batch
@@ -136,8 +138,8 @@ std::vector<std::vector<std::size_t>> sample(const Spec& spec) {
 
 Spec Spec::load(const std::filesystem::path& file) {
   const auto root = core::ConfigNode::load_file(file);
-  root.check_keys({"name", "arch", "set", "axes", "workloads", "sampling", "samples", "seed", "mode", "gpu",
-                   "precision", "keep"});
+  root.check_keys(
+      {"name", "arch", "set", "axes", "workloads", "sampling", "samples", "seed", "mode", "gpu", "precision", "keep"});
   const auto folder = file.parent_path();
   Spec spec;
   spec.file = file;
@@ -184,7 +186,8 @@ Spec Spec::load(const std::filesystem::path& file) {
     std::size_t grid = 1;
     for (const auto& axis : spec.axes) grid *= axis.values.size();
     if (static_cast<std::size_t>(spec.samples) > grid) {
-      samples->fail(fmt::format("asks for {} fabric points, but the axes make only {}: use sampling: grid", spec.samples, grid));
+      samples->fail(
+          fmt::format("asks for {} fabric points, but the axes make only {}: use sampling: grid", spec.samples, grid));
     }
   } else if (spec.sampling == Sampling::random) {
     sampling->fail("random sampling needs 'samples', the number of fabric points to draw");
@@ -198,7 +201,8 @@ Spec Spec::load(const std::filesystem::path& file) {
       }
     }
   }
-  if (const auto seed = root.find("seed")) spec.seed = static_cast<std::uint64_t>(seed->as_int(core::Bounds::at_least(0)));
+  if (const auto seed = root.find("seed"))
+    spec.seed = static_cast<std::uint64_t>(seed->as_int(core::Bounds::at_least(0)));
   if (const auto mode = root.find("mode")) {
     const std::vector<std::string> choices{"o0", "o1"};
     spec.mode = mode->as_choice(choices);
@@ -217,7 +221,8 @@ Spec Spec::load(const std::filesystem::path& file) {
       const auto& all = result_columns();
       const auto name = k.as_string();
       if (std::find(all.begin(), all.end(), name) == all.end()) {
-        k.fail(fmt::format("no result column '{}'{}; there are {}", name, core::did_you_mean(name, all), fmt::join(all, ", ")));
+        k.fail(fmt::format("no result column '{}'{}; there are {}", name, core::did_you_mean(name, all),
+                           fmt::join(all, ", ")));
       }
       wanted.insert(name);
     }
@@ -248,7 +253,8 @@ std::vector<Point> expand(const Spec& spec, bool fast) {
   const std::string gpu_text = spec.gpu ? core::read_text_file(*spec.gpu) : "";
   std::map<std::string, std::string> model_hash;  // a model file by its contents, a workload by name
   for (const auto& w : spec.workloads) {
-    model_hash[w.model] = workloads::find(w.model) ? w.model : core::stable_hash(core::read_text_file(w.model, std::uintmax_t{1} << 32));
+    model_hash[w.model] =
+        workloads::find(w.model) ? w.model : core::stable_hash(core::read_text_file(w.model, std::uintmax_t{1} << 32));
   }
   std::vector<Point> points;
   for (const auto& indices : sample(spec)) {
@@ -277,11 +283,28 @@ std::vector<Point> expand(const Spec& spec, bool fast) {
 }
 
 const std::vector<std::string>& result_columns() {
-  static const std::vector<std::string> columns{
-      "seconds",     "seconds_per_sample", "samples_per_s", "cycles",           "energy_j",         "energy_per_sample_j",
-      "power_w",     "tflops",             "peak_fraction", "area_mm2",         "peak_tflops",      "sram_mib",
-      "dram_gbps",   "pcus_used",          "pmus_used",     "sections",         "bound",            "gpu",
-      "gpu_seconds_per_sample", "gpu_energy_per_sample_j", "speedup",    "wall_s"};
+  static const std::vector<std::string> columns{"seconds",
+                                                "seconds_per_sample",
+                                                "samples_per_s",
+                                                "cycles",
+                                                "energy_j",
+                                                "energy_per_sample_j",
+                                                "power_w",
+                                                "tflops",
+                                                "peak_fraction",
+                                                "area_mm2",
+                                                "peak_tflops",
+                                                "sram_mib",
+                                                "dram_gbps",
+                                                "pcus_used",
+                                                "pmus_used",
+                                                "sections",
+                                                "bound",
+                                                "gpu",
+                                                "gpu_seconds_per_sample",
+                                                "gpu_energy_per_sample_j",
+                                                "speedup",
+                                                "wall_s"};
   return columns;
 }
 

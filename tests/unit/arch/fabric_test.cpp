@@ -64,7 +64,8 @@ TEST_CASE("cells follow the layout and switches sit at their corners", "[arch][f
         CHECK(u.x == x);
         CHECK(u.y == y);
         std::set<int> neighbours;
-        for (int link_id : fabric.out_links(u.id)) neighbours.insert(fabric.links()[static_cast<std::size_t>(link_id)].dst);
+        for (int link_id : fabric.out_links(u.id))
+          neighbours.insert(fabric.links()[static_cast<std::size_t>(link_id)].dst);
         CHECK(neighbours == std::set<int>{fabric.switch_at(tile, x, y), fabric.switch_at(tile, x + 1, y),
                                           fabric.switch_at(tile, x, y + 1), fabric.switch_at(tile, x + 1, y + 1)});
       }
@@ -77,7 +78,8 @@ TEST_CASE("every link has the spec's bandwidth and latency, and a reverse twin",
   std::multiset<std::pair<int, int>> pairs;
   for (const auto& link : fabric.links()) {
     CHECK(link.bytes_per_cycle == 32);
-    const bool off_chip = fabric.unit(link.src).kind == UnitKind::memory || fabric.unit(link.dst).kind == UnitKind::memory;
+    const bool off_chip =
+        fabric.unit(link.src).kind == UnitKind::memory || fabric.unit(link.dst).kind == UnitKind::memory;
     CHECK(link.latency_cycles == (off_chip ? 100 : 3));  // the tier's 100 ns at 1 GHz
     pairs.insert({link.src, link.dst});
   }
@@ -138,7 +140,8 @@ TEST_CASE("bands of rows share no unit, switch or link, and each is connected in
   const arch::Fabric fabric(arch::Spec::load_file(test::preset("sn10")));
   const int rows = fabric.spec().tile().rows;
   // Three bands of tile 1 covering all its rows, one of a single row.
-  const std::vector<arch::Region> bands{fabric.band("a", 1, 0, 1), fabric.band("b", 1, 1, 9), fabric.band("c", 1, 9, rows)};
+  const std::vector<arch::Region> bands{fabric.band("a", 1, 0, 1), fabric.band("b", 1, 1, 9),
+                                        fabric.band("c", 1, 9, rows)};
   for (const auto& u : fabric.units()) {
     int owners = 0;
     for (const auto& r : bands) owners += fabric.contains(r, u);

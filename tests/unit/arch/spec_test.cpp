@@ -38,8 +38,8 @@ TEST_CASE("layouts place units where they say", "[arch][spec]") {
   const arch::Spec columns = test::tiny({"tile.layout=columns"});
   CHECK(columns.unit_at(0, 3) == 'C');
   CHECK(columns.unit_at(1, 3) == 'M');
-  const arch::Spec custom = test::tiny({"tile.layout=custom", "tile.pcus=8", "tile.pmus=7",
-                                        "tile.pattern=[CCCC, MMMM, CC.M, CCMM]"});
+  const arch::Spec custom =
+      test::tiny({"tile.layout=custom", "tile.pcus=8", "tile.pmus=7", "tile.pattern=[CCCC, MMMM, CC.M, CCMM]"});
   CHECK(custom.unit_at(2, 2) == '.');
   CHECK(custom.unit_at(3, 2) == 'M');
 }
@@ -48,9 +48,9 @@ TEST_CASE("a layout that cannot hold the declared units is rejected", "[arch][sp
   CHECK_THROWS_WITH(test::tiny({"tile.rows=3"}),
                     Contains("tile.pcus: the checkerboard layout of 3 rows x 4 cols places 6 pcus, "
                              "but tile.pcus is 8"));
-  CHECK_THROWS_WITH(test::tiny({"tile.layout=custom", "tile.pattern=[CCCC, CCCC, CCCC, CCCC]",
-                                "tile.pcus=16", "tile.pmus=0"}),
-                    Contains("the layout places no PMU on the tile"));
+  CHECK_THROWS_WITH(
+      test::tiny({"tile.layout=custom", "tile.pattern=[CCCC, CCCC, CCCC, CCCC]", "tile.pcus=16", "tile.pmus=0"}),
+      Contains("the layout places no PMU on the tile"));
   CHECK_THROWS_WITH(test::tiny({"tile.layout=custom", "tile.pattern=[CCCC, MMMM]"}),
                     Contains("expected 4 rows (tile.rows), found 2"));
   CHECK_THROWS_WITH(test::tiny({"tile.layout=custom", "tile.pattern=[CCCC, MMMM, CCXC, MMMM]"}),
@@ -77,11 +77,10 @@ TEST_CASE("ranges and types of every kind of field", "[arch][spec][errors]") {
 }
 
 TEST_CASE("memory tier names are unique", "[arch][spec][errors]") {
-  CHECK_THROWS_WITH(
-      test::tiny({"memory.tiers=[{name: a, kind: ddr, capacity_gib: 1, channels: 1, "
-                  "bandwidth_gbps: 1, latency_ns: 1}, {name: a, kind: hbm, capacity_gib: 1, "
-                  "channels: 1, bandwidth_gbps: 1, latency_ns: 1}]"}),
-      Contains("memory tier 'a' is defined twice"));
+  CHECK_THROWS_WITH(test::tiny({"memory.tiers=[{name: a, kind: ddr, capacity_gib: 1, channels: 1, "
+                                "bandwidth_gbps: 1, latency_ns: 1}, {name: a, kind: hbm, capacity_gib: 1, "
+                                "channels: 1, bandwidth_gbps: 1, latency_ns: 1}]"}),
+                    Contains("memory tier 'a' is defined twice"));
 }
 
 TEST_CASE("the resolved configuration loads back to the same spec", "[arch][spec]") {
@@ -121,7 +120,7 @@ TEST_CASE("layout defaults to checkerboard; description is kept", "[arch][spec]"
 }
 
 TEST_CASE("fabrics too large to model are refused at 'tiles'", "[arch][spec][errors]") {
-  CHECK_THROWS_WITH(test::tiny({"tiles=4096", "tile.rows=1024", "tile.cols=1024", "tile.pcus=524288",
-                                "tile.pmus=524288"}),
-                    Contains("tiles: 4096 tiles of 1024 x 1024 cells make"));
+  CHECK_THROWS_WITH(
+      test::tiny({"tiles=4096", "tile.rows=1024", "tile.cols=1024", "tile.pcus=524288", "tile.pmus=524288"}),
+      Contains("tiles: 4096 tiles of 1024 x 1024 cells make"));
 }

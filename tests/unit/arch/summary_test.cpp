@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "arch/summary.h"
-#include "core/config.h"
 #include "arch_test_util.h"
+#include "core/config.h"
 
 using namespace rdasim;
 

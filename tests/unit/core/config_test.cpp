@@ -53,10 +53,8 @@ TEST_CASE("typed reads say what was expected and what was found", "[core][config
         "doc.yaml:4:11: pcu.stages: expected an integer >= 1, found 'six'");
   CHECK(error_of([&] { (void)root.at("pcu").at("lanes").as_int(Bounds::between(1, 8)); }) ==
         "doc.yaml:3:10: pcu.lanes: expected an integer in [1, 8], found '16'");
-  CHECK(error_of([&] { (void)root.at("pcu").as_int(); }) ==
-        "doc.yaml:3:3: pcu: expected an integer, found a mapping");
-  CHECK(error_of([&] { (void)root.at("name").as_double(); }) ==
-        "doc.yaml:1:7: name: expected a number, found 'test'");
+  CHECK(error_of([&] { (void)root.at("pcu").as_int(); }) == "doc.yaml:3:3: pcu: expected an integer, found a mapping");
+  CHECK(error_of([&] { (void)root.at("name").as_double(); }) == "doc.yaml:1:7: name: expected a number, found 'test'");
   CHECK(error_of([&] { (void)root.at("memory").at("tiers").elements().at(0).at("bandwidth_gbps").as_int(); }) ==
         "doc.yaml:8:23: memory.tiers.0.bandwidth_gbps: expected an integer, found '51.2'");
   CHECK(error_of([&] { (void)root.at("pcu").at("stages").as_bool(); }) ==
@@ -83,7 +81,9 @@ TEST_CASE("missing keys are reported at the enclosing mapping", "[core][config][
 
 TEST_CASE("unknown keys fail with a suggestion at the key itself", "[core][config][errors]") {
   const auto root = ConfigNode::parse(k_doc, "doc.yaml");
-  CHECK(error_of([&] { root.at("pcu").check_keys({"lanes", "stage"}); }) ==
+  CHECK(error_of([&] {
+          root.at("pcu").check_keys({"lanes", "stage"});
+        }) ==
         "doc.yaml:4:3: pcu.stages: unknown key 'stages' (did you mean 'stage'?); allowed here: "
         "'lanes' or 'stage'");
   CHECK_NOTHROW(root.at("pcu").check_keys({"lanes", "stages", "precision"}));
@@ -101,13 +101,11 @@ TEST_CASE("choices list what is allowed", "[core][config][errors]") {
         "c.yaml:1:12: precision: expected one of 'fp32' or 'bf16_fp32acc', found 'bf16' (did you "
         "mean 'bf16_fp32acc'?)");
   const auto close = ConfigNode::parse("precision: fp23\n", "c.yaml");
-  CHECK_THROWS_WITH(close.at("precision").as_choice(k_precisions),
-                    Contains("(did you mean 'fp32'?)"));
+  CHECK_THROWS_WITH(close.at("precision").as_choice(k_precisions), Contains("(did you mean 'fp32'?)"));
 }
 
 TEST_CASE("malformed YAML reports the parser's position", "[core][config][errors]") {
-  CHECK(error_of([] { (void)ConfigNode::parse("a: [1, 2\nb: 3\n", "bad.yaml"); })
-            .starts_with("bad.yaml:"));
+  CHECK(error_of([] { (void)ConfigNode::parse("a: [1, 2\nb: 3\n", "bad.yaml"); }).starts_with("bad.yaml:"));
   CHECK_THROWS_WITH(ConfigNode::parse("a: [1, 2\nb: 3\n", "bad.yaml"), Contains("malformed YAML"));
   CHECK(error_of([] { (void)ConfigNode::parse("- 1\n- 2\n", "list.yaml"); }) ==
         "list.yaml:1:1: expected a mapping of keys at the top of the document, found a list of 2 elements");
@@ -142,8 +140,7 @@ TEST_CASE("overrides replace, add and index into lists", "[core][config][overrid
 TEST_CASE("bad overrides are reported with the override", "[core][config][override][errors]") {
   CHECK(error_of([] { (void)Override::parse("pcu.lanes"); }) ==
         "--set pcu.lanes: expected key.path=value, found no '='");
-  CHECK(error_of([] { (void)Override::parse("=3"); }) ==
-        "--set =3: expected key.path=value, found no key");
+  CHECK(error_of([] { (void)Override::parse("=3"); }) == "--set =3: expected key.path=value, found no key");
   CHECK_THROWS_WITH(Override::parse("pcu..lanes=3"), Contains("empty part"));
   auto parse_with = [](const char* text) {
     const std::vector<Override> ov{Override::parse(text)};
@@ -167,7 +164,8 @@ TEST_CASE("an override with a bad value fails at the override when read", "[core
 
 TEST_CASE("quoted scalars are strings, not numbers", "[core][config][errors]") {
   const auto root = ConfigNode::parse("a: '4'\nb: \"2.5\"\nc: +-4\nd: 4\n", "q.yaml");
-  CHECK_THROWS_WITH(root.at("a").as_int(), Contains("expected an integer, found the text '4' (a quoted or block scalar is never a number)"));
+  CHECK_THROWS_WITH(root.at("a").as_int(),
+                    Contains("expected an integer, found the text '4' (a quoted or block scalar is never a number)"));
   CHECK_THROWS_WITH(root.at("b").as_double(), Contains("expected a number, found the text '2.5'"));
   CHECK_THROWS_WITH(root.at("c").as_int(), Contains("found '+-4'"));
   CHECK(root.at("a").as_string() == "4");

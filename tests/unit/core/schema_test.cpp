@@ -9,17 +9,18 @@ using Catch::Matchers::Contains;
 namespace {
 
 const Schema& schema() {
-  static const Schema s("test", {
-      decl::text("name", "what it is called"),
-      decl::integer("count", "", "how many", Bounds::between(1, 10)),
-      decl::number("rate", "GB/s", "how fast", Bounds::above(0), Presence::defaulted, "2.5"),
-      decl::integer("limit", "", "an optional cap", Bounds::at_least(0), Presence::optional),
-      decl::choice("mode", "how", {"fast", "slow"}),
-      decl::section("unit", "a part"),
-      decl::integer("unit.size", "B", "its size", Bounds::at_least(1)),
-      decl::list("items", "the items", Presence::optional),
-      decl::text("items[].id", "an item's id"),
-  });
+  static const Schema s("test",
+                        {
+                            decl::text("name", "what it is called"),
+                            decl::integer("count", "", "how many", Bounds::between(1, 10)),
+                            decl::number("rate", "GB/s", "how fast", Bounds::above(0), Presence::defaulted, "2.5"),
+                            decl::integer("limit", "", "an optional cap", Bounds::at_least(0), Presence::optional),
+                            decl::choice("mode", "how", {"fast", "slow"}),
+                            decl::section("unit", "a part"),
+                            decl::integer("unit.size", "B", "its size", Bounds::at_least(1)),
+                            decl::list("items", "the items", Presence::optional),
+                            decl::text("items[].id", "an item's id"),
+                        });
   return s;
 }
 
@@ -89,8 +90,13 @@ TEST_CASE("the schema documents itself", "[core][schema]") {
   const Json d = schema().describe();
   CHECK(d["document"] == "test");
   REQUIRE(d["keys"].size() == 9);
-  CHECK(d["keys"][2] == Json{{"key", "rate"}, {"type", "number"}, {"unit", "GB/s"}, {"allowed", "> 0"},
-                             {"presence", "default"}, {"default", "2.5"}, {"description", "how fast"}});
+  CHECK(d["keys"][2] == Json{{"key", "rate"},
+                             {"type", "number"},
+                             {"unit", "GB/s"},
+                             {"allowed", "> 0"},
+                             {"presence", "default"},
+                             {"default", "2.5"},
+                             {"description", "how fast"}});
   const std::string md = schema().describe_markdown();
   CHECK_THAT(md, Contains("| `count` | integer |  | in [1, 10] | required | how many |"));
   CHECK_THAT(md, Contains("| `mode` | choice |  | 'fast' or 'slow' | required | how |"));

@@ -8,11 +8,11 @@
 #include <random>
 #include <set>
 
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 
-#include "graphs/autodiff.h"
 #include "core/error.h"
+#include "graphs/autodiff.h"
 #include "graphs/editor.h"
 #include "graphs/op_registry.h"
 #include "graphs/verify.h"
@@ -98,7 +98,9 @@ struct Check {
   std::function<void(Case&)> build;
 };
 
-graphs::Attrs ints_attr(const std::string& name, std::vector<std::int64_t> v) { return make_attrs({{name, std::move(v)}}); }
+graphs::Attrs ints_attr(const std::string& name, std::vector<std::int64_t> v) {
+  return make_attrs({{name, std::move(v)}});
+}
 
 std::vector<Check> checks() {
   std::vector<Check> c;
@@ -125,44 +127,59 @@ std::vector<Check> checks() {
                    t.op(kind, {t.param("a", {2, 3, 4}), t.param("b", {3, 1})});
                  }});
   }
-  c.push_back({"Div", "Div broadcasting", [positive](Case& t) { t.op("Div", {t.param("a", {2, 3}), t.param("b", {3}, positive)}); }});
+  c.push_back({"Div", "Div broadcasting", [positive](Case& t) {
+                 t.op("Div", {t.param("a", {2, 3}), t.param("b", {3}, positive)});
+               }});
   c.push_back({"Pow", "Pow", [positive](Case& t) {
                  t.op("Pow", {t.param("a", {2, 3}, positive), t.param("b", {2, 3}, {-1.5, 1.5, 0.1})});
                }});
   c.push_back({"Where", "Where with a constant condition, broadcasting", [](Case& t) {
                  t.op("Where", {t.constant("cond", {3, 1}, {1, 0, 1}), t.param("x", {3, 4}), t.param("y", {4})});
                }});
-  c.push_back({"MatMul", "MatMul batched [2,3,4] x [4,5]", [](Case& t) { t.op("MatMul", {t.param("a", {2, 3, 4}), t.param("b", {4, 5})}); }});
-  c.push_back({"MatMul", "MatMul [3,4] x batched [2,4,5]", [](Case& t) { t.op("MatMul", {t.param("a", {3, 4}), t.param("b", {2, 4, 5})}); }});
+  c.push_back({"MatMul", "MatMul batched [2,3,4] x [4,5]", [](Case& t) {
+                 t.op("MatMul", {t.param("a", {2, 3, 4}), t.param("b", {4, 5})});
+               }});
+  c.push_back({"MatMul", "MatMul [3,4] x batched [2,4,5]", [](Case& t) {
+                 t.op("MatMul", {t.param("a", {3, 4}), t.param("b", {2, 4, 5})});
+               }});
   for (int ta = 0; ta < 2; ++ta) {
     for (int tb = 0; tb < 2; ++tb) {
-      c.push_back({"Gemm", fmt::format("Gemm transA {} transB {} with C [4] and alpha, beta", ta, tb), [ta, tb](Case& t) {
-                     const TensorId a = t.param("a", ta ? Shape{5, 3} : Shape{3, 5});
-                     const TensorId b = t.param("b", tb ? Shape{4, 5} : Shape{5, 4});
-                     t.op("Gemm", {a, b, t.param("c", {4})},
-                          make_attrs({{"transA", std::int64_t{ta}}, {"transB", std::int64_t{tb}}, {"alpha", 0.7}, {"beta", 1.3}}));
-                   }});
+      c.push_back(
+          {"Gemm", fmt::format("Gemm transA {} transB {} with C [4] and alpha, beta", ta, tb), [ta, tb](Case& t) {
+             const TensorId a = t.param("a", ta ? Shape{5, 3} : Shape{3, 5});
+             const TensorId b = t.param("b", tb ? Shape{4, 5} : Shape{5, 4});
+             t.op("Gemm", {a, b, t.param("c", {4})},
+                  make_attrs(
+                      {{"transA", std::int64_t{ta}}, {"transB", std::int64_t{tb}}, {"alpha", 0.7}, {"beta", 1.3}}));
+           }});
     }
   }
   c.push_back({"SpMM", "SpMM, CSR [3 x 4] times [2, 4, 3]", [](Case& t) {
-                 t.op("SpMM", {t.ints("row_ptr", {0, 2, 3, 5}), t.ints("col_idx", {0, 3, 1, 2, 3}),
-                               t.constant("values", {5}, {0.5, -1.0, 2.0, 0.25, 1.5}), t.param("b", {2, 4, 3})},
+                 t.op("SpMM",
+                      {t.ints("row_ptr", {0, 2, 3, 5}), t.ints("col_idx", {0, 3, 1, 2, 3}),
+                       t.constant("values", {5}, {0.5, -1.0, 2.0, 0.25, 1.5}), t.param("b", {2, 4, 3})},
                       make_attrs({{"cols", std::int64_t{4}}}));
                }});
   c.push_back({"Conv", "Conv stride 2, pads, dilation 1, bias", [](Case& t) {
                  t.op("Conv", {t.param("x", {2, 3, 7, 6}), t.param("w", {4, 3, 3, 3}), t.param("bias", {4})},
-                      make_attrs({{"strides", std::vector<std::int64_t>{2, 2}}, {"pads", std::vector<std::int64_t>{1, 1, 1, 0}}}));
+                      make_attrs({{"strides", std::vector<std::int64_t>{2, 2}},
+                                  {"pads", std::vector<std::int64_t>{1, 1, 1, 0}}}));
                }});
   c.push_back({"Conv", "Conv group 2, dilation 2, stride 3, no bias", [](Case& t) {
                  t.op("Conv", {t.param("x", {1, 4, 9, 8}), t.param("w", {6, 2, 2, 3})},
-                      make_attrs({{"group", std::int64_t{2}}, {"dilations", std::vector<std::int64_t>{2, 2}},
-                                  {"strides", std::vector<std::int64_t>{3, 3}}, {"pads", std::vector<std::int64_t>{1, 0, 1, 2}}}));
+                      make_attrs({{"group", std::int64_t{2}},
+                                  {"dilations", std::vector<std::int64_t>{2, 2}},
+                                  {"strides", std::vector<std::int64_t>{3, 3}},
+                                  {"pads", std::vector<std::int64_t>{1, 0, 1, 2}}}));
                }});
   c.push_back({"ConvTranspose", "ConvTranspose stride 2, pads, bias", [](Case& t) {
                  t.op("ConvTranspose", {t.param("x", {2, 3, 4, 3}), t.param("w", {3, 2, 3, 3}), t.param("bias", {2})},
-                      make_attrs({{"strides", std::vector<std::int64_t>{2, 2}}, {"pads", std::vector<std::int64_t>{1, 0, 1, 1}}}));
+                      make_attrs({{"strides", std::vector<std::int64_t>{2, 2}},
+                                  {"pads", std::vector<std::int64_t>{1, 0, 1, 1}}}));
                }});
-  c.push_back({"GlobalAveragePool", "GlobalAveragePool", [](Case& t) { t.op("GlobalAveragePool", {t.param("x", {2, 3, 4, 5})}); }});
+  c.push_back({"GlobalAveragePool", "GlobalAveragePool", [](Case& t) {
+                 t.op("GlobalAveragePool", {t.param("x", {2, 3, 4, 5})});
+               }});
   for (std::string kind : {"Softmax", "LogSoftmax"}) {
     c.push_back({kind, kind + " axis 1 of [2,5,3]", [kind](Case& t) {
                    t.op(kind, {t.param("x", {2, 5, 3}, {-2, 2, 0})}, make_attrs({{"axis", std::int64_t{1}}}));
@@ -172,61 +189,84 @@ std::vector<Check> checks() {
                  t.op("ReduceMean", {t.param("x", {2, 3, 4}), t.ints("axes", {0, 2})});
                }});
   c.push_back({"ReduceSum", "ReduceSum axis -1, no keepdims", [](Case& t) {
-                 t.op("ReduceSum", {t.param("x", {2, 3, 4}), t.ints("axes", {-1})}, make_attrs({{"keepdims", std::int64_t{0}}}));
+                 t.op("ReduceSum", {t.param("x", {2, 3, 4}), t.ints("axes", {-1})},
+                      make_attrs({{"keepdims", std::int64_t{0}}}));
                }});
   c.push_back({"ReduceSum", "ReduceSum of everything", [](Case& t) {
                  t.op("ReduceSum", {t.param("x", {2, 3})}, make_attrs({{"keepdims", std::int64_t{0}}}));
                }});
-  c.push_back({"ReduceMax", "ReduceMax axis 1, keepdims", [](Case& t) { t.op("ReduceMax", {t.param("x", {2, 4, 3}), t.ints("axes", {1})}); }});
+  c.push_back({"ReduceMax", "ReduceMax axis 1, keepdims", [](Case& t) {
+                 t.op("ReduceMax", {t.param("x", {2, 4, 3}), t.ints("axes", {1})});
+               }});
   c.push_back({"ReduceMax", "ReduceMax of everything, no keepdims", [](Case& t) {
                  t.op("ReduceMax", {t.param("x", {3, 4})}, make_attrs({{"keepdims", std::int64_t{0}}}));
                }});
   c.push_back({"MaxPool", "MaxPool 3x3 stride 2 pads 1", [](Case& t) {
                  t.op("MaxPool", {t.param("x", {2, 2, 7, 6})},
-                      make_attrs({{"kernel_shape", std::vector<std::int64_t>{3, 3}}, {"strides", std::vector<std::int64_t>{2, 2}},
+                      make_attrs({{"kernel_shape", std::vector<std::int64_t>{3, 3}},
+                                  {"strides", std::vector<std::int64_t>{2, 2}},
                                   {"pads", std::vector<std::int64_t>{1, 1, 1, 1}}}));
                }});
   for (std::int64_t include : {0, 1}) {
-    c.push_back({"AveragePool", fmt::format("AveragePool 3x2 stride 2 pads, count_include_pad {}", include), [include](Case& t) {
+    c.push_back({"AveragePool", fmt::format("AveragePool 3x2 stride 2 pads, count_include_pad {}", include),
+                 [include](Case& t) {
                    t.op("AveragePool", {t.param("x", {1, 3, 6, 5})},
-                        make_attrs({{"kernel_shape", std::vector<std::int64_t>{3, 2}}, {"strides", std::vector<std::int64_t>{2, 2}},
-                                    {"pads", std::vector<std::int64_t>{1, 0, 1, 1}}, {"count_include_pad", include}}));
+                        make_attrs({{"kernel_shape", std::vector<std::int64_t>{3, 2}},
+                                    {"strides", std::vector<std::int64_t>{2, 2}},
+                                    {"pads", std::vector<std::int64_t>{1, 0, 1, 1}},
+                                    {"count_include_pad", include}}));
                  }});
   }
   c.push_back({"LayerNormalization", "LayerNormalization over the last axis", [](Case& t) {
                  t.op("LayerNormalization", {t.param("x", {3, 5}), t.param("scale", {5}), t.param("bias", {5})});
                }});
   c.push_back({"LayerNormalization", "LayerNormalization from axis 1, scale only", [](Case& t) {
-                 t.op("LayerNormalization", {t.param("x", {2, 3, 4}), t.param("scale", {3, 4})}, make_attrs({{"axis", std::int64_t{1}}}));
+                 t.op("LayerNormalization", {t.param("x", {2, 3, 4}), t.param("scale", {3, 4})},
+                      make_attrs({{"axis", std::int64_t{1}}}));
                }});
   c.push_back({"BatchNormalization", "BatchNormalization (inference form)", [](Case& t) {
-                 t.op("BatchNormalization", {t.param("x", {2, 3, 2, 2}), t.param("scale", {3}), t.param("bias", {3}),
-                                             t.constant("mean", {3}, {0.1, -0.2, 0.3}), t.constant("var", {3}, {0.5, 1.5, 1.0})});
+                 t.op("BatchNormalization",
+                      {t.param("x", {2, 3, 2, 2}), t.param("scale", {3}), t.param("bias", {3}),
+                       t.constant("mean", {3}, {0.1, -0.2, 0.3}), t.constant("var", {3}, {0.5, 1.5, 1.0})});
                }});
-  c.push_back({"Flatten", "Flatten axis 2", [](Case& t) { t.op("Flatten", {t.param("x", {2, 3, 4})}, make_attrs({{"axis", std::int64_t{2}}})); }});
-  c.push_back({"Reshape", "Reshape", [](Case& t) { t.op("Reshape", {t.param("x", {2, 3, 4}), t.ints("shape", {4, -1})}); }});
+  c.push_back({"Flatten", "Flatten axis 2", [](Case& t) {
+                 t.op("Flatten", {t.param("x", {2, 3, 4})}, make_attrs({{"axis", std::int64_t{2}}}));
+               }});
+  c.push_back({"Reshape", "Reshape", [](Case& t) {
+                 t.op("Reshape", {t.param("x", {2, 3, 4}), t.ints("shape", {4, -1})});
+               }});
   c.push_back({"Squeeze", "Squeeze", [](Case& t) { t.op("Squeeze", {t.param("x", {2, 1, 3}), t.ints("axes", {1})}); }});
-  c.push_back({"Unsqueeze", "Unsqueeze", [](Case& t) { t.op("Unsqueeze", {t.param("x", {2, 3}), t.ints("axes", {0, 3})}); }});
+  c.push_back({"Unsqueeze", "Unsqueeze", [](Case& t) {
+                 t.op("Unsqueeze", {t.param("x", {2, 3}), t.ints("axes", {0, 3})});
+               }});
   c.push_back({"Identity", "Identity", [](Case& t) { t.op("Identity", {t.param("x", {2, 3})}); }});
   c.push_back({"Transpose", "Transpose perm [1, 2, 0]", [](Case& t) {
                  t.op("Transpose", {t.param("x", {2, 3, 4})}, ints_attr("perm", {1, 2, 0}));
                }});
   c.push_back({"Concat", "Concat axis 1 of three", [](Case& t) {
-                 t.op("Concat", {t.param("a", {2, 1, 3}), t.constant("b", {2, 2, 3}, std::vector<double>(12, 0.5)), t.param("c", {2, 3, 3})},
+                 t.op("Concat",
+                      {t.param("a", {2, 1, 3}), t.constant("b", {2, 2, 3}, std::vector<double>(12, 0.5)),
+                       t.param("c", {2, 3, 3})},
                       make_attrs({{"axis", std::int64_t{1}}}));
                }});
-  c.push_back({"Split", "Split axis 1 into [1, 3, 2]", [](Case& t) {
-                 t.op("Split", {t.param("x", {2, 6}), t.ints("split", {1, 3, 2})}, make_attrs({{"axis", std::int64_t{1}}}), 3);
-               }});
+  c.push_back(
+      {"Split", "Split axis 1 into [1, 3, 2]", [](Case& t) {
+         t.op("Split", {t.param("x", {2, 6}), t.ints("split", {1, 3, 2})}, make_attrs({{"axis", std::int64_t{1}}}), 3);
+       }});
   c.push_back({"Slice", "Slice with steps 2 and -1", [](Case& t) {
-                 t.op("Slice", {t.param("x", {5, 6}), t.ints("starts", {1, 4}), t.ints("ends", {5, 0}), t.ints("axes", {0, 1}),
-                                t.ints("steps", {2, -1})});
+                 t.op("Slice", {t.param("x", {5, 6}), t.ints("starts", {1, 4}), t.ints("ends", {5, 0}),
+                                t.ints("axes", {0, 1}), t.ints("steps", {2, -1})});
                }});
   c.push_back({"Gather", "Gather axis 1 with a repeated index", [](Case& t) {
-                 t.op("Gather", {t.param("x", {2, 4, 3}), t.ints("indices", {3, 0, 3})}, make_attrs({{"axis", std::int64_t{1}}}));
+                 t.op("Gather", {t.param("x", {2, 4, 3}), t.ints("indices", {3, 0, 3})},
+                      make_attrs({{"axis", std::int64_t{1}}}));
                }});
-  c.push_back({"Expand", "Expand [3,1] to [2,3,4]", [](Case& t) { t.op("Expand", {t.param("x", {3, 1}), t.ints("shape", {2, 3, 4})}); }});
-  c.push_back({"Cast", "Cast to f64", [](Case& t) { t.op("Cast", {t.param("x", {2, 3})}, make_attrs({{"to", std::string("f64")}})); }});
+  c.push_back({"Expand", "Expand [3,1] to [2,3,4]", [](Case& t) {
+                 t.op("Expand", {t.param("x", {3, 1}), t.ints("shape", {2, 3, 4})});
+               }});
+  c.push_back({"Cast", "Cast to f64", [](Case& t) {
+                 t.op("Cast", {t.param("x", {2, 3})}, make_attrs({{"to", std::string("f64")}}));
+               }});
   return c;
 }
 
@@ -270,7 +310,8 @@ TEST_CASE("every gradient rule matches central differences in fp64", "[graphs][a
           diff += (analytic[i] - numeric[i]) * (analytic[i] - numeric[i]);
           norm += numeric[i] * numeric[i];
         }
-        INFO(fmt::format("{}: d/d{} ({} elements), |grad| {:.3g}", check.label, forward.tensor(p).name, x.size(), std::sqrt(norm)));
+        INFO(fmt::format("{}: d/d{} ({} elements), |grad| {:.3g}", check.label, forward.tensor(p).name, x.size(),
+                         std::sqrt(norm)));
         CHECK(norm > 0);
         CHECK(std::sqrt(diff / norm) < 1e-6);
       }
@@ -301,7 +342,8 @@ TEST_CASE("a gradient through an op kind without a rule fails naming the op", "[
     (void)graphs::add_gradients(t.graph(), loss, t.params());
     FAIL("expected an UnsupportedError");
   } catch (const core::UnsupportedError& e) {
-    CHECK(std::string(e.what()).find("op 'op' (SumTo): no gradient: the op kind has no gradient rule") != std::string::npos);
+    CHECK(std::string(e.what()).find("op 'op' (SumTo): no gradient: the op kind has no gradient rule") !=
+          std::string::npos);
   }
 }
 
@@ -338,16 +380,19 @@ std::string unsupported_message(Case& t) {
   return "";
 }
 
-TEST_CASE("uses of an op its gradient rule does not cover fail naming the op and the use", "[graphs][autodiff][errors]") {
+TEST_CASE("uses of an op its gradient rule does not cover fail naming the op and the use",
+          "[graphs][autodiff][errors]") {
   using Catch::Matchers::Contains;
   {
     Case t;
-    t.op("Conv", {t.param("x", {1, 2, 5, 5}), t.param("w", {2, 2, 3, 3})}, make_attrs({{"auto_pad", std::string("SAME_UPPER")}}));
+    t.op("Conv", {t.param("x", {1, 2, 5, 5}), t.param("w", {2, 2, 3, 3})},
+         make_attrs({{"auto_pad", std::string("SAME_UPPER")}}));
     CHECK_THAT(unsupported_message(t), Contains("op 'op' (Conv): no gradient: auto_pad SAME_UPPER"));
   }
   {
     Case t;
-    t.op("ConvTranspose", {t.param("x", {1, 2, 3, 3}), t.param("w", {2, 1, 3, 3})}, make_attrs({{"group", std::int64_t{2}}}));
+    t.op("ConvTranspose", {t.param("x", {1, 2, 3, 3}), t.param("w", {2, 1, 3, 3})},
+         make_attrs({{"group", std::int64_t{2}}}));
     CHECK_THAT(unsupported_message(t), Contains("op 'op' (ConvTranspose): no gradient: groups"));
   }
   {
@@ -357,7 +402,8 @@ TEST_CASE("uses of an op its gradient rule does not cover fail naming the op and
   }
   {
     Case t;
-    t.op("SpMM", {t.ints("row_ptr", {0, 1, 2}), t.ints("col_idx", {1, 0}), t.param("values", {2}), t.param("b", {2, 3})},
+    t.op("SpMM",
+         {t.ints("row_ptr", {0, 1, 2}), t.ints("col_idx", {1, 0}), t.param("values", {2}), t.param("b", {2, 3})},
          make_attrs({{"cols", std::int64_t{2}}}));
     CHECK_THAT(unsupported_message(t), Contains("op 'op' (SpMM): no gradient: the sparse values must be constants"));
   }
@@ -378,7 +424,8 @@ std::vector<double> gradient_of(Case& t, TensorId param) {
   return sim::functional::run(t.graph(), {}, fp64).at(t.graph().tensor(grads.of.at(param)).name).data;
 }
 
-TEST_CASE("ties: ReduceMax shares the gradient among equal maxima, MaxPool gives it to the first", "[graphs][autodiff]") {
+TEST_CASE("ties: ReduceMax shares the gradient among equal maxima, MaxPool gives it to the first",
+          "[graphs][autodiff]") {
   {
     Case t;
     const TensorId x = t.param("x", {1, 3});

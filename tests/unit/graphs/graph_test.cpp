@@ -7,10 +7,10 @@
 #include "graphs/export.h"
 
 using namespace rdasim;
+using Catch::Matchers::Contains;
 using graphs::Shape;
 using test::In;
 using test::one_op;
-using Catch::Matchers::Contains;
 
 namespace {
 
@@ -62,8 +62,8 @@ TEST_CASE("a cycle is reported with its path", "[graphs][ir][errors]") {
   op(g, "p", "Add", {x, b}, {a});
   op(g, "q", "Relu", {a}, {b});
   op(g, "r", "Relu", {a}, {y});
-  CHECK_THROWS_WITH(graphs::topological_order(g), Contains("the ops form a cycle: p -> q -> p") ||
-                                                      Contains("the ops form a cycle: q -> p -> q"));
+  CHECK_THROWS_WITH(graphs::topological_order(g),
+                    Contains("the ops form a cycle: p -> q -> p") || Contains("the ops form a cycle: q -> p -> q"));
 }
 
 TEST_CASE("structural errors name the op or tensor", "[graphs][ir][errors]") {

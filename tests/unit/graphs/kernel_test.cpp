@@ -3,11 +3,11 @@
 
 #include <catch2/catch.hpp>
 
+#include "graph_test_util.h"
 #include "graphs/builder.h"
 #include "graphs/op_registry.h"
 #include "graphs/transforms.h"
 #include "graphs/verify.h"
-#include "graph_test_util.h"
 
 using namespace rdasim;
 using Catch::Matchers::Contains;
@@ -28,7 +28,7 @@ TEST_CASE("representable rounds as a conversion to the type would", "[graphs][ty
   CHECK(representable(DType::bf16, 1.0 + 3 * 0x1p-8) == 1.0 + 0x1p-6);
   CHECK(representable(DType::bf16, 1.0 + 0x1p-8 + 0x1p-20) == 1.0 + 0x1p-7);
   CHECK(representable(DType::bf16, 3.14159265) == 3.140625);
-  CHECK(std::isinf(representable(DType::bf16, 3.4e38)));  // above bf16's largest finite 3.39e38
+  CHECK(std::isinf(representable(DType::bf16, 3.4e38)));    // above bf16's largest finite 3.39e38
   CHECK(representable(DType::bf16, 0x1p-130) == 0x1p-130);  // subnormal, exact
   // f16: 11 significant bits, largest finite 65504, subnormals down to 2^-24.
   CHECK(representable(DType::f16, 65504.0) == 65504.0);

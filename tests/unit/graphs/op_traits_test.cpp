@@ -23,7 +23,9 @@ namespace {
 graphs::OpDef minimal_def(std::string kind) {
   graphs::OpDef def;
   def.kind = std::move(kind);
-  def.infer = [](const graphs::OpContext& ctx) { return std::vector<graphs::TensorInfo>{{ctx.in_shape(0), ctx.in_dtype(0)}}; };
+  def.infer = [](const graphs::OpContext& ctx) {
+    return std::vector<graphs::TensorInfo>{{ctx.in_shape(0), ctx.in_dtype(0)}};
+  };
   def.flops = [](const graphs::OpContext&) { return 0.0; };
   return def;
 }
@@ -60,7 +62,8 @@ TEST_CASE("a kind registered without traits is rejected", "[graphs][traits]") {
   auto matrix = minimal_def("GemmWithoutView");
   matrix.traits = graphs::elementwise_traits();
   matrix.traits->engine = Engine::matrix;
-  CHECK_THROWS_WITH(registry.add(matrix), Catch::Matchers::Contains("matrix op kind without a GEMM view: GemmWithoutView"));
+  CHECK_THROWS_WITH(registry.add(matrix),
+                    Catch::Matchers::Contains("matrix op kind without a GEMM view: GemmWithoutView"));
 
   auto fine = minimal_def("Traited");
   fine.traits = graphs::elementwise_traits();

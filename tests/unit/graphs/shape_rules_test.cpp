@@ -6,13 +6,13 @@
 #include "graphs/op_registry.h"
 
 using namespace rdasim;
+using Catch::Matchers::Contains;
 using graphs::Shape;
 using test::attrs;
 using test::In;
 using test::ints;
 using test::one_op;
 using test::out_shape;
-using Catch::Matchers::Contains;
 using I = std::vector<std::int64_t>;
 
 namespace {
@@ -49,7 +49,9 @@ TEST_CASE("Gemm transposes and broadcasts C", "[graphs][shapes]") {
 
 TEST_CASE("Conv: the lensing encoder's published output sizes", "[graphs][shapes]") {
   // WORKLOADS.md: 3x111x111 -> 64x55x55 -> 64x27x27 -> 128x9x9 -> 128x3x3 -> 256x1x1.
-  struct Layer { std::int64_t cin, cout, k, s, p, out; };
+  struct Layer {
+    std::int64_t cin, cout, k, s, p, out;
+  };
   std::int64_t size = 111;
   for (const Layer& l : {Layer{3, 64, 4, 2, 1, 55}, Layer{64, 64, 4, 2, 1, 27}, Layer{64, 128, 4, 3, 1, 9},
                          Layer{128, 128, 4, 3, 1, 3}, Layer{128, 256, 3, 1, 0, 1}}) {
@@ -72,7 +74,8 @@ TEST_CASE("Conv: padding modes, dilation, groups and bias", "[graphs][shapes]") 
   CHECK(out_shape(one_op("Conv", {{"x", {1, 2, 10}}, {"w", {4, 1, 3}}}, 1,
                          attrs({{"group", std::int64_t{2}}, {"dilations", I{2}}}))) == Shape{1, 4, 6});
   CHECK_THROWS_WITH(one_op("Conv", {{"x", {1, 3, 8, 8}}, {"w", {4, 2, 3, 3}}}), Contains("channels do not match"));
-  CHECK_THROWS_WITH(one_op("Conv", {{"x", {1, 1, 2, 2}}, {"w", {1, 1, 3, 3}}}), Contains("larger than the padded input"));
+  CHECK_THROWS_WITH(one_op("Conv", {{"x", {1, 1, 2, 2}}, {"w", {1, 1, 3, 3}}}),
+                    Contains("larger than the padded input"));
   CHECK_THROWS_WITH(one_op("Conv", {{"x", {1, 1, 8, 8}}, {"w", {1, 1, 3, 3}}}, 1, attrs({{"pads", I{1, 1}}})),
                     Contains("pads has 2 values, expected 4"));
 }
@@ -89,7 +92,8 @@ TEST_CASE("Pooling: ceil mode, padding, indices and the global form", "[graphs][
   CHECK(out_shape(one_op("MaxPool", {{"x", {1, 1, 4, 4}}}, 1,
                          attrs({{"kernel_shape", I{3, 3}}, {"strides", I{2, 2}}, {"ceil_mode", std::int64_t{1}}}))) ==
         Shape{1, 1, 2, 2});
-  const auto indices = one_op("MaxPool", {{"x", {1, 3, 32, 32}}}, 2, attrs({{"kernel_shape", I{2, 2}}, {"strides", I{2, 2}}}));
+  const auto indices =
+      one_op("MaxPool", {{"x", {1, 3, 32, 32}}}, 2, attrs({{"kernel_shape", I{2, 2}}, {"strides", I{2, 2}}}));
   CHECK(out_shape(indices, 1) == Shape{1, 3, 16, 16});
   CHECK(indices.tensor(indices.ops()[0].outputs[1]).dtype == graphs::DType::i64);
   CHECK(out_shape(one_op("AveragePool", {{"x", {1, 3, 32, 32}}}, 1,
@@ -119,7 +123,8 @@ TEST_CASE("Reshape, Flatten, Squeeze, Unsqueeze, Transpose", "[graphs][shapes]")
 }
 
 TEST_CASE("Concat, Split, Slice, Gather, Expand", "[graphs][shapes]") {
-  CHECK(out_shape(one_op("Concat", {{"a", {2, 3}}, {"b", {2, 5}}}, 1, attrs({{"axis", std::int64_t{-1}}}))) == Shape{2, 8});
+  CHECK(out_shape(one_op("Concat", {{"a", {2, 3}}, {"b", {2, 5}}}, 1, attrs({{"axis", std::int64_t{-1}}}))) ==
+        Shape{2, 8});
   CHECK_THROWS_WITH(one_op("Concat", {{"a", {2, 3}}, {"b", {3, 5}}}, 1, attrs({{"axis", std::int64_t{1}}})),
                     Contains("does not match [2, 3] outside axis 1"));
   const auto split = one_op("Split", {{"x", {6, 4}}}, 3);
@@ -128,11 +133,15 @@ TEST_CASE("Concat, Split, Slice, Gather, Expand", "[graphs][shapes]") {
   CHECK(out_shape(uneven, 1) == Shape{5});
   CHECK_THROWS_WITH(one_op("Split", {{"x", {7}}, ints("s", {2, 4})}, 2), Contains("do not add up"));
   // ONNX's negative-step example: x[20:0:-1, 10:0:-3, 4:1:-2] of a [20, 10, 5] tensor.
-  CHECK(out_shape(one_op("Slice", {{"x", {20, 10, 5}}, ints("st", {20, 10, 4}), ints("en", {0, 0, 1}), ints("ax", {0, 1, 2}),
+  CHECK(out_shape(one_op("Slice", {{"x", {20, 10, 5}},
+                                   ints("st", {20, 10, 4}),
+                                   ints("en", {0, 0, 1}),
+                                   ints("ax", {0, 1, 2}),
                                    ints("sp", {-1, -3, -2})})) == Shape{19, 3, 2});
   CHECK(out_shape(one_op("Slice", {{"x", {20, 10, 5}}, ints("st", {0, 0}), ints("en", {3, 10}), ints("ax", {0, 1})})) ==
         Shape{3, 10, 5});
-  CHECK(out_shape(one_op("Slice", {{"x", {20, 10}}, ints("st", {1}), ints("en", {1000}), ints("ax", {1})})) == Shape{20, 9});
+  CHECK(out_shape(one_op("Slice", {{"x", {20, 10}}, ints("st", {1}), ints("en", {1000}), ints("ax", {1})})) ==
+        Shape{20, 9});
   CHECK(out_shape(one_op("Gather", {{"x", {5, 4, 3}}, {"i", {2, 6}, graphs::DType::i64}}, 1,
                          attrs({{"axis", std::int64_t{1}}}))) == Shape{5, 2, 6, 3});
   CHECK(out_shape(one_op("Expand", {{"x", {3, 1}}, ints("s", {2, 1, 6})})) == Shape{2, 3, 6});
@@ -149,13 +158,13 @@ TEST_CASE("Shape, Cast, Softmax, normalizations and reductions", "[graphs][shape
   CHECK(out_shape(one_op("Softmax", {{"x", {2, 10}}})) == Shape{2, 10});
   const auto ln = one_op("LayerNormalization", {{"x", {2, 5, 8}}, {"g", {8}}, {"b", {8}}}, 3);
   CHECK(out_shape(ln, 1) == Shape{2, 5, 1});
-  CHECK(out_shape(one_op("BatchNormalization", {{"x", {2, 4, 3, 3}}, {"s", {4}}, {"b", {4}}, {"m", {4}}, {"v", {4}}})) ==
-        Shape{2, 4, 3, 3});
+  CHECK(out_shape(one_op("BatchNormalization",
+                         {{"x", {2, 4, 3, 3}}, {"s", {4}}, {"b", {4}}, {"m", {4}}, {"v", {4}}})) == Shape{2, 4, 3, 3});
   CHECK_THROWS_WITH(one_op("BatchNormalization", {{"x", {2, 4, 3, 3}}, {"s", {3}}, {"b", {4}}, {"m", {4}}, {"v", {4}}}),
                     Contains("'s' must have shape [4]"));
   CHECK(out_shape(one_op("ReduceMean", {{"x", {2, 3, 4}}}, 1, attrs({{"axes", I{1}}}))) == Shape{2, 1, 4});
-  CHECK(out_shape(one_op("ReduceSum", {{"x", {2, 3, 4}}, ints("a", {0, 2})}, 1, attrs({{"keepdims", std::int64_t{0}}}))) ==
-        Shape{3});
+  CHECK(out_shape(one_op("ReduceSum", {{"x", {2, 3, 4}}, ints("a", {0, 2})}, 1,
+                         attrs({{"keepdims", std::int64_t{0}}}))) == Shape{3});
   CHECK(out_shape(one_op("ReduceMax", {{"x", {2, 3, 4}}})) == Shape{1, 1, 1});
 }
 
@@ -177,26 +186,76 @@ TEST_CASE("GRU and LSTM: DCRNN-sized shapes and costs", "[graphs][shapes]") {
 TEST_CASE("SpMM: METR-LA diffusion shapes and sparse FLOPs", "[graphs][shapes]") {
   std::vector<double> row_ptr(208);
   for (std::size_t i = 0; i < row_ptr.size(); ++i) row_ptr[i] = static_cast<double>(i * 1722 / 207);
-  const auto g = one_op("SpMM", {{"rows", {208}, graphs::DType::i64, row_ptr}, {"cols", {1722}, graphs::DType::i64},
-                                 {"vals", {1722}}, {"x", {207, 128}}},
+  const auto g = one_op("SpMM",
+                        {{"rows", {208}, graphs::DType::i64, row_ptr},
+                         {"cols", {1722}, graphs::DType::i64},
+                         {"vals", {1722}},
+                         {"x", {207, 128}}},
                         1, attrs({{"cols", std::int64_t{207}}}));
   CHECK(out_shape(g) == Shape{207, 128});
   CHECK(flops(g) == 2.0 * 1722 * 128);
-  CHECK_THROWS_WITH(one_op("SpMM", {{"rows", {208}, graphs::DType::i64}, {"cols", {1722}, graphs::DType::i64},
-                                    {"vals", {1722}}, {"x", {200, 128}}},
+  CHECK_THROWS_WITH(one_op("SpMM",
+                           {{"rows", {208}, graphs::DType::i64},
+                            {"cols", {1722}, graphs::DType::i64},
+                            {"vals", {1722}},
+                            {"x", {200, 128}}},
                            1, attrs({{"cols", std::int64_t{207}}})),
                     Contains("the sparse matrix has 207 columns but B [200, 128] has 200 rows"));
 }
 
 TEST_CASE("every op kind of the issue is registered", "[graphs][registry]") {
   const auto& reg = graphs::OpRegistry::instance();
-  for (const char* kind :
-       {"Conv", "ConvTranspose", "MatMul", "Gemm", "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Exp", "Log", "Neg",
-        "Abs", "Reciprocal", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Softplus", "Erf", "Gelu", "Clip", "Softmax",
-        "LogSoftmax", "LayerNormalization", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool",
-        "Flatten", "Reshape", "Transpose", "Concat", "Split", "Slice", "Gather", "Squeeze", "Unsqueeze", "Expand",
-        "ReduceMean", "ReduceSum", "ReduceMax", "Identity", "Constant", "Shape", "Cast", "Where", "GRU", "LSTM",
-        "SpMM"}) {
+  for (const char* kind : {"Conv",
+                           "ConvTranspose",
+                           "MatMul",
+                           "Gemm",
+                           "Add",
+                           "Sub",
+                           "Mul",
+                           "Div",
+                           "Pow",
+                           "Sqrt",
+                           "Exp",
+                           "Log",
+                           "Neg",
+                           "Abs",
+                           "Reciprocal",
+                           "Relu",
+                           "LeakyRelu",
+                           "Sigmoid",
+                           "Tanh",
+                           "Softplus",
+                           "Erf",
+                           "Gelu",
+                           "Clip",
+                           "Softmax",
+                           "LogSoftmax",
+                           "LayerNormalization",
+                           "BatchNormalization",
+                           "MaxPool",
+                           "AveragePool",
+                           "GlobalAveragePool",
+                           "Flatten",
+                           "Reshape",
+                           "Transpose",
+                           "Concat",
+                           "Split",
+                           "Slice",
+                           "Gather",
+                           "Squeeze",
+                           "Unsqueeze",
+                           "Expand",
+                           "ReduceMean",
+                           "ReduceSum",
+                           "ReduceMax",
+                           "Identity",
+                           "Constant",
+                           "Shape",
+                           "Cast",
+                           "Where",
+                           "GRU",
+                           "LSTM",
+                           "SpMM"}) {
     INFO(kind);
     CHECK(reg.find(kind) != nullptr);
   }

@@ -37,28 +37,34 @@ TEST_CASE("the EDSR block example: F=64 residual block costs", "[graphs][yaml]")
 }
 
 TEST_CASE("YAML graph errors point into the file", "[graphs][yaml][errors]") {
-  CHECK_THROWS_WITH(parse(std::string(k_header) + "ops:\n  - {name: r, op: Rleu, inputs: [x], outputs: [y]}\noutputs: [y]\n"),
-                    Contains("g.yaml:6:19: ops.0.op: unsupported op kind 'Rleu' (did you mean 'Relu'?)"));
-  CHECK_THROWS_WITH(parse(std::string(k_header) + "ops:\n  - {name: r, op: Relu, inputs: [z], outputs: [y]}\noutputs: [y]\n"),
-                    Contains("g.yaml:6:34: ops.0.inputs.0: op 'r' reads 'z', which no input, param, const or op output defines"));
-  CHECK_THROWS_WITH(parse(std::string(k_header) +
-                          "ops:\n  - {name: s, op: Softmax, inputs: [x], outputs: [y], attrs: {axes: 1}}\noutputs: [y]\n"),
-                    Contains("unknown key 'axes' (did you mean 'axis'?)"));
-  CHECK_THROWS_WITH(parse(std::string(k_header) + "params:\n  - {name: w, shape: [5, 3]}\n"
-                          "ops:\n  - {name: m, op: MatMul, inputs: [x, w], outputs: [y]}\noutputs: [y]\n"),
-                    Contains("g.yaml:8:5: ops.0: op 'm' (MatMul): inner dimensions differ"));
+  CHECK_THROWS_WITH(
+      parse(std::string(k_header) + "ops:\n  - {name: r, op: Rleu, inputs: [x], outputs: [y]}\noutputs: [y]\n"),
+      Contains("g.yaml:6:19: ops.0.op: unsupported op kind 'Rleu' (did you mean 'Relu'?)"));
+  CHECK_THROWS_WITH(
+      parse(std::string(k_header) + "ops:\n  - {name: r, op: Relu, inputs: [z], outputs: [y]}\noutputs: [y]\n"),
+      Contains("g.yaml:6:34: ops.0.inputs.0: op 'r' reads 'z', which no input, param, const or op output defines"));
+  CHECK_THROWS_WITH(
+      parse(std::string(k_header) +
+            "ops:\n  - {name: s, op: Softmax, inputs: [x], outputs: [y], attrs: {axes: 1}}\noutputs: [y]\n"),
+      Contains("unknown key 'axes' (did you mean 'axis'?)"));
+  CHECK_THROWS_WITH(
+      parse(std::string(k_header) + "params:\n  - {name: w, shape: [5, 3]}\n"
+                                    "ops:\n  - {name: m, op: MatMul, inputs: [x, w], outputs: [y]}\noutputs: [y]\n"),
+      Contains("g.yaml:8:5: ops.0: op 'm' (MatMul): inner dimensions differ"));
   CHECK_THROWS_WITH(parse("name: g\ninputs:\n  - {name: x, shape: [btach, 4]}\nops: []\noutputs: []\n"),
                     Contains("'btach' is not a declared dimension"));
   CHECK_THROWS_WITH(parse(std::string(k_header) + "ops: []\noutputs: [x]\n"), Contains("output 'x' is a graph input"));
   CHECK_THROWS_WITH(parse(std::string(k_header) + "ops: []\noutputs: []\n", {{"bacth", 3}}),
                     Contains("the graph has no dimension 'bacth' (did you mean 'batch'?)"));
-  CHECK_THROWS_WITH(parse(std::string(k_header) + "consts:\n  - {name: c, shape: [2], values: [1, 2, 3]}\nops: []\noutputs: []\n"),
-                    Contains("expected 2 values for shape [2], found 3"));
+  CHECK_THROWS_WITH(
+      parse(std::string(k_header) + "consts:\n  - {name: c, shape: [2], values: [1, 2, 3]}\nops: []\noutputs: []\n"),
+      Contains("expected 2 values for shape [2], found 3"));
 }
 
 TEST_CASE("ops may be listed in any order", "[graphs][yaml]") {
-  const auto g = parse(std::string(k_header) +
-                       "ops:\n  - {name: b, op: Neg, inputs: [a], outputs: [y]}\n  - {name: a_op, op: Abs, inputs: [x], outputs: [a]}\n"
-                       "outputs: [y]\n");
+  const auto g = parse(
+      std::string(k_header) +
+      "ops:\n  - {name: b, op: Neg, inputs: [a], outputs: [y]}\n  - {name: a_op, op: Abs, inputs: [x], outputs: [a]}\n"
+      "outputs: [y]\n");
   CHECK(g.tensor(*g.find_tensor("y")).shape == graphs::Shape{2, 4});
 }

@@ -28,14 +28,15 @@ const arch::Fabric& fabric(const std::string& preset) {
   return *f;
 }
 
-std::vector<graphs::Graph> apps(const std::string& name, const std::map<std::string, std::string, std::less<>>& params) {
+std::vector<graphs::Graph> apps(const std::string& name,
+                                const std::map<std::string, std::string, std::less<>>& params) {
   auto w = workloads::build(name, params);
   for (auto& app : w.apps) app = graphs::expand_recurrent(app);
   return std::move(w.apps);
 }
 
 mapper::Mapping map(const std::string& name, const std::map<std::string, std::string, std::less<>>& params,
-                     const std::string& preset, mapper::Mode mode = mapper::Mode::o1) {
+                    const std::string& preset, mapper::Mode mode = mapper::Mode::o1) {
   mapper::MapOptions options;
   options.mode = mode;
   return mapper::map_applications(apps(name, params), fabric(preset), options);
@@ -66,7 +67,8 @@ TEST_CASE("a 3x3 convolution of 256 channels fills the PCU's lanes and stages", 
 }
 
 TEST_CASE("fusing ops into sections cuts DRAM traffic and time against one op per section", "[mapper][sections]") {
-  for (const auto& [name, params] : std::vector<std::pair<std::string, std::map<std::string, std::string, std::less<>>>>{
+  for (const auto& [name, params] :
+       std::vector<std::pair<std::string, std::map<std::string, std::string, std::less<>>>>{
            {"lensing", {{"stage", "denoise"}, {"batch", "4"}}},
            {"lensing", {{"stage", "encoder"}, {"batch", "4"}}},
            {"inversion", {}},
@@ -92,7 +94,8 @@ TEST_CASE("the EDSR stack at batch 4 runs within 1.5x of the fabric's roofline",
     for (const auto& s : m.tenants[0].sections) flops += s.flops;
     // Compulsory traffic: the images in and out, the weights once (bf16).
     const double compulsory = (4.0 * 3 * 111 * 111 * 2) * 2 + 19'486'723.0 * 2;
-    const double roofline = std::max(flops / summary.peak_flops, compulsory / (mapper::dram_bytes_per_cycle(spec) * spec.clock_ghz() * 1e9));
+    const double roofline = std::max(flops / summary.peak_flops,
+                                     compulsory / (mapper::dram_bytes_per_cycle(spec) * spec.clock_ghz() * 1e9));
     const double analytic = m.tenants[0].cycles() / (spec.clock_ghz() * 1e9);
     CHECK(analytic >= roofline);
     CHECK(analytic <= 1.5 * roofline);
@@ -112,7 +115,9 @@ TEST_CASE("tenants get disjoint tiles; check() finds shared units and overfull s
   // 685: the tile's 160 PCUs, 160 PMUs, 17 x 21 switches and 8 AGCUs.
   auto overfull = ensemble;
   auto& ops = overfull.tenants[0].sections[0].ops;
-  std::find_if(ops.begin(), ops.end(), [](const mapper::MappedOp& o) { return o.engine == graphs::Engine::matrix; })->parallel += 1000;
+  std::find_if(ops.begin(), ops.end(), [](const mapper::MappedOp& o) {
+    return o.engine == graphs::Engine::matrix;
+  })->parallel += 1000;
   overfull.tenants[0].sections[0].pcus += 1000;
   CHECK_THAT(mapper::check(overfull, fabric("sn10")).at(0), Contains("exceed its region's 160 and 160"));
 }
@@ -200,8 +205,8 @@ TEST_CASE("a mapping survives JSON, and bad JSON is refused with its key path", 
 TEST_CASE("past its output splits a matrix op splits its reduction, paying a partial-sum tree", "[mapper][lower]") {
   mapper::OpDemand d;
   d.engine = mapper::Engine::matrix;
-  d.cycles = 64'000;       // on one PCU
-  d.max_parallel = 4;      // four output vectors
+  d.cycles = 64'000;   // on one PCU
+  d.max_parallel = 4;  // four output vectors
   d.output_vectors = 4;
   d.max_reduction_split = 8;
   CHECK(mapper::split_of(d, 3).outputs == 3);
@@ -210,19 +215,20 @@ TEST_CASE("past its output splits a matrix op splits its reduction, paying a par
   CHECK(mapper::split_of(d, 8).reduction == 2);
   CHECK(mapper::stage_cycles(d, 8) == Approx(64'000.0 / 8 + 1 * 4 / 4));
   CHECK(mapper::stage_cycles(d, 32) == Approx(64'000.0 / 32 + 3 * 4 / 4));  // log2(8) levels
-  CHECK(mapper::next_parallel(d, 32) == 0);  // the reduction cannot split further
+  CHECK(mapper::next_parallel(d, 32) == 0);                                 // the reduction cannot split further
   // A tiny op gains nothing from a split whose tree costs more than it saves.
   d.cycles = 8;
   CHECK(mapper::next_parallel(d, 4) == 0);
 }
 
-TEST_CASE("annealing's channel estimate charges bytes over a segment's capacity, and undoes exactly", "[mapper][place]") {
+TEST_CASE("annealing's channel estimate charges bytes over a segment's capacity, and undoes exactly",
+          "[mapper][place]") {
   const auto& f = fabric("sn10");
   const mapper::RegionIndex region(f, f.region("all", {0}));
   // Two PCUs on the same row, four cells apart: four horizontal segments.
   const int a = f.cell_unit(0, 0, 0), b = f.cell_unit(0, 4, 0);
   mapper::ChannelLoad channels(region, 100.0, 2.0);
-  CHECK(channels.add(a, b, 60.0) == 0.0);  // under capacity
+  CHECK(channels.add(a, b, 60.0) == 0.0);                     // under capacity
   CHECK(channels.add(a, b, 60.0) == Approx(4 * 2.0 * 20.0));  // 20 bytes over on each of 4 segments
   CHECK(channels.overflow_cost() == Approx(160.0));
   CHECK(channels.add(a, b, -60.0) == Approx(-160.0));

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <map>
 
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 
 #include "arch/fabric.h"
 #include "core/error.h"
@@ -55,8 +55,8 @@ class HandMapping {
     return s;
   }
   /// An op on `pcus` PCUs then PMUs (its output PMU first); engine "memory" when it has no PCU.
-  void op(mapper::MappedSection& s, const std::string& name, const std::vector<int>& units, int pcus, double stage_cycles,
-          double flops = 0) {
+  void op(mapper::MappedSection& s, const std::string& name, const std::vector<int>& units, int pcus,
+          double stage_cycles, double flops = 0) {
     mapper::MappedOp o;
     o.name = name;
     o.kind = pcus > 0 ? "MatMul" : "Concat";
@@ -102,7 +102,8 @@ class HandMapping {
     }
     REQUIRE(via.count(b) == 1);
     std::vector<int> path;
-    for (int u = b; via.at(u) >= 0; u = m_fabric.links()[static_cast<std::size_t>(via.at(u))].src) path.insert(path.begin(), via.at(u));
+    for (int u = b; via.at(u) >= 0; u = m_fabric.links()[static_cast<std::size_t>(via.at(u))].src)
+      path.insert(path.begin(), via.at(u));
     return path;
   }
   mapper::Mapping m;

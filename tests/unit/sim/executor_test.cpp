@@ -5,12 +5,12 @@
 
 #include <catch2/catch.hpp>
 
+#include "../graphs/graph_test_util.h"
 #include "core/error.h"
 #include "graphs/import/yaml_import.h"
 #include "sim/functional/check.h"
 #include "sim/functional/executor.h"
 #include "tests/test_paths.h"
-#include "../graphs/graph_test_util.h"
 
 using namespace rdasim;
 using namespace rdasim::sim::functional;
@@ -88,8 +88,8 @@ TEST_CASE("params without values come from a seeded initializer", "[sim][functio
   CHECK(hi > 0.9 * bound);
 
   // Batch-norm variances stay positive so that sqrt(var + eps) is defined.
-  const graphs::Graph bn = test::one_op(
-      "BatchNormalization", {{"x", {2, 3, 4}}, {"scale", {3}}, {"bias", {3}}, {"mean", {3}}, {"var", {3}}});
+  const graphs::Graph bn = test::one_op("BatchNormalization",
+                                        {{"x", {2, 3, 4}}, {"scale", {3}}, {"bias", {3}}, {"mean", {3}}, {"var", {3}}});
   graphs::Graph with_params = bn;
   with_params.tensor(*with_params.find_tensor("var")).role = graphs::Role::param;
   for (double v : initial_values(with_params, *with_params.find_tensor("var"), 3).data) CHECK(v >= 0.5);

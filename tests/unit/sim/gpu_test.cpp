@@ -3,8 +3,8 @@
 // batched members, concurrent processes, and the shipped specs.
 #include <filesystem>
 
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 
 #include "core/config.h"
 #include "core/error.h"
@@ -30,7 +30,8 @@ inputs: [{{name: a, shape: [{0}, {2}]}}]
 params: [{{name: b, shape: [{2}, {1}]}}]
 ops: [{{name: mm, op: MatMul, inputs: [a, b], outputs: [c]}}]
 outputs: [c]
-)", m, n, k));
+)",
+                           m, n, k));
 }
 
 graphs::Graph elementwise(long elements, int chain) {
@@ -65,8 +66,8 @@ TEST_CASE("gpu: a large GEMM runs near peak rate", "[gpu]") {
     const double at_peak = flops / (s.peak.bf16_tflops * 1e12);
     const double at_sustained = at_peak / s.efficiency.matmul;
     INFO(id << ": model " << e.seconds << " s, sustained peak " << at_sustained << " s, datasheet peak " << at_peak);
-    CHECK(e.seconds >= at_peak);                         // never beats the datasheet
-    CHECK(e.seconds <= 1.15 * at_sustained);             // within 15% of the named sustained rate
+    CHECK(e.seconds >= at_peak);              // never beats the datasheet
+    CHECK(e.seconds <= 1.15 * at_sustained);  // within 15% of the named sustained rate
     CHECK(e.kernels.front().limit == gpu::Limit::compute);
     CHECK(e.wait_s == Approx(s.framework.op_us * 1e-6));  // only the first launch is waited for
     CHECK(e.wait_s < 0.02 * e.seconds);
@@ -173,7 +174,8 @@ TEST_CASE("gpu: interleaving concatenation pays whole memory sectors", "[gpu]") 
 inputs: [{{name: a, shape: [1048576, 1]}}, {{name: b, shape: [1048576, 1]}}]
 ops: [{{name: cat, op: Concat, inputs: [a, b], outputs: [y], attrs: {{axis: {}}}}}]
 outputs: [y]
-)", axis));
+)",
+                             axis));
   };
   const auto s = spec("h100");
   const auto outer = gpu::estimate(concat(0), s, {gpu::Precision::fp32, false, 1});

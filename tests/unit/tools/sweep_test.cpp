@@ -124,14 +124,14 @@ TEST_CASE("a grid is every combination of the axes, last axis fastest, times eve
   CHECK(points[3].values == std::vector<std::string>{"4", "4"});
   // What a worker applies: the axes as overrides, the batch as a parameter.
   CHECK(points[4].sets(spec) == std::vector<std::string>{"pcu.lanes=4", "pcu.stages=4"});
-  CHECK(points[4].params() ==
-        std::vector<std::string>{"hidden=20", "omegas=20", "taus=11", "centres=10", "batch=4"});
+  CHECK(points[4].params() == std::vector<std::string>{"hidden=20", "omegas=20", "taus=11", "centres=10", "batch=4"});
 }
 
 TEST_CASE("a workload without batches runs at its own default batch", "[tools][sweep]") {
   TempDir dir;
   const auto path = dir / "default_batch.yaml";
-  core::write_text_file(path, "arch: " + k_tiny.string() + "\naxes:\n  pcu.lanes: [4]\nworkloads:\n  - name: inversion\n");
+  core::write_text_file(path,
+                        "arch: " + k_tiny.string() + "\naxes:\n  pcu.lanes: [4]\nworkloads:\n  - name: inversion\n");
   const auto spec = Spec::load(path);
   CHECK(spec.name == "default_batch");  // the file's stem
   const auto points = expand(spec, false);
@@ -141,7 +141,8 @@ TEST_CASE("a workload without batches runs at its own default batch", "[tools][s
 
 TEST_CASE("zip walks the axes together", "[tools][sweep]") {
   TempDir dir;
-  const auto spec = Spec::load(write_spec(dir, "zip", "  pcu.lanes: [4, 8, 16]\n  pcu.stages: [2, 4, 6]\n", "sampling: zip\n"));
+  const auto spec =
+      Spec::load(write_spec(dir, "zip", "  pcu.lanes: [4, 8, 16]\n  pcu.stages: [2, 4, 6]\n", "sampling: zip\n"));
   const auto points = expand(spec, false);
   REQUIRE(points.size() == 3 * 3);
   const std::vector<std::vector<std::string>> expected{{"4", "2"}, {"8", "4"}, {"16", "6"}};
@@ -350,7 +351,9 @@ TEST_CASE("results.csv with a record of the wrong width is refused at its line",
   TempDir dir;
   const auto path = dir / "results.csv";
   core::write_text_file(path, "key,value\naaaa,1\nbbbb,2,3\n");
-  CHECK(error_of([&] { ResultsFile file(path, {"key", "value"}); }) == path.string() + ":3: has 3 fields, the header 2");
+  CHECK(error_of([&] {
+          ResultsFile file(path, {"key", "value"});
+        }) == path.string() + ":3: has 3 fields, the header 2");
   CHECK(error_of([&] { (void)read_results(path); }) == path.string() + ":3: has 3 fields, the header 2");
 }
 
@@ -376,13 +379,15 @@ TEST_CASE("sweep-merge refuses shards of different sweeps and folders without re
   CHECK_THAT(message, StartsWith((dir / "b/results.csv").string() + ":1: its columns differ from"));
   CHECK_THAT(message, Contains("pcu.stages only in it, pcu.lanes only in"));
   CHECK_FALSE(std::filesystem::exists(dir / "out/results.csv"));
-  CHECK(error_of([&] { (void)merge_results(dir / "out", {dir / "a", dir / "empty"}); }) ==
-        (dir / "empty").string() + ": has no results.csv (expected a sweep's --out folder or its results.csv)");
+  CHECK(error_of([&] {
+          (void)merge_results(dir / "out", {dir / "a", dir / "empty"});
+        }) == (dir / "empty").string() + ": has no results.csv (expected a sweep's --out folder or its results.csv)");
   CHECK_FALSE(std::filesystem::exists(dir / "out/results.csv"));
 }
 
 TEST_CASE("CSV fields round-trip through quoting, with line breaks as spaces", "[tools][sweep][core]") {
-  const std::vector<std::string> fields{"plain", "a, b", "say \"hi\"", "", "\"", ",", "two\nlines", "cr\r\nlf", "153.6"};
+  const std::vector<std::string> fields{"plain", "a, b",       "say \"hi\"", "",     "\"",
+                                        ",",     "two\nlines", "cr\r\nlf",   "153.6"};
   const auto line = core::csv_line(fields);
   CHECK(line.find('\n') == std::string::npos);
   CHECK(line.find('\r') == std::string::npos);

@@ -10,9 +10,9 @@
 #include <sstream>
 #include <string>
 
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <catch2/catch.hpp>
 
 #include "core/error.h"
 #include "graphs/editor.h"
@@ -89,7 +89,8 @@ void check_case(const graphs::Graph& step, const fs::path& set, std::size_t expe
   // Inputs feed graph inputs; an input named like a param gives the param its starting values.
   graphs::Graph g = step;
   std::map<std::string, graphs::TensorId> by_slashed;
-  for (std::size_t i = 0; i < g.tensors().size(); ++i) by_slashed[slashed(g.tensors()[i].name)] = static_cast<graphs::TensorId>(i);
+  for (std::size_t i = 0; i < g.tensors().size(); ++i)
+    by_slashed[slashed(g.tensors()[i].name)] = static_cast<graphs::TensorId>(i);
   Values inputs;
   for (const auto& t : read_set(set, "input")) {
     INFO(t.name);
@@ -112,7 +113,8 @@ void check_case(const graphs::Graph& step, const fs::path& set, std::size_t expe
     REQUIRE(got.contains(t.name));
     const double error = relative_error(got.at(t.name)->data, *t.values);
     CHECK(error < 1e-4);
-    (t.name.starts_with("new/") ? worst_param : worst_grad) = std::max(t.name.starts_with("new/") ? worst_param : worst_grad, error);
+    (t.name.starts_with("new/") ? worst_param : worst_grad) =
+        std::max(t.name.starts_with("new/") ? worst_param : worst_grad, error);
   }
   WARN(fmt::format("{}: {} tensors; largest relative error: gradients and loss {:.2e}, updated params {:.2e}",
                    set.parent_path().filename().string(), golden.size(), worst_grad, worst_param));
@@ -120,7 +122,8 @@ void check_case(const graphs::Graph& step, const fs::path& set, std::size_t expe
 
 }  // namespace
 
-TEST_CASE("one training step of each workload's small case reproduces PyTorch's in fp32", "[workloads][training][golden]") {
+TEST_CASE("one training step of each workload's small case reproduces PyTorch's in fp32",
+          "[workloads][training][golden]") {
   for (const std::string name : {"lensing_edsr", "lensing_encoder", "inversion", "dcrnn"}) {
     DYNAMIC_SECTION(name) {
       const fs::path dir = k_models / name;
@@ -188,7 +191,8 @@ TEST_CASE("the optimizers' updates are torch.optim's over three steps", "[worklo
   const std::vector<Run> runs{
       {"sgd", "MomentumUpdate", graphs::make_attrs({{"lr", 0.1}, {"momentum", 0.9}})},
       {"adam", "AdamUpdate", graphs::make_attrs({{"lr", 0.01}})},
-      {"adamw", "AdamUpdate", graphs::make_attrs({{"lr", 0.01}, {"weight_decay", 0.1}, {"decoupled", std::int64_t{1}}})}};
+      {"adamw", "AdamUpdate",
+       graphs::make_attrs({{"lr", 0.01}, {"weight_decay", 0.1}, {"decoupled", std::int64_t{1}}})}};
   for (const auto& r : runs) {
     DYNAMIC_SECTION(r.name) {
       graphs::Graph g("optimizer");
@@ -196,7 +200,8 @@ TEST_CASE("the optimizers' updates are torch.optim's over three steps", "[worklo
       const graphs::Shape shape = value("p").shape;
       graphs::TensorId p = e.source("p", shape, graphs::Role::input);
       std::vector<graphs::TensorId> state;
-      for (std::size_t s = 0; s < (r.kind == "AdamUpdate" ? 2u : 1u); ++s) state.push_back(e.source(fmt::format("s{}", s), shape, graphs::Role::state));
+      for (std::size_t s = 0; s < (r.kind == "AdamUpdate" ? 2u : 1u); ++s)
+        state.push_back(e.source(fmt::format("s{}", s), shape, graphs::Role::state));
       for (std::int64_t step = 1; step <= 3; ++step) {
         graphs::Attrs a = r.attrs;
         if (r.kind == "AdamUpdate") a.values["step"] = step;
@@ -231,12 +236,14 @@ TEST_CASE("the losses are PyTorch's", "[workloads][training][golden]") {
   const graphs::Shape shape = in.at("pred").shape;
   std::vector<double> one_hot(in.at("pred").values->size(), 0.0);
   for (std::int64_t r = 0; r < shape[0]; ++r) {
-    one_hot[static_cast<std::size_t>(r * shape[1] + static_cast<std::int64_t>((*in.at("classes").values)[static_cast<std::size_t>(r)]))] = 1.0;
+    one_hot[static_cast<std::size_t>(
+        r * shape[1] + static_cast<std::int64_t>((*in.at("classes").values)[static_cast<std::size_t>(r)]))] = 1.0;
   }
   std::vector<double> soft(one_hot.size());
   for (std::int64_t r = 0; r < shape[0]; ++r) {
     double sum = 0;
-    for (std::int64_t c = 0; c < shape[1]; ++c) sum += std::exp((*in.at("target").values)[static_cast<std::size_t>(r * shape[1] + c)]);
+    for (std::int64_t c = 0; c < shape[1]; ++c)
+      sum += std::exp((*in.at("target").values)[static_cast<std::size_t>(r * shape[1] + c)]);
     for (std::int64_t c = 0; c < shape[1]; ++c) {
       const auto i = static_cast<std::size_t>(r * shape[1] + c);
       soft[i] = std::exp((*in.at("target").values)[i]) / sum;
@@ -248,14 +255,13 @@ TEST_CASE("the losses are PyTorch's", "[workloads][training][golden]") {
     std::string prediction, target_values;
     std::vector<double> target;
   };
-  const std::vector<Case> cases{
-      {"l1", graphs::LossKind::l1, "pred", "target", {}},
-      {"mse", graphs::LossKind::mse, "pred", "target", {}},
-      {"cross_entropy", graphs::LossKind::cross_entropy, "pred", "", one_hot},
-      {"cross_entropy_soft", graphs::LossKind::cross_entropy, "pred", "", soft},
-      {"bce", graphs::LossKind::binary_cross_entropy, "prob", "label01", {}},
-      {"gaussian_nll", graphs::LossKind::gaussian_nll, "pred", "target", {}},
-      {"pinball_0.9", graphs::LossKind::pinball, "pred", "target", {}}};
+  const std::vector<Case> cases{{"l1", graphs::LossKind::l1, "pred", "target", {}},
+                                {"mse", graphs::LossKind::mse, "pred", "target", {}},
+                                {"cross_entropy", graphs::LossKind::cross_entropy, "pred", "", one_hot},
+                                {"cross_entropy_soft", graphs::LossKind::cross_entropy, "pred", "", soft},
+                                {"bce", graphs::LossKind::binary_cross_entropy, "prob", "label01", {}},
+                                {"gaussian_nll", graphs::LossKind::gaussian_nll, "pred", "target", {}},
+                                {"pinball_0.9", graphs::LossKind::pinball, "pred", "target", {}}};
   for (const auto& c : cases) {
     DYNAMIC_SECTION(c.name) {
       graphs::Graph g("losses");
@@ -282,13 +288,12 @@ TEST_CASE("the losses are PyTorch's", "[workloads][training][golden]") {
 }
 
 TEST_CASE("a training step costs 2.5 to 3.5 times the forward FLOPs on every workload", "[workloads][training]") {
-  const std::vector<std::pair<std::string, Given>> cases{
-      {"lensing", {{"stage", "denoise"}, {"image", "32"}}},
-      {"lensing", {}},
-      {"inversion", {}},
-      {"dcrnn", {}},
-      {"ensemble", {{"members", "2"}}},
-      {"gp-dcrnn", {{"sensors", "600"}, {"parts", "4"}}}};
+  const std::vector<std::pair<std::string, Given>> cases{{"lensing", {{"stage", "denoise"}, {"image", "32"}}},
+                                                         {"lensing", {}},
+                                                         {"inversion", {}},
+                                                         {"dcrnn", {}},
+                                                         {"ensemble", {{"members", "2"}}},
+                                                         {"gp-dcrnn", {{"sensors", "600"}, {"parts", "4"}}}};
   for (const auto& [name, params] : cases) {
     DYNAMIC_SECTION(name << " " << fmt::format("{}", fmt::join(params, " "))) {
       Given train = params;
@@ -304,28 +309,35 @@ TEST_CASE("a training step costs 2.5 to 3.5 times the forward FLOPs on every wor
   }
 }
 
-TEST_CASE("dense-diffusion DCRNN trains at under 2.5x: its largest products have constant operands", "[workloads][training]") {
+TEST_CASE("dense-diffusion DCRNN trains at under 2.5x: its largest products have constant operands",
+          "[workloads][training]") {
   // The dense supports S (constants) make S x X the bulk of the forward FLOPs (323 of 127 +
   // 196 GFLOP); its backward needs S^T dY only, no weight gradient, so that part costs 2x.
   double forward = 0, step = 0;
   for (const auto& g : workloads::build("dcrnn", {{"diffusion", "dense"}}).apps) forward += graphs::totals(g).flops;
-  for (const auto& g : workloads::build("dcrnn", {{"diffusion", "dense"}, {"mode", "train"}}).apps) step += graphs::totals(g).flops;
+  for (const auto& g : workloads::build("dcrnn", {{"diffusion", "dense"}, {"mode", "train"}}).apps)
+    step += graphs::totals(g).flops;
   CHECK(step / forward > 2.0);
   CHECK(step / forward < 2.5);
 }
 
 TEST_CASE("training parameters are checked", "[workloads][training][errors]") {
   CHECK_THROWS_WITH(workloads::build("inversion", {{"mode", "fit"}}), Contains("expected 'infer' or 'train'"));
-  CHECK_THROWS_WITH(workloads::build("inversion", {{"mode", "train"}, {"lr", "-1"}}), Contains("expected a positive number or 'paper' for 'lr'"));
-  CHECK_THROWS_WITH(workloads::build("inversion", {{"mode", "train"}, {"optimizer", "lbfgs"}}), Contains("expected 'paper', 'adam'"));
-  CHECK_THROWS_WITH(workloads::build("inversion", {{"optimizer", "sgd"}}), Contains("'optimizer' sets up a training step; add -p mode=train"));
+  CHECK_THROWS_WITH(workloads::build("inversion", {{"mode", "train"}, {"lr", "-1"}}),
+                    Contains("expected a positive number or 'paper' for 'lr'"));
+  CHECK_THROWS_WITH(workloads::build("inversion", {{"mode", "train"}, {"optimizer", "lbfgs"}}),
+                    Contains("expected 'paper', 'adam'"));
+  CHECK_THROWS_WITH(workloads::build("inversion", {{"optimizer", "sgd"}}),
+                    Contains("'optimizer' sets up a training step; add -p mode=train"));
   CHECK_NOTHROW(workloads::build("inversion", {{"mode", "train"}, {"lr", "paper"}, {"batch", "2"}}));
   // AdamW takes torch's weight decay, so it is not Adam under another name.
-  const auto adamw = workloads::build("inversion", {{"mode", "train"}, {"optimizer", "adamw"}, {"batch", "2"}}).apps.front();
+  const auto adamw =
+      workloads::build("inversion", {{"mode", "train"}, {"optimizer", "adamw"}, {"batch", "2"}}).apps.front();
   const auto& adamw_update = adamw.op(*adamw.find_op("update/fc1/weight"));
   CHECK(adamw_update.attrs.get_int("decoupled", 0) == 1);
   CHECK(adamw_update.attrs.get_float("weight_decay", 0) == 0.01);
-  const auto w = workloads::build("inversion", {{"mode", "train"}, {"optimizer", "sgd"}, {"lr", "0.05"}, {"batch", "4"}});
+  const auto w =
+      workloads::build("inversion", {{"mode", "train"}, {"optimizer", "sgd"}, {"lr", "0.05"}, {"batch", "4"}});
   const auto& g = w.apps.front();
   CHECK(g.name() == "inversion_train");
   const auto& update = g.op(*g.find_op("update/fc1/weight"));
@@ -348,8 +360,9 @@ TEST_CASE("a loss on something that is not an output is refused by name", "[work
 
 TEST_CASE("a training step lists what the backward pass keeps and what it re-derives", "[workloads][training]") {
   const graphs::Graph forward = workloads::build("inversion", {{"batch", "4"}}).apps.front();
-  const auto step = graphs::training_step(forward, workloads::find("inversion")->training(
-                                                       workloads::Params(*workloads::find("inversion"), {}), forward).loss, {});
+  const auto step = graphs::training_step(
+      forward,
+      workloads::find("inversion")->training(workloads::Params(*workloads::find("inversion"), {}), forward).loss, {});
   auto names = [&](const std::vector<graphs::TensorId>& ids) {
     std::set<std::string> out;
     for (auto id : ids) out.insert(step.graph.tensor(id).name);
@@ -357,9 +370,10 @@ TEST_CASE("a training step lists what the backward pass keeps and what it re-der
   };
   const auto saved = names(step.gradients.saved), recomputed = names(step.gradients.recomputed);
   CHECK(saved.contains("rbf/diff"));  // Mul(diff, diff)'s backward reads it
-  CHECK(recomputed.empty());           // no view's output is read backwards here
+  CHECK(recomputed.empty());          // no view's output is read backwards here
   // DCRNN's gate products read reshaped activations: views, re-derived rather than kept.
-  const Given small{{"batch", "2"}, {"sensors", "12"}, {"nonzeros", "61"}, {"units", "8"}, {"seq", "3"}, {"horizon", "3"}};
+  const Given small{{"batch", "2"}, {"sensors", "12"}, {"nonzeros", "61"},
+                    {"units", "8"}, {"seq", "3"},      {"horizon", "3"}};
   const graphs::Graph dcrnn = workloads::build("dcrnn", small).apps.front();
   const auto dcrnn_step = graphs::training_step(
       dcrnn, workloads::find("dcrnn")->training(workloads::Params(*workloads::find("dcrnn"), small), dcrnn).loss, {});
@@ -384,8 +398,8 @@ TEST_CASE("loss terms and optimizer settings are checked before the graph change
     INFO(message);
     CHECK_THROWS_WITH(graphs::training_step(inversion, {term}, optimizer), Contains(message));
   };
-  using graphs::LossKind;
   using graphs::loss_on;
+  using graphs::LossKind;
   graphs::LossTerm term = loss_on(LossKind::l1, "R");
   term.target = "nope";
   fails(term, "the loss's target 'nope' is not a tensor of the graph");
@@ -417,16 +431,19 @@ TEST_CASE("loss terms and optimizer settings are checked before the graph change
   graphs::GraphEditor e(g);
   g.mark_output(e.op("Identity", "y", {e.source("x", {2, 3, 4}, graphs::Role::input)}));
   const auto tensors = g.tensors().size();
-  CHECK_THROWS_WITH(graphs::add_loss(g, {loss_on(LossKind::cross_entropy, "y")}), Contains("cross-entropy needs logits [N, C]; 'y' is [2, 3, 4]"));
+  CHECK_THROWS_WITH(graphs::add_loss(g, {loss_on(LossKind::cross_entropy, "y")}),
+                    Contains("cross-entropy needs logits [N, C]; 'y' is [2, 3, 4]"));
   CHECK(g.tensors().size() == tensors);
-  CHECK_THROWS_WITH(graphs::training_step(g, {loss_on(LossKind::l1, "y")}, {}), Contains("the graph has no trainable params"));
+  CHECK_THROWS_WITH(graphs::training_step(g, {loss_on(LossKind::l1, "y")}, {}),
+                    Contains("the graph has no trainable params"));
 
   // The update ops check their own attributes too (a graph written by hand).
   graphs::Graph h("adam");
   graphs::GraphEditor he(h);
   std::vector<graphs::TensorId> in;
   for (const char* n : {"p", "g", "m", "v"}) in.push_back(he.source(n, {3}, graphs::Role::input));
-  CHECK_THROWS_WITH(he.op_n("AdamUpdate", "update", in, 3, graphs::make_attrs({{"step", std::int64_t{0}}})), Contains("step is 0, expected >= 1"));
+  CHECK_THROWS_WITH(he.op_n("AdamUpdate", "update", in, 3, graphs::make_attrs({{"step", std::int64_t{0}}})),
+                    Contains("step is 0, expected >= 1"));
 }
 
 TEST_CASE("binary cross-entropy stays finite when the sigmoid saturates", "[workloads][training]") {

@@ -124,7 +124,8 @@ TEST_CASE("generated road networks have the requested nonzeros and normalized su
   CHECK(net.weights.nonzeros() == 1722);
   std::int64_t min_row = 1 << 30, max_row = 0;
   for (std::int64_t i = 0; i < 207; ++i) {
-    const auto row = net.weights.row_ptr[static_cast<std::size_t>(i + 1)] - net.weights.row_ptr[static_cast<std::size_t>(i)];
+    const auto row =
+        net.weights.row_ptr[static_cast<std::size_t>(i + 1)] - net.weights.row_ptr[static_cast<std::size_t>(i)];
     min_row = std::min(min_row, row);
     max_row = std::max(max_row, row);
   }
@@ -133,7 +134,8 @@ TEST_CASE("generated road networks have the requested nonzeros and normalized su
   // Road-like: most sensors have 5 to 10 nonzeros in their row (shared/WORKLOADS.md).
   std::int64_t typical = 0;
   for (std::int64_t i = 0; i < 207; ++i) {
-    const auto row = net.weights.row_ptr[static_cast<std::size_t>(i + 1)] - net.weights.row_ptr[static_cast<std::size_t>(i)];
+    const auto row =
+        net.weights.row_ptr[static_cast<std::size_t>(i + 1)] - net.weights.row_ptr[static_cast<std::size_t>(i)];
     if (row >= 5 && row <= 10) ++typical;
   }
   INFO(typical << " of 207 rows have 5 to 10 nonzeros; rows range " << min_row << " to " << max_row);
@@ -150,7 +152,8 @@ TEST_CASE("generated road networks have the requested nonzeros and normalized su
   // Same seed, same network; another seed, another one.
   CHECK(workloads::generate_road_network({207, 1722, 1}).weights.col_idx == net.weights.col_idx);
   CHECK(workloads::generate_road_network({207, 1722, 2}).weights.col_idx != net.weights.col_idx);
-  CHECK_THROWS_WITH(workloads::generate_road_network({207, 5000, 1}), Contains("207 sensors can have 207 to 2691 nonzeros"));
+  CHECK_THROWS_WITH(workloads::generate_road_network({207, 5000, 1}),
+                    Contains("207 sensors can have 207 to 2691 nonzeros"));
 }
 
 TEST_CASE("workload parameters are checked by name, type and choice", "[workloads][errors]") {
@@ -176,8 +179,9 @@ TEST_CASE("METIS cuts the 11,160-sensor road graph into 64 parts within 5% imbal
 }
 
 TEST_CASE("GP-DCRNN: one DCRNN per part and a combine step that restores sensor order", "[workloads][gp-dcrnn]") {
-  const auto w = workloads::build("gp-dcrnn", {{"sensors", "400"}, {"parts", "4"}, {"batch", "2"}, {"seq", "2"},
-                                               {"horizon", "3"}, {"halo", "neighbours"}});
+  const auto w = workloads::build(
+      "gp-dcrnn",
+      {{"sensors", "400"}, {"parts", "4"}, {"batch", "2"}, {"seq", "2"}, {"horizon", "3"}, {"halo", "neighbours"}});
   REQUIRE(w.apps.size() == 4);
   REQUIRE(w.combine);
   std::int64_t with_halo = 0;
@@ -188,7 +192,8 @@ TEST_CASE("GP-DCRNN: one DCRNN per part and a combine step that restores sensor 
   // Feed each part's forecast as "the sensor's global index": the combine must return 0..399.
   const auto split = workloads::partition_road_network(workloads::generate_road_network({400, 0, 1}).weights, 4, 1);
   std::vector<std::vector<double>> own(4);
-  for (std::int64_t v = 0; v < 400; ++v) own[static_cast<std::size_t>(split.part[static_cast<std::size_t>(v)])].push_back(static_cast<double>(v));
+  for (std::int64_t v = 0; v < 400; ++v)
+    own[static_cast<std::size_t>(split.part[static_cast<std::size_t>(v)])].push_back(static_cast<double>(v));
   sim::functional::Values inputs;
   for (int k = 0; k < 4; ++k) {
     const auto& app = w.apps[static_cast<std::size_t>(k)];
@@ -196,7 +201,8 @@ TEST_CASE("GP-DCRNN: one DCRNN per part and a combine step that restores sensor 
     graphs::Array<double> a(shape);
     for (std::int64_t i = 0; i < static_cast<std::int64_t>(a.size()); ++i) {
       const auto sensor = static_cast<std::size_t>(i % shape[2]);
-      a.data[static_cast<std::size_t>(i)] = sensor < own[static_cast<std::size_t>(k)].size() ? own[static_cast<std::size_t>(k)][sensor] : -1.0;
+      a.data[static_cast<std::size_t>(i)] =
+          sensor < own[static_cast<std::size_t>(k)].size() ? own[static_cast<std::size_t>(k)][sensor] : -1.0;
     }
     inputs.emplace("part" + std::to_string(k), a);
   }
@@ -206,12 +212,14 @@ TEST_CASE("GP-DCRNN: one DCRNN per part and a combine step that restores sensor 
 
 TEST_CASE("per GP-DCRNN part (U = 16, one support, batch 64) about 4.9 GFLOP", "[workloads][gp-dcrnn]") {
   // A part of the paper's size: 175 sensors at California density.
-  const auto g = build("dcrnn", {{"sensors", "175"}, {"nonzeros", "1456"}, {"units", "16"}, {"supports", "random_walk"}});
+  const auto g =
+      build("dcrnn", {{"sensors", "175"}, {"nonzeros", "1456"}, {"units", "16"}, {"supports", "random_walk"}});
   CHECK(count(g).flops == Approx(4.9e9).epsilon(0.05));
 }
 
 TEST_CASE("an ensemble is M differently initialized members and a mean/variance combine", "[workloads][ensemble]") {
-  const auto w = workloads::build("ensemble", {{"base", "inversion"}, {"members", "3"}, {"batch", "2"}, {"hidden", "32"}});
+  const auto w =
+      workloads::build("ensemble", {{"base", "inversion"}, {"members", "3"}, {"batch", "2"}, {"hidden", "32"}});
   REQUIRE(w.apps.size() == 3);
   REQUIRE(w.combine);
   CHECK(w.apps[1].name() == "member1/inversion");
@@ -222,8 +230,9 @@ TEST_CASE("an ensemble is M differently initialized members and a mean/variance 
   sim::functional::Values combine_inputs;
   std::vector<graphs::Array<double>> r;
   for (std::int64_t m = 0; m < 3; ++m) {
-    const auto out = sim::functional::run(w.apps[static_cast<std::size_t>(m)], {{"member" + std::to_string(m) + "/E", e}},
-                                          {sim::functional::Precision::fp64, 1});
+    const auto out =
+        sim::functional::run(w.apps[static_cast<std::size_t>(m)], {{"member" + std::to_string(m) + "/E", e}},
+                             {sim::functional::Precision::fp64, 1});
     for (const auto& [name, value] : out) combine_inputs.emplace(name, value);
     r.push_back(out.at("member" + std::to_string(m) + "/R"));
   }
@@ -237,7 +246,8 @@ TEST_CASE("an ensemble is M differently initialized members and a mean/variance 
     CHECK(mean.data[i] == Approx(mu).epsilon(1e-12));
     CHECK(variance.data[i] == Approx(second - mu * mu).epsilon(1e-6).margin(1e-18));
   }
-  CHECK_THROWS_WITH(workloads::build("ensemble", {{"bathc", "2"}}), Contains("workload 'dcrnn' has no parameter 'bathc'"));
+  CHECK_THROWS_WITH(workloads::build("ensemble", {{"bathc", "2"}}),
+                    Contains("workload 'dcrnn' has no parameter 'bathc'"));
 }
 
 TEST_CASE("generated inputs: responses obey the sum rule, lensed images carry an arc", "[workloads][inputs]") {
@@ -277,16 +287,23 @@ TEST_CASE("generated inputs: responses obey the sum rule, lensed images carry an
 
 TEST_CASE("the PyTorch twin's road graph is the C++ generator's", "[workloads][road]") {
   // workloads/models/dcrnn was exported with the twins' port of generate_road_network.
-  const auto g = build("dcrnn", {{"diffusion", "dense"}, {"batch", "2"}, {"sensors", "12"}, {"nonzeros", "61"},
-                                 {"units", "8"}, {"seq", "3"}, {"horizon", "3"}});
-  const auto weights = graphs::load_onnx_initializers((test::source_dir() / "workloads/models/dcrnn/model.onnx").string());
+  const auto g = build("dcrnn", {{"diffusion", "dense"},
+                                 {"batch", "2"},
+                                 {"sensors", "12"},
+                                 {"nonzeros", "61"},
+                                 {"units", "8"},
+                                 {"seq", "3"},
+                                 {"horizon", "3"}});
+  const auto weights =
+      graphs::load_onnx_initializers((test::source_dir() / "workloads/models/dcrnn/model.onnx").string());
   int compared = 0;
   for (const auto& w : weights) {
     if (w.name != "support1" && w.name != "support2") continue;
     const auto& mine = g.tensor(*g.find_tensor(w.name));
     REQUIRE(mine.values);
     REQUIRE(w.values->size() == mine.values->size());
-    for (std::size_t i = 0; i < mine.values->size(); ++i) CHECK((*w.values)[i] == Approx((*mine.values)[i]).margin(1e-6));
+    for (std::size_t i = 0; i < mine.values->size(); ++i)
+      CHECK((*w.values)[i] == Approx((*mine.values)[i]).margin(1e-6));
     ++compared;
   }
   CHECK(compared == 2);
