@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds rdasim and runs every test twice: an optimized
+# Checks the C++ format (tools/format.sh), builds rdasim and runs every test twice: an optimized
 # build with warnings as errors (the release preset, which tools/demo.sh builds too), then a
 # build with AddressSanitizer and UndefinedBehaviorSanitizer; then fuzzes the loaders of
 # untrusted input for a bounded time (tools/fuzz.sh). Exit status 0 only if all pass.
@@ -19,6 +19,7 @@ run_suite() {
 }
 
 start=$SECONDS
+tools/format.sh --check
 run_suite release ""
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
