@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json_fields.h"
+
 namespace rdasim::graphs {
 
 class OpContext;
@@ -95,3 +97,10 @@ struct OpTraits {
 [[nodiscard]] OpTraits matrix_traits(GpuKernel gpu, std::function<GemmView(const OpContext&)> gemm);
 
 }  // namespace rdasim::graphs
+
+template <>
+struct rdasim::core::JsonEnum<rdasim::graphs::Engine> {
+  static const char* name(graphs::Engine engine) { return graphs::to_string(engine); }
+  static std::optional<graphs::Engine> parse(std::string_view word) { return graphs::engine_from_string(word); }
+  static constexpr const char* expected = "none, matrix, vector or memory";
+};

@@ -18,6 +18,13 @@ struct DramStream {
   double bytes = 0;
   bool write = false;    ///< to DRAM (else from it)
   bool preload = false;  ///< resident weights, loaded before the section starts streaming
+
+  static constexpr auto json_fields() {
+    using core::field;
+    using T = DramStream;
+    return std::tuple{field("unit", &T::unit), field("bytes", &T::bytes), field("write", &T::write),
+                      field("preload", &T::preload)};
+  }
 };
 
 /// The DRAM streams of `section` once placed: `units` holds, per SectionOp, its PCUs then its

@@ -13,24 +13,17 @@
 
 namespace rdasim::mapper {
 
-double MappedSection::cycles() const {
-  return std::max({compute_cycles, memory_cycles, network_cycles}) + reconfig_cycles;
-}
-
 double analytic_cycles(const Mapping& m, const arch::Spec& spec) {
   double slowest = 0, dram = 0;
   for (const auto& t : m.tenants) {
-    slowest = std::max(slowest, t.cycles());
-    for (const auto& s : t.sections) dram += s.dram_read_bytes + s.dram_write_bytes;
+    const auto sum = totals(t.sections);
+    slowest = std::max(slowest, sum.cycles);
+    dram += sum.dram_bytes;
   }
   return m.tenants.size() > 1 ? std::max(slowest, dram / dram_bytes_per_cycle(spec)) : slowest;
 }
 
-double Tenant::cycles() const {
-  double c = 0;
-  for (const auto& s : sections) c += s.cycles();
-  return c;
-}
+double Tenant::cycles() const { return totals(sections).cycles; }
 
 arch::Region Tenant::region(const arch::Fabric& fabric) const {
   if (end_row > 0) {
@@ -53,7 +46,7 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
   Mapping m;
   m.arch = spec.name();
   m.arch_hash = spec.hash();
-  m.mode = to_string(options.mode);
+  m.mode = options.mode;
   m.dram_tier = spec.memory_tiers().at(dram_tier(spec)).name;
   for (int a = 0; a < apps_n; ++a) {
     const graphs::Graph& g = apps[static_cast<std::size_t>(a)];
@@ -77,18 +70,8 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
         s.network_cycles = placed.max_link_bytes / spec.network().link_bytes_per_cycle;
       }
       MappedSection ms;
-      ms.pcus = s.pcus;
-      ms.pmus = s.pmus;
-      ms.weight_bytes = s.weight_bytes;
-      ms.state_bytes = s.state_bytes;
-      ms.streamed_weight_bytes = s.streamed_weight_bytes;
-      ms.dram_read_bytes = s.dram_read_bytes;
-      ms.dram_write_bytes = s.dram_write_bytes;
-      ms.flops = s.flops;
-      ms.compute_cycles = s.compute_cycles;
-      ms.memory_cycles = s.memory_cycles;
-      ms.network_cycles = s.network_cycles;
-      ms.reconfig_cycles = s.reconfig_cycles;
+      static_cast<SectionFigures&>(ms) = s;
+      static_cast<PlacementFigures&>(ms) = placed;
       for (std::size_t i = 0; i < s.ops.size(); ++i) {
         const auto& so = s.ops[i];
         const auto& d = demands[static_cast<std::size_t>(so.op)];
@@ -99,12 +82,7 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
                           on_pcus ? stage_cycles(d, so.parallel) : d.cycles / std::max(so.parallel, 1),
                           options.place ? placed.units[i] : std::vector<int>{}});
       }
-      ms.placement_start = placed.start;
-      ms.start_cost = placed.start_cost;
-      ms.placement_cost = placed.placement_cost;
-      ms.route_rounds = placed.route_rounds;
-      ms.overused_links = placed.overused_links;
-      for (auto& st : placed.streams) ms.streams.push_back({st.src, st.dst, st.bytes, std::move(st.links), st.group});
+      ms.streams = std::move(placed.streams);
       if (options.place) ms.dram = dram_streams(g, demands, s, placed.units, element_bytes(spec));
       t.sections.push_back(std::move(ms));
     }
@@ -119,199 +97,42 @@ constexpr const char* k_mapping_format = "rdasim.mapping/2";
 }  // namespace
 
 core::Json to_json(const Mapping& m) {
-  core::Json tenants = core::Json::array();
-  for (const auto& t : m.tenants) {
-    core::Json sections = core::Json::array();
-    for (const auto& s : t.sections) {
-      core::Json ops = core::Json::array();
-      for (const auto& o : s.ops) {
-        ops.push_back({{"name", o.name},
-                       {"kind", o.kind},
-                       {"engine", graphs::to_string(o.engine)},
-                       {"parallel", o.parallel},
-                       {"buffer_pmus", o.buffer_pmus},
-                       {"output_pmus", o.output_pmus},
-                       {"weights_streamed", o.weights_streamed},
-                       {"flops", o.flops},
-                       {"cycles", o.cycles},
-                       {"reduction_split", o.reduction_split},
-                       {"stage_cycles", o.stage_cycles},
-                       {"units", o.units}});
-      }
-      core::Json streams = core::Json::array();
-      for (const auto& st : s.streams) {
-        streams.push_back(
-            {{"src", st.src}, {"dst", st.dst}, {"bytes", st.bytes}, {"links", st.links}, {"group", st.group}});
-      }
-      core::Json dram = core::Json::array();
-      for (const auto& d : s.dram) {
-        dram.push_back({{"unit", d.unit}, {"bytes", d.bytes}, {"write", d.write}, {"preload", d.preload}});
-      }
-      sections.push_back({{"pcus", s.pcus},
-                          {"pmus", s.pmus},
-                          {"weight_bytes", s.weight_bytes},
-                          {"dram_read_bytes", s.dram_read_bytes},
-                          {"dram_write_bytes", s.dram_write_bytes},
-                          {"flops", s.flops},
-                          {"compute_cycles", s.compute_cycles},
-                          {"memory_cycles", s.memory_cycles},
-                          {"network_cycles", s.network_cycles},
-                          {"reconfig_cycles", s.reconfig_cycles},
-                          {"placement_start", s.placement_start},
-                          {"start_cost", s.start_cost},
-                          {"placement_cost", s.placement_cost},
-                          {"route_rounds", s.route_rounds},
-                          {"overused_links", s.overused_links},
-                          {"ops", ops},
-                          {"streams", streams},
-                          {"dram", dram}});
-      // Written only when there is some, so that inference mappings read as before.
-      if (s.state_bytes > 0) sections.back()["state_bytes"] = s.state_bytes;
-      if (s.streamed_weight_bytes > 0) sections.back()["streamed_weight_bytes"] = s.streamed_weight_bytes;
-    }
-    core::Json sectioning = core::Json::array();
-    for (const auto& c : t.sectioning) {
-      sectioning.push_back(
-          {{"method", c.method}, {"sections", c.sections}, {"cycles", c.cycles}, {"dram_bytes", c.dram_bytes}});
-    }
-    tenants.push_back({{"name", t.name},
-                       {"tiles", t.tiles},
-                       {"rows", {t.first_row, t.end_row}},
-                       {"method", t.method},
-                       {"sectioning", sectioning},
-                       {"sections", sections}});
-  }
-  return {{"format", k_mapping_format}, {"arch", m.arch},    {"arch_hash", m.arch_hash}, {"mode", m.mode},
-          {"dram_tier", m.dram_tier},   {"tenants", tenants}};
+  core::Json j{{"format", k_mapping_format}};
+  j.update(core::to_json_value(m));
+  return j;
 }
 
-namespace {
-
-/// Typed reads with the key path in the error.
-class Reader {
- public:
-  explicit Reader(std::string source) : m_source(std::move(source)) {}
-
-  const core::Json& at(const core::Json& j, const std::string& key, const std::string& path) const {
-    if (!j.is_object() || !j.contains(key)) fail(path + "." + key, "is missing");
-    return j.at(key);
-  }
-  template <class T>
-  T get(const core::Json& j, const std::string& key, const std::string& path) const {
-    const auto& v = at(j, key, path);
-    try {
-      return v.get<T>();
-    } catch (const core::Json::exception&) {
-      fail(path + "." + key, fmt::format("has the wrong type ({})", v.type_name()));
-    }
-  }
-  const core::Json& array(const core::Json& j, const std::string& key, const std::string& path) const {
-    const auto& v = at(j, key, path);
-    if (!v.is_array()) fail(path + "." + key, "must be an array");
-    return v;
-  }
-  /// An op's kind, which the simulator looks up in the op registry.
-  std::string kind(const core::Json& j, const std::string& path) const {
-    auto kind = get<std::string>(j, "kind", path);
-    if (graphs::OpRegistry::instance().find(kind) == nullptr)
-      fail(path + ".kind", fmt::format("'{}' is not an op kind rdasim knows", kind));
-    return kind;
-  }
-  graphs::Engine engine(const core::Json& j, const std::string& path) const {
-    const auto name = get<std::string>(j, "engine", path);
-    const auto engine = graphs::engine_from_string(name);
-    if (!engine) fail(path + ".engine", fmt::format("is '{}'; expected none, matrix, vector or memory", name));
-    return *engine;
-  }
-  [[noreturn]] void fail(const std::string& path, const std::string& what) const {
-    throw core::InputError(core::Location(m_source), fmt::format("{} {}", path, what));
-  }
-
- private:
-  std::string m_source;
-};
-
-}  // namespace
+void Tenant::read_rows(Tenant& t, const core::Json& j, const core::JsonReader& reader, const std::string& path) {
+  std::vector<int> rows;
+  core::from_json_value(j, rows, reader, path);
+  if (rows.size() != 2) reader.fail(path, "must be [first_row, end_row]");
+  t.first_row = rows[0];
+  t.end_row = rows[1];
+}
 
 Mapping mapping_from_json(const core::Json& j, const std::string& source) {
-  const Reader r(source);
-  if (const auto format = r.get<std::string>(j, "format", "mapping"); format != k_mapping_format) {
-    r.fail("mapping.format",
-           fmt::format("is '{}', expected '{}' (a mapping from another rdasim version: map the model again)", format,
-                       k_mapping_format));
+  const core::JsonReader r(source);
+  std::string format;
+  if (!j.is_object() || !j.contains("format")) r.fail("mapping.format", "is missing");
+  core::from_json_value(j.at("format"), format, r, "mapping.format");
+  if (format != k_mapping_format) {
+    r.fail("mapping.format", fmt::format("is '{}', expected '{}' (a mapping from another rdasim version: map the model "
+                                         "again)",
+                                         format, k_mapping_format));
   }
   Mapping m;
-  m.arch = r.get<std::string>(j, "arch", "mapping");
-  m.arch_hash = r.get<std::string>(j, "arch_hash", "mapping");
-  m.mode = r.get<std::string>(j, "mode", "mapping");
-  m.dram_tier = r.get<std::string>(j, "dram_tier", "mapping");
-  const auto& tenants = r.array(j, "tenants", "mapping");
-  for (std::size_t ti = 0; ti < tenants.size(); ++ti) {
-    const std::string tp = fmt::format("mapping.tenants[{}]", ti);
-    Tenant t;
-    t.name = r.get<std::string>(tenants[ti], "name", tp);
-    t.tiles = r.get<std::vector<int>>(tenants[ti], "tiles", tp);
-    const auto rows = r.get<std::vector<int>>(tenants[ti], "rows", tp);
-    if (rows.size() != 2) r.fail(tp + ".rows", "must be [first_row, end_row]");
-    t.first_row = rows[0];
-    t.end_row = rows[1];
-    t.method = r.get<std::string>(tenants[ti], "method", tp);
-    const auto& sectioning = r.array(tenants[ti], "sectioning", tp);
-    for (std::size_t ci = 0; ci < sectioning.size(); ++ci) {
-      const std::string cp = fmt::format("{}.sectioning[{}]", tp, ci);
-      t.sectioning.push_back(
-          {r.get<std::string>(sectioning[ci], "method", cp), r.get<std::size_t>(sectioning[ci], "sections", cp),
-           r.get<double>(sectioning[ci], "cycles", cp), r.get<double>(sectioning[ci], "dram_bytes", cp)});
-    }
-    const auto& sections = r.array(tenants[ti], "sections", tp);
-    for (std::size_t si = 0; si < sections.size(); ++si) {
-      const std::string sp = fmt::format("{}.sections[{}]", tp, si);
-      const auto& sj = sections[si];
-      MappedSection s;
-      s.pcus = r.get<int>(sj, "pcus", sp);
-      s.pmus = r.get<int>(sj, "pmus", sp);
-      s.weight_bytes = r.get<double>(sj, "weight_bytes", sp);
-      if (sj.contains("state_bytes")) s.state_bytes = r.get<double>(sj, "state_bytes", sp);
-      if (sj.contains("streamed_weight_bytes"))
-        s.streamed_weight_bytes = r.get<double>(sj, "streamed_weight_bytes", sp);
-      s.dram_read_bytes = r.get<double>(sj, "dram_read_bytes", sp);
-      s.dram_write_bytes = r.get<double>(sj, "dram_write_bytes", sp);
-      s.flops = r.get<double>(sj, "flops", sp);
-      s.compute_cycles = r.get<double>(sj, "compute_cycles", sp);
-      s.memory_cycles = r.get<double>(sj, "memory_cycles", sp);
-      s.network_cycles = r.get<double>(sj, "network_cycles", sp);
-      s.placement_start = r.get<std::string>(sj, "placement_start", sp);
-      s.start_cost = r.get<double>(sj, "start_cost", sp);
-      s.placement_cost = r.get<double>(sj, "placement_cost", sp);
-      s.route_rounds = r.get<int>(sj, "route_rounds", sp);
-      s.overused_links = r.get<int>(sj, "overused_links", sp);
-      s.reconfig_cycles = r.get<double>(sj, "reconfig_cycles", sp);
-      const auto& ops = r.array(sj, "ops", sp);
+  core::from_json_value(j, m, r, "mapping");
+  // The simulator looks each op's kind up in the registry.
+  for (std::size_t ti = 0; ti < m.tenants.size(); ++ti) {
+    for (std::size_t si = 0; si < m.tenants[ti].sections.size(); ++si) {
+      const auto& ops = m.tenants[ti].sections[si].ops;
       for (std::size_t oi = 0; oi < ops.size(); ++oi) {
-        const std::string op = fmt::format("{}.ops[{}]", sp, oi);
-        s.ops.push_back({r.get<std::string>(ops[oi], "name", op), r.kind(ops[oi], op), r.engine(ops[oi], op),
-                         r.get<int>(ops[oi], "parallel", op), r.get<int>(ops[oi], "buffer_pmus", op),
-                         r.get<int>(ops[oi], "output_pmus", op), r.get<bool>(ops[oi], "weights_streamed", op),
-                         r.get<double>(ops[oi], "flops", op), r.get<double>(ops[oi], "cycles", op),
-                         r.get<int>(ops[oi], "reduction_split", op), r.get<double>(ops[oi], "stage_cycles", op),
-                         r.get<std::vector<int>>(ops[oi], "units", op)});
+        if (graphs::OpRegistry::instance().find(ops[oi].kind) == nullptr) {
+          r.fail(fmt::format("mapping.tenants[{}].sections[{}].ops[{}].kind", ti, si, oi),
+                 fmt::format("'{}' is not an op kind rdasim knows", ops[oi].kind));
+        }
       }
-      const auto& streams = r.array(sj, "streams", sp);
-      for (std::size_t i = 0; i < streams.size(); ++i) {
-        const std::string stp = fmt::format("{}.streams[{}]", sp, i);
-        s.streams.push_back({r.get<int>(streams[i], "src", stp), r.get<int>(streams[i], "dst", stp),
-                             r.get<double>(streams[i], "bytes", stp), r.get<std::vector<int>>(streams[i], "links", stp),
-                             r.get<int>(streams[i], "group", stp)});
-      }
-      const auto& dram = r.array(sj, "dram", sp);
-      for (std::size_t i = 0; i < dram.size(); ++i) {
-        const std::string dp = fmt::format("{}.dram[{}]", sp, i);
-        s.dram.push_back({r.get<int>(dram[i], "unit", dp), r.get<double>(dram[i], "bytes", dp),
-                          r.get<bool>(dram[i], "write", dp), r.get<bool>(dram[i], "preload", dp)});
-      }
-      t.sections.push_back(std::move(s));
     }
-    m.tenants.push_back(std::move(t));
   }
   return m;
 }

@@ -7,13 +7,16 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "arch/fabric.h"
 #include "core/json.h"
+#include "core/json_fields.h"
 #include "graphs/graph.h"
 #include "graphs/op_traits.h"
 #include "mapper/dram.h"
+#include "mapper/layout.h"
 #include "mapper/sections.h"
 #include "mapper/tenants.h"
 
@@ -34,39 +37,48 @@ struct MappedOp {
   std::vector<int> units;   ///< fabric unit ids: its PCUs (parallel of them, for PCU ops) then its PMUs
   /// The PCUs it holds: `parallel` for matrix and vector ops, none otherwise.
   [[nodiscard]] int pcus() const { return uses_pcus(engine) ? parallel : 0; }
+
+  static constexpr auto json_fields() {
+    using core::field;
+    using T = MappedOp;
+    return std::tuple{field("name", &T::name),
+                      field("kind", &T::kind),
+                      field("engine", &T::engine),
+                      field("parallel", &T::parallel),
+                      field("buffer_pmus", &T::buffer_pmus),
+                      field("output_pmus", &T::output_pmus),
+                      field("weights_streamed", &T::weights_streamed),
+                      field("flops", &T::flops),
+                      field("cycles", &T::cycles),
+                      field("reduction_split", &T::reduction_split),
+                      field("stage_cycles", &T::stage_cycles),
+                      field("units", &T::units)};
+  }
 };
 
-/// Data between two placed units, and the links it travels. Streams of one multicast group
-/// (same source, same data) cross each link of their paths once.
-struct MappedStream {
-  int src = -1, dst = -1;
-  double bytes = 0;
-  std::vector<int> links;
-  int group = 0;
-};
-
-struct MappedSection {
+/// One section as the simulator runs it: sectioning's figures, the placement's, and per op its
+/// units; the streams between units with their routes and the off-chip traffic per unit.
+struct MappedSection : SectionFigures, PlacementFigures {
   std::vector<MappedOp> ops;
-  int pcus = 0;
-  int pmus = 0;
-  double weight_bytes = 0;
-  double state_bytes = 0;            ///< optimizer state among weight_bytes (training steps)
-  double streamed_weight_bytes = 0;  ///< weights of ops that stream them from DRAM (too big for PMUs)
-  double dram_read_bytes = 0;
-  double dram_write_bytes = 0;
-  double flops = 0;
-  double compute_cycles = 0;
-  double memory_cycles = 0;
-  double network_cycles = 0;
-  double reconfig_cycles = 0;
-  std::string placement_start;  ///< the start annealing refined: "greedy" or "bisection"
-  double start_cost = 0;        ///< its bytes x hops
-  double placement_cost = 0;    ///< bytes x hops of all streams
-  int route_rounds = 0;
-  int overused_links = 0;  ///< links over their bandwidth when routing stopped
-  std::vector<MappedStream> streams;
+  std::vector<Stream> streams;
   std::vector<DramStream> dram;  ///< off-chip traffic per unit: bytes add up to dram_read/write_bytes
-  [[nodiscard]] double cycles() const;
+
+  static constexpr auto json_fields() {
+    using core::field;
+    using core::optional_field;
+    using T = MappedSection;
+    return std::tuple{field("pcus", &T::pcus), field("pmus", &T::pmus), field("weight_bytes", &T::weight_bytes),
+                      field("dram_read_bytes", &T::dram_read_bytes), field("dram_write_bytes", &T::dram_write_bytes),
+                      field("flops", &T::flops), field("compute_cycles", &T::compute_cycles),
+                      field("memory_cycles", &T::memory_cycles), field("network_cycles", &T::network_cycles),
+                      field("reconfig_cycles", &T::reconfig_cycles), field("placement_start", &T::start),
+                      field("start_cost", &T::start_cost), field("placement_cost", &T::placement_cost),
+                      field("route_rounds", &T::route_rounds), field("overused_links", &T::overused_links),
+                      field("ops", &T::ops), field("streams", &T::streams), field("dram", &T::dram),
+                      // Written only when there is some, so inference mappings read as before.
+                      optional_field("state_bytes", &T::state_bytes),
+                      optional_field("streamed_weight_bytes", &T::streamed_weight_bytes)};
+  }
 };
 
 struct Tenant {
@@ -80,14 +92,35 @@ struct Tenant {
   [[nodiscard]] double cycles() const;
   /// Its region on `fabric`; throws core::InputError when the tiles or rows do not exist.
   [[nodiscard]] arch::Region region(const arch::Fabric& fabric) const;
+
+  static constexpr auto json_fields() {
+    using core::field;
+    using T = Tenant;
+    return std::tuple{field("name", &T::name),
+                      field("tiles", &T::tiles),
+                      core::custom("rows", &Tenant::rows_json, &Tenant::read_rows),
+                      field("method", &T::method),
+                      field("sectioning", &T::sectioning),
+                      field("sections", &T::sections)};
+  }
+  /// Its band as [first_row, end_row].
+  static core::Json rows_json(const Tenant& t) { return {t.first_row, t.end_row}; }
+  static void read_rows(Tenant& t, const core::Json& j, const core::JsonReader& reader, const std::string& path);
 };
 
 struct Mapping {
   std::string arch;
   std::string arch_hash;
-  std::string mode;
+  Mode mode = Mode::o1;
   std::string dram_tier;  ///< the memory tier holding the tensors (dram_tier())
   std::vector<Tenant> tenants;
+
+  static constexpr auto json_fields() {
+    using core::field;
+    using T = Mapping;
+    return std::tuple{field("arch", &T::arch), field("arch_hash", &T::arch_hash), field("mode", &T::mode),
+                      field("dram_tier", &T::dram_tier), field("tenants", &T::tenants)};
+  }
 };
 
 /// The analytic time of the whole mapping, in cycles: tenants run side by side, so the slowest

@@ -11,31 +11,19 @@
 #include <vector>
 
 #include "graphs/graph.h"
+#include "mapper/layout.h"
 #include "mapper/lower.h"
 #include "mapper/region_index.h"
 #include "mapper/sections.h"
 
 namespace rdasim::mapper {
 
-/// Data flowing between two placed units while the section runs.
-struct Stream {
-  int src = -1;  ///< fabric unit ids
-  int dst = -1;
-  double bytes = 0;
-  std::vector<int> links;  ///< fabric link ids, src to dst
-  int group = 0;           ///< streams of one multicast group carry the same data
-};
-
-struct SectionLayout {
+/// A placed and routed section.
+struct SectionLayout : PlacementFigures {
   /// Per SectionOp (same order): its PCUs (parallel of them) then its PMUs (buffer_pmus).
   std::vector<std::vector<int>> units;
   std::vector<Stream> streams;
-  std::string start;          ///< the start annealing refined: "greedy" or "bisection"
-  double start_cost = 0;      ///< its bytes x hops
-  double placement_cost = 0;  ///< sum of bytes x hops after annealing
   double max_link_bytes = 0;  ///< the most bytes any link carries
-  int route_rounds = 0;       ///< negotiation rounds used
-  int overused_links = 0;     ///< links still over their bandwidth when routing stopped
 };
 
 /// Estimated channel loads for annealing: every stream is assumed to take its dimension-order

@@ -43,7 +43,7 @@ std::string unit_list(const std::vector<int>& units, const arch::Fabric& fabric)
 
 std::string placement_text(const Mapping& m, const arch::Fabric& fabric) {
   std::string text = fmt::format("# {} on {} ({}), mode {}\n", m.tenants.size() == 1 ? m.tenants[0].name : "tenants",
-                                 m.arch, m.arch_hash, m.mode);
+                                 m.arch, m.arch_hash, to_string(m.mode));
   text +=
       "# per op: kind, engine, PCUs sharing it (xN; (OxRK): O output splits, each copied R times over the reduction),\n"
       "# its PMUs, cycles per pipeline stage, units as t<tile>(x,y)\n";
@@ -59,9 +59,6 @@ std::string placement_text(const Mapping& m, const arch::Fabric& fabric) {
     }
     for (std::size_t k = 0; k < t.sections.size(); ++k) {
       const auto& s = t.sections[k];
-      const char* bound = s.network_cycles > std::max(s.compute_cycles, s.memory_cycles) ? "network"
-                          : s.compute_cycles >= s.memory_cycles                          ? "compute"
-                                                                                         : "memory";
       text += fmt::format(
           "  section {}: {} PCUs ({:.0f}%), {} PMUs ({:.0f}%), weights {}, DRAM read {} write {}, {:.0f} cycles "
           "({} bound)\n"
@@ -69,9 +66,9 @@ std::string placement_text(const Mapping& m, const arch::Fabric& fabric) {
           "{:.4g} byte-hops (from a {} start of {:.4g}), routed in {} round{} ({} links over capacity)\n",
           k, s.pcus, 100.0 * s.pcus / std::max(pcus, 1), s.pmus, 100.0 * s.pmus / std::max(pmus, 1),
           core::format_bytes(s.weight_bytes), core::format_si(s.dram_read_bytes, "B", 4),
-          core::format_si(s.dram_write_bytes, "B", 4), s.cycles(), bound, s.compute_cycles, s.memory_cycles,
-          s.network_cycles, s.reconfig_cycles, s.streams.size(), s.placement_cost, s.placement_start, s.start_cost,
-          s.route_rounds, s.route_rounds == 1 ? "" : "s", s.overused_links);
+          core::format_si(s.dram_write_bytes, "B", 4), s.cycles(), to_string(s.bound()), s.compute_cycles,
+          s.memory_cycles, s.network_cycles, s.reconfig_cycles, s.streams.size(), s.placement_cost, s.start,
+          s.start_cost, s.route_rounds, s.route_rounds == 1 ? "" : "s", s.overused_links);
       if (s.state_bytes > 0 || s.streamed_weight_bytes > 0) {
         // Where a training step keeps what it updates: preloaded into PMUs for the section, or
         // (ops whose weights exceed their PMUs) streamed from DRAM on every pass.
@@ -123,7 +120,7 @@ std::string placement_svg(const Mapping& m, const arch::Fabric& fabric) {
                                    by_tenant           ? fmt::format("{} tenants", m.tenants.size())
                                    : m.tenants.empty() ? "nothing"
                                                        : m.tenants[0].name,
-                                   m.arch, m.arch_hash, m.mode)),
+                                   m.arch, m.arch_hash, to_string(m.mode))),
       cell, k_margin, cell - 4);
   const auto units = fabric.units();
   const auto links = fabric.links();

@@ -17,28 +17,35 @@ namespace rdasim::mapper {
 
 const char* to_string(Mode mode) { return mode == Mode::o0 ? "o0" : "o1"; }
 
-double Section::cycles() const { return std::max({compute_cycles, memory_cycles, network_cycles}) + reconfig_cycles; }
-const char* Section::bound() const {
-  if (network_cycles > compute_cycles && network_cycles > memory_cycles) return "network";
-  return compute_cycles >= memory_cycles ? "compute" : "memory";
+std::optional<Mode> mode_from_string(std::string_view name) {
+  if (name == "o0") return Mode::o0;
+  if (name == "o1") return Mode::o1;
+  return std::nullopt;
 }
 
-double SectionPlan::cycles() const {
-  double c = 0;
-  for (const auto& s : sections) c += s.cycles();
-  return c;
+const char* to_string(Bound bound) {
+  switch (bound) {
+    case Bound::compute: return "compute";
+    case Bound::memory: return "memory";
+    case Bound::network: return "network";
+  }
+  return "?";
 }
 
-double SectionPlan::dram_bytes() const {
-  double b = 0;
-  for (const auto& s : sections) b += s.dram_read_bytes + s.dram_write_bytes;
-  return b;
+std::optional<Bound> bound_from_string(std::string_view name) {
+  for (Bound b : {Bound::compute, Bound::memory, Bound::network}) {
+    if (name == to_string(b)) return b;
+  }
+  return std::nullopt;
 }
 
-double SectionPlan::flops() const {
-  double f = 0;
-  for (const auto& s : sections) f += s.flops;
-  return f;
+double SectionFigures::cycles() const {
+  return std::max({compute_cycles, memory_cycles, network_cycles}) + reconfig_cycles;
+}
+
+Bound SectionFigures::bound() const {
+  if (network_cycles > compute_cycles && network_cycles > memory_cycles) return Bound::network;
+  return compute_cycles >= memory_cycles ? Bound::compute : Bound::memory;
 }
 
 std::size_t dram_tier(const arch::Spec& spec) {
@@ -217,7 +224,7 @@ SectionPlan estimate(const graphs::Graph& g, const std::vector<OpDemand>& demand
       s.dram_read_bytes += static_cast<double>(g.tensor(t).elements()) * bytes_per_element;
     for (graphs::TensorId t : written)
       s.dram_write_bytes += static_cast<double>(g.tensor(t).elements()) * bytes_per_element;
-    s.memory_cycles = (s.dram_read_bytes + s.dram_write_bytes) / dram_per_cycle;
+    s.memory_cycles = s.dram_bytes() / dram_per_cycle;
     deal_pcus(s, demands, budget.pcus, s.memory_cycles);
     deal_output_pmus(s, demands, budget.pmus);
     for (const auto& so : s.ops) {
@@ -258,7 +265,7 @@ SectionPlan plan_sections(const graphs::Graph& g, const std::vector<OpDemand>& d
   }
   const auto order = graphs::topological_order(g);
   SectionPlan best = estimate(g, demands, spec, budget, mode, fill(order, nullptr, needs, demands, budget, mode));
-  best.candidates.push_back({"greedy", best.sections.size(), best.cycles(), best.dram_bytes()});
+  best.candidates.push_back({"greedy", best.sections.size(), best.totals().cycles, best.totals().dram_bytes});
   if (mode == Mode::o0 || best.sections.size() < 2) return best;
   // METIS cuts into about as many sections as the greedy fill, and a few more (smaller parts
   // leave room to repair the cut without spilling), each repaired into execution order.
@@ -286,8 +293,8 @@ SectionPlan plan_sections(const graphs::Graph& g, const std::vector<OpDemand>& d
     });
     auto plan = estimate(g, demands, spec, budget, mode, fill(sorted, &labels, needs, demands, budget, mode));
     const std::string method = fmt::format("metis k={}", parts);
-    best.candidates.push_back({method, plan.sections.size(), plan.cycles(), plan.dram_bytes()});
-    if (plan.cycles() < best.cycles()) {
+    best.candidates.push_back({method, plan.sections.size(), plan.totals().cycles, plan.totals().dram_bytes});
+    if (plan.totals().cycles < best.totals().cycles) {
       plan.candidates = std::move(best.candidates);
       plan.method = method;
       best = std::move(plan);

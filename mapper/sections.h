@@ -5,10 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "arch/spec.h"
+#include "core/json_fields.h"
 #include "graphs/graph.h"
 #include "mapper/lower.h"
 
@@ -17,6 +21,7 @@ namespace rdasim::mapper {
 /// o0: one op per section (the vendor's safe mode); o1: ops fused into sections (default).
 enum class Mode { o0, o1 };
 [[nodiscard]] const char* to_string(Mode mode);
+[[nodiscard]] std::optional<Mode> mode_from_string(std::string_view name);
 
 /// The units a graph may use: a whole chip, or a tenant's region.
 struct Budget {
@@ -32,10 +37,15 @@ struct SectionOp {
   bool weights_streamed = false;  ///< too large for the section's PMUs: read from DRAM as it runs
 };
 
-/// One section and its analytic time (DESIGN.md §Modelling): compute is the slowest stage,
-/// memory the off-chip bytes over the tier's sustained bandwidth.
-struct Section {
-  std::vector<SectionOp> ops;
+/// What limits a section's analytic time.
+enum class Bound { compute, memory, network };
+[[nodiscard]] const char* to_string(Bound bound);
+[[nodiscard]] std::optional<Bound> bound_from_string(std::string_view name);
+
+/// A section's resources and analytic time (DESIGN.md §Modelling): compute is the slowest stage,
+/// memory the off-chip bytes over the tier's sustained bandwidth, network the busiest link once
+/// routed. Sectioning fills it in; the Mapping carries it to the simulator unchanged.
+struct SectionFigures {
   int pcus = 0;
   int pmus = 0;
   double weight_bytes = 0;
@@ -48,8 +58,35 @@ struct Section {
   double memory_cycles = 0;
   double network_cycles = 0;  ///< the busiest link's bytes over its bandwidth, once routed
   double reconfig_cycles = 0;
+  /// The slowest of compute, memory and network, plus the reconfiguration.
   [[nodiscard]] double cycles() const;
-  [[nodiscard]] const char* bound() const;  ///< "compute", "memory" or "network"
+  /// Which of them sets cycles() (compute on a tie).
+  [[nodiscard]] Bound bound() const;
+  [[nodiscard]] double dram_bytes() const { return dram_read_bytes + dram_write_bytes; }
+};
+
+/// What a run of sections (a plan's, a tenant's) adds up to; they run one after another.
+struct SectionTotals {
+  double cycles = 0;
+  double flops = 0;
+  double dram_bytes = 0;
+};
+
+/// The totals of any range of sections (Section, MappedSection).
+template <class Sections>
+[[nodiscard]] SectionTotals totals(const Sections& sections) {
+  SectionTotals t;
+  for (const SectionFigures& s : sections) {
+    t.cycles += s.cycles();
+    t.flops += s.flops;
+    t.dram_bytes += s.dram_bytes();
+  }
+  return t;
+}
+
+/// One section as sectioning plans it: its ops and figures.
+struct Section : SectionFigures {
+  std::vector<SectionOp> ops;
 };
 
 /// One way of cutting the graph that the planner tried, and what it would cost.
@@ -58,6 +95,13 @@ struct SectioningCandidate {
   std::size_t sections = 0;
   double cycles = 0;  ///< analytic, before placement
   double dram_bytes = 0;
+
+  static constexpr auto json_fields() {
+    using core::field;
+    using T = SectioningCandidate;
+    return std::tuple{field("method", &T::method), field("sections", &T::sections), field("cycles", &T::cycles),
+                      field("dram_bytes", &T::dram_bytes)};
+  }
 };
 
 struct SectionPlan {
@@ -65,9 +109,7 @@ struct SectionPlan {
   std::string method = "greedy";                ///< the candidate kept
   std::vector<SectioningCandidate> candidates;  ///< every cut tried, the greedy fill first
   std::vector<Section> sections;
-  [[nodiscard]] double cycles() const;
-  [[nodiscard]] double dram_bytes() const;
-  [[nodiscard]] double flops() const;
+  [[nodiscard]] SectionTotals totals() const { return mapper::totals(sections); }
 };
 
 /// The memory tier tensors live in: the fastest (index into Spec::memory_tiers()).
@@ -84,3 +126,17 @@ struct SectionPlan {
                                         const arch::Spec& spec, const Budget& budget, Mode mode, int seed = 1);
 
 }  // namespace rdasim::mapper
+
+template <>
+struct rdasim::core::JsonEnum<rdasim::mapper::Mode> {
+  static const char* name(mapper::Mode mode) { return mapper::to_string(mode); }
+  static std::optional<mapper::Mode> parse(std::string_view word) { return mapper::mode_from_string(word); }
+  static constexpr const char* expected = "o0 or o1";
+};
+
+template <>
+struct rdasim::core::JsonEnum<rdasim::mapper::Bound> {
+  static const char* name(mapper::Bound bound) { return mapper::to_string(bound); }
+  static std::optional<mapper::Bound> parse(std::string_view word) { return mapper::bound_from_string(word); }
+  static constexpr const char* expected = "compute, memory or network";
+};

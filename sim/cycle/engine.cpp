@@ -17,14 +17,9 @@
 
 #include <fmt/format.h>
 
-#include "arch/summary.h"
 #include "core/error.h"
 #include "sim/cycle/simulate.h"
 #include "sim/cycle/worker.h"
-
-#ifndef RDASIM_VERSION
-#define RDASIM_VERSION "unknown"
-#endif
 
 namespace rdasim::sim {
 
@@ -250,9 +245,7 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
     m_result.end = now;
     m_result.tokens = m_flow->tokens();
     m_result.analytic_cycles = section.cycles();
-    m_result.bound = section.network_cycles > std::max(section.compute_cycles, section.memory_cycles) ? "network"
-                     : section.compute_cycles >= section.memory_cycles                                ? "compute"
-                                                                                                      : "memory";
+    m_result.bound = section.bound();
     const double run = std::max(m_result.run_cycles, 1e-9);
     const auto& links = m_flow->links();
     for (std::size_t i = 0; i < links.size(); ++i) {
@@ -299,7 +292,9 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
     auto* t = m_run.trace;
     if (m_section == 0) t->name_track(m_pid, 0, "sections");
     t->slice(m_pid, 0, fmt::format("section {}", m_section), m_result.start, m_result.end,
-             {{"tokens", m_result.tokens}, {"analytic_cycles", m_result.analytic_cycles}, {"bound", m_result.bound}});
+             {{"tokens", m_result.tokens},
+              {"analytic_cycles", m_result.analytic_cycles},
+              {"bound", to_string(m_result.bound)}});
     t->slice(m_pid, 0, "reconfigure", m_result.start, m_result.start + m_result.reconfig_cycles);
     t->slice(m_pid, 0, "load", m_result.start + m_result.reconfig_cycles, m_run_start);
     t->slice(m_pid, 0, "stream", m_run_start, m_result.end);
@@ -485,87 +480,38 @@ SimResult simulate_here(const mapper::Mapping& mapping, const arch::Fabric& fabr
   core::Json alone;
   if (alone_worker) alone = alone_worker->wait();
 
-  // The report, from world 0 (alone worlds give the slowdowns).
-  const arch::Spec& spec = fabric.spec();
-  const auto summary = arch::summarize(fabric);
-  Report r;
-  r.tool_version = RDASIM_VERSION;
-  r.arch = spec.name();
-  r.arch_hash = spec.hash();
-  r.mode = mapping.mode;
-  r.chunk = options.tokens.chunk;
-  r.min_tokens = options.tokens.min_tokens;
-  r.clock_hz = spec.clock_ghz() * 1e9;
-  r.analytic_cycles = mapper::analytic_cycles(mapping, spec);
-  double pmu_bytes = 0, hop_bytes = 0;
+  // What world 0 measured (alone worlds give the slowdowns); report.cpp derives the rest.
+  Measurements measured;
+  measured.tier = tier;
+  measured.chunk = options.tokens.chunk;
+  measured.min_tokens = options.tokens.min_tokens;
   for (std::size_t t = 0; t < n; ++t) {
-    const auto& tenant = mapping.tenants[t];
     const auto& seq = *sequencers[0][t];
-    TenantResult tr;
-    tr.name = tenant.name;
-    tr.cycles = seq.end();
-    tr.analytic_cycles = tenant.cycles();
-    for (const auto& s : tenant.sections) {
-      tr.flops += s.flops;
-      tr.dram_bytes += s.dram_read_bytes + s.dram_write_bytes;
-    }
-    tr.sections = seq.sections();
-    if (!alone.is_null()) {
-      tr.alone_cycles = alone.at("cycles").at(t).get<double>();
-      tr.slowdown = tr.alone_cycles > 0 ? tr.cycles / tr.alone_cycles : 1.0;
-    }
-    r.workload += (r.workload.empty() ? "" : ", ") + tenant.name;
-    r.cycles = std::max(r.cycles, tr.cycles);
-    r.flops += tr.flops;
-    pmu_bytes += seq.pmu_bytes();
-    hop_bytes += seq.hop_bytes();
+    Measurements::Tenant mt;
+    mt.cycles = seq.end();
+    if (!alone.is_null()) mt.alone_cycles = alone.at("cycles").at(t).get<double>();
+    mt.sections = seq.sections();
+    mt.pmu_bytes = seq.pmu_bytes();
+    mt.hop_bytes = seq.hop_bytes();
     for (const auto& [link, peak] : seq.link_peak()) {
-      const auto& l = fabric.links()[static_cast<std::size_t>(link)];
-      r.links.push_back({link, l.src, l.dst, tenant.name, worlds[0]->network.link(link).bytes(), peak});
+      mt.link_peaks.emplace_back(link, peak);
+      measured.link_bytes[link] = worlds[0]->network.link(link).bytes();
     }
-    r.tenants.push_back(std::move(tr));
-  }
-  if (n > 3) r.workload = fmt::format("{} tenants", n);
-  std::sort(r.links.begin(), r.links.end(), [](const LinkResult& a, const LinkResult& b) { return a.link < b.link; });
-  const double cycles = std::max(r.cycles, 1e-9);
-  std::map<int, std::string> tenant_of;
-  for (const auto& t : mapping.tenants) {
-    for (const auto& s : t.sections) {
-      for (const auto& o : s.ops) {
-        for (int u : o.units) tenant_of[u] = t.name;
-      }
-    }
+    measured.tenants.push_back(std::move(mt));
   }
   for (const auto& [id, module] : worlds[0]->units) {
-    const auto& u = fabric.unit(id);
-    UnitResult ur{id, arch::to_string(u.kind), u.tile, u.x, u.y, tenant_of[id]};
     const auto& time = module->totals.time;
-    ur.busy = time[static_cast<int>(UnitState::busy)] / cycles;
-    ur.stalled_input = time[static_cast<int>(UnitState::stalled_input)] / cycles;
-    ur.stalled_output = time[static_cast<int>(UnitState::stalled_output)] / cycles;
-    ur.idle = std::max(0.0, 1.0 - ur.busy - ur.stalled_input - ur.stalled_output);
-    r.units.push_back(std::move(ur));
+    measured.units.push_back({id, time[static_cast<int>(UnitState::busy)],
+                              time[static_cast<int>(UnitState::stalled_input)],
+                              time[static_cast<int>(UnitState::stalled_output)]});
   }
   const auto& memory = worlds[0]->memory;
-  // Every tier of the fabric; the mapping keeps its tensors in one, the others carry nothing.
-  for (std::size_t i = 0; i < spec.memory_tiers().size(); ++i) {
-    if (i == tier)
-      r.memory.push_back({spec.memory_tiers()[i].name, memory.read_bytes(), memory.write_bytes(),
-                          memory.tier().busy_cycles() / cycles});
-    else r.memory.push_back({spec.memory_tiers()[i].name, 0, 0, 0});
-  }
-  r.seconds = r.cycles / r.clock_hz;
-  const auto& e = spec.energy();
-  r.energy.compute_j = r.flops * e.pj_per_flop * 1e-12;
-  r.energy.pmu_j = pmu_bytes * e.pj_per_pmu_byte * 1e-12;
-  r.energy.network_j = hop_bytes * e.pj_per_hop_byte * 1e-12;
-  r.energy.dram_j = (memory.read_bytes() + memory.write_bytes()) * spec.memory_tiers()[tier].pj_per_byte * 1e-12;
-  r.energy.static_j = e.static_w * r.seconds;
-  r.average_power_w = r.seconds > 0 ? r.energy.total_j() / r.seconds : 0.0;
-  r.flops_per_s = r.seconds > 0 ? r.flops / r.seconds : 0.0;
-  r.peak_fraction = summary.peak_flops > 0 ? r.flops_per_s / summary.peak_flops : 0.0;
-  r.events = together.firings() + (alone.is_null() ? 0.0 : alone.at("firings").get<double>());
-  r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  measured.read_bytes = memory.read_bytes();
+  measured.write_bytes = memory.write_bytes();
+  measured.tier_busy_cycles = memory.tier().busy_cycles();
+  measured.events = together.firings() + (alone.is_null() ? 0.0 : alone.at("firings").get<double>());
+  measured.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  Report r = make_report(mapping, fabric, measured);
 
   SimResult result{std::move(r), nullptr};
   if (options.trace) {

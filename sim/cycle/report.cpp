@@ -4,220 +4,119 @@
 
 #include <fmt/format.h>
 
+#include "arch/summary.h"
 #include "core/error.h"
 #include "core/text.h"
+
+#ifndef RDASIM_VERSION
+#define RDASIM_VERSION "unknown"
+#endif
 
 namespace rdasim::sim {
 
 namespace {
-
 constexpr const char* k_report_format = "rdasim.report/1";
-
-/// Reads fields by name, naming the missing or mistyped one with its path.
-class Fields {
- public:
-  Fields(const core::Json& j, std::string path, const std::string& source)
-      : m_j(j),
-        m_path(std::move(path)),
-        m_source(source) {}
-  template <class T>
-  void operator()(const char* key, T& out) const {
-    if (!m_j.is_object() || !m_j.contains(key)) fail(key, "is missing");
-    try {
-      out = m_j.at(key).get<T>();
-    } catch (const core::Json::exception&) {
-      fail(key, fmt::format("has the wrong type ({})", m_j.at(key).type_name()));
-    }
-  }
-  [[nodiscard]] Fields at(const char* key) const {
-    if (!m_j.is_object() || !m_j.contains(key)) fail(key, "is missing");
-    return {m_j.at(key), m_path + "." + key, m_source};
-  }
-  /// The array at `key`, each element read by `read(Fields, T&)`.
-  template <class T, class Read>
-  void array(const char* key, std::vector<T>& out, Read read) const {
-    if (!m_j.is_object() || !m_j.contains(key) || !m_j.at(key).is_array()) fail(key, "is missing or not an array");
-    const auto& a = m_j.at(key);
-    out.resize(a.size());
-    for (std::size_t i = 0; i < a.size(); ++i)
-      read(Fields(a[i], fmt::format("{}.{}[{}]", m_path, key, i), m_source), out[i]);
-  }
-
- private:
-  [[noreturn]] void fail(const char* key, const std::string& what) const {
-    const std::string path = m_path + "." + key;
-    throw core::InputError(core::Location(m_source), fmt::format("{} {}", path, what));
-  }
-  const core::Json& m_j;
-  std::string m_path;
-  const std::string& m_source;
-};
-
 }  // namespace
 
-core::Json to_json(const Report& r) {
-  core::Json tenants = core::Json::array();
-  for (const auto& t : r.tenants) {
-    core::Json sections = core::Json::array();
-    for (const auto& s : t.sections) {
-      sections.push_back({{"start", s.start},
-                          {"end", s.end},
-                          {"cycles", s.cycles()},
-                          {"reconfig_cycles", s.reconfig_cycles},
-                          {"load_cycles", s.load_cycles},
-                          {"run_cycles", s.run_cycles},
-                          {"tokens", s.tokens},
-                          {"analytic_cycles", s.analytic_cycles},
-                          {"bound", s.bound}});
+Report make_report(const mapper::Mapping& mapping, const arch::Fabric& fabric, const Measurements& m) {
+  const arch::Spec& spec = fabric.spec();
+  Report r;
+  r.tool_version = RDASIM_VERSION;
+  r.arch = spec.name();
+  r.arch_hash = spec.hash();
+  r.mode = mapping.mode;
+  r.chunk = m.chunk;
+  r.min_tokens = m.min_tokens;
+  r.clock_hz = spec.clock_ghz() * 1e9;
+  r.analytic_cycles = mapper::analytic_cycles(mapping, spec);
+  double pmu_bytes = 0, hop_bytes = 0;
+  const std::size_t n = mapping.tenants.size();
+  for (std::size_t t = 0; t < n; ++t) {
+    const auto& tenant = mapping.tenants[t];
+    const auto& measured = m.tenants.at(t);
+    TenantResult tr;
+    tr.name = tenant.name;
+    tr.cycles = measured.cycles;
+    tr.seconds = tr.cycles / r.clock_hz;
+    tr.analytic_cycles = tenant.cycles();
+    const auto sum = mapper::totals(tenant.sections);
+    tr.flops = sum.flops;
+    tr.dram_bytes = sum.dram_bytes;
+    tr.sections = measured.sections;
+    if (measured.alone_cycles > 0) {
+      tr.alone_cycles = measured.alone_cycles;
+      tr.slowdown = tr.cycles / tr.alone_cycles;
     }
-    tenants.push_back({{"name", t.name},
-                       {"cycles", t.cycles},
-                       {"seconds", t.cycles / r.clock_hz},
-                       {"alone_cycles", t.alone_cycles},
-                       {"slowdown", t.slowdown},
-                       {"analytic_cycles", t.analytic_cycles},
-                       {"flops", t.flops},
-                       {"dram_bytes", t.dram_bytes},
-                       {"sections", sections}});
+    r.workload += (r.workload.empty() ? "" : ", ") + tenant.name;
+    r.cycles = std::max(r.cycles, tr.cycles);
+    r.flops += tr.flops;
+    pmu_bytes += measured.pmu_bytes;
+    hop_bytes += measured.hop_bytes;
+    for (const auto& [link, peak] : measured.link_peaks) {
+      const auto& l = fabric.links()[static_cast<std::size_t>(link)];
+      const auto bytes = m.link_bytes.find(link);
+      r.links.push_back({link, l.src, l.dst, tenant.name, bytes == m.link_bytes.end() ? 0.0 : bytes->second, peak});
+    }
+    r.tenants.push_back(std::move(tr));
   }
-  core::Json memory = core::Json::array();
-  for (const auto& m : r.memory) {
-    memory.push_back({{"name", m.name},
-                      {"read_bytes", m.read_bytes},
-                      {"write_bytes", m.write_bytes},
-                      {"utilization", m.utilization}});
+  if (n > 3) r.workload = fmt::format("{} tenants", n);
+  std::sort(r.links.begin(), r.links.end(), [](const LinkResult& a, const LinkResult& b) { return a.link < b.link; });
+
+  const double cycles = std::max(r.cycles, 1e-9);
+  std::map<int, std::string> tenant_of;
+  for (const auto& t : mapping.tenants) {
+    for (const auto& s : t.sections) {
+      for (const auto& o : s.ops) {
+        for (int u : o.units) tenant_of[u] = t.name;
+      }
+    }
   }
-  core::Json units = core::Json::array();
-  for (const auto& u : r.units) {
-    units.push_back({{"unit", u.unit},
-                     {"kind", u.kind},
-                     {"tile", u.tile},
-                     {"x", u.x},
-                     {"y", u.y},
-                     {"tenant", u.tenant},
-                     {"busy", u.busy},
-                     {"stalled_input", u.stalled_input},
-                     {"stalled_output", u.stalled_output},
-                     {"idle", u.idle}});
+  for (const auto& unit : m.units) {
+    const auto& u = fabric.unit(unit.id);
+    UnitResult ur{unit.id, arch::to_string(u.kind), u.tile, u.x, u.y, tenant_of[unit.id]};
+    ur.busy = unit.busy_cycles / cycles;
+    ur.stalled_input = unit.stalled_input_cycles / cycles;
+    ur.stalled_output = unit.stalled_output_cycles / cycles;
+    ur.idle = std::max(0.0, 1.0 - ur.busy - ur.stalled_input - ur.stalled_output);
+    r.units.push_back(std::move(ur));
   }
-  core::Json links = core::Json::array();
-  for (const auto& l : r.links) {
-    links.push_back({{"link", l.link},
-                     {"src", l.src},
-                     {"dst", l.dst},
-                     {"tenant", l.tenant},
-                     {"bytes", l.bytes},
-                     {"peak_utilization", l.peak_utilization}});
+  // Every tier of the fabric; the mapping keeps its tensors in one, the others carry nothing.
+  for (std::size_t i = 0; i < spec.memory_tiers().size(); ++i) {
+    if (i == m.tier)
+      r.memory.push_back({spec.memory_tiers()[i].name, m.read_bytes, m.write_bytes, m.tier_busy_cycles / cycles});
+    else r.memory.push_back({spec.memory_tiers()[i].name, 0, 0, 0});
   }
-  const auto& e = r.energy;
-  return {{"format", k_report_format},
-          {"tool_version", r.tool_version},
-          {"arch", r.arch},
-          {"arch_hash", r.arch_hash},
-          {"workload", r.workload},
-          {"mode", r.mode},
-          {"chunk", r.chunk},
-          {"min_tokens", r.min_tokens},
-          {"clock_hz", r.clock_hz},
-          {"cycles", r.cycles},
-          {"seconds", r.seconds},
-          {"analytic_cycles", r.analytic_cycles},
-          {"flops", r.flops},
-          {"flops_per_s", r.flops_per_s},
-          {"peak_fraction", r.peak_fraction},
-          {"average_power_w", r.average_power_w},
-          {"energy",
-           {{"compute_j", e.compute_j},
-            {"pmu_j", e.pmu_j},
-            {"network_j", e.network_j},
-            {"dram_j", e.dram_j},
-            {"static_j", e.static_j},
-            {"total_j", e.total_j()}}},
-          {"events", r.events},
-          {"wall_seconds", r.wall_seconds},
-          {"tenants", tenants},
-          {"memory", memory},
-          {"units", units},
-          {"links", links}};
+  r.seconds = r.cycles / r.clock_hz;
+  const auto& e = spec.energy();
+  r.energy.compute_j = r.flops * e.pj_per_flop * 1e-12;
+  r.energy.pmu_j = pmu_bytes * e.pj_per_pmu_byte * 1e-12;
+  r.energy.network_j = hop_bytes * e.pj_per_hop_byte * 1e-12;
+  r.energy.dram_j = (m.read_bytes + m.write_bytes) * spec.memory_tiers()[m.tier].pj_per_byte * 1e-12;
+  r.energy.static_j = e.static_w * r.seconds;
+  r.average_power_w = r.seconds > 0 ? r.energy.total_j() / r.seconds : 0.0;
+  r.flops_per_s = r.seconds > 0 ? r.flops / r.seconds : 0.0;
+  const double peak_flops = arch::summarize(fabric).peak_flops;
+  r.peak_fraction = peak_flops > 0 ? r.flops_per_s / peak_flops : 0.0;
+  r.events = m.events;
+  r.wall_seconds = m.wall_seconds;
+  return r;
+}
+
+core::Json to_json(const Report& r) {
+  core::Json j{{"format", k_report_format}};
+  j.update(core::to_json_value(r));
+  return j;
 }
 
 Report report_from_json(const core::Json& json, const std::string& source) {
-  const Fields f(json, "report", source);
+  const core::JsonReader reader(source);
   std::string format;
-  f("format", format);
-  if (format != k_report_format) {
-    throw core::InputError(core::Location(source),
-                           fmt::format("report.format is '{}', expected '{}'", format, k_report_format));
-  }
+  if (!json.is_object() || !json.contains("format")) reader.fail("report.format", "is missing");
+  core::from_json_value(json.at("format"), format, reader, "report.format");
+  if (format != k_report_format)
+    reader.fail("report.format", fmt::format("is '{}', expected '{}'", format, k_report_format));
   Report r;
-  f("tool_version", r.tool_version);
-  f("arch", r.arch);
-  f("arch_hash", r.arch_hash);
-  f("workload", r.workload);
-  f("mode", r.mode);
-  f("chunk", r.chunk);
-  f("min_tokens", r.min_tokens);
-  f("clock_hz", r.clock_hz);
-  f("cycles", r.cycles);
-  f("seconds", r.seconds);
-  f("analytic_cycles", r.analytic_cycles);
-  f("flops", r.flops);
-  f("flops_per_s", r.flops_per_s);
-  f("peak_fraction", r.peak_fraction);
-  f("average_power_w", r.average_power_w);
-  const auto e = f.at("energy");
-  e("compute_j", r.energy.compute_j);
-  e("pmu_j", r.energy.pmu_j);
-  e("network_j", r.energy.network_j);
-  e("dram_j", r.energy.dram_j);
-  e("static_j", r.energy.static_j);
-  f("events", r.events);
-  f("wall_seconds", r.wall_seconds);
-  f.array("tenants", r.tenants, [](const Fields& t, TenantResult& out) {
-    t("name", out.name);
-    t("cycles", out.cycles);
-    t("alone_cycles", out.alone_cycles);
-    t("slowdown", out.slowdown);
-    t("analytic_cycles", out.analytic_cycles);
-    t("flops", out.flops);
-    t("dram_bytes", out.dram_bytes);
-    t.array("sections", out.sections, [](const Fields& s, SectionResult& o) {
-      s("start", o.start);
-      s("end", o.end);
-      s("reconfig_cycles", o.reconfig_cycles);
-      s("load_cycles", o.load_cycles);
-      s("run_cycles", o.run_cycles);
-      s("tokens", o.tokens);
-      s("analytic_cycles", o.analytic_cycles);
-      s("bound", o.bound);
-    });
-  });
-  f.array("memory", r.memory, [](const Fields& m, TierResult& o) {
-    m("name", o.name);
-    m("read_bytes", o.read_bytes);
-    m("write_bytes", o.write_bytes);
-    m("utilization", o.utilization);
-  });
-  f.array("units", r.units, [](const Fields& u, UnitResult& o) {
-    u("unit", o.unit);
-    u("kind", o.kind);
-    u("tile", o.tile);
-    u("x", o.x);
-    u("y", o.y);
-    u("tenant", o.tenant);
-    u("busy", o.busy);
-    u("stalled_input", o.stalled_input);
-    u("stalled_output", o.stalled_output);
-    u("idle", o.idle);
-  });
-  f.array("links", r.links, [](const Fields& l, LinkResult& o) {
-    l("link", o.link);
-    l("src", o.src);
-    l("dst", o.dst);
-    l("tenant", o.tenant);
-    l("bytes", o.bytes);
-    l("peak_utilization", o.peak_utilization);
-  });
+  core::from_json_value(json, r, reader, "report");
   return r;
 }
 
@@ -226,7 +125,7 @@ std::string summary_text(const Report& r) {
                                 "time", "analytic", "sim/ana", "slowdown");
   for (const auto& t : r.tenants) {
     out += fmt::format("{:<24} {:>8} {:>14.0f} {:>11} {:>11} {:>8.2f}x {:>8}\n", core::printable(t.name, 24),
-                       t.sections.size(), t.cycles, core::format_si(t.cycles / r.clock_hz, "s", 4),
+                       t.sections.size(), t.cycles, core::format_si(t.seconds, "s", 4),
                        core::format_si(t.analytic_cycles / r.clock_hz, "s", 4),
                        t.analytic_cycles > 0 ? t.cycles / t.analytic_cycles : 0.0,
                        t.alone_cycles > 0 ? fmt::format("{:.2f}x", t.slowdown) : std::string("-"));
@@ -239,7 +138,7 @@ std::string summary_text(const Report& r) {
       ++pcus;
     }
   }
-  out += fmt::format("\n{} on {} ({}): {} ({} cycles), analytic {} ({:.2f}x)\n", r.workload, r.arch, r.mode,
+  out += fmt::format("\n{} on {} ({}): {} ({} cycles), analytic {} ({:.2f}x)\n", r.workload, r.arch, to_string(r.mode),
                      core::format_si(r.seconds, "s"), fmt::format("{:.0f}", r.cycles),
                      core::format_si(r.analytic_cycles / r.clock_hz, "s"),
                      r.analytic_cycles > 0 ? r.cycles / r.analytic_cycles : 0.0);

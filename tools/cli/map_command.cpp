@@ -40,21 +40,20 @@ void print_summary(const mapper::Mapping& m, const arch::Fabric& fabric) {
   std::size_t sections = 0;
   for (const auto& t : m.tenants) {
     int pcus = 0, pmus = 0;
-    double sram = 0, dram = 0, flops = 0;
+    double sram = 0;
     for (const auto& s : t.sections) {
       pcus = std::max(pcus, s.pcus);
       pmus = std::max(pmus, s.pmus);
       sram = std::max(sram, s.weight_bytes);
-      dram += s.dram_read_bytes + s.dram_write_bytes;
-      flops += s.flops;
     }
-    const double seconds = t.cycles() / clock;
+    const auto sum = mapper::totals(t.sections);
+    const double seconds = sum.cycles / clock;
     fmt::print("{:<24} {:>8} {:>6} {:>6} {:>11} {:>11} {:>11} {:>12}\n", core::printable(t.name, 24), t.sections.size(),
-               pcus, pmus, core::format_bytes(sram), core::format_si(dram, "B", 4), core::format_si(seconds, "s", 4),
-               core::format_si(flops / seconds, "FLOP/s", 3));
-    total_cycles = std::max(total_cycles, t.cycles());  // tenants run side by side
-    total_flops += flops;
-    total_dram += dram;
+               pcus, pmus, core::format_bytes(sram), core::format_si(sum.dram_bytes, "B", 4),
+               core::format_si(seconds, "s", 4), core::format_si(sum.flops / seconds, "FLOP/s", 3));
+    total_cycles = std::max(total_cycles, sum.cycles);  // tenants run side by side
+    total_flops += sum.flops;
+    total_dram += sum.dram_bytes;
     sections += t.sections.size();
   }
   // Tenants share the off-chip bandwidth: all their traffic together bounds the total too.
@@ -62,8 +61,8 @@ void print_summary(const mapper::Mapping& m, const arch::Fabric& fabric) {
   total_cycles = mapper::analytic_cycles(m, fabric.spec());
   const double seconds = total_cycles / clock;
   fmt::print("\n{} on {} ({}): {} ({}), DRAM traffic {}, analytic time {}, {} = {:.1f}% of peak\n",
-             m.tenants.size() == 1 ? m.tenants[0].name : fmt::format("{} tenants", m.tenants.size()), m.arch, m.mode,
-             core::plural(sections, "section"), core::plural(sections, "reconfiguration"),
+             m.tenants.size() == 1 ? m.tenants[0].name : fmt::format("{} tenants", m.tenants.size()), m.arch,
+             to_string(m.mode), core::plural(sections, "section"), core::plural(sections, "reconfiguration"),
              core::format_si(total_dram, "B"), core::format_si(seconds, "s"),
              core::format_si(total_flops / seconds, "FLOP/s"), 100.0 * total_flops / seconds / summary.peak_flops);
   fmt::print(

@@ -131,7 +131,7 @@ RdaSide rda_side(const sim::Report& report) {
     return side;
   }
   const double hz = report.clock_hz;
-  std::map<std::string, double> by_bound;
+  std::map<mapper::Bound, double> by_bound;
   const sim::SectionResult* longest = nullptr;
   std::size_t longest_index = 0;
   for (std::size_t i = 0; i < slowest->sections.size(); ++i) {
@@ -144,9 +144,9 @@ RdaSide rda_side(const sim::Report& report) {
       longest_index = i;
     }
   }
-  side.compute_s = by_bound["compute"];
-  side.memory_s = by_bound["memory"];
-  side.network_s = by_bound["network"];
+  side.compute_s = by_bound[mapper::Bound::compute];
+  side.memory_s = by_bound[mapper::Bound::memory];
+  side.network_s = by_bound[mapper::Bound::network];
   const double total = slowest->cycles / hz;
   const double overhead = side.reconfig_s + side.load_s;
   side.bound = "compute";
@@ -161,7 +161,7 @@ RdaSide rda_side(const sim::Report& report) {
   // One section that dominates is named; otherwise the bound that holds most of the time.
   std::string why =
       longest->cycles() >= 0.25 * slowest->cycles
-          ? fmt::format("RDA: {}-bound in section {} of {} ({} of time)", longest->bound, longest_index + 1,
+          ? fmt::format("RDA: {}-bound in section {} of {} ({} of time)", to_string(longest->bound), longest_index + 1,
                         slowest->sections.size(), pct(longest->cycles(), slowest->cycles))
           : fmt::format("RDA: {}-bound sections hold {} of time ({} sections, none over {})", side.bound,
                         pct(side.bound == "reconfiguration" ? overhead : most, total), slowest->sections.size(),

@@ -27,10 +27,7 @@ std::string longest_section_bound(const mapper::Mapping& mapping) {
       if (!longest || s.cycles() > longest->cycles()) longest = &s;
     }
   }
-  if (!longest) return "";
-  const double most = std::max({longest->compute_cycles, longest->memory_cycles, longest->network_cycles});
-  if (most == longest->compute_cycles) return "compute";
-  return most == longest->memory_cycles ? "memory" : "network";
+  return longest ? to_string(longest->bound()) : "";
 }
 
 /// The GPU's time and energy for the point's workload: one application alone, several as
@@ -67,9 +64,7 @@ Values evaluate(const Spec& spec, const Point& point, bool fast) {
   if (fast) {
     const double cycles = mapper::analytic_cycles(mapping, fabric.spec());
     seconds = cycles / chip.clock_hz;
-    for (const auto& t : mapping.tenants) {
-      for (const auto& s : t.sections) flops += s.flops;
-    }
+    for (const auto& t : mapping.tenants) flops += mapper::totals(t.sections).flops;
     v["cycles"] = number(cycles);
     v["energy_j"] = v["energy_per_sample_j"] = v["power_w"] = "";
   } else {

@@ -1,6 +1,7 @@
 // Lowering, sectioning and the Mapping contract: fusion against one op per section, the
 // EDSR stack against the fabric's roofline, tenants and their isolation, JSON round trips.
 #include <algorithm>
+#include <functional>
 
 #include <catch2/catch.hpp>
 
@@ -174,7 +175,7 @@ TEST_CASE("o1 keeps the better of the greedy fill and the METIS cuts, all in exe
   const auto plan = mapper::plan_sections(g, demands, spec, {24, 24}, mapper::Mode::o1);
   REQUIRE(plan.candidates.size() >= 2);
   CHECK(plan.candidates[0].method == "greedy");
-  for (const auto& c : plan.candidates) CHECK(plan.cycles() <= c.cycles * (1 + 1e-12));
+  for (const auto& c : plan.candidates) CHECK(plan.totals().cycles <= c.cycles * (1 + 1e-12));
   // Every tensor flows forward: no op reads what a later section writes.
   std::vector<int> section_of(g.ops().size(), -1);
   for (std::size_t k = 0; k < plan.sections.size(); ++k) {
@@ -200,6 +201,44 @@ TEST_CASE("a mapping survives JSON, and bad JSON is refused with its key path", 
   broken["tenants"][0]["sections"][0].erase("pcus");
   CHECK_THROWS_WITH(mapper::mapping_from_json(broken, "mapping.json"),
                     Contains("mapping.tenants[0].sections[0].pcus is missing"));
+}
+
+TEST_CASE("bad values in a mapping are refused with their key path", "[mapper][json]") {
+  const auto json = mapper::to_json(map("inversion", {{"batch", "2"}}, "tiny"));
+  const auto refused = [&](const std::function<void(core::Json&)>& edit) {
+    auto broken = json;
+    edit(broken);
+    return mapper::mapping_from_json(broken, "mapping.json");
+  };
+  CHECK_THROWS_WITH(refused([](core::Json& j) { j["tenants"][0]["sections"][0]["ops"][0]["engine"] = "systolic"; }),
+                    Contains("mapping.tenants[0].sections[0].ops[0].engine is 'systolic'; expected none, matrix, "
+                             "vector or memory"));
+  CHECK_THROWS_WITH(refused([](core::Json& j) { j["tenants"][0]["sections"][0]["ops"][0]["kind"] = "Softmaxx"; }),
+                    Contains("mapping.tenants[0].sections[0].ops[0].kind 'Softmaxx' is not an op kind rdasim knows"));
+  CHECK_THROWS_WITH(refused([](core::Json& j) { j["mode"] = "o2"; }),
+                    Contains("mapping.mode is 'o2'; expected o0 or o1"));
+  CHECK_THROWS_WITH(refused([](core::Json& j) { j["tenants"][0]["rows"] = {0}; }),
+                    Contains("mapping.tenants[0].rows must be [first_row, end_row]"));
+  CHECK_THROWS_WITH(refused([](core::Json& j) { j["tenants"][0]["sections"] = 3; }),
+                    Contains("mapping.tenants[0].sections must be an array"));
+  CHECK_THROWS_WITH(refused([](core::Json& j) { j["tenants"][0]["sections"][0]["pcus"] = "many"; }),
+                    Contains("mapping.tenants[0].sections[0].pcus has the wrong type (string)"));
+  CHECK_THROWS_WITH(refused([](core::Json& j) { j["tenants"][0] = 1; }),
+                    Contains("mapping.tenants[0] must be an object, found number"));
+  CHECK_THROWS_WITH(refused([](core::Json& j) { j.erase("format"); }), Contains("mapping.format is missing"));
+}
+
+// Files an earlier release wrote (tests/data/mapping/README.md) still load, and the record
+// writes them back byte for byte: no field was renamed, dropped or reordered.
+TEST_CASE("mapping.json files written by release 0.1.0 load and write back identically", "[mapper][json]") {
+  for (const char* name : {"mlp_tiny_v0.1.0.json", "inversion_train_tiny_v0.1.0.json"}) {
+    INFO(name);
+    const auto path = test::source_dir() / "tests/data/mapping" / name;
+    const auto json = core::read_json_file(path);
+    const auto m = mapper::mapping_from_json(json, path.string());
+    CHECK(core::to_json_text(mapper::to_json(m)) == core::to_json_text(json));
+    CHECK(mapper::check(m, fabric("tiny")).empty());
+  }
 }
 
 TEST_CASE("past its output splits a matrix op splits its reduction, paying a partial-sum tree", "[mapper][lower]") {

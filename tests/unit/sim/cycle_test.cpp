@@ -39,7 +39,7 @@ class HandMapping {
   explicit HandMapping(const arch::Fabric& fabric) : m_fabric(fabric) {
     m.arch = fabric.spec().name();
     m.arch_hash = fabric.spec().hash();
-    m.mode = "o1";
+    m.mode = mapper::Mode::o1;
     m.dram_tier = fabric.spec().memory_tiers()[0].name;
     mapper::Tenant t;
     t.name = "hand";
@@ -318,4 +318,45 @@ TEST_CASE("report.json reads back as it was written", "[sim]") {
   int slices = 0;
   for (const auto& e : result.trace.at("traceEvents")) slices += e.at("ph") == "X" ? 1 : 0;
   CHECK(slices >= 6);  // section, reconfigure, load, stream, two units (and links)
+}
+
+// The figures a report derives from what the simulator measured are computed in one place
+// (make_report), by hand here: no SystemC run needed.
+TEST_CASE("a report derives seconds, totals, fractions and energy from the measurements", "[sim][report]") {
+  const auto fabric = tiny();
+  const auto& spec = fabric.spec();
+  HandMapping h(fabric);
+  auto& s = h.section();
+  h.op(s, "gemm", {h.at(0, 0), h.at(1, 0)}, 1, 100.0, 2e6);
+  s.dram_read_bytes = 4096;
+  sim::Measurements m;
+  m.tenants.push_back({});
+  m.tenants[0].cycles = 1000;
+  m.tenants[0].alone_cycles = 800;
+  m.tenants[0].pmu_bytes = 1e4;
+  m.tenants[0].hop_bytes = 3e4;
+  m.units.push_back({h.at(0, 0), 500, 100, 50});
+  m.read_bytes = 4096;
+  m.tier_busy_cycles = 250;
+  const auto r = sim::make_report(h.m, fabric, m);
+  const double hz = spec.clock_ghz() * 1e9;
+  CHECK(r.seconds == Approx(1000 / hz));
+  CHECK(r.tenants[0].seconds == Approx(1000 / hz));
+  CHECK(r.tenants[0].slowdown == Approx(1.25));
+  CHECK(r.tenants[0].flops == 2e6);
+  CHECK(r.tenants[0].dram_bytes == 4096);
+  CHECK(r.units[0].busy == Approx(0.5));
+  CHECK(r.units[0].idle == Approx(0.35));
+  REQUIRE(r.memory.size() == spec.memory_tiers().size());
+  CHECK(r.memory[0].utilization == Approx(0.25));
+  const auto& e = spec.energy();
+  CHECK(r.energy.compute_j == Approx(2e6 * e.pj_per_flop * 1e-12));
+  CHECK(r.energy.pmu_j == Approx(1e4 * e.pj_per_pmu_byte * 1e-12));
+  CHECK(r.energy.network_j == Approx(3e4 * e.pj_per_hop_byte * 1e-12));
+  CHECK(r.energy.dram_j == Approx(4096 * spec.memory_tiers()[0].pj_per_byte * 1e-12));
+  CHECK(r.energy.static_j == Approx(e.static_w * r.seconds));
+  CHECK(r.average_power_w == Approx(r.energy.total_j() / r.seconds));
+  // What it writes reads back as the same report.
+  const auto back = sim::report_from_json(sim::to_json(r), "report.json");
+  CHECK(sim::to_json(back) == sim::to_json(r));
 }
