@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 #include "graph_test_util.h"
 #include "graphs/op_registry.h"
@@ -136,4 +138,19 @@ TEST_CASE("no op kind is named as a string literal in mapper/ or sim/", "[graphs
   }
   CHECK(files > 20);  // the folders were found
   for (const auto& hit : hits) FAIL_CHECK(hit);
+}
+
+// The README's counts are the code's: a kind or a golden model added without updating it fails.
+TEST_CASE("the README's op-kind and golden-model counts match the tree", "[graphs][docs]") {
+  namespace fs = std::filesystem;
+  std::ifstream in(test::source_dir() / "README.md");
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto kinds = graphs::OpRegistry::instance().kinds().size();
+  CHECK_THAT(text.str(), Catch::Matchers::Contains(fmt::format("each of {} op kinds", kinds)));
+  std::size_t golden = 0;
+  for (const auto& entry : fs::directory_iterator(test::source_dir() / "workloads/models/golden")) {
+    if (entry.is_directory()) ++golden;
+  }
+  CHECK_THAT(text.str(), Catch::Matchers::Contains(fmt::format("{} small PyTorch models", golden)));
 }
