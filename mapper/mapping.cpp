@@ -10,6 +10,7 @@
 #include "core/text.h"
 #include "graphs/op_registry.h"
 #include "mapper/place.h"
+#include "mapper/verify.h"
 
 namespace rdasim::mapper {
 
@@ -54,6 +55,7 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
     const Budget budget{fabric.count(r, arch::UnitKind::pcu), fabric.count(r, arch::UnitKind::pmu)};
     const auto demands = lower(g, spec);
     auto plan = plan_sections(g, demands, spec, budget, options.mode, static_cast<int>(options.seed));
+    verify_stage("sectioning", [&] { return check_sections(g, demands, plan.sections, budget); });
     Tenant t;
     t.name = g.name();
     t.tiles = r.tiles;
@@ -89,6 +91,7 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
     m.tenants.push_back(std::move(t));
     if (options.progress) options.progress(m.tenants.size(), apps.size());
   }
+  verify_stage("mapping", [&] { return check(m, fabric); });
   return m;
 }
 

@@ -9,20 +9,9 @@
 #include "core/random.h"
 #include "mapper/partition.h"
 #include "mapper/route.h"
+#include "mapper/verify.h"
 
 namespace rdasim::mapper {
-
-namespace {
-
-/// A virtual stream between two virtual units (indices into the flat unit list); streams of
-/// one `group` carry the same data from one source (multicast).
-struct VStream {
-  int src = 0, dst = 0;
-  double bytes = 0;
-  int group = 0;
-};
-
-}  // namespace
 
 ChannelLoad::ChannelLoad(const RegionIndex& layout, double capacity, double overflow_cost)
     : m_layout(layout),
@@ -61,13 +50,12 @@ double ChannelLoad::add_to(std::vector<double>& load, int at, double bytes) {
   return m_overflow_cost * (std::max(0.0, l - m_capacity) - before);
 }
 
-SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand>& demands, const Section& section,
-                              const RegionIndex& layout, double cycles, std::uint64_t seed) {
-  const arch::Fabric& fabric = layout.fabric();
-  const double bytes_per_element = element_bytes(fabric.spec());
-  // Virtual units: per op, its PCU slices then its PMU buffers (the first PMU holds its output).
-  std::vector<bool> is_pcu;
-  std::vector<std::vector<int>> op_units(section.ops.size());
+VirtualSection virtual_section(const graphs::Graph& g, const std::vector<OpDemand>& demands, const Section& section,
+                               double bytes_per_element) {
+  VirtualSection vs;
+  auto& is_pcu = vs.is_pcu;
+  auto& op_units = vs.op_units;
+  op_units.resize(section.ops.size());
   std::map<graphs::OpId, std::size_t> index_of;
   for (std::size_t i = 0; i < section.ops.size(); ++i) {
     const auto& so = section.ops[i];
@@ -79,17 +67,10 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
       is_pcu.push_back(k < pcus);
     }
   }
-  auto pcus_of = [&](std::size_t i) {
+  auto units_of = [&](std::size_t i, bool pcu) {
     std::vector<int> out;
     for (int v : op_units[i]) {
-      if (is_pcu[static_cast<std::size_t>(v)]) out.push_back(v);
-    }
-    return out;
-  };
-  auto pmus_of = [&](std::size_t i) {
-    std::vector<int> out;
-    for (int v : op_units[i]) {
-      if (!is_pcu[static_cast<std::size_t>(v)]) out.push_back(v);
+      if (is_pcu[static_cast<std::size_t>(v)] == pcu) out.push_back(v);
     }
     return out;
   };
@@ -106,17 +87,17 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
     }
   };
   auto output_pmus_of = [&](std::size_t i) {
-    auto pmus = pmus_of(i);
+    auto pmus = units_of(i, false);
     pmus.resize(static_cast<std::size_t>(std::max(1, section.ops[i].output_pmus)));
     return pmus;
   };
-  std::vector<VStream> vstreams;
+  auto& vstreams = vs.streams;
   int groups = 0;
   for (std::size_t i = 0; i < section.ops.size(); ++i) {
     if (op_units[i].empty()) continue;
     const graphs::Op& op = g.op(section.ops[i].op);
-    const auto pcus = pcus_of(i);
-    const auto pmus = pmus_of(i);
+    const auto pcus = units_of(i, true);
+    const auto pmus = units_of(i, false);
     const auto outputs = output_pmus_of(i);
     const auto& readers = pcus.empty() ? outputs : pcus;  // memory-engine ops read into their PMUs
     for (graphs::TensorId t : op.inputs) {
@@ -149,7 +130,7 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
       if (j < writers) vstreams.push_back({pcus[j], outputs[j % outputs.size()], share, groups++});
       else vstreams.push_back({pcus[j], pcus[j % writers], share, groups++});
     }
-    const double weights = demands[static_cast<std::size_t>(section.ops[i].op)].weight_bytes;
+    const double weights = demand.weight_bytes;
     if (!pcus.empty() && pmus.size() > outputs.size() && weights > 0) {
       const std::size_t weight_pmus = pmus.size() - outputs.size();
       for (std::size_t w = outputs.size(); w < pmus.size(); ++w) {
@@ -160,17 +141,38 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
       }
     }
   }
-  // Multicast: a group's bytes travel once to all its readers; per reader they are the share.
-  const std::size_t n = is_pcu.size();
-  std::vector<std::vector<int>> incident(n);
+  vs.incident.resize(vs.size());
   for (std::size_t s = 0; s < vstreams.size(); ++s) {
-    incident[static_cast<std::size_t>(vstreams[s].src)].push_back(static_cast<int>(s));
-    incident[static_cast<std::size_t>(vstreams[s].dst)].push_back(static_cast<int>(s));
+    vs.incident[static_cast<std::size_t>(vstreams[s].src)].push_back(static_cast<int>(s));
+    vs.incident[static_cast<std::size_t>(vstreams[s].dst)].push_back(static_cast<int>(s));
   }
+  return vs;
+}
 
-  // Greedy start: ops in pipeline order take the free units nearest to what they read from.
-  std::vector<int> where(n, -1);
-  std::vector<int> owner(fabric.units().size(), -1);  // per physical unit: the virtual unit on it, or -1
+double placement_cost(const VirtualSection& vs, const RegionIndex& layout, const Placement& where) {
+  double c = 0;
+  for (const auto& s : vs.streams) {
+    c += s.bytes * layout.distance(where[static_cast<std::size_t>(s.src)], where[static_cast<std::size_t>(s.dst)]);
+  }
+  return c;
+}
+
+namespace {
+
+/// Per fabric unit: the virtual unit on it, or -1.
+std::vector<int> owners(const Placement& where, const RegionIndex& layout) {
+  std::vector<int> owner(layout.fabric().units().size(), -1);
+  for (std::size_t v = 0; v < where.size(); ++v) {
+    if (where[v] >= 0) owner[static_cast<std::size_t>(where[v])] = static_cast<int>(v);
+  }
+  return owner;
+}
+
+/// Ops in pipeline order take the free units nearest to what they read from.
+Placement greedy_placement(const VirtualSection& vs, const RegionIndex& layout) {
+  const auto& vstreams = vs.streams;
+  Placement where(vs.size(), -1);
+  std::vector<int> owner(layout.fabric().units().size(), -1);
   auto nearest_free = [&](bool pcu, double cx, double cy, bool anchored) {
     int best = -1;
     double best_d = std::numeric_limits<double>::max();
@@ -185,107 +187,133 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
     }
     return best;
   };
-  for (std::size_t i = 0; i < section.ops.size(); ++i) {
-    for (int v : op_units[i]) {
+  for (const auto& units : vs.op_units) {
+    for (int v : units) {
       // The centre of the already placed units it exchanges data with.
       double cx = 0, cy = 0, count = 0;
-      for (int s : incident[static_cast<std::size_t>(v)]) {
-        const int other = vstreams[static_cast<std::size_t>(s)].src == v ? vstreams[static_cast<std::size_t>(s)].dst
-                                                                         : vstreams[static_cast<std::size_t>(s)].src;
+      for (int s : vs.incident[static_cast<std::size_t>(v)]) {
+        const auto& st = vstreams[static_cast<std::size_t>(s)];
+        const int other = st.src == v ? st.dst : st.src;
         if (where[static_cast<std::size_t>(other)] < 0) continue;
         cx += layout.x(where[static_cast<std::size_t>(other)]);
         cy += layout.y(where[static_cast<std::size_t>(other)]);
         ++count;
       }
-      const int u = nearest_free(is_pcu[static_cast<std::size_t>(v)], count > 0 ? cx / count : 0,
+      const int u = nearest_free(vs.is_pcu[static_cast<std::size_t>(v)], count > 0 ? cx / count : 0,
                                  count > 0 ? cy / count : 0, count > 0);
-      if (u < 0) continue;  // the sectioning keeps within the region: cannot happen
+      if (u < 0) continue;  // the sectioning keeps within the region; verify_placement reports it
       where[static_cast<std::size_t>(v)] = u;
-      owner[static_cast<std::size_t>(u)] = static_cast<int>(v);
+      owner[static_cast<std::size_t>(u)] = v;
     }
   }
-  auto total_cost = [&] {
-    double c = 0;
-    for (const auto& s : vstreams) {
-      c += s.bytes * layout.distance(where[static_cast<std::size_t>(s.src)], where[static_cast<std::size_t>(s.dst)]);
+  return where;
+}
+
+/// Annealing's objective: bytes x hops, a weak pull towards the region's first unit that keeps
+/// lightly loaded units (a head's few bytes) from wandering off, worth a hundredth of an average
+/// stream per hop, and congestion. Congestion: every stream is assumed to take its
+/// dimension-order route (along its source's row, then down its sink's column), loading the
+/// channel segments it crosses. A segment asked to carry more than its links can in the
+/// section's time costs as much per excess byte as two extra hops; routing later spreads the
+/// load over real paths, but a hot channel here is one that detours would have to work hard to
+/// relieve.
+class AnnealingObjective {
+ public:
+  AnnealingObjective(const VirtualSection& vs, const RegionIndex& layout, double cycles)
+      : m_vs(vs),
+        m_layout(layout),
+        m_channels(layout, 2.0 * layout.fabric().spec().network().link_bytes_per_cycle * std::max(cycles, 1.0), 2.0),
+        m_anchor(layout.pool(true).empty() ? layout.pool(false).front() : layout.pool(true).front()) {
+    double stream_bytes = 0;
+    for (const auto& st : vs.streams) stream_bytes += st.bytes;
+    m_gravity = vs.streams.empty() ? 0.0 : 0.01 * stream_bytes / static_cast<double>(vs.streams.size());
+  }
+
+  /// Loads every stream under `where` into the channels (from empty); returns the whole
+  /// objective, given its bytes x hops.
+  double load_all(const Placement& where, double bytes_hops) {
+    double cost = bytes_hops;
+    for (std::size_t v = 0; v < m_vs.size(); ++v) cost += m_gravity * m_layout.distance(where[v], m_anchor);
+    for (std::size_t s = 0; s < m_vs.streams.size(); ++s) cost += load_stream(where, static_cast<int>(s), 1.0);
+    return cost;
+  }
+
+  /// Adds (sign 1) or takes off (-1) stream s's channel load; returns the congestion's change.
+  double load_stream(const Placement& where, int s, double sign) {
+    const auto& st = m_vs.streams[static_cast<std::size_t>(s)];
+    return m_channels.add(where[static_cast<std::size_t>(st.src)], where[static_cast<std::size_t>(st.dst)],
+                          sign * st.bytes);
+  }
+
+  /// Unit v's pull and the bytes x hops of its streams, less those shared with `skip`.
+  [[nodiscard]] double unit_cost(const Placement& where, int v, int skip) const {
+    double c = m_gravity * m_layout.distance(where[static_cast<std::size_t>(v)], m_anchor);
+    for (int s : m_vs.incident[static_cast<std::size_t>(v)]) {
+      const auto& st = m_vs.streams[static_cast<std::size_t>(s)];
+      if (skip >= 0 && (st.src == skip || st.dst == skip)) continue;  // counted with the partner
+      c += st.bytes *
+           m_layout.distance(where[static_cast<std::size_t>(st.src)], where[static_cast<std::size_t>(st.dst)]);
     }
     return c;
-  };
-  SectionLayout out;
-  out.start = "greedy";
-  out.start_cost = total_cost();
-  // Bisection start: METIS halves the unit graph onto halves of the grid, recursively.
-  if (n > 2) {
+  }
+
+ private:
+  const VirtualSection& m_vs;
+  const RegionIndex& m_layout;
+  ChannelLoad m_channels;
+  int m_anchor;
+  double m_gravity = 0;
+};
+
+}  // namespace
+
+StartPlacement start_placement(const VirtualSection& vs, const RegionIndex& layout, std::uint64_t seed) {
+  StartPlacement out{greedy_placement(vs, layout), "greedy", 0};
+  out.cost = placement_cost(vs, layout, out.where);
+  // Bisection: METIS halves the unit graph onto halves of the grid, recursively.
+  if (vs.size() > 2) {
     std::vector<Site> sites;
     for (const bool pcu : {true, false}) {
       for (int u : layout.pool(pcu)) sites.push_back({u, layout.x(u), layout.y(u), pcu});
     }
     std::vector<graphs::WeightedEdge> edges;
-    for (const auto& s : vstreams) {
+    for (const auto& s : vs.streams) {
       edges.push_back({s.src, s.dst, std::max<std::int64_t>(1, static_cast<std::int64_t>(s.bytes / 1024.0))});
     }
-    const auto greedy_where = where;
-    where = bisect_placement(is_pcu, edges, sites, static_cast<int>(seed % 1'000'000'007));
-    if (const double c = total_cost(); c < out.start_cost) {
-      out.start = "bisection";
-      out.start_cost = c;
-      std::fill(owner.begin(), owner.end(), -1);
-      for (std::size_t v = 0; v < n; ++v) owner[static_cast<std::size_t>(where[v])] = static_cast<int>(v);
-    } else {
-      where = greedy_where;
+    auto bisected = bisect_placement(vs.is_pcu, edges, sites, static_cast<int>(seed % 1'000'000'007));
+    if (const double c = placement_cost(vs, layout, bisected); c < out.cost) {
+      out = {std::move(bisected), "bisection", c};
     }
   }
-  // Simulated annealing on bytes x hops plus congestion (below): move a unit to a free place or
-  // swap two of a kind.
-  auto stream_cost = [&](const VStream& s) {
-    return s.bytes * layout.distance(where[static_cast<std::size_t>(s.src)], where[static_cast<std::size_t>(s.dst)]);
-  };
-  // A weak pull towards the region's first unit keeps lightly loaded units (a head's few bytes)
-  // from wandering off: worth a hundredth of an average stream per hop.
-  double stream_bytes = 0;
-  for (const auto& st : vstreams) stream_bytes += st.bytes;
-  const double gravity = vstreams.empty() ? 0.0 : 0.01 * stream_bytes / static_cast<double>(vstreams.size());
-  const int anchor = layout.pool(true).empty() ? layout.pool(false).front() : layout.pool(true).front();
-  auto unit_cost = [&](int v, int skip) {
-    double c = gravity * layout.distance(where[static_cast<std::size_t>(v)], anchor);
-    for (int s : incident[static_cast<std::size_t>(v)]) {
-      const auto& st = vstreams[static_cast<std::size_t>(s)];
-      if (skip >= 0 && (st.src == skip || st.dst == skip)) continue;  // counted with the partner
-      c += stream_cost(st);
-    }
-    return c;
-  };
-  // Congestion: every stream is assumed to take its dimension-order route (along its source's
-  // row, then down its sink's column), loading the channel segments it crosses. A segment asked
-  // to carry more than its links can in the section's time costs as much per excess byte as two
-  // extra hops; routing later spreads the load over real paths, but a hot channel here is one
-  // that detours would have to work hard to relieve.
-  ChannelLoad channels(layout, 2.0 * fabric.spec().network().link_bytes_per_cycle * std::max(cycles, 1.0), 2.0);
-  auto load_stream = [&](int s, double sign) {
-    const auto& st = vstreams[static_cast<std::size_t>(s)];
-    return channels.add(where[static_cast<std::size_t>(st.src)], where[static_cast<std::size_t>(st.dst)],
-                        sign * st.bytes);
-  };
+  return out;
+}
+
+Annealing anneal(const VirtualSection& vs, const RegionIndex& layout, const Placement& start, double cycles,
+                 std::uint64_t seed) {
+  const std::size_t n = vs.size();
+  Annealing out{start, 0, 0};
+  auto& where = out.where;
+  std::vector<int> owner = owners(where, layout);
+  AnnealingObjective objective(vs, layout, cycles);
+  out.start_objective = objective.load_all(where, placement_cost(vs, layout, where));
   std::vector<int> moved;  // the streams of the units a move touches, each once
   auto streams_of = [&](int v, int other) {
-    moved = incident[static_cast<std::size_t>(v)];
+    moved = vs.incident[static_cast<std::size_t>(v)];
     if (other >= 0) {
-      for (int s : incident[static_cast<std::size_t>(other)]) {
-        const auto& st = vstreams[static_cast<std::size_t>(s)];
+      for (int s : vs.incident[static_cast<std::size_t>(other)]) {
+        const auto& st = vs.streams[static_cast<std::size_t>(s)];
         if (st.src != v && st.dst != v) moved.push_back(s);
       }
     }
   };
-  double cost = out.start_cost;
-  for (std::size_t v = 0; v < n; ++v) cost += gravity * layout.distance(where[v], anchor);
-  for (std::size_t s = 0; s < vstreams.size(); ++s) cost += load_stream(static_cast<int>(s), 1.0);
   core::SplitMix64 rng(seed);
   // Effort grows with the units to place, capped: sections of one op (o0) need little.
   const std::size_t moves = std::min<std::size_t>(100'000, 15 * n);
   // The start is already good: a low temperature refines it rather than scrambling it. Moves
   // are range-limited (as in VPR): a unit only jumps within a window that shrinks as the
   // temperature falls, so that lightly loaded units do not drift across the region.
-  const double start_temperature = cost / std::max<double>(1.0, static_cast<double>(vstreams.size())) * 0.05;
+  const double start_temperature =
+      out.start_objective / std::max<double>(1.0, static_cast<double>(vs.streams.size())) * 0.05;
   double temperature = start_temperature;
   const double cooling = moves > 0 ? std::pow(1e-4, 1.0 / static_cast<double>(moves)) : 1.0;
   int span = 1;
@@ -294,7 +322,7 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
   }
   for (std::size_t m = 0; m < moves && n > 0; ++m, temperature *= cooling) {
     const auto v = static_cast<int>(rng.next() % n);
-    const auto& pool = layout.pool(is_pcu[static_cast<std::size_t>(v)]);
+    const auto& pool = layout.pool(vs.is_pcu[static_cast<std::size_t>(v)]);
     const int from = where[static_cast<std::size_t>(v)];
     const double reach = std::max(3.0, static_cast<double>(span) * std::sqrt(temperature / start_temperature));
     int target = -1;
@@ -308,45 +336,68 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
     // Returns the change of congestion cost.
     auto relocate = [&](int to_v, int to_other) {
       double change = 0;
-      for (int s : moved) change += load_stream(s, -1.0);
+      for (int s : moved) change += objective.load_stream(where, s, -1.0);
       where[static_cast<std::size_t>(v)] = to_v;
       if (other >= 0) where[static_cast<std::size_t>(other)] = to_other;
-      for (int s : moved) change += load_stream(s, 1.0);
+      for (int s : moved) change += objective.load_stream(where, s, 1.0);
       return change;
     };
-    const double before = unit_cost(v, -1) + (other >= 0 ? unit_cost(other, v) : 0.0);
+    const double before = objective.unit_cost(where, v, -1) + (other >= 0 ? objective.unit_cost(where, other, v) : 0.0);
     const double congestion = relocate(target, from);
-    const double after = unit_cost(v, -1) + (other >= 0 ? unit_cost(other, v) : 0.0);
+    const double after = objective.unit_cost(where, v, -1) + (other >= 0 ? objective.unit_cost(where, other, v) : 0.0);
     const double delta = after - before + congestion;
     const double scaled = delta / std::max(temperature, 1e-12);
     if (delta <= 0 || (scaled < 30.0 && rng.uniform() < std::exp(-scaled))) {
       owner[static_cast<std::size_t>(target)] = v;
       owner[static_cast<std::size_t>(from)] = other;
-      cost += delta;
     } else {
       (void)relocate(from, target);
     }
   }
+  // The walk's objective, recomputed from scratch rather than summed move by move.
+  out.objective = AnnealingObjective(vs, layout, cycles).load_all(where, placement_cost(vs, layout, where));
+  if (out.objective > out.start_objective) {
+    out.where = start;
+    out.objective = out.start_objective;
+  }
+  return out;
+}
 
+std::vector<RouteDemand> route_demands(const VirtualSection& vs, const Placement& where) {
+  std::vector<RouteDemand> out;
+  out.reserve(vs.streams.size());
+  for (const auto& v : vs.streams) {
+    out.push_back({where[static_cast<std::size_t>(v.src)], where[static_cast<std::size_t>(v.dst)], v.bytes, v.group});
+  }
+  return out;
+}
+
+SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand>& demands, const Section& section,
+                              const RegionIndex& layout, double cycles, std::uint64_t seed) {
+  const auto vs = virtual_section(g, demands, section, element_bytes(layout.fabric().spec()));
+  const auto start = start_placement(vs, layout, seed);
+  verify_stage("placement (start)", [&] { return check_placement(vs, layout, start.where); });
+  const auto annealed = anneal(vs, layout, start.where, cycles, seed);
+  verify_stage("placement (annealed)", [&] { return check_placement(vs, layout, annealed.where); });
+  const auto& where = annealed.where;
+
+  SectionLayout out;
+  out.start = start.method;
+  out.start_cost = start.cost;
+  out.placement_cost = placement_cost(vs, layout, where);  // bytes x hops alone, without the pull
   out.units.resize(section.ops.size());
   for (std::size_t i = 0; i < section.ops.size(); ++i) {
-    for (int v : op_units[i]) out.units[i].push_back(where[static_cast<std::size_t>(v)]);
+    for (int v : vs.op_units[i]) out.units[i].push_back(where[static_cast<std::size_t>(v)]);
   }
-  out.placement_cost = total_cost();  // bytes x hops alone, without the pull
-
-  std::vector<RouteDemand> demands_to_route;
-  for (const auto& v : vstreams) {
-    demands_to_route.push_back(
-        {where[static_cast<std::size_t>(v.src)], where[static_cast<std::size_t>(v.dst)], v.bytes, v.group});
-  }
-  auto routing = route(layout, demands_to_route, cycles);
+  const auto to_route = route_demands(vs, where);
+  auto routing = route(layout, to_route, cycles);
+  verify_stage("routing", [&] { return check_routing(layout, to_route, routing); });
   out.route_rounds = routing.rounds;
   out.overused_links = routing.overused_links;
   out.max_link_bytes = routing.max_link_bytes;
-  for (std::size_t s = 0; s < vstreams.size(); ++s) {
-    const auto& v = vstreams[s];
-    out.streams.push_back({where[static_cast<std::size_t>(v.src)], where[static_cast<std::size_t>(v.dst)], v.bytes,
-                           std::move(routing.paths[s]), v.group});
+  for (std::size_t s = 0; s < to_route.size(); ++s) {
+    const auto& d = to_route[s];
+    out.streams.push_back({d.src, d.dst, d.bytes, std::move(routing.paths[s]), d.group});
   }
   return out;
 }

@@ -1,9 +1,9 @@
-// Placement of one section on a tenant's region: every PCU slice and PMU buffer of the
-// section's ops gets a physical unit, then every stream between them a path (mapper/route).
-// Two starts are built, a greedy one (ops in pipeline order take the free units nearest what
-// they read) and METIS recursive bisection onto the grid (mapper/partition); the cheaper in
-// bytes x hops is refined by simulated annealing on bytes x hops plus the overflow of the
-// switches around busy units, deterministic for a seed.
+// Placement of one section on a tenant's region, in stages that each have their own tests: the
+// section's ops become virtual units (every PCU slice and PMU buffer) and streams; two starts
+// are built, a greedy one and METIS recursive bisection onto the grid (mapper/partition); the
+// cheaper in bytes x hops is refined by simulated annealing on bytes x hops plus the overflow of
+// the channels around busy units, deterministic for a seed; then every stream gets a path
+// (mapper/route).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +14,7 @@
 #include "mapper/layout.h"
 #include "mapper/lower.h"
 #include "mapper/region_index.h"
+#include "mapper/route.h"
 #include "mapper/sections.h"
 
 namespace rdasim::mapper {
@@ -49,8 +50,70 @@ class ChannelLoad {
   std::vector<double> m_horizontal, m_vertical;
 };
 
-/// Places and routes `section` on the region, whose links alone it may use. `cycles` is the
-/// section's time without the network, against which link bandwidth is a capacity.
+/// A stream between two virtual units (indices into VirtualSection's units); streams of one
+/// `group` carry the same data from one source (multicast).
+struct VirtualStream {
+  int src = 0, dst = 0;
+  double bytes = 0;
+  int group = 0;
+};
+
+/// A section as units still to be placed: per op its PCU slices then its PMU buffers (the first
+/// output_pmus of them hold its output), and the streams between them.
+struct VirtualSection {
+  std::vector<bool> is_pcu;                ///< per virtual unit: a PCU (else a PMU)
+  std::vector<std::vector<int>> op_units;  ///< per SectionOp (same order): its virtual units
+  std::vector<VirtualStream> streams;
+  std::vector<std::vector<int>> incident;  ///< per virtual unit: the streams it sends or receives
+  [[nodiscard]] std::size_t size() const { return is_pcu.size(); }
+};
+
+/// Stage 1 of placement: the section's ops as virtual units and streams. Inputs from DRAM and
+/// stored tensors (weights, optimizer state) make no stream here; weights go from their PMUs to
+/// the PCUs that use them, partial sums of a split reduction to the first copy.
+[[nodiscard]] VirtualSection virtual_section(const graphs::Graph& graph, const std::vector<OpDemand>& demands,
+                                             const Section& section, double bytes_per_element);
+
+/// Per virtual unit, the fabric unit it sits on.
+using Placement = std::vector<int>;
+
+/// Bytes x hops of every stream under `where`.
+[[nodiscard]] double placement_cost(const VirtualSection& section, const RegionIndex& region, const Placement& where);
+
+/// A placement to refine, and how it was made.
+struct StartPlacement {
+  Placement where;
+  std::string method;  ///< "greedy" or "bisection"
+  double cost = 0;     ///< its bytes x hops
+};
+
+/// Stage 2: two starts, a greedy one (ops in pipeline order take the free units nearest what
+/// they read) and METIS recursive bisection onto the grid (sections of three units or more);
+/// the cheaper in bytes x hops.
+[[nodiscard]] StartPlacement start_placement(const VirtualSection& section, const RegionIndex& region,
+                                             std::uint64_t seed);
+
+/// What annealing made of a start.
+struct Annealing {
+  Placement where;
+  double start_objective = 0;  ///< the start's bytes x hops + pull + congestion
+  double objective = 0;        ///< the result's, never above start_objective
+};
+
+/// Stage 3: simulated annealing on bytes x hops, a weak pull towards the region's first unit,
+/// and the overflow of the channels around busy units against their capacity in `cycles`
+/// (ChannelLoad). Moves a unit to a free place or swaps two of a kind; deterministic for a seed;
+/// returns the start itself if the walk ends worse.
+[[nodiscard]] Annealing anneal(const VirtualSection& section, const RegionIndex& region, const Placement& start,
+                               double cycles, std::uint64_t seed);
+
+/// The demands routing takes for a placed section: its streams between fabric units.
+[[nodiscard]] std::vector<RouteDemand> route_demands(const VirtualSection& section, const Placement& where);
+
+/// Places and routes `section` on the region, whose links alone it may use: virtual_section,
+/// start_placement, anneal, then route (mapper/route). `cycles` is the section's time without
+/// the network, against which link bandwidth is a capacity. In verifying builds each stage's
+/// output is checked (mapper/verify.h).
 [[nodiscard]] SectionLayout place_and_route(const graphs::Graph& graph, const std::vector<OpDemand>& demands,
                                             const Section& section, const RegionIndex& region, double cycles,
                                             std::uint64_t seed);

@@ -12,29 +12,15 @@
 #include "mapper/infeasible.h"
 #include "mapper/mapping.h"
 #include "mapper/place.h"
-#include "tests/test_paths.h"
-#include "workloads/workload.h"
+#include "tests/unit/mapper/fixtures.h"
 
 using namespace rdasim;
 using Catch::Matchers::Contains;
 
 namespace {
 
-const std::string k_arch = (test::source_dir() / "configs/arch").string() + "/";
-
-const arch::Fabric& fabric(const std::string& preset) {
-  static std::map<std::string, std::unique_ptr<arch::Fabric>> cache;
-  auto& f = cache[preset];
-  if (!f) f = std::make_unique<arch::Fabric>(arch::Spec::load_file(k_arch + preset + ".yaml"));
-  return *f;
-}
-
-std::vector<graphs::Graph> apps(const std::string& name,
-                                const std::map<std::string, std::string, std::less<>>& params) {
-  auto w = workloads::build(name, params);
-  for (auto& app : w.apps) app = graphs::expand_recurrent(app);
-  return std::move(w.apps);
-}
+using test::apps;
+using test::fabric;
 
 mapper::Mapping map(const std::string& name, const std::map<std::string, std::string, std::less<>>& params,
                     const std::string& preset, mapper::Mode mode = mapper::Mode::o1) {
@@ -155,7 +141,7 @@ TEST_CASE("more applications than tiles share tiles in bands of rows, isolated",
 }
 
 TEST_CASE("an op that cannot fit its region is reported by name, with what it needs", "[mapper][errors]") {
-  const arch::Fabric small(arch::Spec::load_file(k_arch + "tiny.yaml"));
+  const arch::Fabric& small = fabric("tiny");
   const auto g = apps("lensing", {{"stage", "denoise"}, {"blocks", "1"}}).front();
   const auto demands = mapper::lower(g, small.spec());
   try {
@@ -258,21 +244,4 @@ TEST_CASE("past its output splits a matrix op splits its reduction, paying a par
   // A tiny op gains nothing from a split whose tree costs more than it saves.
   d.cycles = 8;
   CHECK(mapper::next_parallel(d, 4) == 0);
-}
-
-TEST_CASE("annealing's channel estimate charges bytes over a segment's capacity, and undoes exactly",
-          "[mapper][place]") {
-  const auto& f = fabric("sn10");
-  const mapper::RegionIndex region(f, f.region("all", {0}));
-  // Two PCUs on the same row, four cells apart: four horizontal segments.
-  const int a = f.cell_unit(0, 0, 0), b = f.cell_unit(0, 4, 0);
-  mapper::ChannelLoad channels(region, 100.0, 2.0);
-  CHECK(channels.add(a, b, 60.0) == 0.0);                     // under capacity
-  CHECK(channels.add(a, b, 60.0) == Approx(4 * 2.0 * 20.0));  // 20 bytes over on each of 4 segments
-  CHECK(channels.overflow_cost() == Approx(160.0));
-  CHECK(channels.add(a, b, -60.0) == Approx(-160.0));
-  CHECK(channels.overflow_cost() == 0.0);
-  // Down a column: vertical segments only, at the sink's column.
-  const int c = f.cell_unit(0, 4, 3);
-  CHECK(channels.add(b, c, 150.0) == Approx(3 * 2.0 * 50.0));
 }
