@@ -201,7 +201,7 @@ Placement greedy_placement(const VirtualSection& vs, const RegionIndex& layout) 
       }
       const int u = nearest_free(vs.is_pcu[static_cast<std::size_t>(v)], count > 0 ? cx / count : 0,
                                  count > 0 ? cy / count : 0, count > 0);
-      if (u < 0) continue;  // the sectioning keeps within the region; verify_placement reports it
+      if (u < 0) continue;  // the sectioning keeps within the region; check_placement reports it
       where[static_cast<std::size_t>(v)] = u;
       owner[static_cast<std::size_t>(u)] = v;
     }

@@ -3,7 +3,8 @@
 # lists the files that differ from it and exits 1 (tools/test.sh runs the check).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(git ls-files '*.cpp' '*.h')
+# Tracked files and new ones git does not ignore, so a file not yet added is checked too.
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.cpp' '*.h')
 if [[ ${1:-} == --check ]]; then
   bad=()
   for f in "${files[@]}"; do

@@ -104,8 +104,7 @@ TEST_CASE("annealing is deterministic per seed and never ends worse than its sta
   }
   const auto mended = mapper::anneal(c.units, c.region, scrambled, c.cycles, 1);
   CHECK(mended.objective < 0.8 * mended.start_objective);
-  CHECK(mapper::placement_cost(c.units, c.region, mended.where) <
-        mapper::placement_cost(c.units, c.region, scrambled));
+  CHECK(mapper::placement_cost(c.units, c.region, mended.where) < mapper::placement_cost(c.units, c.region, scrambled));
 }
 
 TEST_CASE("annealing a placement that cannot improve returns it unchanged in cost", "[mapper][place][anneal]") {
@@ -190,10 +189,12 @@ TEST_CASE("routing reports the overuse no detour can avoid", "[mapper][route]") 
   const RouteCase c;
   // More streams out of a than it has links, each over half a link: two must share one.
   double largest = 0;
-  for (int l : c.f.out_links(c.a)) largest = std::max(largest, c.f.links()[static_cast<std::size_t>(l)].bytes_per_cycle);
+  for (int l : c.f.out_links(c.a))
+    largest = std::max(largest, c.f.links()[static_cast<std::size_t>(l)].bytes_per_cycle);
   const double bytes = 0.6 * largest * c.cycles;
   std::vector<mapper::RouteDemand> demands;
-  for (std::size_t k = 0; k <= c.f.out_links(c.a).size(); ++k) demands.push_back({c.a, c.b, bytes, static_cast<int>(k)});
+  for (std::size_t k = 0; k <= c.f.out_links(c.a).size(); ++k)
+    demands.push_back({c.a, c.b, bytes, static_cast<int>(k)});
   const auto routing = mapper::route(c.region, demands, c.cycles);
   CHECK(mapper::check_routing(c.region, demands, routing).empty());  // every stream still reaches b
   CHECK(routing.overused_links >= 1);
