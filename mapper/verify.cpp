@@ -8,6 +8,14 @@
 
 namespace rdasim::mapper {
 
+bool verifying_stages() {
+#ifdef RDASIM_VERIFY_STAGES
+  return true;
+#else
+  return false;
+#endif
+}
+
 std::vector<std::string> check_sections(const graphs::Graph& g, const std::vector<OpDemand>& demands,
                                         const std::vector<Section>& sections, const Budget& budget) {
   std::vector<std::string> problems;
@@ -101,6 +109,11 @@ void fail_stage(std::string_view stage, const std::vector<std::string>& problems
   std::string text = fmt::format("the mapper's {} stage produced an invalid result:", stage);
   for (const auto& p : problems) text += "\n  " + p;
   throw core::InternalError(text);
+}
+
+void verify_stage(std::string_view stage, const std::function<std::vector<std::string>()>& check) {
+  if (!verifying_stages()) return;
+  if (const auto problems = check(); !problems.empty()) fail_stage(stage, problems);
 }
 
 }  // namespace rdasim::mapper

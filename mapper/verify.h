@@ -6,6 +6,7 @@
 // checks the whole Mapping at the end.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,11 +19,9 @@
 
 namespace rdasim::mapper {
 
-#ifdef RDASIM_VERIFY_STAGES
-inline constexpr bool k_verify_stages = true;
-#else
-inline constexpr bool k_verify_stages = false;
-#endif
+/// Whether this build checks between stages (CMake's RDASIM_VERIFY_STAGES when the mapper was
+/// compiled).
+[[nodiscard]] bool verifying_stages();
 
 /// Sectioning: every op in exactly one section; no op before what it reads (sections run in
 /// order); each section's PCUs and PMUs the sum of its ops' and within `budget`.
@@ -40,12 +39,8 @@ inline constexpr bool k_verify_stages = false;
 /// Throws core::InternalError naming the stage and its problems.
 [[noreturn]] void fail_stage(std::string_view stage, const std::vector<std::string>& problems);
 
-/// In verifying builds, runs `check` (a callable returning problems) and fails the stage on any.
-template <class Check>
-void verify_stage(std::string_view stage, Check&& check) {
-  if constexpr (k_verify_stages) {
-    if (const std::vector<std::string> problems = check(); !problems.empty()) fail_stage(stage, problems);
-  }
-}
+/// In verifying builds, runs `check` (it returns the problems of a stage's result) and fails the
+/// stage on any; elsewhere returns without running it.
+void verify_stage(std::string_view stage, const std::function<std::vector<std::string>()>& check);
 
 }  // namespace rdasim::mapper

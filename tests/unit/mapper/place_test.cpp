@@ -254,7 +254,7 @@ TEST_CASE("the checks between stages name what a stage got wrong", "[mapper][ver
     CHECK_THAT(mapper::check_routing(r.region, demands, routing).front(), Contains("ends at unit"));
   }
   SECTION("a failing check stops the mapper with an internal error naming the stage") {
-    STATIC_REQUIRE(mapper::k_verify_stages);  // test builds verify between stages
+    REQUIRE(mapper::verifying_stages());  // test builds verify between stages
     const auto failing = [] { return std::vector<std::string>{"op 'x' is in no section"}; };
     CHECK_THROWS_MATCHES(mapper::verify_stage("sectioning", failing), core::InternalError,
                          Catch::Matchers::Message("the mapper's sectioning stage produced an invalid result:\n"
