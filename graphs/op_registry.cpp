@@ -123,6 +123,8 @@ void OpRegistry::add(OpDef def) {
   RDASIM_ASSERT(def.traits.has_value(), "op kind without traits (graphs/op_traits.h): " + def.kind);
   RDASIM_ASSERT(def.traits->engine != Engine::matrix || def.traits->gemm,
                 "matrix op kind without a GEMM view: " + def.kind);
+  RDASIM_ASSERT(static_cast<bool>(def.traits->stream),
+                "op kind without a stream rule (what its output tokens need of its inputs): " + def.kind);
   const std::string kind = def.kind;
   RDASIM_ASSERT(m_defs.emplace(kind, std::move(def)).second, "op kind registered twice: " + kind);
 }

@@ -1,7 +1,10 @@
 // Names of the trait enums and the traits shared by families of op kinds.
 #include "graphs/op_traits.h"
 
+#include <algorithm>
 #include <utility>
+
+#include "graphs/op_registry.h"
 
 namespace rdasim::graphs {
 
@@ -33,39 +36,95 @@ const char* to_string(GpuKernel kernel) {
   return "?";
 }
 
-OpTraits elementwise_traits() { return {}; }
+const char* to_string(Dependency dependency) {
+  switch (dependency) {
+    case Dependency::same: return "same";
+    case Dependency::window: return "window";
+    case Dependency::prefix: return "prefix";
+    case Dependency::all: return "all";
+  }
+  return "?";
+}
+
+std::optional<Dependency> dependency_from_string(std::string_view name) {
+  for (Dependency d : {Dependency::same, Dependency::window, Dependency::prefix, Dependency::all}) {
+    if (name == to_string(d)) return d;
+  }
+  return std::nullopt;
+}
+
+StreamNeed aligned_need(const OpContext& ctx, std::size_t slot, std::size_t out_axis, Dependency dependency) {
+  const Shape& in = ctx.in_shape(slot);
+  const Shape& out = ctx.output(0).shape;
+  const auto axis = static_cast<std::int64_t>(out_axis) - static_cast<std::int64_t>(out.size()) +
+                    static_cast<std::int64_t>(in.size());
+  if (axis < 0 || in[static_cast<std::size_t>(axis)] != out[out_axis]) return StreamNeed::whole();
+  return {dependency, static_cast<int>(axis), 0};
+}
+
+StreamNeed mixing_need(const OpContext& ctx, std::size_t slot, std::size_t out_axis,
+                       const std::vector<std::size_t>& mixed) {
+  const Shape& in = ctx.in_shape(slot);
+  const auto is_mixed = [&](std::size_t a) { return std::find(mixed.begin(), mixed.end(), a) != mixed.end(); };
+  std::size_t axis = out_axis;
+  if (ctx.output(0).shape.size() != in.size()) {  // the combined axes dropped: find the kept one
+    std::size_t kept = 0;
+    for (axis = 0; axis < in.size(); ++axis) {
+      if (is_mixed(axis)) continue;
+      if (kept++ == out_axis) break;
+    }
+  }
+  if (axis >= in.size() || is_mixed(axis)) return StreamNeed::whole();
+  return {Dependency::same, static_cast<int>(axis), 0};
+}
+
+namespace {
+
+StreamNeed elementwise_need(const OpContext& ctx, std::size_t slot, std::size_t out_axis) {
+  return aligned_need(ctx, slot, out_axis);
+}
+
+}  // namespace
+
+OpTraits elementwise_traits() {
+  OpTraits t;
+  t.stream = elementwise_need;
+  return t;
+}
 
 OpTraits transcendental_traits() {
-  OpTraits t;
+  OpTraits t = elementwise_traits();
   t.transcendental = true;
   return t;
 }
 
-OpTraits reduction_traits() {
+OpTraits reduction_traits(StreamRule stream) {
   OpTraits t;
   t.reduces = true;
+  t.stream = std::move(stream);
   return t;
 }
 
 OpTraits view_traits() {
-  OpTraits t;
+  OpTraits t = elementwise_traits();
   t.engine = Engine::none;
   t.gpu = GpuKernel::none;
   return t;
 }
 
 OpTraits movement_traits(GpuKernel gpu) {
-  OpTraits t;
+  OpTraits t = elementwise_traits();
   t.engine = Engine::memory;
   t.gpu = gpu;
   return t;
 }
 
-OpTraits matrix_traits(GpuKernel gpu, std::function<GemmView(const OpContext&)> gemm) {
+OpTraits matrix_traits(GpuKernel gpu, std::function<GemmView(const OpContext&)> gemm, StreamRule stream) {
   OpTraits t;
   t.engine = Engine::matrix;
   t.gpu = gpu;
   t.gemm = std::move(gemm);
+  t.stream = std::move(stream);
   return t;
 }
 

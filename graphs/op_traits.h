@@ -59,6 +59,43 @@ enum class ParamUse {
   running_variance,  ///< near 1, positive
 };
 
+/// What output token k of an op needs of one input when a section's tokens cut the op's output
+/// along one axis (its streamed axis: DESIGN.md §Streaming). Tokens arrive in order.
+enum class Dependency : std::uint8_t {
+  same,    ///< the same slices: token k (element-wise; row-wise too, a token holding whole rows)
+  window,  ///< the input up to the output's position plus `halo` slices (a convolution or
+           ///< pooling along the axis: output row j reads input rows up to j + halo)
+  prefix,  ///< every slice up to the output's (causal attention, scans): kept to the end
+  all,     ///< all of it (a reduction, softmax or normalization over the axis, a GEMM reducing
+           ///< over it, SpMM over nodes when nodes stream, a reorder)
+};
+
+[[nodiscard]] const char* to_string(Dependency dependency);
+/// The dependency named `name` (as to_string writes it); nullopt for any other word.
+[[nodiscard]] std::optional<Dependency> dependency_from_string(std::string_view name);
+
+/// An op's need of one input, for one streamed axis of its output.
+struct StreamNeed {
+  Dependency dependency = Dependency::same;
+  int axis = -1;          ///< the input's axis that streams with the output's (-1 when `all`)
+  std::int64_t halo = 0;  ///< window: slices of the input past the output's position
+
+  [[nodiscard]] static StreamNeed whole() { return {Dependency::all, -1, 0}; }
+};
+
+/// For output 0 streamed along `out_axis`, what the op needs of input `slot`.
+using StreamRule = std::function<StreamNeed(const OpContext& ctx, std::size_t slot, std::size_t out_axis)>;
+
+/// Element-wise with numpy broadcasting: the input's axis aligned from the right with the
+/// output's; an input broadcast along it (size 1 there, or too few axes) is needed whole.
+[[nodiscard]] StreamNeed aligned_need(const OpContext& ctx, std::size_t slot, std::size_t out_axis,
+                                      Dependency dependency = Dependency::same);
+/// An op that combines its input along `mixed` axes (of the input) and keeps the others, in
+/// order (a reduction with or without keepdims, softmax, normalization): the axis it keeps
+/// streams row-wise (window 0); a streamed axis it combines is needed whole.
+[[nodiscard]] StreamNeed mixing_need(const OpContext& ctx, std::size_t slot, std::size_t out_axis,
+                                     const std::vector<std::size_t>& mixed);
+
 /// A matrix op seen as `batch` independent GEMMs [m, k] x [k, n]: the mapper spreads N over a
 /// PCU's lanes and K over its stages.
 struct GemmView {
@@ -79,6 +116,12 @@ struct OpTraits {
   std::function<GemmView(const OpContext&)> gemm;
   /// How a param in each input slot is used; slots past its end are ParamUse::by_rank.
   std::vector<ParamUse> param_uses;
+  /// What each output token needs of each input along the streamed axis (required).
+  StreamRule stream;
+  /// Holds images channels-last on the fabric (N, H, W, C: lanes across channels), so that
+  /// rows stream (convolutions, pools); the mapper spreads the layout over element-wise
+  /// neighbours.
+  bool channels_last = false;
 
   /// The use of input slot `slot`.
   [[nodiscard]] ParamUse param_use(std::size_t slot) const {
@@ -86,15 +129,17 @@ struct OpTraits {
   }
 };
 
-// Traits shared by families of kinds.
+// Traits shared by families of kinds. All but reduction_traits and matrix_traits stream
+// element-wise (aligned_need); those take the kind's own rule.
 [[nodiscard]] OpTraits elementwise_traits();     ///< vector engine, vector GPU kernel
 [[nodiscard]] OpTraits transcendental_traits();  ///< the same, through the tail stage
-[[nodiscard]] OpTraits reduction_traits();       ///< vector engine with the reduction tree
-[[nodiscard]] OpTraits view_traits();            ///< no engine, no GPU kernel
+/// Vector engine with the reduction tree; `stream` says which axes it combines.
+[[nodiscard]] OpTraits reduction_traits(StreamRule stream);
+[[nodiscard]] OpTraits view_traits();  ///< no engine, no GPU kernel
 /// Data movement on a PMU; `gpu` says whether the framework launches a kernel for it.
 [[nodiscard]] OpTraits movement_traits(GpuKernel gpu);
 /// A matrix op with its GEMM view.
-[[nodiscard]] OpTraits matrix_traits(GpuKernel gpu, std::function<GemmView(const OpContext&)> gemm);
+[[nodiscard]] OpTraits matrix_traits(GpuKernel gpu, std::function<GemmView(const OpContext&)> gemm, StreamRule stream);
 
 }  // namespace rdasim::graphs
 
@@ -103,4 +148,11 @@ struct rdasim::core::JsonEnum<rdasim::graphs::Engine> {
   static const char* name(graphs::Engine engine) { return graphs::to_string(engine); }
   static std::optional<graphs::Engine> parse(std::string_view word) { return graphs::engine_from_string(word); }
   static constexpr const char* expected = "none, matrix, vector or memory";
+};
+
+template <>
+struct rdasim::core::JsonEnum<rdasim::graphs::Dependency> {
+  static const char* name(graphs::Dependency d) { return graphs::to_string(d); }
+  static std::optional<graphs::Dependency> parse(std::string_view word) { return graphs::dependency_from_string(word); }
+  static constexpr const char* expected = "same, window, prefix or all";
 };

@@ -37,12 +37,19 @@ std::vector<DramStream> dram_streams(const graphs::Graph& g, const std::vector<O
   };
 
   std::vector<DramStream> out;
-  const auto share = [&](const std::vector<int>& to, double bytes, bool write, bool preload) {
+  const auto share = [&](const std::vector<int>& to, double bytes, bool write, bool preload,
+                         graphs::Dependency dependency = graphs::Dependency::same) {
     if (to.empty()) {
       out.push_back({-1, bytes, write, false});
       return;
     }
-    for (int u : to) out.push_back({u, bytes / static_cast<double>(to.size()), write, preload});
+    for (int u : to) out.push_back({u, bytes / static_cast<double>(to.size()), write, preload, dependency});
+  };
+  // Whether op i needs tensor t, read from DRAM, whole before its first result.
+  const auto needs_whole = [&](std::size_t i, graphs::TensorId t) {
+    return std::any_of(section.edges.begin(), section.edges.end(), [&](const SectionEdge& e) {
+      return e.consumer == i && e.tensor == t && !e.producer && e.need.dependency == graphs::Dependency::all;
+    });
   };
 
   // Reads: every tensor an op of the section takes from outside it, once. Its readers are the
@@ -56,7 +63,7 @@ std::vector<DramStream> dram_streams(const graphs::Graph& g, const std::vector<O
   for (graphs::TensorId t : read) {
     const auto& tensor = g.tensor(t);
     const bool weight = is_weight(tensor);
-    std::vector<int> to;
+    std::vector<int> to, whole;  // its readers; those that need it whole
     bool preload = weight;
     std::vector<graphs::TensorId> pending{t};
     std::set<graphs::TensorId> seen;
@@ -70,6 +77,7 @@ std::vector<DramStream> dram_streams(const graphs::Graph& g, const std::vector<O
         if (has_units(it->second)) {
           const auto taken = takers(it->second, weight);
           to.insert(to.end(), taken.begin(), taken.end());
+          if (needs_whole(it->second, at)) whole.insert(whole.end(), taken.begin(), taken.end());
           preload = preload && !section.ops[it->second].weights_streamed;
         } else {
           for (graphs::TensorId o : g.op(c).outputs) pending.push_back(o);  // a view: its readers read it
@@ -78,7 +86,35 @@ std::vector<DramStream> dram_streams(const graphs::Graph& g, const std::vector<O
     }
     std::sort(to.begin(), to.end());
     to.erase(std::unique(to.begin(), to.end()), to.end());
-    share(to, static_cast<double>(tensor.elements()) * bytes_per_element, false, preload && !to.empty());
+    const double bytes = static_cast<double>(tensor.elements()) * bytes_per_element;
+    if (whole.empty()) {
+      share(to, bytes, false, preload && !to.empty());
+      continue;
+    }
+    for (int u : to) {
+      const bool all = std::find(whole.begin(), whole.end(), u) != whole.end();
+      out.push_back({u, bytes / static_cast<double>(to.size()), false, preload,
+                     all ? graphs::Dependency::all : graphs::Dependency::same});
+    }
+  }
+
+  const auto output_units = [&](std::size_t holder) {
+    const auto& u = units[holder];
+    const auto pcus = static_cast<std::size_t>(std::min<int>(pcus_of(holder), static_cast<int>(u.size())));
+    const auto outputs =
+        std::min(u.size() - pcus, static_cast<std::size_t>(std::max(1, section.ops[holder].output_pmus)));
+    std::vector<int> from(u.begin() + static_cast<long>(pcus), u.begin() + static_cast<long>(pcus + outputs));
+    if (from.empty()) from.assign(u.begin(), u.begin() + static_cast<long>(pcus));
+    return from;
+  };
+
+  // Spills: a tensor held whole that outgrows its producer's output PMUs, out once and back to
+  // each reader that holds it.
+  std::set<std::pair<std::size_t, graphs::TensorId>> spilled;
+  for (const auto& e : section.edges) {
+    if (e.spill_bytes <= 0 || !has_units(e.consumer) || !has_units(*e.producer)) continue;
+    if (spilled.emplace(*e.producer, e.source).second) share(output_units(*e.producer), e.spill_bytes, true, false);
+    share(takers(e.consumer, false), e.spill_bytes, false, false);
   }
 
   // Writes: tensors produced here that are outputs or read by a later section, from the output
@@ -95,16 +131,8 @@ std::vector<DramStream> dram_streams(const graphs::Graph& g, const std::vector<O
         if (inputs.empty() || inputs[0] == graphs::k_no_tensor || !inside(g.tensor(inputs[0]).producer)) break;
         holder = index_of.at(g.tensor(inputs[0]).producer);
       }
-      std::vector<int> from;
-      if (has_units(holder)) {
-        const auto& u = units[holder];
-        const auto pcus = static_cast<std::size_t>(std::min<int>(pcus_of(holder), static_cast<int>(u.size())));
-        const auto outputs =
-            std::min(u.size() - pcus, static_cast<std::size_t>(std::max(1, section.ops[holder].output_pmus)));
-        from.assign(u.begin() + static_cast<long>(pcus), u.begin() + static_cast<long>(pcus + outputs));
-        if (from.empty()) from.assign(u.begin(), u.begin() + static_cast<long>(pcus));
-      }
-      share(from, static_cast<double>(tensor.elements()) * bytes_per_element, true, false);
+      share(has_units(holder) ? output_units(holder) : std::vector<int>{},
+            static_cast<double>(tensor.elements()) * bytes_per_element, true, false);
     }
   }
   return out;

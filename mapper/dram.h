@@ -18,12 +18,14 @@ struct DramStream {
   double bytes = 0;
   bool write = false;    ///< to DRAM (else from it)
   bool preload = false;  ///< resident weights, loaded before the section starts streaming
+  /// A read its unit needs all of before its first result (all), or token by token (same).
+  graphs::Dependency dependency = graphs::Dependency::same;
 
   static constexpr auto json_fields() {
     using core::field;
     using T = DramStream;
     return std::tuple{field("unit", &T::unit), field("bytes", &T::bytes), field("write", &T::write),
-                      field("preload", &T::preload)};
+                      field("preload", &T::preload), core::optional_field("dependency", &T::dependency)};
   }
 };
 
@@ -31,6 +33,9 @@ struct DramStream {
 /// PMUs. A tensor read by several units is read once, its bytes shared among them; weights go
 /// to the op's weight PMUs, activations to its PCUs (memory-engine ops: their PMUs); tensors
 /// leaving the section are written from their producer's output PMUs. Views pass through.
+/// Tensors held whole that outgrow their producer's PMUs (Section::edges' spill) are written
+/// from those PMUs and read back by their readers; a unit whose op needs a DRAM input whole
+/// reads it with Dependency::all.
 [[nodiscard]] std::vector<DramStream> dram_streams(const graphs::Graph& graph, const std::vector<OpDemand>& demands,
                                                    const Section& section, const std::vector<std::vector<int>>& units,
                                                    double bytes_per_element);

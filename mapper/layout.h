@@ -2,13 +2,32 @@
 // streams between placed units with their routes, and the placement's figures.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "core/json_fields.h"
+#include "graphs/op_traits.h"
 
 namespace rdasim::mapper {
+
+/// What the reader of a stream needs of it as the tokens flow (mapper/streaming.h).
+struct TokenNeed {
+  graphs::Dependency dependency = graphs::Dependency::same;
+  std::int64_t slices = 1;  ///< of the tensor along its streamed axis (window and prefix)
+  std::int64_t halo = 0;    ///< window: slices past those under the reader's output slice
+  bool buffered = false;    ///< held whole before use: needed all at once, a prefix, or a skip past a barrier
+
+  bool operator==(const TokenNeed&) const = default;
+
+  static constexpr auto json_fields() {
+    using core::optional_field;
+    using T = TokenNeed;
+    return std::tuple{optional_field("dependency", &T::dependency), optional_field("slices", &T::slices),
+                      optional_field("halo", &T::halo), optional_field("buffered", &T::buffered)};
+  }
+};
 
 /// Data flowing between two placed units while the section runs.
 struct Stream {
@@ -17,12 +36,13 @@ struct Stream {
   double bytes = 0;
   std::vector<int> links;  ///< fabric link ids, src to dst
   int group = 0;           ///< streams of one multicast group carry the same data, once per link
+  TokenNeed need;          ///< what its reader waits for (element-wise unless said)
 
   static constexpr auto json_fields() {
     using core::field;
     using T = Stream;
-    return std::tuple{field("src", &T::src), field("dst", &T::dst), field("bytes", &T::bytes),
-                      field("links", &T::links), field("group", &T::group)};
+    return std::tuple{field("src", &T::src),     field("dst", &T::dst),     field("bytes", &T::bytes),
+                      field("links", &T::links), field("group", &T::group), core::optional_field("need", &T::need)};
   }
 };
 

@@ -68,7 +68,7 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
       auto& s = plan.sections[k];
       SectionLayout placed;
       if (options.place) {
-        placed = place_and_route(g, demands, s, region, std::max(s.compute_cycles, s.memory_cycles), options.seed + k);
+        placed = place_and_route(demands, s, region, std::max(s.compute_cycles, s.memory_cycles), options.seed + k);
         s.network_cycles = placed.max_link_bytes / spec.network().link_bytes_per_cycle;
       }
       MappedSection ms;

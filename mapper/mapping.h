@@ -77,7 +77,8 @@ struct MappedSection : SectionFigures, PlacementFigures {
                       field("ops", &T::ops), field("streams", &T::streams), field("dram", &T::dram),
                       // Written only when there is some, so inference mappings read as before.
                       optional_field("state_bytes", &T::state_bytes),
-                      optional_field("streamed_weight_bytes", &T::streamed_weight_bytes)};
+                      optional_field("streamed_weight_bytes", &T::streamed_weight_bytes),
+                      optional_field("barriers", &T::barriers), optional_field("streamed", &T::streamed)};
   }
 };
 

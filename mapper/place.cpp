@@ -50,8 +50,7 @@ double ChannelLoad::add_to(std::vector<double>& load, int at, double bytes) {
   return m_overflow_cost * (std::max(0.0, l - m_capacity) - before);
 }
 
-VirtualSection virtual_section(const graphs::Graph& g, const std::vector<OpDemand>& demands, const Section& section,
-                               double bytes_per_element) {
+VirtualSection virtual_section(const std::vector<OpDemand>& demands, const Section& section) {
   VirtualSection vs;
   auto& is_pcu = vs.is_pcu;
   auto& op_units = vs.op_units;
@@ -74,18 +73,6 @@ VirtualSection virtual_section(const graphs::Graph& g, const std::vector<OpDeman
     }
     return out;
   };
-  // The op whose PMU holds a tensor: views pass their input through.
-  auto holder = [&](graphs::TensorId t) -> std::optional<std::size_t> {
-    for (;;) {
-      const auto producer = g.tensor(t).producer;
-      auto it = index_of.find(producer);
-      if (producer < 0 || it == index_of.end()) return std::nullopt;
-      if (!op_units[it->second].empty()) return it->second;
-      const auto& inputs = g.op(producer).inputs;
-      if (inputs.empty() || inputs[0] == graphs::k_no_tensor) return std::nullopt;
-      t = inputs[0];
-    }
-  };
   auto output_pmus_of = [&](std::size_t i) {
     auto pmus = units_of(i, false);
     pmus.resize(static_cast<std::size_t>(std::max(1, section.ops[i].output_pmus)));
@@ -93,29 +80,27 @@ VirtualSection virtual_section(const graphs::Graph& g, const std::vector<OpDeman
   };
   auto& vstreams = vs.streams;
   int groups = 0;
+  std::size_t edge = 0;  // section.edges run in op order
   for (std::size_t i = 0; i < section.ops.size(); ++i) {
     if (op_units[i].empty()) continue;
-    const graphs::Op& op = g.op(section.ops[i].op);
     const auto pcus = units_of(i, true);
     const auto pmus = units_of(i, false);
     const auto outputs = output_pmus_of(i);
     const auto& readers = pcus.empty() ? outputs : pcus;  // memory-engine ops read into their PMUs
-    for (graphs::TensorId t : op.inputs) {
-      if (t == graphs::k_no_tensor) continue;
-      const auto& tensor = g.tensor(t);
-      if (graphs::is_stored(tensor.role)) continue;  // weights and optimizer state: below
-      const auto from = holder(t);
-      if (!from) continue;  // from DRAM: counted as memory traffic
+    // Its inputs from other ops of the section (weights and optimizer state: below; inputs from
+    // DRAM are memory traffic).
+    for (; edge < section.edges.size() && section.edges[edge].consumer <= i; ++edge) {
+      const auto& e = section.edges[edge];
+      if (e.consumer < i || !e.producer || op_units[*e.producer].empty()) continue;
       // Reader r takes its share from the producer's output PMU r mod n: one multicast group
       // per source PMU.
-      const auto sources = output_pmus_of(*from);
-      const double share =
-          static_cast<double>(tensor.elements()) * bytes_per_element / static_cast<double>(readers.size());
+      const auto sources = output_pmus_of(*e.producer);
+      const double share = e.bytes / static_cast<double>(readers.size());
       const int first_group = groups;
       groups += static_cast<int>(sources.size());
       for (std::size_t r = 0; r < readers.size(); ++r) {
         const std::size_t k = r % sources.size();
-        vstreams.push_back({sources[k], readers[r], share, first_group + static_cast<int>(k)});
+        vstreams.push_back({sources[k], readers[r], share, first_group + static_cast<int>(k), e.need});
       }
     }
     // Each output split writes its results into an output PMU; with the reduction split, copy r
@@ -127,8 +112,8 @@ VirtualSection virtual_section(const graphs::Graph& g, const std::vector<OpDeman
     const auto writers = std::min(pcus.size(), static_cast<std::size_t>(split.outputs));
     for (std::size_t j = 0; j < pcus.size(); ++j) {
       const double share = out_bytes / static_cast<double>(writers);
-      if (j < writers) vstreams.push_back({pcus[j], outputs[j % outputs.size()], share, groups++});
-      else vstreams.push_back({pcus[j], pcus[j % writers], share, groups++});
+      if (j < writers) vstreams.push_back({pcus[j], outputs[j % outputs.size()], share, groups++, {}});
+      else vstreams.push_back({pcus[j], pcus[j % writers], share, groups++, {}});
     }
     const double weights = demand.weight_bytes;
     if (!pcus.empty() && pmus.size() > outputs.size() && weights > 0) {
@@ -136,7 +121,7 @@ VirtualSection virtual_section(const graphs::Graph& g, const std::vector<OpDeman
       for (std::size_t w = outputs.size(); w < pmus.size(); ++w) {
         const int group = groups++;
         for (int p : pcus) {
-          vstreams.push_back({pmus[w], p, weights / static_cast<double>(weight_pmus * pcus.size()), group});
+          vstreams.push_back({pmus[w], p, weights / static_cast<double>(weight_pmus * pcus.size()), group, {}});
         }
       }
     }
@@ -372,9 +357,9 @@ std::vector<RouteDemand> route_demands(const VirtualSection& vs, const Placement
   return out;
 }
 
-SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand>& demands, const Section& section,
-                              const RegionIndex& layout, double cycles, std::uint64_t seed) {
-  const auto vs = virtual_section(g, demands, section, element_bytes(layout.fabric().spec()));
+SectionLayout place_and_route(const std::vector<OpDemand>& demands, const Section& section, const RegionIndex& layout,
+                              double cycles, std::uint64_t seed) {
+  const auto vs = virtual_section(demands, section);
   const auto start = start_placement(vs, layout, seed);
   verify_stage("placement (start)", [&] { return check_placement(vs, layout, start.where); });
   const auto annealed = anneal(vs, layout, start.where, cycles, seed);
@@ -397,7 +382,7 @@ SectionLayout place_and_route(const graphs::Graph& g, const std::vector<OpDemand
   out.max_link_bytes = routing.max_link_bytes;
   for (std::size_t s = 0; s < to_route.size(); ++s) {
     const auto& d = to_route[s];
-    out.streams.push_back({d.src, d.dst, d.bytes, std::move(routing.paths[s]), d.group});
+    out.streams.push_back({d.src, d.dst, d.bytes, std::move(routing.paths[s]), d.group, vs.streams[s].need});
   }
   return out;
 }

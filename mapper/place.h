@@ -56,6 +56,7 @@ struct VirtualStream {
   int src = 0, dst = 0;
   double bytes = 0;
   int group = 0;
+  TokenNeed need;  ///< what its reader waits for
 };
 
 /// A section as units still to be placed: per op its PCU slices then its PMU buffers (the first
@@ -68,11 +69,11 @@ struct VirtualSection {
   [[nodiscard]] std::size_t size() const { return is_pcu.size(); }
 };
 
-/// Stage 1 of placement: the section's ops as virtual units and streams. Inputs from DRAM and
-/// stored tensors (weights, optimizer state) make no stream here; weights go from their PMUs to
-/// the PCUs that use them, partial sums of a split reduction to the first copy.
-[[nodiscard]] VirtualSection virtual_section(const graphs::Graph& graph, const std::vector<OpDemand>& demands,
-                                             const Section& section, double bytes_per_element);
+/// Stage 1 of placement: the section's ops as virtual units and streams, its inputs from other
+/// ops as Section::edges says (with what their readers wait for). Inputs from DRAM and stored
+/// tensors (weights, optimizer state) make no stream here; weights go from their PMUs to the
+/// PCUs that use them, partial sums of a split reduction to the first copy.
+[[nodiscard]] VirtualSection virtual_section(const std::vector<OpDemand>& demands, const Section& section);
 
 /// Per virtual unit, the fabric unit it sits on.
 using Placement = std::vector<int>;
@@ -114,8 +115,7 @@ struct Annealing {
 /// start_placement, anneal, then route (mapper/route). `cycles` is the section's time without
 /// the network, against which link bandwidth is a capacity. In verifying builds each stage's
 /// output is checked (mapper/verify.h).
-[[nodiscard]] SectionLayout place_and_route(const graphs::Graph& graph, const std::vector<OpDemand>& demands,
-                                            const Section& section, const RegionIndex& region, double cycles,
-                                            std::uint64_t seed);
+[[nodiscard]] SectionLayout place_and_route(const std::vector<OpDemand>& demands, const Section& section,
+                                            const RegionIndex& region, double cycles, std::uint64_t seed);
 
 }  // namespace rdasim::mapper

@@ -142,6 +142,24 @@ struct Need {
   int pmus = 0;
 };
 
+/// Gives each op whose result is held whole (a barrier's input) output PMUs enough to hold it,
+/// from the PMUs the section leaves spare, in op order; what still does not fit spills. Whether
+/// any op got more.
+bool hold_whole(Section& s, const SectionStreaming& streaming, const arch::Spec& spec, int pmus) {
+  const double pmu_bytes = spec.pmu().capacity_kib * 1024.0;
+  bool grew = false;
+  for (const auto& e : streaming.edges) {
+    if (e.spill_bytes <= 0 || s.pmus >= pmus) continue;
+    auto& op = s.ops[*e.producer];
+    const int more = std::min(pmus - s.pmus, static_cast<int>(std::ceil(e.spill_bytes / pmu_bytes)));
+    op.output_pmus = std::max(op.output_pmus, 1) + more;
+    op.buffer_pmus += more;
+    s.pmus += more;
+    grew = true;
+  }
+  return grew;
+}
+
 /// Cuts ops, visited in `order`, into groups within the budget: a new group when the next op
 /// does not fit, in o0 for every op that occupies units, and wherever `labels` (if given) change.
 std::vector<std::vector<graphs::OpId>> fill(const std::vector<graphs::OpId>& order, const std::vector<int>* labels,
@@ -169,7 +187,8 @@ std::vector<std::vector<graphs::OpId>> fill(const std::vector<graphs::OpId>& ord
 
 /// The sections of a cut: DRAM traffic from what crosses it, PCUs and PMUs dealt out, times.
 SectionPlan estimate(const graphs::Graph& g, const std::vector<OpDemand>& demands, const arch::Spec& spec,
-                     const Budget& budget, Mode mode, const std::vector<std::vector<graphs::OpId>>& groups) {
+                     const Budget& budget, Mode mode, const std::vector<std::vector<graphs::OpId>>& groups,
+                     const std::vector<bool>& channels_last) {
   SectionPlan plan;
   plan.mode = mode;
   std::vector<int> section_of(g.ops().size(), -1);
@@ -225,12 +244,26 @@ SectionPlan estimate(const graphs::Graph& g, const std::vector<OpDemand>& demand
     for (graphs::TensorId t : written)
       s.dram_write_bytes += static_cast<double>(g.tensor(t).elements()) * bytes_per_element;
     s.memory_cycles = s.dram_bytes() / dram_per_cycle;
-    deal_pcus(s, demands, budget.pcus, s.memory_cycles);
+    // PCUs go to the slowest stage until it is no slower than the off-chip time, shared out
+    // over the passes that barriers put one after another.
+    const int depth = stream_section(g, demands, s, channels_last, spec, dram_per_cycle).depth;
+    deal_pcus(s, demands, budget.pcus, s.memory_cycles / (depth + 1));
     deal_output_pmus(s, demands, budget.pmus);
-    for (const auto& so : s.ops) {
-      const auto& d = demands[static_cast<std::size_t>(so.op)];
-      if (so.parallel > 0) s.compute_cycles = std::max(s.compute_cycles, stage_cycles(d, so.parallel));
+    auto streaming = stream_section(g, demands, s, channels_last, spec, dram_per_cycle);
+    if (hold_whole(s, streaming, spec, budget.pmus))
+      streaming = stream_section(g, demands, s, channels_last, spec, dram_per_cycle);
+    // Tensors held whole that outgrow their PMUs go out to DRAM once and come back per reader.
+    std::set<std::pair<std::size_t, graphs::TensorId>> spilled;
+    for (const auto& e : streaming.edges) {
+      if (e.spill_bytes <= 0) continue;
+      s.dram_read_bytes += e.spill_bytes;
+      if (spilled.emplace(*e.producer, e.source).second) s.dram_write_bytes += e.spill_bytes;
     }
+    s.memory_cycles = s.dram_bytes() / dram_per_cycle;
+    s.compute_cycles = streaming.critical_cycles;
+    s.barriers = streaming.barriers;
+    s.streamed = std::move(streaming.streamed);
+    s.edges = std::move(streaming.edges);
     s.reconfig_cycles = static_cast<double>(spec.reconfig_cycles());
     plan.sections.push_back(std::move(s));
   }
@@ -264,7 +297,9 @@ SectionPlan plan_sections(const graphs::Graph& g, const std::vector<OpDemand>& d
     throw Infeasible(summary, std::move(reasons));
   }
   const auto order = graphs::topological_order(g);
-  SectionPlan best = estimate(g, demands, spec, budget, mode, fill(order, nullptr, needs, demands, budget, mode));
+  const auto channels_last = channels_last_tensors(g);
+  SectionPlan best =
+      estimate(g, demands, spec, budget, mode, fill(order, nullptr, needs, demands, budget, mode), channels_last);
   best.candidates.push_back({"greedy", best.sections.size(), best.totals().cycles, best.totals().dram_bytes});
   if (mode == Mode::o0 || best.sections.size() < 2) return best;
   // METIS cuts into about as many sections as the greedy fill, and a few more (smaller parts
@@ -291,7 +326,8 @@ SectionPlan plan_sections(const graphs::Graph& g, const std::vector<OpDemand>& d
       return std::pair(labels[static_cast<std::size_t>(a)], positions[static_cast<std::size_t>(a)]) <
              std::pair(labels[static_cast<std::size_t>(b)], positions[static_cast<std::size_t>(b)]);
     });
-    auto plan = estimate(g, demands, spec, budget, mode, fill(sorted, &labels, needs, demands, budget, mode));
+    auto plan =
+        estimate(g, demands, spec, budget, mode, fill(sorted, &labels, needs, demands, budget, mode), channels_last);
     const std::string method = fmt::format("metis k={}", parts);
     best.candidates.push_back({method, plan.sections.size(), plan.totals().cycles, plan.totals().dram_bytes});
     if (plan.totals().cycles < best.totals().cycles) {

@@ -15,6 +15,7 @@
 #include "core/json_fields.h"
 #include "graphs/graph.h"
 #include "mapper/lower.h"
+#include "mapper/streaming.h"
 
 namespace rdasim::mapper {
 
@@ -42,9 +43,10 @@ enum class Bound { compute, memory, network };
 [[nodiscard]] const char* to_string(Bound bound);
 [[nodiscard]] std::optional<Bound> bound_from_string(std::string_view name);
 
-/// A section's resources and analytic time (DESIGN.md §Modelling): compute is the slowest stage,
-/// memory the off-chip bytes over the tier's sustained bandwidth, network the busiest link once
-/// routed. Sectioning fills it in; the Mapping carries it to the simulator unchanged.
+/// A section's resources and analytic time (DESIGN.md §Modelling): compute is the critical path
+/// through its stages (the slowest stage between barriers plus each barrier's full pass:
+/// mapper/streaming.h), memory the off-chip bytes over the tier's sustained bandwidth, network
+/// the busiest link once routed. Sectioning fills it in; the Mapping carries it to the simulator unchanged.
 struct SectionFigures {
   int pcus = 0;
   int pmus = 0;
@@ -58,6 +60,8 @@ struct SectionFigures {
   double memory_cycles = 0;
   double network_cycles = 0;  ///< the busiest link's bytes over its bandwidth, once routed
   double reconfig_cycles = 0;
+  int barriers = 0;      ///< inputs an op needs whole from another op of the section (mapper/streaming.h)
+  std::string streamed;  ///< the streamed axis of its largest tensor, for people
   /// The slowest of compute, memory and network, plus the reconfiguration.
   [[nodiscard]] double cycles() const;
   /// Which of them sets cycles() (compute on a tie).
@@ -84,9 +88,10 @@ template <class Sections>
   return t;
 }
 
-/// One section as sectioning plans it: its ops and figures.
+/// One section as sectioning plans it: its ops, how its inputs stream to them, and figures.
 struct Section : SectionFigures {
   std::vector<SectionOp> ops;
+  std::vector<SectionEdge> edges;  ///< per op, in order: its inputs other than weights
 };
 
 /// One way of cutting the graph that the planner tried, and what it would cost.

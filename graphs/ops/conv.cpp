@@ -172,6 +172,31 @@ std::vector<TensorInfo> pool_infer(const OpContext& ctx) {
 
 double window_volume(const OpContext& ctx) { return count(ctx.attrs().get_ints("kernel_shape")); }
 
+/// A sliding window's stream rule: X streams along the batch or a spatial axis, an output row
+/// needing the input rows under its window (the halo: rows past its own); `mixes_channels`
+/// (convolutions) needs every input channel for one output channel. The inputs past
+/// `image_inputs` (weights, bias) are needed whole.
+StreamRule window_stream(bool mixes_channels, std::size_t image_inputs = 1) {
+  return [mixes_channels, image_inputs](const OpContext& ctx, std::size_t slot, std::size_t out_axis) -> StreamNeed {
+    if (slot >= image_inputs) return StreamNeed::whole();
+    if (out_axis == 0) return {Dependency::same, 0, 0};  // image by image
+    if (out_axis == 1) return mixes_channels ? StreamNeed::whole() : StreamNeed{Dependency::same, 1, 0};
+    const std::size_t i = out_axis - 2;
+    const auto kernel =
+        ctx.attrs().get_ints("kernel_shape", ctx.num_inputs() > 1 ? spatial_of(ctx.in_shape(1)) : Shape{});
+    if (i >= kernel.size()) return StreamNeed::whole();
+    const auto at = [&](const char* name, std::size_t k, std::int64_t fill) {
+      const auto v = ctx.attrs().get_ints(name);
+      return k < v.size() ? v[k] : fill;
+    };
+    // Output pixel (j, c) reads input rows up to j*s - p + (k-1)d, columns up to about c*s: past
+    // the input position in step with it (j*s + c*s/W rows), (k-1)d - p rows.
+    const std::int64_t halo = (kernel[i] - 1) * at("dilations", i, 1) - at("pads", i, 0);
+    if (halo <= 0) return {Dependency::same, static_cast<int>(out_axis), 0};
+    return {Dependency::window, static_cast<int>(out_axis), halo};
+  };
+}
+
 /// A pooling op: the window attributes (kernel_shape required), ceil_mode and one of its own.
 OpDef pool(std::string kind, std::string summary, std::string own_attr, std::size_t max_outputs) {
   OpDef def;
@@ -185,6 +210,8 @@ OpDef pool(std::string kind, std::string summary, std::string own_attr, std::siz
   def.infer = pool_infer;
   def.flops = [](const OpContext& ctx) { return count(ctx.output(0).shape) * window_volume(ctx); };
   def.traits = elementwise_traits();  // a window per output, within its lane
+  def.traits->stream = window_stream(false);
+  def.traits->channels_last = true;
   return def;
 }
 
@@ -586,13 +613,17 @@ void register_conv_ops(OpRegistry& r) {
   conv.kernel = make_kernel<ConvKernel>();
   conv.gradient = conv_gradient;
   // An implicit GEMM per group: output positions x M/group channels, depth C/group x kernel.
-  conv.traits = matrix_traits(GpuKernel::conv, [](const OpContext& ctx) {
-    const Shape& w = ctx.in_shape(1);
-    const Shape& y = ctx.output(0).shape;
-    const std::int64_t group = std::max<std::int64_t>(1, ctx.attrs().get_int("group", 1));
-    return GemmView{group, y[0] * static_cast<std::int64_t>(count(Shape(y.begin() + 2, y.end()))), w[0] / group,
-                    static_cast<std::int64_t>(count(Shape(w.begin() + 1, w.end())))};
-  });
+  conv.traits = matrix_traits(
+      GpuKernel::conv,
+      [](const OpContext& ctx) {
+        const Shape& w = ctx.in_shape(1);
+        const Shape& y = ctx.output(0).shape;
+        const std::int64_t group = std::max<std::int64_t>(1, ctx.attrs().get_int("group", 1));
+        return GemmView{group, y[0] * static_cast<std::int64_t>(count(Shape(y.begin() + 2, y.end()))), w[0] / group,
+                        static_cast<std::int64_t>(count(Shape(w.begin() + 1, w.end())))};
+      },
+      window_stream(true));
+  conv.traits->channels_last = true;
   r.add(std::move(conv));
 
   OpDef weight_grad;
@@ -624,12 +655,17 @@ void register_conv_ops(OpRegistry& r) {
   };
   weight_grad.kernel = make_kernel<ConvWeightGradKernel>();
   // dW [M, C/group x kernel] = dY [M, N x positions] x im2col(X)^T.
-  weight_grad.traits = matrix_traits(GpuKernel::conv, [](const OpContext& ctx) {
-    const Shape& dy = ctx.in_shape(1);
-    const Shape& dw = ctx.output(0).shape;
-    return GemmView{1, dw[0], static_cast<std::int64_t>(count(Shape(dw.begin() + 1, dw.end()))),
-                    static_cast<std::int64_t>(count(Shape(dy.begin() + 2, dy.end()))) * dy[0]};
-  });
+  weight_grad.traits = matrix_traits(
+      GpuKernel::conv,
+      [](const OpContext& ctx) {
+        const Shape& dy = ctx.in_shape(1);
+        const Shape& dw = ctx.output(0).shape;
+        return GemmView{1, dw[0], static_cast<std::int64_t>(count(Shape(dw.begin() + 1, dw.end()))),
+                        static_cast<std::int64_t>(count(Shape(dy.begin() + 2, dy.end()))) * dy[0]};
+      },
+      // Every weight sums over the whole batch and every position.
+      [](const OpContext&, std::size_t, std::size_t) { return StreamNeed::whole(); });
+  weight_grad.traits->channels_last = true;
   r.add(std::move(weight_grad));
 
   OpDef deconv;
@@ -651,13 +687,17 @@ void register_conv_ops(OpRegistry& r) {
   deconv.kernel = make_kernel<ConvTransposeKernel>();
   deconv.gradient = conv_transpose_gradient;
   // Per group: input positions x (M/group) channels, depth C/group x kernel.
-  deconv.traits = matrix_traits(GpuKernel::conv, [](const OpContext& ctx) {
-    const Shape& x = ctx.in_shape(0);
-    const Shape& w = ctx.in_shape(1);
-    const std::int64_t group = std::max<std::int64_t>(1, ctx.attrs().get_int("group", 1));
-    return GemmView{group, x[0] * static_cast<std::int64_t>(count(Shape(x.begin() + 2, x.end()))), w[1],
-                    x[1] / group * static_cast<std::int64_t>(count(Shape(w.begin() + 2, w.end())))};
-  });
+  deconv.traits = matrix_traits(
+      GpuKernel::conv,
+      [](const OpContext& ctx) {
+        const Shape& x = ctx.in_shape(0);
+        const Shape& w = ctx.in_shape(1);
+        const std::int64_t group = std::max<std::int64_t>(1, ctx.attrs().get_int("group", 1));
+        return GemmView{group, x[0] * static_cast<std::int64_t>(count(Shape(x.begin() + 2, x.end()))), w[1],
+                        x[1] / group * static_cast<std::int64_t>(count(Shape(w.begin() + 2, w.end())))};
+      },
+      window_stream(true));
+  deconv.traits->channels_last = true;
   r.add(std::move(deconv));
 
   // Pools: PoolGrad(dY, X) with the pool's own attributes.
@@ -694,6 +734,7 @@ void register_conv_ops(OpRegistry& r) {
   };
   pool_grad.flops = [](const OpContext& ctx) { return count(ctx.in_shape(0)) * window_volume(ctx); };
   pool_grad.kernel = make_kernel<PoolGradKernel>();
+  pool_grad.traits->stream = window_stream(false, 2);
   r.add(std::move(pool_grad));
 
   OpDef global;
@@ -707,7 +748,12 @@ void register_conv_ops(OpRegistry& r) {
   };
   global.flops = [](const OpContext& ctx) { return count(ctx.in_shape(0)); };
   global.kernel = make_kernel<GlobalAveragePoolKernel>();
-  global.traits = reduction_traits();
+  global.traits = reduction_traits([](const OpContext& ctx, std::size_t slot, std::size_t out_axis) {
+    std::vector<std::size_t> spatial;
+    for (std::size_t a = 2; a < ctx.in_shape(0).size(); ++a) spatial.push_back(a);
+    return mixing_need(ctx, slot, out_axis, spatial);
+  });
+  global.traits->channels_last = true;
   global.gradient = [](GradientBuilder& b) {  // dX = dY / positions, spread over the positions
     const Shape x = b.shape(b.input(0));
     const double positions = count(Shape(x.begin() + 2, x.end()));

@@ -208,6 +208,48 @@ void spmm_gradient(GradientBuilder& b) {
 
 }  // namespace
 
+/// MatMul with numpy rules: an output row (M) needs its row of A whole, a column (N) its column
+/// of B; a batch axis streams both operands that have it, one matrix per slice; an operand
+/// without batch axes (shared by every matrix) is needed whole.
+StreamNeed matmul_need(const OpContext& ctx, std::size_t slot, std::size_t out_axis) {
+  const Shape& a = ctx.in_shape(0);
+  const Shape& b = ctx.in_shape(1);
+  const Shape& out = ctx.output(0).shape;
+  const bool has_m = a.size() >= 2, has_n = b.size() >= 2;
+  const std::size_t matrix_axes = (has_m ? 1u : 0u) + (has_n ? 1u : 0u);
+  const std::size_t batch_end = out.size() - matrix_axes;
+  if (has_n && out_axis == out.size() - 1) {
+    return slot == 1 ? StreamNeed{Dependency::same, static_cast<int>(b.size() - 1), 0} : StreamNeed::whole();
+  }
+  if (has_m && out_axis == batch_end) {
+    return slot == 0 ? StreamNeed{Dependency::same, static_cast<int>(a.size() - 2), 0} : StreamNeed::whole();
+  }
+  const Shape& x = ctx.in_shape(slot);
+  if (x.size() < 3) return StreamNeed::whole();
+  const auto axis = static_cast<std::int64_t>(out_axis) - static_cast<std::int64_t>(batch_end) +
+                    static_cast<std::int64_t>(x.size() - 2);
+  if (axis < 0 || x[static_cast<std::size_t>(axis)] != out[out_axis]) return StreamNeed::whole();
+  return {Dependency::same, static_cast<int>(axis), 0};
+}
+
+/// Gemm: rows of the result need their row of op(A), columns their column of op(B); C
+/// broadcasts.
+StreamNeed gemm_need(const OpContext& ctx, std::size_t slot, std::size_t out_axis) {
+  if (slot == 2) return aligned_need(ctx, slot, out_axis);
+  if (slot != out_axis) return StreamNeed::whole();  // A for rows (axis 0), B for columns (axis 1)
+  const bool transposed = ctx.attrs().get_int(slot == 0 ? "transA" : "transB", 0) != 0;
+  const int axis = (slot == 0) == transposed ? 1 : 0;
+  return {Dependency::same, axis, 0};
+}
+
+/// SpMM: a row (node) of the result sums over the rows of B its sparse row names, so B's
+/// node axis is needed whole; batch axes and B's columns stream (one slice of B at a time).
+StreamNeed spmm_need(const OpContext& ctx, std::size_t slot, std::size_t out_axis) {
+  const std::size_t rank = ctx.output(0).shape.size();
+  if (slot != 3 || out_axis == rank - 2) return StreamNeed::whole();
+  return {Dependency::same, static_cast<int>(out_axis), 0};
+}
+
 void register_linalg_ops(OpRegistry& r) {
   OpDef matmul;
   matmul.kind = "MatMul";
@@ -222,10 +264,13 @@ void register_linalg_ops(OpRegistry& r) {
   };
   matmul.kernel = make_kernel<MatMulKernel>();
   matmul.gradient = matmul_gradient;
-  matmul.traits = matrix_traits(GpuKernel::matmul, [](const OpContext& ctx) {
-    const auto s = matmul_shapes(ctx);
-    return GemmView{static_cast<std::int64_t>(count(s.batch)), s.m, s.n, s.k};
-  });
+  matmul.traits = matrix_traits(
+      GpuKernel::matmul,
+      [](const OpContext& ctx) {
+        const auto s = matmul_shapes(ctx);
+        return GemmView{static_cast<std::int64_t>(count(s.batch)), s.m, s.n, s.k};
+      },
+      matmul_need);
   r.add(std::move(matmul));
 
   OpDef gemm;
@@ -264,11 +309,14 @@ void register_linalg_ops(OpRegistry& r) {
   };
   gemm.kernel = make_kernel<GemmKernel>();
   gemm.gradient = gemm_gradient;
-  gemm.traits = matrix_traits(GpuKernel::matmul, [](const OpContext& ctx) {
-    const auto& a = ctx.in_shape(0);
-    const auto& out = ctx.output(0).shape;
-    return GemmView{1, out[0], out[1], ctx.attrs().get_int("transA", 0) != 0 ? a[0] : a[1]};
-  });
+  gemm.traits = matrix_traits(
+      GpuKernel::matmul,
+      [](const OpContext& ctx) {
+        const auto& a = ctx.in_shape(0);
+        const auto& out = ctx.output(0).shape;
+        return GemmView{1, out[0], out[1], ctx.attrs().get_int("transA", 0) != 0 ? a[0] : a[1]};
+      },
+      gemm_need);
   r.add(std::move(gemm));
 
   OpDef spmm;
@@ -312,6 +360,7 @@ void register_linalg_ops(OpRegistry& r) {
   // Irregular: one lane per column of B, on the vector engine; cuSPARSE on a GPU.
   spmm.traits = elementwise_traits();
   spmm.traits->gpu = GpuKernel::sparse;
+  spmm.traits->stream = spmm_need;
   r.add(std::move(spmm));
 }
 

@@ -274,7 +274,10 @@ void softmax(OpRegistry& r, std::string kind, std::string summary, Kernel kernel
   def.kind = std::move(kind);
   def.summary = std::move(summary);
   def.attrs = {attr_int("axis", -1)};
-  def.traits = reduction_traits();
+  def.traits = reduction_traits([](const OpContext& ctx, std::size_t slot, std::size_t out_axis) {
+    const std::size_t rank = ctx.in_shape(0).size();
+    return mixing_need(ctx, slot, out_axis, {ctx.normalize_axis(ctx.attrs().get_int("axis", -1), rank, "axis")});
+  });
   def.traits->transcendental = true;  // exp, and a division or log
   def.infer = [](const OpContext& ctx) {
     ctx.require_rank(0, 1, k_variadic, "input");
@@ -283,6 +286,20 @@ void softmax(OpRegistry& r, std::string kind, std::string summary, Kernel kernel
   };
   def.flops = flops_per_output(8);  // max, subtract, exp (4), sum, divide
   r.add(std::move(def));
+}
+
+/// The axes a Reduce* op combines: its axes (input or attribute), or all of them.
+std::set<std::size_t> reduced_axes(const OpContext& ctx) {
+  const Shape& in = ctx.in_shape(0);
+  std::vector<std::int64_t> axes;
+  if (auto given = ctx.const_ints(1, "axes")) axes = *given;
+  else axes = ctx.attrs().get_ints("axes");
+  std::set<std::size_t> reduced;
+  for (auto a : axes) reduced.insert(ctx.normalize_axis(a, in.size(), "axis"));
+  if (axes.empty() && ctx.attrs().get_int("noop_with_empty_axes", 0) == 0) {
+    for (std::size_t i = 0; i < in.size(); ++i) reduced.insert(i);
+  }
+  return reduced;
 }
 
 void reduce(OpRegistry& r, std::string kind, std::string summary, Kernel kernel) {
@@ -294,14 +311,7 @@ void reduce(OpRegistry& r, std::string kind, std::string summary, Kernel kernel)
   def.attrs = {attr_ints("axes"), attr_int("keepdims", 1), attr_int("noop_with_empty_axes", 0)};
   def.infer = [](const OpContext& ctx) {
     const Shape& in = ctx.in_shape(0);
-    std::vector<std::int64_t> axes;
-    if (auto given = ctx.const_ints(1, "axes")) axes = *given;
-    else axes = ctx.attrs().get_ints("axes");
-    std::set<std::size_t> reduced;
-    for (auto a : axes) reduced.insert(ctx.normalize_axis(a, in.size(), "axis"));
-    if (axes.empty() && ctx.attrs().get_int("noop_with_empty_axes", 0) == 0) {
-      for (std::size_t i = 0; i < in.size(); ++i) reduced.insert(i);
-    }
+    const std::set<std::size_t> reduced = reduced_axes(ctx);
     const bool keep = ctx.attrs().get_int("keepdims", 1) != 0;
     Shape out;
     for (std::size_t i = 0; i < in.size(); ++i) {
@@ -312,7 +322,11 @@ void reduce(OpRegistry& r, std::string kind, std::string summary, Kernel kernel)
   };
   def.flops = [](const OpContext& ctx) { return count(ctx.in_shape(0)); };
   def.gradient = reduce_gradient;
-  def.traits = reduction_traits();
+  def.traits = reduction_traits([](const OpContext& ctx, std::size_t slot, std::size_t out_axis) {
+    if (slot > 0) return StreamNeed::whole();  // the axes
+    const auto reduced = reduced_axes(ctx);
+    return mixing_need(ctx, slot, out_axis, {reduced.begin(), reduced.end()});
+  });
   r.add(std::move(def));
 }
 
@@ -358,7 +372,15 @@ void register_norm_reduce_ops(OpRegistry& r) {
     }
     layer_norm_gradient(b);
   };
-  layer_norm.traits = reduction_traits();  // mean and variance over the normalized axes
+  // Mean and variance over the normalized axes; scale and shift are params.
+  layer_norm.traits = reduction_traits([](const OpContext& ctx, std::size_t slot, std::size_t out_axis) {
+    if (slot > 0) return StreamNeed::whole();
+    const std::size_t rank = ctx.in_shape(0).size();
+    std::vector<std::size_t> normalized;
+    for (auto a = ctx.normalize_axis(ctx.attrs().get_int("axis", -1), rank, "axis"); a < rank; ++a)
+      normalized.push_back(a);
+    return mixing_need(ctx, slot, out_axis, normalized);
+  });
   layer_norm.traits->param_uses = {ParamUse::by_rank, ParamUse::norm_scale, ParamUse::norm_shift};
   r.add(std::move(layer_norm));
 
@@ -387,7 +409,10 @@ void register_norm_reduce_ops(OpRegistry& r) {
   batch_norm.flops = flops_per_output(2);  // one multiply-add per element once folded
   batch_norm.kernel = make_kernel<BatchNormKernel>();
   batch_norm.gradient = batch_norm_gradient;
-  batch_norm.traits = reduction_traits();
+  // The inference form: a per-channel affine map of each element (statistics are params).
+  batch_norm.traits = reduction_traits([](const OpContext&, std::size_t slot, std::size_t out_axis) {
+    return slot == 0 ? StreamNeed{Dependency::same, static_cast<int>(out_axis), 0} : StreamNeed::whole();
+  });
   batch_norm.traits->param_uses = {ParamUse::by_rank, ParamUse::norm_scale, ParamUse::norm_shift,
                                    ParamUse::running_mean, ParamUse::running_variance};
   r.add(std::move(batch_norm));
@@ -407,6 +432,10 @@ void register_norm_reduce_ops(OpRegistry& r) {
   sum_to.flops = [](const OpContext& ctx) { return count(ctx.in_shape(0)); };
   sum_to.kernel = make_kernel<SumToKernel>();
   sum_to.traits = elementwise_traits();
+  // Sums the input's broadcast axes: a kept axis streams row-wise, a summed one is needed whole.
+  sum_to.traits->stream = [](const OpContext& ctx, std::size_t slot, std::size_t out_axis) {
+    return aligned_need(ctx, slot, out_axis);
+  };
   r.add(std::move(sum_to));
 }
 

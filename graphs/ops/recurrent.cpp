@@ -304,12 +304,26 @@ void recurrent(OpRegistry& reg, std::string kind, std::string summary, std::int6
   };
   // Its gate projections: [x_t, h_t-1] x [W; R] per step and direction (the mapper sees the
   // expanded primitives; the GPU runs it as cuDNN's GEMMs).
-  def.traits = matrix_traits(GpuKernel::matmul, [gates](const OpContext& ctx) {
-    const Shape& x = ctx.in_shape(0);
-    const Shape& w = ctx.in_shape(1);
-    const std::int64_t hidden = ctx.attrs().get_int("hidden_size", 1);
-    return GemmView{w[0], x[0] * x[1], gates * hidden, x[2] + hidden};  // W [dirs, gates x hidden, input]
-  });
+  def.traits = matrix_traits(
+      GpuKernel::matmul,
+      [gates](const OpContext& ctx) {
+        const Shape& x = ctx.in_shape(0);
+        const Shape& w = ctx.in_shape(1);
+        const std::int64_t hidden = ctx.attrs().get_int("hidden_size", 1);
+        return GemmView{w[0], x[0] * x[1], gates * hidden, x[2] + hidden};  // W [dirs, gates x hidden, input]
+      },
+      // Step t needs the inputs up to t (forward; a reverse pass needs them all); batch rows
+      // are independent. Weights and initial states whole.
+      [](const OpContext& ctx, std::size_t slot, std::size_t out_axis) -> StreamNeed {
+        if (slot != 0) return StreamNeed::whole();
+        const bool batch_first = ctx.attrs().get_int("layout", 0) != 0;
+        const std::size_t y_seq = batch_first ? 1 : 0, y_batch = batch_first ? 0 : 2;
+        const int x_seq = batch_first ? 1 : 0, x_batch = batch_first ? 0 : 1;
+        if (out_axis == y_batch) return {Dependency::same, x_batch, 0};
+        if (out_axis == y_seq && ctx.attrs().get_string("direction", "forward") == "forward")
+          return {Dependency::prefix, x_seq, 0};
+        return StreamNeed::whole();
+      });
   reg.add(std::move(def));
 }
 

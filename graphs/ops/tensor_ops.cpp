@@ -46,6 +46,36 @@ OpDef mover(std::string kind, std::string summary, OpTraits traits) {
   return def;
 }
 
+/// A data mover that keeps an axis where it is: the output's streamed axis streams from the
+/// same axis of each input of the output's rank and extent there; an input cut or joined
+/// along it (Slice, Split, Concat along the axis) or of another rank (index lists) is needed
+/// whole.
+StreamNeed kept_axis_need(const OpContext& ctx, std::size_t slot, std::size_t out_axis) {
+  const Shape& in = ctx.in_shape(slot);
+  const Shape& out = ctx.output(0).shape;
+  if (in.size() != out.size() || in[out_axis] != out[out_axis]) return StreamNeed::whole();
+  return {Dependency::same, static_cast<int>(out_axis), 0};
+}
+
+/// Gather and its backward: the output's axes are data's before `axis`, the indices' shape,
+/// then data's after it. `data` is the operand shaped like the data (Gather's input 0 or, for
+/// GatherGrad, the output); a gathered axis is needed whole.
+StreamNeed gather_need(const OpContext& ctx, std::size_t slot, std::size_t out_axis, bool backward) {
+  if (slot != 0) return StreamNeed::whole();
+  const std::size_t index_rank = ctx.in_shape(1).size();
+  const std::size_t data_rank = backward ? ctx.output(0).shape.size() : ctx.in_shape(0).size();
+  const std::size_t axis = ctx.normalize_axis(ctx.attrs().get_int("axis", 0), data_rank, "axis");
+  // Map between the data's axes (d) and the gathered tensor's axes (g).
+  if (!backward) {  // out is gathered: out_axis -> data axis
+    if (out_axis < axis) return {Dependency::same, static_cast<int>(out_axis), 0};
+    if (out_axis < axis + index_rank) return StreamNeed::whole();
+    return {Dependency::same, static_cast<int>(out_axis - index_rank + 1), 0};
+  }
+  if (out_axis < axis) return {Dependency::same, static_cast<int>(out_axis), 0};  // out is data-shaped
+  if (out_axis == axis) return StreamNeed::whole();
+  return {Dependency::same, static_cast<int>(out_axis + index_rank - 1), 0};
+}
+
 std::vector<TensorInfo> reshape_infer(const OpContext& ctx) {
   const auto target = *ctx.const_ints(1, "the target shape");
   const Shape& in = ctx.in_shape(0);
@@ -520,6 +550,13 @@ void register_tensor_ops(OpRegistry& r) {
   };
   transpose.kernel = make_kernel<TransposeKernel>();
   transpose.gradient = transpose_gradient;
+  // Output axis a is input axis perm[a]: the input must stream along it (a reorder otherwise).
+  transpose.traits->stream = [](const OpContext& ctx, std::size_t, std::size_t out_axis) -> StreamNeed {
+    const std::size_t rank = ctx.in_shape(0).size();
+    const auto perm = ctx.attrs().get_ints("perm", {});
+    const auto from = perm.empty() ? static_cast<std::int64_t>(rank - 1 - out_axis) : perm[out_axis];
+    return {Dependency::same, static_cast<int>(from), 0};
+  };
   r.add(std::move(transpose));
 
   OpDef concat = mover(std::string(kind::concat), "join inputs along an axis", movement_traits(GpuKernel::vector));
@@ -542,6 +579,7 @@ void register_tensor_ops(OpRegistry& r) {
   };
   concat.kernel = make_kernel<ConcatKernel>();
   concat.gradient = concat_gradient;
+  concat.traits->stream = kept_axis_need;
   r.add(std::move(concat));
 
   OpDef split = mover("Split", "cut along an axis into the outputs (sizes: input, attribute, or equal)",
@@ -552,6 +590,7 @@ void register_tensor_ops(OpRegistry& r) {
   split.infer = split_infer;
   split.kernel = make_kernel<SplitKernel>();
   split.gradient = split_gradient;
+  split.traits->stream = kept_axis_need;
   r.add(std::move(split));
 
   OpDef slice = mover("Slice", "a strided window per axis (starts, ends, axes, steps: constants)",
@@ -561,6 +600,7 @@ void register_tensor_ops(OpRegistry& r) {
   slice.infer = slice_infer;
   slice.kernel = make_kernel<SliceKernel>();
   slice.gradient = slice_gradient;
+  slice.traits->stream = kept_axis_need;
   r.add(std::move(slice));
 
   OpDef gather = mover("Gather", "take entries along an axis at integer indices", movement_traits(GpuKernel::vector));
@@ -580,6 +620,9 @@ void register_tensor_ops(OpRegistry& r) {
   gather.gradient = gather_gradient;
   gather.traits->gpu_for = [](const OpContext& ctx) {  // x[t]: PyTorch selects a view
     return ctx.has_input(1) && count(ctx.in_shape(1)) == 1 ? GpuKernel::none : GpuKernel::vector;
+  };
+  gather.traits->stream = [](const OpContext& ctx, std::size_t slot, std::size_t out_axis) {
+    return gather_need(ctx, slot, out_axis, false);
   };
   r.add(std::move(gather));
 
@@ -659,6 +702,7 @@ void register_tensor_ops(OpRegistry& r) {
     return std::vector<TensorInfo>{{Shape(dims.begin(), dims.end()), ctx.in_dtype(0)}};
   };
   slice_grad.kernel = make_kernel<SliceGradKernel>();
+  slice_grad.traits->stream = kept_axis_need;
   r.add(std::move(slice_grad));
 
   OpDef gather_grad = mover("GatherGrad", "zeros of 'shape' with dY added at the gathered indices (backward of Gather)",
@@ -681,6 +725,9 @@ void register_tensor_ops(OpRegistry& r) {
   };
   gather_grad.flops = [](const OpContext& ctx) { return count(ctx.in_shape(0)); };  // the additions
   gather_grad.kernel = make_kernel<GatherGradKernel>();
+  gather_grad.traits->stream = [](const OpContext& ctx, std::size_t slot, std::size_t out_axis) {
+    return gather_need(ctx, slot, out_axis, true);
+  };
   r.add(std::move(gather_grad));
 }
 

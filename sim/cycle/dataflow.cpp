@@ -20,6 +20,57 @@ constexpr double k_epsilon = 1e-6;
 
 }  // namespace
 
+std::int64_t InPort::needed(std::int64_t k, std::int64_t tokens) const {
+  switch (need.dependency) {
+    case graphs::Dependency::same:
+    case graphs::Dependency::prefix: return k + 1;
+    case graphs::Dependency::all: return tokens;
+    case graphs::Dependency::window: return std::min(tokens, k + 1 + lead);
+  }
+  return k + 1;
+}
+
+std::int64_t InPort::done_with(std::int64_t k, std::int64_t tokens) const {
+  if (k + 1 == tokens) return tokens;
+  switch (need.dependency) {
+    case graphs::Dependency::same: return k + 1;
+    case graphs::Dependency::window: return std::max<std::int64_t>(0, k + 1 - lead);
+    case graphs::Dependency::prefix:
+    case graphs::Dependency::all: return 0;
+  }
+  return k + 1;
+}
+
+std::string SectionFlow::stall_report() const {
+  std::string out;
+  int listed = 0;
+  for (const auto& n : m_nodes) {
+    if (n.done) continue;
+    if (++listed > 6) {
+      out += "; ...";
+      break;
+    }
+    out += fmt::format("{}unit {} (op {}) fired {}/{} tokens", listed > 1 ? "; " : "", n.unit, n.op, n.fired, m_tokens);
+    for (int p : n.inputs) {
+      const auto& port = m_ports[static_cast<std::size_t>(p)];
+      const int src = m_channels[static_cast<std::size_t>(port.channel)].src;
+      out +=
+          fmt::format(", from unit {}: {} of {} needed, {} arrived ({})", m_nodes[static_cast<std::size_t>(src)].unit,
+                      port.needed(n.started, m_tokens), graphs::to_string(port.need.dependency),
+                      port.base + static_cast<std::int64_t>(port.arrivals.size()),
+                      port.occupancy >= port.capacity ? "full" : "room");
+    }
+    for (int c : n.outputs) {
+      for (int p : m_channels[static_cast<std::size_t>(c)].ports) {
+        const auto& port = m_ports[static_cast<std::size_t>(p)];
+        if (port.occupancy >= port.capacity)
+          out += fmt::format(", blocked by unit {}'s full port", m_nodes[static_cast<std::size_t>(port.node)].unit);
+      }
+    }
+  }
+  return out;
+}
+
 std::int64_t section_tokens(const mapper::MappedSection& section, double vector_bytes, const TokenOptions& options) {
   double largest = 0;
   for (const auto& st : section.streams) largest = std::max(largest, st.bytes);
@@ -98,6 +149,7 @@ SectionFlow::SectionFlow(const mapper::MappedSection& section, const arch::Fabri
     InPort p;
     p.node = dst;
     p.channel = it->second;
+    p.need = st.need;
     for (int l : st.links) p.latency += fabric.links()[static_cast<std::size_t>(l)].latency_cycles;
     ch.ports.push_back(static_cast<int>(m_ports.size()));
     m_nodes[static_cast<std::size_t>(dst)].inputs.push_back(static_cast<int>(m_ports.size()));
@@ -107,16 +159,21 @@ SectionFlow::SectionFlow(const mapper::MappedSection& section, const arch::Fabri
 
   // Off-chip traffic streams with the tokens. Resident weights too: each weight PMU fills
   // token by token as the pipeline starts (a double-buffered load), so loading overlaps compute
-  // as the mapper's estimate assumes. Traffic no unit holds moves before streaming starts.
+  // as the mapper's estimate assumes; but a weight no larger than one token's chunk is a single
+  // request, loaded before streaming (cut into tokens, its last crumb would queue behind every
+  // other unit's loads, and an op that needs it whole would wait on that). Traffic no unit holds
+  // moves before streaming starts too.
+  const double request_bytes = options.chunk * spec.pcu().lanes * 4.0;
   std::map<int, double> preload, prewrite;
   for (const auto& d : section.dram) {
-    if (d.unit < 0) {
+    if (d.unit < 0 || (d.preload && !d.write && d.bytes <= request_bytes)) {
       const int tile = d.unit < 0 ? std::max(home_tile, 0) : fabric.unit(d.unit).tile;
       (d.write ? prewrite : preload)[tile] += d.bytes;
       continue;
     }
     auto& n = m_nodes[static_cast<std::size_t>(node(d.unit))];
     (d.write ? n.dram_write : n.dram_read) += d.bytes / tokens;
+    if (!d.write && d.dependency == graphs::Dependency::all) n.dram_all = true;
   }
   m_preload.assign(preload.begin(), preload.end());
   m_prewrite.assign(prewrite.begin(), prewrite.end());
@@ -128,6 +185,7 @@ SectionFlow::SectionFlow(const mapper::MappedSection& section, const arch::Fabri
     const double per_token = std::max(n.dram_read, n.dram_write);
     if (per_token > 0)
       n.dram_window = static_cast<std::size_t>(std::clamp(std::ceil(2.0 * latency_bytes / per_token), 2.0, 64.0));
+    if (n.dram_all) n.dram_window = static_cast<std::size_t>(m_tokens);  // all of it lands before the first token
   }
 
   // A PMU's banks serve every byte in and out of it.
@@ -139,18 +197,63 @@ SectionFlow::SectionFlow(const mapper::MappedSection& section, const arch::Fabri
       if (n.kind == arch::UnitKind::pmu) n.pmu_bytes += ch.bytes;
     }
   }
-  // A PMU holds as many tokens of its streams as fit its scratchpad: the deep buffers that let
-  // a skip connection's source run ahead of the long path it rejoins.
+  // A PMU holds as many tokens of its streams as fit its scratchpad, both those it sends (the
+  // deep buffers that let a skip connection's source run ahead of the long path it rejoins)
+  // and those written into it: a small stream into a PMU is never held back by credits
+  // waiting on the round trip of a double buffer.
   const double pmu_capacity = spec.pmu().capacity_kib * 1024.0;
-  std::vector<double> out_bytes(m_nodes.size(), 0.0);
-  for (const auto& ch : m_channels) out_bytes[static_cast<std::size_t>(ch.src)] += ch.bytes;
+  std::vector<double> out_bytes(m_nodes.size(), 0.0), in_bytes(m_nodes.size(), 0.0);
+  for (const auto& ch : m_channels) {
+    out_bytes[static_cast<std::size_t>(ch.src)] += ch.bytes;
+    for (int p : ch.ports) in_bytes[static_cast<std::size_t>(m_ports[static_cast<std::size_t>(p)].node)] += ch.bytes;
+  }
+  const auto fit = [&](double bytes) {
+    const double held = bytes > 0 ? std::floor(pmu_capacity / bytes) : static_cast<double>(m_tokens);
+    return static_cast<int>(std::clamp(held, static_cast<double>(m_buffer), static_cast<double>(m_tokens)));
+  };
   for (auto& ch : m_channels) {
-    ch.capacity = m_buffer;
     const auto src = static_cast<std::size_t>(ch.src);
-    if (m_nodes[src].kind == arch::UnitKind::pmu && out_bytes[src] > 0) {
-      const double fit = std::floor(pmu_capacity / out_bytes[src]);
-      ch.capacity = static_cast<int>(std::clamp(fit, static_cast<double>(m_buffer), static_cast<double>(m_tokens)));
+    if (m_nodes[src].kind == arch::UnitKind::pmu) {
+      ch.capacity = fit(out_bytes[src]);
+      continue;
     }
+    ch.capacity = static_cast<int>(m_tokens);
+    for (int p : ch.ports) {
+      const auto reader = static_cast<std::size_t>(m_ports[static_cast<std::size_t>(p)].node);
+      ch.capacity =
+          std::min(ch.capacity, m_nodes[reader].kind == arch::UnitKind::pmu ? fit(in_bytes[reader]) : m_buffer);
+    }
+  }
+  // A port holds its channel's tokens, a window's reach behind, and every token when its reader
+  // needs the stream whole (in PMUs, or through DRAM as the mapper spilled it). Where paths
+  // reconverge (a residual add after convolutions), a reader's inputs lag its sources by
+  // different amounts: the short path's port must hold the difference, or the long path's
+  // windows wait on a source that waits on the short path's full port. `reach` is how many
+  // tokens past a node's own the section's sources must have sent before it fires.
+  const auto all_tokens = static_cast<int>(std::min<std::int64_t>(m_tokens, std::numeric_limits<int>::max()));
+  const auto port_reach = [&](InPort& p) -> std::int64_t {
+    if (p.need.buffered || p.need.dependency == graphs::Dependency::all ||
+        p.need.dependency == graphs::Dependency::prefix)
+      return m_tokens;
+    if (p.need.dependency != graphs::Dependency::window) return 0;
+    const std::int64_t slices = std::max<std::int64_t>(p.need.slices, 1);
+    p.lead = (p.need.halo * m_tokens + slices - 1) / slices;  // the halo in tokens, rounded up
+    return p.lead;
+  };
+  std::vector<std::int64_t> reach(m_nodes.size(), 0);
+  for (int id : topological_order()) {
+    for (int pid : m_nodes[static_cast<std::size_t>(id)].inputs) {
+      auto& p = m_ports[static_cast<std::size_t>(pid)];
+      const auto src = static_cast<std::size_t>(m_channels[static_cast<std::size_t>(p.channel)].src);
+      reach[static_cast<std::size_t>(id)] = std::max(reach[static_cast<std::size_t>(id)], reach[src] + port_reach(p));
+    }
+  }
+  for (auto& p : m_ports) {
+    const int channel = m_channels[static_cast<std::size_t>(p.channel)].capacity;
+    const auto src = static_cast<std::size_t>(m_channels[static_cast<std::size_t>(p.channel)].src);
+    const std::int64_t lag = reach[static_cast<std::size_t>(p.node)] - reach[src];
+    p.capacity =
+        p.need.buffered ? all_tokens : static_cast<int>(std::min<std::int64_t>(all_tokens, channel + lag + p.lead));
   }
   const double bank_bytes = 4.0 * spec.pmu().banks;
   for (auto& n : m_nodes) {
@@ -160,25 +263,58 @@ SectionFlow::SectionFlow(const mapper::MappedSection& section, const arch::Fabri
   }
 }
 
+std::vector<int> SectionFlow::topological_order() const {
+  std::vector<int> pending(m_nodes.size(), 0), order;
+  for (std::size_t i = 0; i < m_nodes.size(); ++i) pending[i] = static_cast<int>(m_nodes[i].inputs.size());
+  for (std::size_t i = 0; i < m_nodes.size(); ++i) {
+    if (pending[i] == 0) order.push_back(static_cast<int>(i));
+  }
+  for (std::size_t next = 0; next < order.size(); ++next) {
+    for (int c : m_nodes[static_cast<std::size_t>(order[next])].outputs) {
+      for (int p : m_channels[static_cast<std::size_t>(c)].ports) {
+        const int reader = m_ports[static_cast<std::size_t>(p)].node;
+        if (--pending[static_cast<std::size_t>(reader)] == 0) order.push_back(reader);
+      }
+    }
+  }
+  if (order.size() != m_nodes.size()) throw core::InternalError("a section's streams form a cycle");
+  return order;
+}
+
 void SectionFlow::set_state(Node& n, UnitState s, double now) {
   n.time[static_cast<int>(n.state)] += now - n.since;
   n.since = now;
   n.state = s;
 }
 
+const Span* SectionFlow::needed_arrival(const InPort& port, std::int64_t k) const {
+  const std::int64_t index = port.needed(k, m_tokens) - 1 - port.base;
+  if (index < 0 || index >= static_cast<std::int64_t>(port.arrivals.size())) return nullptr;
+  return &port.arrivals[static_cast<std::size_t>(index)];
+}
+
+double SectionFlow::ready_at(const InPort& port, const Span& arrival) {
+  // A barrier's reader starts once the whole stream is in; others as the first bytes land.
+  return port.need.dependency == graphs::Dependency::all ? arrival.last : arrival.first;
+}
+
 bool SectionFlow::inputs_ready(const Node& n, double now) const {
   for (int p : n.inputs) {
-    const auto& a = m_ports[static_cast<std::size_t>(p)].arrivals;
-    if (a.empty() || a.front().first > now + k_epsilon) return false;
+    const auto& port = m_ports[static_cast<std::size_t>(p)];
+    const Span* a = needed_arrival(port, n.started);
+    if (a == nullptr || ready_at(port, *a) > now + k_epsilon) return false;
   }
-  return n.dram_read <= 0 || (!n.read_arrivals.empty() && n.read_arrivals.front().first <= now + k_epsilon);
+  if (n.dram_read <= 0) return true;
+  if (n.dram_all) return n.reads == m_tokens && n.read_last <= now + k_epsilon;
+  return !n.read_arrivals.empty() && n.read_arrivals.front().first <= now + k_epsilon;
 }
 
 bool SectionFlow::outputs_ready(const Node& n) const {
   for (int c : n.outputs) {
     const auto& ch = m_channels[static_cast<std::size_t>(c)];
     for (int p : ch.ports) {
-      if (m_ports[static_cast<std::size_t>(p)].occupancy >= ch.capacity) return false;
+      const auto& port = m_ports[static_cast<std::size_t>(p)];
+      if (port.occupancy >= port.capacity) return false;
     }
   }
   return n.dram_write <= 0 || n.write_done.size() < n.dram_window;
@@ -194,7 +330,8 @@ void SectionFlow::emit(int id, double now, double data_end, DataflowContext& con
     const Span sent = context.network().transfer(first, ch.bytes, ch.links);
     for (int p : ch.ports) {
       auto& port = m_ports[static_cast<std::size_t>(p)];
-      const Span arrives{sent.first + port.latency, std::max(sent.last, last) + port.latency};
+      Span arrives{sent.first + port.latency, std::max(sent.last, last) + port.latency};
+      if (!port.arrivals.empty()) arrives.last = std::max(arrives.last, port.arrivals.back().last);
       port.arrivals.push_back(arrives);
       // A busy reader looks at its inputs when it finishes; only a waiting one needs a call.
       if (m_nodes[static_cast<std::size_t>(port.node)].state == UnitState::stalled_input)
@@ -211,6 +348,7 @@ double SectionFlow::step(int id, double now, DataflowContext& context) {
     // Prefetch: DRAM reads run ahead of the pipeline by the window.
     while (n.dram_read > 0 && n.reads < m_tokens && n.read_arrivals.size() < n.dram_window) {
       n.read_arrivals.push_back(context.memory().transfer(now, n.dram_read, n.tile, false));
+      n.read_last = std::max(n.read_last, n.read_arrivals.back().last);
       ++n.reads;
     }
     if (n.busy && n.busy_until <= now + k_epsilon) {
@@ -230,13 +368,19 @@ double SectionFlow::step(int id, double now, DataflowContext& context) {
       set_state(n, UnitState::stalled_output, now);
       break;
     }
-    // Fire: take a token from every input (freeing room upstream), promise one downstream.
+    // Fire: take what token k needs of every input, free what no later token needs (room
+    // upstream), promise one token downstream.
     double data_end = now;
     for (int p : n.inputs) {
       auto& port = m_ports[static_cast<std::size_t>(p)];
-      data_end = std::max(data_end, port.arrivals.front().last);
-      port.arrivals.pop_front();
-      --port.occupancy;
+      data_end = std::max(data_end, needed_arrival(port, n.started)->last);
+      const std::int64_t done = port.done_with(n.started, m_tokens);
+      if (done <= port.base) continue;
+      while (port.base < done && !port.arrivals.empty()) {
+        port.arrivals.pop_front();
+        ++port.base;
+        --port.occupancy;
+      }
       const int src = m_channels[static_cast<std::size_t>(port.channel)].src;
       if (m_nodes[static_cast<std::size_t>(src)].state == UnitState::stalled_output) context.wake(src, now);
     }
@@ -268,11 +412,14 @@ double SectionFlow::step(int id, double now, DataflowContext& context) {
   // The next time something this node waits for lands; other nodes wake it for the rest.
   double next = n.busy ? n.busy_until : k_never;
   for (int p : n.inputs) {
-    const auto& a = m_ports[static_cast<std::size_t>(p)].arrivals;
-    if (!a.empty() && a.front().first > now + k_epsilon) next = std::min(next, a.front().first);
+    const auto& port = m_ports[static_cast<std::size_t>(p)];
+    const Span* a = needed_arrival(port, n.started);
+    if (a != nullptr && ready_at(port, *a) > now + k_epsilon) next = std::min(next, ready_at(port, *a));
   }
-  if (!n.read_arrivals.empty() && n.read_arrivals.front().first > now + k_epsilon)
-    next = std::min(next, n.read_arrivals.front().first);
+  const double reads_ready = n.dram_all                ? n.read_last
+                             : n.read_arrivals.empty() ? k_never
+                                                       : n.read_arrivals.front().first;
+  if (n.dram_read > 0 && reads_ready > now + k_epsilon && reads_ready < k_never) next = std::min(next, reads_ready);
   if (!n.write_done.empty()) next = std::min(next, n.write_done.front());
   return next;
 }

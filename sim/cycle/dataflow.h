@@ -5,7 +5,10 @@
 // before its inputs' last bytes. Its results stream out as it works (cut-through): the first
 // bytes leave after the unit's pipeline latency, over each output stream's links. A token is
 // `chunk` vectors of the section's largest stream; every stream carries its bytes in the same
-// number of tokens, so the section's pipeline runs in lock step.
+// number of tokens, in order. What a unit needs before it fires token k is what the mapper says
+// its op needs of each stream (mapper::TokenNeed): token k (element-wise), the tokens under a
+// window of slices, or all of them (a barrier: the stream is then held whole, as are skips past
+// a barrier); likewise for its DRAM reads.
 #pragma once
 
 #include <cstdint>
@@ -46,9 +49,20 @@ enum class UnitState : std::uint8_t { idle, busy, stalled_input, stalled_output 
 struct InPort {
   int node = -1;
   int channel = -1;
-  double latency = 0;         ///< hops from the channel's source: switch latencies
-  std::deque<Span> arrivals;  ///< tokens sent, by arrival of their first and last bytes
-  int occupancy = 0;          ///< tokens sent or promised and not yet taken
+  double latency = 0;  ///< hops from the channel's source: switch latencies
+  /// Tokens sent and still held, by arrival of their first bytes and of the last bytes of
+  /// every token up to them (tokens stream in order).
+  std::deque<Span> arrivals;
+  std::int64_t base = 0;  ///< the token arrivals.front() is
+  int occupancy = 0;      ///< tokens sent or promised and not yet freed
+  int capacity = 2;       ///< tokens it may hold: double buffering, more for a window, all when held whole
+  mapper::TokenNeed need;
+  std::int64_t lead = 0;  ///< window: tokens a firing reaches past its own (the halo)
+
+  /// Tokens that must have arrived before the node fires token k (of `tokens`).
+  [[nodiscard]] std::int64_t needed(std::int64_t k, std::int64_t tokens) const;
+  /// Tokens it may free once token k has fired.
+  [[nodiscard]] std::int64_t done_with(std::int64_t k, std::int64_t tokens) const;
 };
 
 /// A stream (or multicast group) from one node to its ports.
@@ -73,12 +87,14 @@ struct Node {
   double dram_write = 0;        ///< bytes per token to DRAM
   double pmu_bytes = 0;         ///< bytes per token through its banks (PMUs)
   std::size_t dram_window = 2;  ///< DRAM reads (and writes) it keeps in flight
+  bool dram_all = false;        ///< needs every DRAM read before its first token
 
   // Running state.
   std::int64_t started = 0, fired = 0, reads = 0;
   bool busy = false;
   double busy_until = 0;
   std::deque<Span> read_arrivals;  ///< DRAM reads issued, by arrival
+  double read_last = 0;            ///< when the last bytes of every read issued so far arrive
   std::deque<double> write_done;   ///< DRAM writes in flight, by completion
   UnitState state = UnitState::idle;
   double since = 0;
@@ -124,9 +140,17 @@ class SectionFlow {
   double step(int id, double now, DataflowContext& context);
   /// Closes the nodes' state accounting at the section's end.
   void finish(double now);
+  /// Which unfinished nodes wait on what (the first few), for a stall's error message.
+  [[nodiscard]] std::string stall_report() const;
 
  private:
+  /// Node ids, every node after the nodes feeding it.
+  [[nodiscard]] std::vector<int> topological_order() const;
   void set_state(Node& n, UnitState s, double now);
+  /// The arrival of the last token port needs before its node fires token k; nullptr until sent.
+  const Span* needed_arrival(const InPort& port, std::int64_t k) const;
+  /// When that arrival lets the node start.
+  static double ready_at(const InPort& port, const Span& arrival);
   bool inputs_ready(const Node& n, double now) const;
   bool outputs_ready(const Node& n) const;
   void emit(int id, double now, double data_end, DataflowContext& context);

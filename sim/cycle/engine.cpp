@@ -156,6 +156,7 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
   [[nodiscard]] double end() const { return m_end; }
   [[nodiscard]] const std::vector<SectionResult>& sections() const { return m_results; }
   [[nodiscard]] std::size_t section() const { return m_section; }
+  [[nodiscard]] std::string stall_report() const { return m_flow ? m_flow->stall_report() : std::string{}; }
   [[nodiscard]] const std::map<int, double>& link_peak() const { return m_link_peak; }
   [[nodiscard]] double pmu_bytes() const { return m_pmu_bytes; }
   [[nodiscard]] double hop_bytes() const { return m_hop_bytes; }
@@ -384,8 +385,9 @@ struct Elaboration {
     for (const auto& world : sequencers) {
       for (const auto& s : world) {
         if (!s->finished()) {
-          throw core::InternalError(fmt::format("the simulation stalled in {} section {}: its units wait on each other",
-                                                s->name(), s->section()));
+          throw core::InternalError(
+              fmt::format("the simulation stalled in {} section {}: its units wait on each other ({})", s->name(),
+                          s->section(), s->stall_report()));
         }
       }
     }

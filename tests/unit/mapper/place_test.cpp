@@ -32,7 +32,7 @@ struct PlacedCase {
   const mapper::Section& section =
       *std::max_element(plan.sections.begin(), plan.sections.end(),
                         [](const auto& a, const auto& b) { return a.ops.size() < b.ops.size(); });
-  mapper::VirtualSection units = mapper::virtual_section(graph, demands, section, 2.0);
+  mapper::VirtualSection units = mapper::virtual_section(demands, section);
   double cycles = std::max(section.compute_cycles, section.memory_cycles);
 };
 
@@ -115,7 +115,7 @@ TEST_CASE("annealing a placement that cannot improve returns it unchanged in cos
   mapper::VirtualSection vs;
   vs.is_pcu = {false, true, false};
   vs.op_units = {{0}, {1}, {2}};
-  vs.streams = {{0, 1, 1e6, 0}, {1, 2, 1e6, 1}};
+  vs.streams = {{0, 1, 1e6, 0, {}}, {1, 2, 1e6, 1, {}}};
   vs.incident = {{0}, {0, 1}, {1}};
   // Any PMU, the PCU beside it, a PMU beside that (the layout alternates PCU and PMU columns).
   const int pcu = region.pool(true).front();

@@ -74,9 +74,10 @@ class HandMapping {
     s.flops += flops;
     s.compute_cycles = std::max(s.compute_cycles, stage_cycles);
   }
-  void stream(mapper::MappedSection& s, int src, int dst, double bytes, std::vector<int> links = {}) {
+  void stream(mapper::MappedSection& s, int src, int dst, double bytes, std::vector<int> links = {},
+              mapper::TokenNeed need = {}) {
     if (links.empty()) links = route(src, dst);
-    s.streams.push_back({src, dst, bytes, links, static_cast<int>(s.streams.size())});
+    s.streams.push_back({src, dst, bytes, links, static_cast<int>(s.streams.size()), need});
   }
   void dram(mapper::MappedSection& s, int unit, double bytes, bool write, bool preload = false) {
     s.dram.push_back({unit, bytes, write, preload});
