@@ -39,6 +39,7 @@ const char* to_string(GpuKernel kernel) {
 const char* to_string(Dependency dependency) {
   switch (dependency) {
     case Dependency::same: return "same";
+    case Dependency::slice: return "slice";
     case Dependency::window: return "window";
     case Dependency::prefix: return "prefix";
     case Dependency::all: return "all";
@@ -47,7 +48,7 @@ const char* to_string(Dependency dependency) {
 }
 
 std::optional<Dependency> dependency_from_string(std::string_view name) {
-  for (Dependency d : {Dependency::same, Dependency::window, Dependency::prefix, Dependency::all}) {
+  for (Dependency d : {Dependency::same, Dependency::slice, Dependency::window, Dependency::prefix, Dependency::all}) {
     if (name == to_string(d)) return d;
   }
   return std::nullopt;
@@ -75,7 +76,7 @@ StreamNeed mixing_need(const OpContext& ctx, std::size_t slot, std::size_t out_a
     }
   }
   if (axis >= in.size() || is_mixed(axis)) return StreamNeed::whole();
-  return {Dependency::same, static_cast<int>(axis), 0};
+  return {Dependency::slice, static_cast<int>(axis), 0};
 }
 
 namespace {

@@ -62,7 +62,9 @@ enum class ParamUse {
 /// What output token k of an op needs of one input when a section's tokens cut the op's output
 /// along one axis (its streamed axis: DESIGN.md §Streaming). Tokens arrive in order.
 enum class Dependency : std::uint8_t {
-  same,    ///< the same slices: token k (element-wise; row-wise too, a token holding whole rows)
+  same,    ///< the same elements: token k (element-wise, data movement)
+  slice,   ///< the whole input slice under the output's position (row-wise: a softmax, norm or
+           ///< reduction over the other axes, a GEMM's rows, SpMM or a convolution per sample)
   window,  ///< the input up to the output's position plus `halo` slices (a convolution or
            ///< pooling along the axis: output row j reads input rows up to j + halo)
   prefix,  ///< every slice up to the output's (causal attention, scans): kept to the end
@@ -92,7 +94,7 @@ using StreamRule = std::function<StreamNeed(const OpContext& ctx, std::size_t sl
                                       Dependency dependency = Dependency::same);
 /// An op that combines its input along `mixed` axes (of the input) and keeps the others, in
 /// order (a reduction with or without keepdims, softmax, normalization): the axis it keeps
-/// streams row-wise (window 0); a streamed axis it combines is needed whole.
+/// streams a slice at a time (row-wise); a streamed axis it combines is needed whole.
 [[nodiscard]] StreamNeed mixing_need(const OpContext& ctx, std::size_t slot, std::size_t out_axis,
                                      const std::vector<std::size_t>& mixed);
 
@@ -154,5 +156,5 @@ template <>
 struct rdasim::core::JsonEnum<rdasim::graphs::Dependency> {
   static const char* name(graphs::Dependency d) { return graphs::to_string(d); }
   static std::optional<graphs::Dependency> parse(std::string_view word) { return graphs::dependency_from_string(word); }
-  static constexpr const char* expected = "same, window, prefix or all";
+  static constexpr const char* expected = "same, slice, window, prefix or all";
 };

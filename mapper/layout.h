@@ -15,8 +15,8 @@ namespace rdasim::mapper {
 /// What the reader of a stream needs of it as the tokens flow (mapper/streaming.h).
 struct TokenNeed {
   graphs::Dependency dependency = graphs::Dependency::same;
-  std::int64_t slices = 1;  ///< of the tensor along its streamed axis (window and prefix)
-  std::int64_t halo = 0;    ///< window: slices past those under the reader's output slice
+  std::int64_t slices = 1;  ///< of the tensor along its streamed axis (slice, window and prefix)
+  std::int64_t halo = 0;    ///< window: slices past the reader's output position
   bool buffered = false;    ///< held whole before use: needed all at once, a prefix, or a skip past a barrier
 
   bool operator==(const TokenNeed&) const = default;

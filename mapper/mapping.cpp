@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -220,6 +221,37 @@ void check_layout(const Tenant& t, const arch::Region& region, std::size_t k, co
 
 }  // namespace
 
+namespace {
+
+/// Whether a section's streams, unit to unit, loop back on themselves: each unit of the loop
+/// would wait on its own output, and no token could ever flow.
+bool streams_cycle(const MappedSection& s) {
+  std::map<int, std::vector<int>> readers;
+  std::map<int, int> pending;
+  for (const auto& st : s.streams) {
+    if (st.src == st.dst) continue;
+    readers[st.src].push_back(st.dst);
+    ++pending[st.dst];
+    pending.try_emplace(st.src, 0);
+  }
+  std::vector<int> ready;
+  for (const auto& [unit, count] : pending) {
+    if (count == 0) ready.push_back(unit);
+  }
+  std::size_t seen = 0;
+  while (!ready.empty()) {
+    const int unit = ready.back();
+    ready.pop_back();
+    ++seen;
+    for (int r : readers[unit]) {
+      if (--pending[r] == 0) ready.push_back(r);
+    }
+  }
+  return seen != pending.size();
+}
+
+}  // namespace
+
 std::vector<std::string> check(const Mapping& m, const arch::Fabric& fabric) {
   std::vector<std::string> problems;
   if (m.arch_hash != fabric.spec().hash()) {
@@ -274,6 +306,12 @@ std::vector<std::string> check(const Mapping& m, const arch::Fabric& fabric) {
                                        t.name, k, pcus, pmus, region_pcus, region_pmus));
       }
       check_layout(t, region, k, fabric, problems);
+      if (streams_cycle(s)) {
+        problems.push_back(
+            fmt::format("tenant '{}' section {}: its streams form a cycle (each unit on it would wait "
+                        "on its own output)",
+                        t.name, k));
+      }
     }
   }
   return problems;

@@ -39,6 +39,37 @@ std::string unit_list(const std::vector<int>& units, const arch::Fabric& fabric)
   return out;
 }
 
+/// Fewer slices than this and a reader needing each whole trails its producer by a visible
+/// part of a pass (one slice in 1024 is 0.1%): placement.txt says so.
+constexpr std::int64_t k_shown_slices = 1024;
+
+/// Per op of a section, what it waits for before it emits, from the needs of the streams into
+/// its units: an input needed whole (a barrier), a halo (a window), each of a few slices whole,
+/// or nothing (it streams token for token).
+std::vector<std::string> op_waits(const MappedSection& s) {
+  std::map<int, std::size_t> op_of;
+  for (std::size_t i = 0; i < s.ops.size(); ++i) {
+    for (int u : s.ops[i].units) op_of.emplace(u, i);
+  }
+  std::vector<std::string> waits(s.ops.size());
+  for (const auto& st : s.streams) {
+    const auto dst = op_of.find(st.dst);
+    const auto src = op_of.find(st.src);
+    if (dst == op_of.end() || (src != op_of.end() && src->second == dst->second)) continue;
+    auto& w = waits[dst->second];
+    if (st.need.dependency == graphs::Dependency::all) {
+      w = "whole input";
+    } else if (st.need.dependency == graphs::Dependency::window && w.empty()) {
+      w = fmt::format("halo {} of {} slices", st.need.halo, st.need.slices);
+    } else if (st.need.dependency == graphs::Dependency::slice && st.need.slices <= k_shown_slices && w.empty()) {
+      w = fmt::format("each of {} slices whole", st.need.slices);
+    } else if (st.need.buffered && w.empty()) {
+      w = "input held whole";
+    }
+  }
+  return waits;
+}
+
 }  // namespace
 
 std::string placement_text(const Mapping& m, const arch::Fabric& fabric) {
@@ -46,7 +77,8 @@ std::string placement_text(const Mapping& m, const arch::Fabric& fabric) {
                                  m.arch, m.arch_hash, to_string(m.mode));
   text +=
       "# per op: kind, engine, PCUs sharing it (xN; (OxRK): O output splits, each copied R times over the reduction),\n"
-      "# its PMUs, cycles per pipeline stage, units as t<tile>(x,y)\n";
+      "# its PMUs, cycles per pipeline stage, units as t<tile>(x,y); \"waits:\" what it needs before it emits\n"
+      "# (DESIGN.md \u00a7Streaming: a whole input is a barrier, a halo a window of slices ahead)\n";
   const double clock = fabric.spec().clock_ghz() * 1e9;
   for (const auto& t : m.tenants) {
     const int pcus = fabric.count(t.region(fabric), arch::UnitKind::pcu);
@@ -77,15 +109,22 @@ std::string placement_text(const Mapping& m, const arch::Fabric& fabric) {
             core::format_bytes(s.weight_bytes - s.streamed_weight_bytes), core::format_bytes(s.streamed_weight_bytes),
             core::format_bytes(s.state_bytes));
       }
-      for (const auto& o : s.ops) {
+      if (!s.streamed.empty()) {
+        text += fmt::format("    streamed along {}; {}\n", s.streamed,
+                            s.barriers == 0 ? std::string("no barriers: one pipeline")
+                                            : core::plural(static_cast<std::size_t>(s.barriers), "barrier"));
+      }
+      const auto waits = op_waits(s);
+      for (std::size_t i = 0; i < s.ops.size(); ++i) {
+        const auto& o = s.ops[i];
         if (o.engine == graphs::Engine::none) continue;
         const std::string split = o.reduction_split > 1 ? fmt::format("x{} ({}x{}K)", o.parallel,
                                                                       o.parallel / o.reduction_split, o.reduction_split)
                                                         : fmt::format("x{}", o.parallel);
-        text +=
-            fmt::format("    {:<40} {:<18} {:<7} {:<14} {:>3} PMU{} {:>12.0f} cycles/stage  units {}\n",
-                        core::printable(o.name, 40), o.kind, graphs::to_string(o.engine), split, o.buffer_pmus,
-                        o.weights_streamed ? " (weights streamed)" : "", o.stage_cycles, unit_list(o.units, fabric));
+        text += fmt::format("    {:<40} {:<18} {:<7} {:<14} {:>3} PMU{} {:>12.0f} cycles/stage{}  units {}\n",
+                            core::printable(o.name, 40), o.kind, graphs::to_string(o.engine), split, o.buffer_pmus,
+                            o.weights_streamed ? " (weights streamed)" : "", o.stage_cycles,
+                            waits[i].empty() ? "" : "  waits: " + waits[i], unit_list(o.units, fabric));
       }
     }
   }

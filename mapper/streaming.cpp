@@ -22,6 +22,19 @@ bool keeps_layout(const graphs::OpTraits& traits) {
 
 bool is_image(const graphs::Tensor& t) { return t.shape.size() >= 4; }
 
+/// How many slices of its input a reader runs behind the position it emits: a slice's worth
+/// when it needs each slice whole, the halo for a window.
+double lag_slices(const TokenNeed& need) {
+  switch (need.dependency) {
+    case Dependency::slice: return 1.0;
+    case Dependency::window: return static_cast<double>(need.halo);
+    case Dependency::same:
+    case Dependency::prefix:
+    case Dependency::all: return 0.0;
+  }
+  return 0.0;
+}
+
 }  // namespace
 
 std::vector<bool> channels_last_tensors(const graphs::Graph& g) {
@@ -141,7 +154,8 @@ SectionStreaming stream_section(const graphs::Graph& g, const std::vector<OpDema
         if (in_axis.axis != need.axis || layout(t) != layout(e.source)) need = graphs::StreamNeed::whole();
       }
       e.need.dependency = need.dependency;
-      if (need.dependency == Dependency::window || need.dependency == Dependency::prefix) {
+      if (need.dependency == Dependency::slice || need.dependency == Dependency::window ||
+          need.dependency == Dependency::prefix) {
         const StreamAxis in_axis = streamed_axis(g.tensor(t).shape, layout(t));
         e.need.slices =
             in_axis.axis == need.axis ? in_axis.slices : g.tensor(t).shape[static_cast<std::size_t>(need.axis)];
@@ -198,9 +212,7 @@ SectionStreaming stream_section(const graphs::Graph& g, const std::vector<OpDema
         ready = std::max(ready, finish[p] + edge.spill_bytes / dram_per_cycle);
         continue;
       }
-      const double lag = edge.need.dependency == Dependency::window
-                             ? static_cast<double>(edge.need.halo) / static_cast<double>(edge.need.slices)
-                             : 0.0;
+      const double lag = lag_slices(edge.need) / static_cast<double>(edge.need.slices);
       ready = std::max(ready, start[p] + lag * supply[p]);
       end = std::max(end, finish[p] + lag * stage[i]);
       if (!edge.need.buffered) supply[i] = std::max(supply[i], supply[p]);

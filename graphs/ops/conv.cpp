@@ -179,8 +179,8 @@ double window_volume(const OpContext& ctx) { return count(ctx.attrs().get_ints("
 StreamRule window_stream(bool mixes_channels, std::size_t image_inputs = 1) {
   return [mixes_channels, image_inputs](const OpContext& ctx, std::size_t slot, std::size_t out_axis) -> StreamNeed {
     if (slot >= image_inputs) return StreamNeed::whole();
-    if (out_axis == 0) return {Dependency::same, 0, 0};  // image by image
-    if (out_axis == 1) return mixes_channels ? StreamNeed::whole() : StreamNeed{Dependency::same, 1, 0};
+    if (out_axis == 0) return {Dependency::slice, 0, 0};  // image by image
+    if (out_axis == 1) return mixes_channels ? StreamNeed::whole() : StreamNeed{Dependency::slice, 1, 0};
     const std::size_t i = out_axis - 2;
     const auto kernel =
         ctx.attrs().get_ints("kernel_shape", ctx.num_inputs() > 1 ? spatial_of(ctx.in_shape(1)) : Shape{});

@@ -219,17 +219,17 @@ StreamNeed matmul_need(const OpContext& ctx, std::size_t slot, std::size_t out_a
   const std::size_t matrix_axes = (has_m ? 1u : 0u) + (has_n ? 1u : 0u);
   const std::size_t batch_end = out.size() - matrix_axes;
   if (has_n && out_axis == out.size() - 1) {
-    return slot == 1 ? StreamNeed{Dependency::same, static_cast<int>(b.size() - 1), 0} : StreamNeed::whole();
+    return slot == 1 ? StreamNeed{Dependency::slice, static_cast<int>(b.size() - 1), 0} : StreamNeed::whole();
   }
   if (has_m && out_axis == batch_end) {
-    return slot == 0 ? StreamNeed{Dependency::same, static_cast<int>(a.size() - 2), 0} : StreamNeed::whole();
+    return slot == 0 ? StreamNeed{Dependency::slice, static_cast<int>(a.size() - 2), 0} : StreamNeed::whole();
   }
   const Shape& x = ctx.in_shape(slot);
   if (x.size() < 3) return StreamNeed::whole();
   const auto axis = static_cast<std::int64_t>(out_axis) - static_cast<std::int64_t>(batch_end) +
                     static_cast<std::int64_t>(x.size() - 2);
   if (axis < 0 || x[static_cast<std::size_t>(axis)] != out[out_axis]) return StreamNeed::whole();
-  return {Dependency::same, static_cast<int>(axis), 0};
+  return {Dependency::slice, static_cast<int>(axis), 0};
 }
 
 /// Gemm: rows of the result need their row of op(A), columns their column of op(B); C
@@ -239,7 +239,7 @@ StreamNeed gemm_need(const OpContext& ctx, std::size_t slot, std::size_t out_axi
   if (slot != out_axis) return StreamNeed::whole();  // A for rows (axis 0), B for columns (axis 1)
   const bool transposed = ctx.attrs().get_int(slot == 0 ? "transA" : "transB", 0) != 0;
   const int axis = (slot == 0) == transposed ? 1 : 0;
-  return {Dependency::same, axis, 0};
+  return {Dependency::slice, axis, 0};
 }
 
 /// SpMM: a row (node) of the result sums over the rows of B its sparse row names, so B's
@@ -247,7 +247,7 @@ StreamNeed gemm_need(const OpContext& ctx, std::size_t slot, std::size_t out_axi
 StreamNeed spmm_need(const OpContext& ctx, std::size_t slot, std::size_t out_axis) {
   const std::size_t rank = ctx.output(0).shape.size();
   if (slot != 3 || out_axis == rank - 2) return StreamNeed::whole();
-  return {Dependency::same, static_cast<int>(out_axis), 0};
+  return {Dependency::slice, static_cast<int>(out_axis), 0};
 }
 
 void register_linalg_ops(OpRegistry& r) {

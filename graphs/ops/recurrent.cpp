@@ -319,7 +319,7 @@ void recurrent(OpRegistry& reg, std::string kind, std::string summary, std::int6
         const bool batch_first = ctx.attrs().get_int("layout", 0) != 0;
         const std::size_t y_seq = batch_first ? 1 : 0, y_batch = batch_first ? 0 : 2;
         const int x_seq = batch_first ? 1 : 0, x_batch = batch_first ? 0 : 1;
-        if (out_axis == y_batch) return {Dependency::same, x_batch, 0};
+        if (out_axis == y_batch) return {Dependency::slice, x_batch, 0};
         if (out_axis == y_seq && ctx.attrs().get_string("direction", "forward") == "forward")
           return {Dependency::prefix, x_seq, 0};
         return StreamNeed::whole();

@@ -26,6 +26,12 @@ std::int64_t InPort::needed(std::int64_t k, std::int64_t tokens) const {
     case graphs::Dependency::prefix: return k + 1;
     case graphs::Dependency::all: return tokens;
     case graphs::Dependency::window: return std::min(tokens, k + 1 + lead);
+    case graphs::Dependency::slice: {
+      // Through the end of the slice holding token k's last element.
+      const std::int64_t slices = std::max<std::int64_t>(need.slices, 1);
+      const std::int64_t end = ((k + 1) * slices - 1) / tokens + 1;
+      return std::clamp((end * tokens + slices - 1) / slices, k + 1, tokens);
+    }
   }
   return k + 1;
 }
@@ -35,6 +41,12 @@ std::int64_t InPort::done_with(std::int64_t k, std::int64_t tokens) const {
   switch (need.dependency) {
     case graphs::Dependency::same: return k + 1;
     case graphs::Dependency::window: return std::max<std::int64_t>(0, k + 1 - lead);
+    case graphs::Dependency::slice: {
+      // Tokens wholly before the slice token k + 1 starts in.
+      const std::int64_t slices = std::max<std::int64_t>(need.slices, 1);
+      const std::int64_t next = (k + 1) * slices / tokens;
+      return std::min(k + 1, next * tokens / slices);
+    }
     case graphs::Dependency::prefix:
     case graphs::Dependency::all: return 0;
   }
@@ -235,9 +247,12 @@ SectionFlow::SectionFlow(const mapper::MappedSection& section, const arch::Fabri
     if (p.need.buffered || p.need.dependency == graphs::Dependency::all ||
         p.need.dependency == graphs::Dependency::prefix)
       return m_tokens;
-    if (p.need.dependency != graphs::Dependency::window) return 0;
     const std::int64_t slices = std::max<std::int64_t>(p.need.slices, 1);
-    p.lead = (p.need.halo * m_tokens + slices - 1) / slices;  // the halo in tokens, rounded up
+    if (p.need.dependency == graphs::Dependency::window) {
+      p.lead = (p.need.halo * m_tokens + slices - 1) / slices;  // the halo in tokens, rounded up
+    } else if (p.need.dependency == graphs::Dependency::slice) {
+      p.lead = (m_tokens + slices - 1) / slices;  // a slice in tokens, rounded up
+    }
     return p.lead;
   };
   std::vector<std::int64_t> reach(m_nodes.size(), 0);
@@ -277,7 +292,7 @@ std::vector<int> SectionFlow::topological_order() const {
       }
     }
   }
-  if (order.size() != m_nodes.size()) throw core::InternalError("a section's streams form a cycle");
+  RDASIM_ASSERT(order.size() == m_nodes.size(), "a section's streams form a cycle (mapper::check refuses those)");
   return order;
 }
 

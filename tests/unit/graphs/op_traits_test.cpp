@@ -32,6 +32,12 @@ graphs::OpDef minimal_def(std::string kind) {
   return def;
 }
 
+/// What op 0's output streamed along `out_axis` needs of input `slot`.
+graphs::StreamNeed need(const graphs::Graph& g, std::size_t slot, std::size_t out_axis) {
+  const auto& op = g.ops()[0];
+  return graphs::op_traits(g, 0).stream(graphs::OpContext(g, op), slot, out_axis);
+}
+
 /// 2 x batch x m x n x k of op 0's GEMM view.
 double gemm_flops(const graphs::Graph& g) {
   const auto v = graphs::gemm_view(g, 0);
@@ -66,6 +72,10 @@ TEST_CASE("a kind registered without traits is rejected", "[graphs][traits]") {
   matrix.traits->engine = Engine::matrix;
   CHECK_THROWS_WITH(registry.add(matrix),
                     Catch::Matchers::Contains("matrix op kind without a GEMM view: GemmWithoutView"));
+
+  auto unstreamed = minimal_def("Unstreamed");
+  unstreamed.traits = graphs::OpTraits{};  // no stream rule
+  CHECK_THROWS_WITH(registry.add(unstreamed), Catch::Matchers::Contains("op kind without a stream rule"));
 
   auto fine = minimal_def("Traited");
   fine.traits = graphs::elementwise_traits();
@@ -112,6 +122,61 @@ TEST_CASE("traits that depend on the op's shapes and slots", "[graphs][traits]")
   CHECK(bn->param_use(9) == graphs::ParamUse::by_rank);
   CHECK(graphs::engine_from_string("memory") == Engine::memory);
   CHECK_FALSE(graphs::engine_from_string("systolic").has_value());
+}
+
+TEST_CASE("stream rules: what an output token needs of each input along the streamed axis", "[graphs][traits]") {
+  using graphs::Dependency;
+  const auto is = [](graphs::StreamNeed n, Dependency d, int axis, std::int64_t halo = 0) {
+    INFO(graphs::to_string(n.dependency) << " axis " << n.axis << " halo " << n.halo);
+    CHECK(n.dependency == d);
+    if (d != Dependency::all) CHECK(n.axis == axis);
+    CHECK(n.halo == halo);
+  };
+  // Element-wise, with broadcasting aligned from the right; an input broadcast along the
+  // streamed axis is needed whole.
+  const auto add = one_op("Add", {{"a", {8, 4}}, {"b", {4}}});
+  is(need(add, 0, 0), Dependency::same, 0);
+  is(need(add, 1, 0), Dependency::all, -1);
+  is(need(add, 1, 1), Dependency::same, 0);
+  // Softmax: each row whole when rows stream, everything when the axis it normalizes streams.
+  const auto softmax = one_op("Softmax", {{"x", {8, 4}}}, 1, attrs({{"axis", std::int64_t{1}}}));
+  is(need(softmax, 0, 0), Dependency::slice, 0);
+  is(need(softmax, 0, 1), Dependency::all, -1);
+  // A reduction without keepdims: the kept axis streams, the reduced one is a barrier.
+  const auto sum =
+      one_op("ReduceSum", {{"x", {8, 4, 2}}, ints("axes", {1})}, 1, attrs({{"keepdims", std::int64_t{0}}}));
+  is(need(sum, 0, 0), Dependency::slice, 0);
+  is(need(sum, 0, 1), Dependency::slice, 2);
+  // Transpose: the output's axis 0 is the input's axis 1.
+  const auto transpose = one_op("Transpose", {{"x", {8, 4}}}, 1, attrs({{"perm", std::vector<std::int64_t>{1, 0}}}));
+  is(need(transpose, 0, 0), Dependency::same, 1);
+  // MatMul: rows of the result need their rows of A whole and all of B.
+  const auto matmul = one_op("MatMul", {{"a", {8, 4}}, {"b", {4, 3}}});
+  is(need(matmul, 0, 0), Dependency::slice, 0);
+  is(need(matmul, 1, 0), Dependency::all, -1);
+  is(need(matmul, 1, 1), Dependency::slice, 1);
+  // Convolution over [N, C, H, W]: images stream one by one, each whole; rows with a halo of (k-1)d - p
+  // rows; channels mix, so they cannot stream.
+  const auto conv = [](std::int64_t k, std::int64_t pad, std::int64_t stride) {
+    return one_op("Conv", {{"x", {2, 3, 16, 16}}, {"w", {4, 3, k, k}}}, 1,
+                  attrs({{"pads", std::vector<std::int64_t>{pad, pad, pad, pad}},
+                         {"strides", std::vector<std::int64_t>{stride, stride}}}));
+  };
+  is(need(conv(3, 1, 1), 0, 0), Dependency::slice, 0);
+  is(need(conv(3, 1, 1), 0, 2), Dependency::window, 2, 1);
+  is(need(conv(3, 1, 2), 0, 2), Dependency::window, 2, 1);
+  is(need(conv(5, 0, 1), 0, 3), Dependency::window, 3, 4);
+  is(need(conv(1, 0, 1), 0, 2), Dependency::same, 2);
+  is(need(conv(3, 1, 1), 0, 1), Dependency::all, -1);
+  is(need(conv(3, 1, 1), 1, 2), Dependency::all, -1);  // the weights, whole
+  // A recurrence over its sequence needs what came before: a prefix; batch rows are independent.
+  const auto lstm = one_op("LSTM", {{"x", {5, 2, 3}}, {"w", {1, 16, 3}}, {"r", {1, 16, 4}}}, 1,
+                           attrs({{"hidden_size", std::int64_t{4}}}));
+  is(need(lstm, 0, 0), Dependency::prefix, 0);
+  is(need(lstm, 0, 2), Dependency::slice, 1);
+  is(need(lstm, 1, 0), Dependency::all, -1);
+  CHECK(graphs::dependency_from_string("prefix") == Dependency::prefix);
+  CHECK_FALSE(graphs::dependency_from_string("some").has_value());
 }
 
 // The layers above graphs/ ask the traits; an op kind spelt out as a string there is a fact kept

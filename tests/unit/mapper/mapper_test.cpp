@@ -12,6 +12,8 @@
 #include "mapper/infeasible.h"
 #include "mapper/mapping.h"
 #include "mapper/place.h"
+#include "mapper/report.h"
+#include "mapper/streaming.h"
 #include "tests/unit/mapper/fixtures.h"
 
 using namespace rdasim;
@@ -212,6 +214,40 @@ TEST_CASE("bad values in a mapping are refused with their key path", "[mapper][j
   CHECK_THROWS_WITH(refused([](core::Json& j) { j["tenants"][0] = 1; }),
                     Contains("mapping.tenants[0] must be an object, found number"));
   CHECK_THROWS_WITH(refused([](core::Json& j) { j.erase("format"); }), Contains("mapping.format is missing"));
+  CHECK_THROWS_WITH(refused([](core::Json& j) {
+                      j["tenants"][0]["sections"][0]["streams"][0]["need"] = {{"dependency", "some"}};
+                    }),
+                    Contains("mapping.tenants[0].sections[0].streams[0].need.dependency is 'some'; expected same, "
+                             "slice, window, prefix or all"));
+}
+
+TEST_CASE("each section streams along an axis it records, and says what each op waits for", "[mapper][streaming]") {
+  // Images held channels-last stream by rows, image after image.
+  CHECK(mapper::streamed_axis({4, 64, 111, 111}, true).axis == 2);
+  CHECK(mapper::streamed_axis({4, 64, 111, 111}, true).slices == 4 * 111);
+  CHECK(mapper::streamed_axis({4, 64, 1, 1}, true).axis == 0);
+  CHECK(mapper::streamed_axis({4, 64, 111, 111}, false).axis == 0);
+  CHECK(mapper::streamed_axis({1, 16384, 256}, false).axis == 1);
+  CHECK(mapper::streamed_axis({1, 1}, false).axis == -1);
+  // The lensing encoder: convolutions (rows with a halo) and its batch norms' statistics
+  // (reductions over the streamed rows: barriers), said in the Mapping and placement.txt.
+  const auto m = map("lensing", {{"stage", "encoder"}, {"batch", "4"}}, "sn10");
+  const auto& s = m.tenants[0].sections[0];
+  CHECK_THAT(s.streamed, Contains("channels-last"));
+  int windows = 0, whole = 0;
+  for (const auto& st : s.streams) {
+    windows += st.need.dependency == graphs::Dependency::window ? 1 : 0;
+    whole += st.need.dependency == graphs::Dependency::all ? 1 : 0;
+  }
+  CHECK(windows > 0);
+  const auto back = mapper::mapping_from_json(mapper::to_json(m), "mapping.json");
+  for (std::size_t i = 0; i < s.streams.size(); ++i)
+    CHECK(back.tenants[0].sections[0].streams[i].need == s.streams[i].need);
+  CHECK(back.tenants[0].sections[0].streamed == s.streamed);
+  const auto text = mapper::placement_text(m, fabric("sn10"));
+  CHECK_THAT(text, Contains("streamed along axis 2 of"));
+  CHECK_THAT(text, Contains("waits: halo "));
+  if (whole > 0) CHECK_THAT(text, Contains("waits: whole input"));
 }
 
 // Files an earlier release wrote (tests/data/mapping/README.md) still load, and the record
