@@ -60,7 +60,7 @@ enum class ParamUse {
 };
 
 /// What output token k of an op needs of one input when a section's tokens cut the op's output
-/// along one axis (its streamed axis: DESIGN.md §Streaming). Tokens arrive in order.
+/// along one axis (its streamed axis: DESIGN.md §Modelling). Tokens arrive in order.
 enum class Dependency : std::uint8_t {
   same,    ///< the same elements: token k (element-wise, data movement)
   slice,   ///< the whole input slice under the output's position (row-wise: a softmax, norm or

@@ -78,7 +78,7 @@ std::string placement_text(const Mapping& m, const arch::Fabric& fabric) {
   text +=
       "# per op: kind, engine, PCUs sharing it (xN; (OxRK): O output splits, each copied R times over the reduction),\n"
       "# its PMUs, cycles per pipeline stage, units as t<tile>(x,y); \"waits:\" what it needs before it emits\n"
-      "# (DESIGN.md \u00a7Streaming: a whole input is a barrier, a halo a window of slices ahead)\n";
+      "# (DESIGN.md \u00a7Modelling: a whole input is a barrier, a halo a window of slices ahead)\n";
   const double clock = fabric.spec().clock_ghz() * 1e9;
   for (const auto& t : m.tenants) {
     const int pcus = fabric.count(t.region(fabric), arch::UnitKind::pcu);

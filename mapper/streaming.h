@@ -1,4 +1,4 @@
-// Streaming within a section (DESIGN.md §Streaming): a section's tensors flow through its
+// Streaming within a section (DESIGN.md §Modelling): a section's tensors flow through its
 // pipeline in tokens that cut each tensor along its streamed axis, the outermost axis with more
 // than one element in the layout the fabric holds it in (row-major; images channels-last, so
 // images stream by rows, image after image). What an op's output tokens need of each input is its

@@ -362,7 +362,7 @@ TEST_CASE("a report derives seconds, totals, fractions and energy from the measu
   CHECK(sim::to_json(back) == sim::to_json(r));
 }
 
-// ---- Token dependencies (DESIGN.md §Streaming): microbenchmarks against hand calculations,
+// ---- Token dependencies (DESIGN.md §Modelling): microbenchmarks against hand calculations,
 // simulated and analytic. A whole-input op waits for its producer's last token, so N of them
 // chained take N passes; element-wise ops stream through one pass; a window waits for its halo.
 
