@@ -11,6 +11,7 @@
 
 #include "arch/spec.h"
 #include "core/config.h"
+#include "core/model_revision.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/json.h"
@@ -273,7 +274,8 @@ std::vector<Point> expand(const Spec& spec, bool fast) {
                                   {"seed", spec.seed},
                                   {"gpu", core::stable_hash(gpu_text)},
                                   {"precision", spec.precision},
-                                  {"method", fast ? "analytic" : "sim"}};
+                                  {"method", fast ? "analytic" : "sim"},
+                                  {"model_revision", core::k_model_revision}};
         p.key = core::stable_hash(identity.dump());
         points.push_back(std::move(p));
       }
