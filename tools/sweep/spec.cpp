@@ -11,10 +11,10 @@
 
 #include "arch/spec.h"
 #include "core/config.h"
-#include "core/model_revision.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/json.h"
+#include "core/model_revision.h"
 #include "core/random.h"
 #include "core/text.h"
 #include "workloads/workload.h"
