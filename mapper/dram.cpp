@@ -114,7 +114,7 @@ std::vector<DramStream> dram_streams(const graphs::Graph& g, const std::vector<O
   for (const auto& e : section.edges) {
     if (e.spill_bytes <= 0 || !has_units(e.consumer) || !has_units(*e.producer)) continue;
     if (spilled.emplace(*e.producer, e.source).second) share(output_units(*e.producer), e.spill_bytes, true, false);
-    share(takers(e.consumer, false), e.spill_bytes, false, false);
+    share(takers(e.consumer, false), e.spill_bytes, false, false, graphs::Dependency::all);  // needed whole
   }
 
   // Writes: tensors produced here that are outputs or read by a later section, from the output

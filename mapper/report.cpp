@@ -39,7 +39,7 @@ std::string unit_list(const std::vector<int>& units, const arch::Fabric& fabric)
   return out;
 }
 
-/// Fewer slices than this and a reader needing each whole trails its producer by a visible
+/// With no more slices than this, a reader needing each whole trails its producer by a visible
 /// part of a pass (one slice in 1024 is 0.1%): placement.txt says so.
 constexpr std::int64_t k_shown_slices = 1024;
 

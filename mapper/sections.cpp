@@ -148,8 +148,9 @@ struct Need {
 bool hold_whole(Section& s, const SectionStreaming& streaming, const arch::Spec& spec, int pmus) {
   const double pmu_bytes = spec.pmu().capacity_kib * 1024.0;
   bool grew = false;
+  std::set<std::pair<std::size_t, graphs::TensorId>> held;  // each tensor once, however many read it
   for (const auto& e : streaming.edges) {
-    if (e.spill_bytes <= 0 || s.pmus >= pmus) continue;
+    if (e.spill_bytes <= 0 || s.pmus >= pmus || !held.emplace(*e.producer, e.source).second) continue;
     auto& op = s.ops[*e.producer];
     const int more = std::min(pmus - s.pmus, static_cast<int>(std::ceil(e.spill_bytes / pmu_bytes)));
     op.output_pmus = std::max(op.output_pmus, 1) + more;

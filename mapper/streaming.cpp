@@ -177,8 +177,7 @@ SectionStreaming stream_section(const graphs::Graph& g, const std::vector<OpDema
   for (auto& e : out.edges) {
     if (!e.producer) continue;
     const bool all = e.need.dependency == Dependency::all;
-    e.need.buffered =
-        all || e.need.dependency == Dependency::prefix || depth[e.consumer] > depth[*e.producer] + (all ? 1 : 0);
+    e.need.buffered = all || e.need.dependency == Dependency::prefix || depth[e.consumer] > depth[*e.producer];
     if (all) ++out.barriers;
     if (!e.need.buffered) continue;
     // The producer's output PMUs hold what fits; the rest goes out to DRAM and back.

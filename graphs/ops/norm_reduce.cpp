@@ -432,9 +432,10 @@ void register_norm_reduce_ops(OpRegistry& r) {
   sum_to.flops = [](const OpContext& ctx) { return count(ctx.in_shape(0)); };
   sum_to.kernel = make_kernel<SumToKernel>();
   sum_to.traits = elementwise_traits();
-  // Sums the input's broadcast axes: a kept axis streams row-wise, a summed one is needed whole.
+  // Sums the input's broadcast axes: a kept axis streams a slice at a time (the slice's other
+  // axes summed), a summed one is needed whole.
   sum_to.traits->stream = [](const OpContext& ctx, std::size_t slot, std::size_t out_axis) {
-    return aligned_need(ctx, slot, out_axis);
+    return aligned_need(ctx, slot, out_axis, Dependency::slice);
   };
   r.add(std::move(sum_to));
 }

@@ -21,6 +21,7 @@ constexpr double k_epsilon = 1e-6;
 }  // namespace
 
 std::int64_t InPort::needed(std::int64_t k, std::int64_t tokens) const {
+  if (k >= tokens) return tokens;  // asked after the last firing
   switch (need.dependency) {
     case graphs::Dependency::same:
     case graphs::Dependency::prefix: return k + 1;
@@ -244,16 +245,15 @@ SectionFlow::SectionFlow(const mapper::MappedSection& section, const arch::Fabri
   // tokens past a node's own the section's sources must have sent before it fires.
   const auto all_tokens = static_cast<int>(std::min<std::int64_t>(m_tokens, std::numeric_limits<int>::max()));
   const auto port_reach = [&](InPort& p) -> std::int64_t {
-    if (p.need.buffered || p.need.dependency == graphs::Dependency::all ||
-        p.need.dependency == graphs::Dependency::prefix)
-      return m_tokens;
     const std::int64_t slices = std::max<std::int64_t>(p.need.slices, 1);
     if (p.need.dependency == graphs::Dependency::window) {
       p.lead = (p.need.halo * m_tokens + slices - 1) / slices;  // the halo in tokens, rounded up
     } else if (p.need.dependency == graphs::Dependency::slice) {
       p.lead = (m_tokens + slices - 1) / slices;  // a slice in tokens, rounded up
     }
-    return p.lead;
+    const bool whole = p.need.buffered || p.need.dependency == graphs::Dependency::all ||
+                       p.need.dependency == graphs::Dependency::prefix;
+    return whole ? m_tokens : p.lead;
   };
   std::vector<std::int64_t> reach(m_nodes.size(), 0);
   for (int id : topological_order()) {

@@ -57,7 +57,7 @@ struct InPort {
   int occupancy = 0;      ///< tokens sent or promised and not yet freed
   int capacity = 2;       ///< tokens it may hold: double buffering, more for a window, all when held whole
   mapper::TokenNeed need;
-  std::int64_t lead = 0;  ///< window: tokens a firing reaches past its own (the halo)
+  std::int64_t lead = 0;  ///< window: tokens a firing reaches past its own (the halo); slice: a slice
 
   /// Tokens that must have arrived before the node fires token k (of `tokens`).
   [[nodiscard]] std::int64_t needed(std::int64_t k, std::int64_t tokens) const;
@@ -71,7 +71,7 @@ struct Channel {
   double bytes = 0;        ///< per token
   std::vector<int> links;  ///< every link of the group, each once
   std::vector<int> ports;
-  int capacity = 2;  ///< tokens each port may hold or have promised (credits)
+  int capacity = 2;  ///< tokens the stream buffers (double buffering; what fits a PMU): each port's start
 };
 
 struct Node {
