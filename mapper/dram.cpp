@@ -37,13 +37,18 @@ std::vector<DramStream> dram_streams(const graphs::Graph& g, const std::vector<O
   };
 
   std::vector<DramStream> out;
+  // `bytes` shared out over units `to`; those in `whole` need their share whole before they emit.
   const auto share = [&](const std::vector<int>& to, double bytes, bool write, bool preload,
-                         graphs::Dependency dependency = graphs::Dependency::same) {
+                         const std::vector<int>& whole = {}) {
     if (to.empty()) {
       out.push_back({-1, bytes, write, false});
       return;
     }
-    for (int u : to) out.push_back({u, bytes / static_cast<double>(to.size()), write, preload, dependency});
+    for (int u : to) {
+      const bool all = std::find(whole.begin(), whole.end(), u) != whole.end();
+      out.push_back({u, bytes / static_cast<double>(to.size()), write, preload,
+                     all ? graphs::Dependency::all : graphs::Dependency::same});
+    }
   };
   // Whether op i needs tensor t, read from DRAM, whole before its first result.
   const auto needs_whole = [&](std::size_t i, graphs::TensorId t) {
@@ -86,16 +91,7 @@ std::vector<DramStream> dram_streams(const graphs::Graph& g, const std::vector<O
     }
     std::sort(to.begin(), to.end());
     to.erase(std::unique(to.begin(), to.end()), to.end());
-    const double bytes = static_cast<double>(tensor.elements()) * bytes_per_element;
-    if (whole.empty()) {
-      share(to, bytes, false, preload && !to.empty());
-      continue;
-    }
-    for (int u : to) {
-      const bool all = std::find(whole.begin(), whole.end(), u) != whole.end();
-      out.push_back({u, bytes / static_cast<double>(to.size()), false, preload,
-                     all ? graphs::Dependency::all : graphs::Dependency::same});
-    }
+    share(to, static_cast<double>(tensor.elements()) * bytes_per_element, false, preload && !to.empty(), whole);
   }
 
   const auto output_units = [&](std::size_t holder) {
@@ -114,7 +110,8 @@ std::vector<DramStream> dram_streams(const graphs::Graph& g, const std::vector<O
   for (const auto& e : section.edges) {
     if (e.spill_bytes <= 0 || !has_units(e.consumer) || !has_units(*e.producer)) continue;
     if (spilled.emplace(*e.producer, e.source).second) share(output_units(*e.producer), e.spill_bytes, true, false);
-    share(takers(e.consumer, false), e.spill_bytes, false, false, graphs::Dependency::all);  // needed whole
+    const auto readers = takers(e.consumer, false);
+    share(readers, e.spill_bytes, false, false, readers);  // needed whole
   }
 
   // Writes: tensors produced here that are outputs or read by a later section, from the output
