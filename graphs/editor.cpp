@@ -35,6 +35,7 @@ std::vector<TensorId> GraphEditor::op_named(const std::string& kind, const std::
   o.kind = kind;
   o.inputs = std::move(inputs);
   o.attrs = std::move(attrs);
+  o.device = m_device;
   for (const auto& output : output_names) {
     Tensor t;
     t.name = output;

@@ -40,11 +40,15 @@ class GraphEditor {
   /// A float scalar constant (shape []).
   TensorId scalar(const std::string& name, double value, DType dtype = DType::f32);
 
+  /// The device of a system that later ops run on (Op::device); 0 unless set.
+  void place_on(int device) { m_device = device; }
+
   /// A name not yet used by any tensor or op: `name`, or `name_2`, `name_3`, ...
   [[nodiscard]] std::string unique(const std::string& name) const;
 
  private:
   Graph& m_graph;
+  int m_device = 0;
 };
 
 /// Attributes from name-value pairs: make_attrs({{"axis", std::int64_t{1}}}).

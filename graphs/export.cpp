@@ -74,6 +74,7 @@ core::Json to_json(const Graph& graph) {
                    {"bytes_read", c.bytes_read},
                    {"bytes_written", c.bytes_written},
                    {"param_bytes", c.param_bytes}});
+    if (op.device != 0) ops.back()["device"] = op.device;
   }
   const GraphTotals t = totals(graph);
   core::Json dims = core::Json::object();

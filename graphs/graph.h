@@ -64,6 +64,9 @@ struct Op {
   Attrs attrs;
   std::vector<TensorId> inputs;  ///< k_no_tensor for an omitted optional input
   std::vector<TensorId> outputs;
+  /// The device of a system that runs the op (0 on a single chip). A collective spans the
+  /// devices its `devices` attribute lists; this is the first of them.
+  int device = 0;
 };
 
 /// A dataflow graph. Adding tensors and ops keeps producer/consumer links; shapes of

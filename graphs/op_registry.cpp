@@ -97,6 +97,7 @@ const OpRegistry& OpRegistry::instance() {
     register_norm_reduce_ops(r);
     register_recurrent_ops(r);
     register_optimizer_ops(r);
+    register_collective_ops(r);
     return r;
   }();
   return registry;

@@ -14,12 +14,13 @@ const char* to_string(Engine engine) {
     case Engine::matrix: return "matrix";
     case Engine::vector: return "vector";
     case Engine::memory: return "memory";
+    case Engine::link: return "link";
   }
   return "?";
 }
 
 std::optional<Engine> engine_from_string(std::string_view name) {
-  for (Engine e : {Engine::none, Engine::matrix, Engine::vector, Engine::memory}) {
+  for (Engine e : {Engine::none, Engine::matrix, Engine::vector, Engine::memory, Engine::link}) {
     if (name == to_string(e)) return e;
   }
   return std::nullopt;
@@ -32,6 +33,7 @@ const char* to_string(GpuKernel kernel) {
     case GpuKernel::conv: return "conv";
     case GpuKernel::sparse: return "sparse";
     case GpuKernel::vector: return "vector";
+    case GpuKernel::collective: return "collective";
   }
   return "?";
 }
@@ -117,6 +119,15 @@ OpTraits movement_traits(GpuKernel gpu) {
   OpTraits t = elementwise_traits();
   t.engine = Engine::memory;
   t.gpu = gpu;
+  return t;
+}
+
+OpTraits link_traits(LinkKind link, StreamRule stream) {
+  OpTraits t;
+  t.engine = Engine::link;
+  t.link = link;
+  t.gpu = GpuKernel::collective;
+  t.stream = std::move(stream);
   return t;
 }
 

@@ -22,6 +22,7 @@ enum class Engine {
   matrix,  ///< GEMM-like: lanes x stages MACs per cycle, systolic, over its GemmView
   vector,  ///< element-wise, reductions, normalizations, SpMM: lanes elements per cycle
   memory,  ///< data movement (Transpose, Concat, Gather): a PMU's address generators
+  link,    ///< collectives and transfers between devices over a system's links (no fabric unit)
 };
 
 [[nodiscard]] const char* to_string(Engine engine);
@@ -32,14 +33,25 @@ enum class Engine {
 
 /// The kernel a GPU framework (PyTorch eager) launches for an op.
 enum class GpuKernel {
-  none,    ///< returned as a view of its input (reshape, slice, transpose, expand) or a constant
-  matmul,  ///< cuBLAS GEMM
-  conv,    ///< cuDNN implicit GEMM
-  sparse,  ///< cuSPARSE SpMM: memory-bound
-  vector,  ///< element-wise or reduction kernel: memory-bound, fusable
+  none,        ///< returned as a view of its input (reshape, slice, transpose, expand) or a constant
+  matmul,      ///< cuBLAS GEMM
+  conv,        ///< cuDNN implicit GEMM
+  sparse,      ///< cuSPARSE SpMM: memory-bound
+  vector,      ///< element-wise or reduction kernel: memory-bound, fusable
+  collective,  ///< NCCL collective or peer-to-peer copy over NVLink/PCIe (a system's links)
 };
 
 [[nodiscard]] const char* to_string(GpuKernel kernel);
+
+/// What a link op (Engine::link) does with its ranks' buffers.
+enum class LinkKind : std::uint8_t {
+  none,            ///< not a link op
+  all_reduce,      ///< every rank gets the sum
+  all_gather,      ///< every rank gets every rank's part
+  reduce_scatter,  ///< every rank gets its part of the sum
+  send,            ///< a buffer leaves its device (the transfer)
+  recv,            ///< the buffer arrives on another (no time of its own)
+};
 
 /// Kinds that a model must name where no trait says what it needs (the GPU model's sector
 /// waste of a concatenation); every other question goes to the traits.
@@ -124,6 +136,8 @@ struct OpTraits {
   /// rows stream (convolutions, pools); the mapper spreads the layout over element-wise
   /// neighbours.
   bool channels_last = false;
+  /// A link op's collective (Engine::link only).
+  LinkKind link = LinkKind::none;
 
   /// The use of input slot `slot`.
   [[nodiscard]] ParamUse param_use(std::size_t slot) const {
@@ -138,6 +152,9 @@ struct OpTraits {
 /// Vector engine with the reduction tree; `stream` says which axes it combines.
 [[nodiscard]] OpTraits reduction_traits(StreamRule stream);
 [[nodiscard]] OpTraits view_traits();  ///< no engine, no GPU kernel
+/// A collective or transfer between devices: link engine, collective GPU kernel; `stream` says
+/// which axis it cuts or joins.
+[[nodiscard]] OpTraits link_traits(LinkKind link, StreamRule stream);
 /// Data movement on a PMU; `gpu` says whether the framework launches a kernel for it.
 [[nodiscard]] OpTraits movement_traits(GpuKernel gpu);
 /// A matrix op with its GEMM view.
@@ -149,7 +166,7 @@ template <>
 struct rdasim::core::JsonEnum<rdasim::graphs::Engine> {
   static const char* name(graphs::Engine engine) { return graphs::to_string(engine); }
   static std::optional<graphs::Engine> parse(std::string_view word) { return graphs::engine_from_string(word); }
-  static constexpr const char* expected = "none, matrix, vector or memory";
+  static constexpr const char* expected = "none, matrix, vector, memory or link";
 };
 
 template <>

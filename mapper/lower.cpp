@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include <fmt/format.h>
+
+#include "core/error.h"
 #include "graphs/op_registry.h"
 
 namespace rdasim::mapper {
@@ -89,6 +92,11 @@ std::vector<OpDemand> lower(const graphs::Graph& g, const arch::Spec& spec) {
         d.max_parallel = std::max<std::int64_t>(1, static_cast<std::int64_t>(vectors));
         break;
       }
+      case Engine::link:
+        throw core::UnsupportedError(fmt::format(
+            "op '{}' ({}) moves data between devices; a sharded graph maps onto a system (--system), one shard "
+            "per chip",
+            op.name, op.kind));
       case Engine::memory:
         // A PMU's banks move one word each per cycle.
         d.cycles = (in_elements + out_elements) * bytes_per_element / (4.0 * spec.pmu().banks);

@@ -89,7 +89,7 @@ GemmShape gemm_shape(const Graph& graph, const Op& op, KernelClass cls, double f
 
 /// Device seconds of a GEMM: waves of output tiles over the SMs, each tile t x t x K/splits,
 /// partial tiles and partial waves paid in full; split-K when tiles are fewer than SMs.
-double gemm_seconds(GemmShape g, const Spec& spec, double rate_flops) {
+double gemm_seconds(GemmShape g, const arch::GpuSpec& spec, double rate_flops) {
   const double t = spec.matmul_tile;
   const double sms = spec.multiprocessors;
   const double tiles = std::ceil(g.m / t) * std::ceil(g.n / t) * g.batch;
@@ -102,7 +102,7 @@ double gemm_seconds(GemmShape g, const Spec& spec, double rate_flops) {
   return waves * sms * per_tile_flops / rate_flops;
 }
 
-double compute_rate(KernelClass cls, Precision precision, const Spec& spec) {
+double compute_rate(KernelClass cls, Precision precision, const arch::GpuSpec& spec) {
   const auto& e = spec.efficiency;
   const auto& p = spec.peak;
   switch (cls) {
@@ -111,6 +111,7 @@ double compute_rate(KernelClass cls, Precision precision, const Spec& spec) {
       if (precision == Precision::bf16) return p.bf16_tflops * e.conv_bf16 * k_tera;
       return spec.framework.tf32_convs ? p.tf32_tflops * e.conv_tf32 * k_tera : p.fp32_tflops * e.matmul * k_tera;
     case KernelClass::sparse:
+    case KernelClass::collective:  // the reduction's additions
     case KernelClass::vector: return p.fp32_tflops * e.vector * k_tera;
     case KernelClass::none: break;
   }
@@ -160,7 +161,7 @@ std::vector<TensorId> view_roots(const Graph& graph, const std::vector<OpId>& or
 
 class Estimator {
  public:
-  Estimator(const Graph& graph, const Spec& spec, const Options& options)
+  Estimator(const Graph& graph, const arch::GpuSpec& spec, const Options& options)
       : m_graph(graph),
         m_spec(spec),
         m_options(options),
@@ -311,7 +312,7 @@ class Estimator {
   }
 
   const Graph& m_graph;
-  const Spec& m_spec;
+  const arch::GpuSpec& m_spec;
   const Options& m_options;
   std::vector<OpId> m_order;
   std::vector<TensorId> m_root;
@@ -325,7 +326,7 @@ std::string percent(double part, double whole) {
 
 }  // namespace
 
-Estimate estimate(const Graph& graph, const Spec& spec, const Options& options) {
+Estimate estimate(const Graph& graph, const arch::GpuSpec& spec, const Options& options) {
   if (options.members < 1) throw core::InputError(fmt::format("members must be at least 1, not {}", options.members));
   return Estimator(graph, spec, options).run();
 }
@@ -345,7 +346,7 @@ void Estimate::append(const Estimate& next) {
   launches += next.launches;
 }
 
-Estimate concurrent(std::span<const Estimate> processes, const Spec& spec) {
+Estimate concurrent(std::span<const Estimate> processes, const arch::GpuSpec& spec) {
   Estimate all;
   double slowest = 0;
   for (const Estimate& p : processes) {

@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "arch/gpu_spec.h"
 #include "core/json.h"
 #include "graphs/graph.h"
 #include "graphs/op_traits.h"
-#include "sim/gpu/spec.h"
 
 namespace rdasim::gpu {
 
@@ -77,12 +77,12 @@ struct Estimate {
 
 /// Estimates one run of the graph. Throws core::InputError for a graph whose shapes are not
 /// inferred.
-[[nodiscard]] Estimate estimate(const graphs::Graph& graph, const Spec& spec, const Options& options);
+[[nodiscard]] Estimate estimate(const graphs::Graph& graph, const arch::GpuSpec& spec, const Options& options);
 
 /// Applications as separate processes sharing one GPU (no MPS): kernels of different processes
 /// time-slice and never overlap, but each process's host time overlaps the others' kernels, so
 /// the run takes the longer of all device time together (plus a context switch per kernel, as
 /// they interleave) and the slowest process alone.
-[[nodiscard]] Estimate concurrent(std::span<const Estimate> processes, const Spec& spec);
+[[nodiscard]] Estimate concurrent(std::span<const Estimate> processes, const arch::GpuSpec& spec);
 
 }  // namespace rdasim::gpu

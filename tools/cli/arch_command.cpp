@@ -88,8 +88,9 @@ int run_show(const ShowOptions& opt) {
   return 0;
 }
 
-int run_keys(const std::string& format) {
-  const core::Schema& schema = arch::Spec::schema();
+}  // namespace
+
+int print_schema_keys(const core::Schema& schema, const std::string& format) {
   if (format == "json") {
     fmt::print("{}", core::to_json_text(schema.describe()));
   } else if (format == "markdown") {
@@ -109,8 +110,6 @@ int run_keys(const std::string& format) {
   return 0;
 }
 
-}  // namespace
-
 void add_arch_command(CLI::App& app, Runner& run) {
   auto* arch_cmd = app.add_subcommand("arch", "Fabric descriptions: validate, summarize, document");
   arch_cmd->require_subcommand(1);
@@ -122,7 +121,7 @@ void add_arch_command(CLI::App& app, Runner& run) {
                    "text, json or markdown (configs/arch/README.md is the "
                    "markdown)")
       ->check(CLI::IsMember({"text", "json", "markdown"}));
-  keys->callback([&run, format] { run = [format] { return run_keys(*format); }; });
+  keys->callback([&run, format] { run = [format] { return print_schema_keys(arch::Spec::schema(), *format); }; });
 
   auto opt = std::make_shared<ShowOptions>();
   auto* show = arch_cmd->add_subcommand(

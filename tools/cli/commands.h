@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "arch/fabric.h"
+#include "core/schema.h"
 #include "tools/pipeline/map_inputs.h"
 #include "tools/pipeline/models.h"
 
@@ -29,12 +30,17 @@ void add_sim_command(CLI::App& app, Runner& run);
 void add_gpu_command(CLI::App& app, Runner& run);
 void add_compare_command(CLI::App& app, Runner& run);
 void add_sweep_command(CLI::App& app, Runner& run);
+void add_system_command(CLI::App& app, Runner& run);
 
 /// Registers the MODEL arguments and the fabric and mapping options of `rdasim map`/`sim` on `cmd`.
 void add_map_inputs(CLI::App* cmd, MapInputs& inputs, const std::string& model_help);
 
 /// Prints why the mapping is infeasible, one reason per line; the exit status to return (1).
 int report_infeasible(const std::exception& infeasible, const arch::Fabric& fabric);
+
+/// Prints every key of a configuration format (`rdasim arch keys`, `rdasim system keys`) as
+/// "text", "json" or "markdown"; returns the exit status (0).
+int print_schema_keys(const core::Schema& schema, const std::string& format);
 
 /// The --out folder, created; throws core::InputError when it is a file or cannot be made.
 std::filesystem::path prepare_out_dir(const std::string& out);

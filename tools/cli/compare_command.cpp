@@ -88,8 +88,8 @@ int run_compare(const CompareCliOptions& opt) {
   inputs.arch = opt.arch;
   inputs.sets = opt.sets;
   const arch::Fabric fabric = load_fabric(inputs);
-  std::vector<gpu::Spec> gpus;
-  for (const auto& file : opt.gpus) gpus.push_back(gpu::Spec::load_file(file));
+  std::vector<arch::GpuSpec> gpus;
+  for (const auto& file : opt.gpus) gpus.push_back(arch::GpuSpec::load_file(file));
   const auto dir = prepare_out_dir(opt.out);
 
   CompareOptions options;

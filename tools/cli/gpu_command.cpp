@@ -40,7 +40,7 @@ std::string seconds_text(double s) {
 int run_gpu(const GpuCliOptions& opt) {
   std::vector<core::Override> overrides;
   for (const auto& text : opt.sets) overrides.push_back(core::Override::parse(text));
-  const gpu::Spec spec = gpu::Spec::load_file(opt.gpu, overrides);
+  const arch::GpuSpec spec = arch::GpuSpec::load_file(opt.gpu, overrides);
   const workloads::Workload workload = load_model_argument(opt.model, opt.params);
   gpu::Options options;
   options.precision = opt.precision == "fp32" ? gpu::Precision::fp32 : gpu::Precision::bf16;

@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
 
   tools::Runner run;
   tools::add_arch_command(app, run);
+  tools::add_system_command(app, run);
   tools::add_graph_command(app, run);
   tools::add_check_command(app, run);
   tools::add_workloads_command(app, run);

@@ -199,7 +199,7 @@ struct GpuRun {
   gpu::Estimate estimate;
 };
 
-std::vector<GpuRun> gpu_runs(const CompareCase& c, const workloads::Workload& w, const gpu::Spec& spec,
+std::vector<GpuRun> gpu_runs(const CompareCase& c, const workloads::Workload& w, const arch::GpuSpec& spec,
                              gpu::Precision precision) {
   auto all_apps = [&](bool fuse) {
     gpu::Estimate total;
@@ -224,7 +224,7 @@ std::string gpu_bound(const gpu::Estimate& e) {
 
 }  // namespace
 
-std::vector<CompareRow> run_comparison(const arch::Fabric& fabric, const std::vector<gpu::Spec>& gpus,
+std::vector<CompareRow> run_comparison(const arch::Fabric& fabric, const std::vector<arch::GpuSpec>& gpus,
                                        const CompareOptions& options) {
   std::vector<const CompareCase*> chosen;
   for (const auto& c : compare_cases()) {
@@ -324,7 +324,7 @@ std::string compare_csv(const std::vector<CompareRow>& rows, const std::string& 
 }
 
 std::string compare_markdown(const std::vector<CompareRow>& rows, const arch::Fabric& fabric,
-                             const std::vector<gpu::Spec>& gpus, const std::string& precision,
+                             const std::vector<arch::GpuSpec>& gpus, const std::string& precision,
                              const std::string& command) {
   std::ostringstream md;
   md << fmt::format("# {} vs GPUs ({})\n\n", fabric.spec().name(), precision);

@@ -75,12 +75,12 @@ struct CompareRow {
 };
 
 /// Runs every case and batch: maps and simulates on `fabric`, models on every GPU.
-[[nodiscard]] std::vector<CompareRow> run_comparison(const arch::Fabric& fabric, const std::vector<gpu::Spec>& gpus,
+[[nodiscard]] std::vector<CompareRow> run_comparison(const arch::Fabric& fabric, const std::vector<arch::GpuSpec>& gpus,
                                                      const CompareOptions& options);
 
 [[nodiscard]] std::string compare_csv(const std::vector<CompareRow>& rows, const std::string& precision);
 [[nodiscard]] std::string compare_markdown(const std::vector<CompareRow>& rows, const arch::Fabric& fabric,
-                                           const std::vector<gpu::Spec>& gpus, const std::string& precision,
+                                           const std::vector<arch::GpuSpec>& gpus, const std::string& precision,
                                            const std::string& command);
 
 }  // namespace rdasim::tools

@@ -165,7 +165,7 @@ py::dict reference(const Graph& g, const py::dict& inputs, const std::string& pr
 
 py::object gpu_estimate(const py::object& graphs_arg, const std::string& gpu_path, const std::string& precision,
                         bool fuse, int members, bool concurrent, bool kernels) {
-  const auto spec = gpu::Spec::load_file(gpu_path);
+  const auto spec = arch::GpuSpec::load_file(gpu_path);
   gpu::Options options;
   if (precision != "bf16" && precision != "fp32") {
     throw core::InputError(fmt::format("gpu_estimate: precision '{}': expected bf16 or fp32", precision));

@@ -33,7 +33,7 @@ std::string longest_section_bound(const mapper::Mapping& mapping) {
 /// The GPU's time and energy for the point's workload: one application alone, several as
 /// processes sharing the GPU.
 gpu::Estimate gpu_estimate(const Spec& spec, const Point& point) {
-  const auto gpu = gpu::Spec::load_file(*spec.gpu);
+  const auto gpu = arch::GpuSpec::load_file(*spec.gpu);
   gpu::Options options;
   options.precision = spec.precision == "fp32" ? gpu::Precision::fp32 : gpu::Precision::bf16;
   const auto workload = load_model_argument(point.workload->model, point.params());

@@ -200,7 +200,7 @@ TEST_CASE("bad values in a mapping are refused with their key path", "[mapper][j
   };
   CHECK_THROWS_WITH(refused([](core::Json& j) { j["tenants"][0]["sections"][0]["ops"][0]["engine"] = "systolic"; }),
                     Contains("mapping.tenants[0].sections[0].ops[0].engine is 'systolic'; expected none, matrix, "
-                             "vector or memory"));
+                             "vector, memory or link"));
   CHECK_THROWS_WITH(refused([](core::Json& j) { j["tenants"][0]["sections"][0]["ops"][0]["kind"] = "Softmaxx"; }),
                     Contains("mapping.tenants[0].sections[0].ops[0].kind 'Softmaxx' is not an op kind rdasim knows"));
   CHECK_THROWS_WITH(refused([](core::Json& j) { j["mode"] = "o2"; }),

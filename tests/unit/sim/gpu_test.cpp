@@ -18,7 +18,7 @@ namespace {
 
 const std::string k_gpu_dir = (test::source_dir() / "configs/gpu").string();
 
-gpu::Spec spec(const std::string& id = "a100") { return gpu::Spec::load_file(k_gpu_dir + "/" + id + ".yaml"); }
+arch::GpuSpec spec(const std::string& id = "a100") { return arch::GpuSpec::load_file(k_gpu_dir + "/" + id + ".yaml"); }
 
 graphs::Graph graph(const std::string& yaml) {
   return graphs::parse_yaml_graph(core::ConfigNode::parse(yaml, "test.yaml"));
@@ -162,9 +162,9 @@ TEST_CASE("gpu: concurrent processes share the device, overlap their hosts", "[g
 
 TEST_CASE("gpu: spec errors name the key", "[gpu]") {
   const std::string base = k_gpu_dir + "/a100.yaml";
-  CHECK_THROWS_WITH(gpu::Spec::load_file(base, std::vector{core::Override::parse("efficiency.matmul=1.5")}),
+  CHECK_THROWS_WITH(arch::GpuSpec::load_file(base, std::vector{core::Override::parse("efficiency.matmul=1.5")}),
                     Catch::Matchers::Contains("efficiency.matmul"));
-  CHECK_THROWS_WITH(gpu::Spec::load_file(base, std::vector{core::Override::parse("power.idle_w=900")}),
+  CHECK_THROWS_WITH(arch::GpuSpec::load_file(base, std::vector{core::Override::parse("power.idle_w=900")}),
                     Catch::Matchers::Contains("idle_w"));
 }
 

@@ -1,10 +1,10 @@
-// Reading and validating a gpu::Spec. Every key is declared once in the schema below (unit,
+// Reading and validating an arch::GpuSpec. Every key is declared once in the schema below (unit,
 // range, meaning), so `rdasim gpu --keys` and the validation cannot disagree.
-#include "sim/gpu/spec.h"
+#include "arch/gpu_spec.h"
 
 #include <fmt/format.h>
 
-namespace rdasim::gpu {
+namespace rdasim::arch {
 
 using core::Bounds;
 using core::ConfigNode;
@@ -76,14 +76,14 @@ core::Schema make_schema() {
 
 }  // namespace
 
-const core::Schema& Spec::schema() {
+const core::Schema& GpuSpec::schema() {
   static const core::Schema schema = make_schema();
   return schema;
 }
 
-Spec Spec::load(const ConfigNode& root_node) {
+GpuSpec GpuSpec::load(const ConfigNode& root_node) {
   const core::SectionReader root = schema().root(root_node);
-  Spec spec;
+  GpuSpec spec;
   spec.source = root_node.location().file;
   spec.name = root.text("name");
   spec.id = root.text("id");
@@ -119,11 +119,11 @@ Spec Spec::load(const ConfigNode& root_node) {
   return spec;
 }
 
-Spec Spec::load_file(const std::filesystem::path& path, std::span<const core::Override> overrides) {
+GpuSpec GpuSpec::load_file(const std::filesystem::path& path, std::span<const core::Override> overrides) {
   return load(ConfigNode::load_file(path, overrides));
 }
 
-core::Json Spec::to_json() const {
+core::Json GpuSpec::to_json() const {
   return core::Json{
       {"name", name},
       {"id", id},
@@ -155,4 +155,4 @@ core::Json Spec::to_json() const {
   };
 }
 
-}  // namespace rdasim::gpu
+}  // namespace rdasim::arch
