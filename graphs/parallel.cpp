@@ -136,7 +136,8 @@ class Sharder {
       if (m_options.replicas.size() != static_cast<std::size_t>(m_p.dp)) {
         fail(fmt::format("data parallel {} was given {} replica graphs", m_p.dp, m_options.replicas.size()));
       }
-      m_batch = batch_rows(m_src);
+      m_batch = m_options.batch;
+      RDASIM_ASSERT(m_batch > 0, "data-parallel replicas come with the graph's batch");
     } else if (batch == m_src.dims().end()) {
       fail(fmt::format("data parallel {} splits the batch, but the graph declares no `batch` dimension", m_p.dp));
     } else {
@@ -151,7 +152,7 @@ class Sharder {
       const auto at = static_cast<std::size_t>(r);
       if (!m_options.replicas.empty()) {
         m_replicas.push_back(m_options.replicas[at]);
-        if (batch_rows(m_replicas.back()) != shares[at] || m_replicas.back().ops().size() != m_src.ops().size()) {
+        if (m_replicas.back().ops().size() != m_src.ops().size()) {
           fail(fmt::format("replica {} of data parallel {} should be the graph at batch {}", r, m_p.dp, shares[at]));
         }
       } else {
@@ -164,15 +165,6 @@ class Sharder {
       m_begin[at] = begin;
       begin += shares[at];
     }
-  }
-
-  /// The batch of a graph whose batch is baked in: axis 0 of its first input.
-  [[nodiscard]] std::int64_t batch_rows(const Graph& g) const {
-    const auto inputs = g.tensors_with(Role::input);
-    if (inputs.empty() || g.tensor(inputs.front()).shape.empty()) {
-      fail("data parallel needs an input with a batch axis");
-    }
-    return g.tensor(inputs.front()).shape.front();
   }
 
   /// Contiguous stages of the topological order, cut before layers so that each stage has at

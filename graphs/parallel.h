@@ -56,10 +56,11 @@ struct ShardedGraph {
 
 struct ShardOptions {
   /// Data parallel on a graph whose batch is baked into its shapes (a workload builder's): the
-  /// same graph built at each replica's share of the batch (`even_split(batch, dp)`), one per
-  /// replica. Their inputs and outputs split along axis 0. Empty: the graph's `batch`
-  /// dimension is set to each share.
+  /// same graph built at each replica's share of `batch` (`even_split(batch, dp)`), one per
+  /// replica. A tensor splits along the first axis where its replicas' shapes differ from its
+  /// own. Empty: the graph's `batch` dimension is set to each share.
   std::vector<Graph> replicas;
+  std::int64_t batch = 0;  ///< the graph's batch, with `replicas`
   /// Gradient tensors of a training step (graphs/training.h): data parallel all-reduces each,
   /// weighted by the replica's share of the batch, before the ops that read it.
   std::set<std::string, std::less<>> gradients;

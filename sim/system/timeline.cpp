@@ -115,6 +115,7 @@ Timeline run_timeline(const graphs::Graph& sharded, const graphs::SystemSchedule
     for (const auto& step : plan.steps) {
       if (step.segment >= 0) {
         const int d = plan.segments[at(step.segment)].device;
+        result.spans.push_back({step.segment, d, mb, clock[at(d)], clock[at(d)] + segment_s[at(step.segment)]});
         clock[at(d)] += segment_s[at(step.segment)];
         result.devices[at(d)].busy_s += segment_s[at(step.segment)];
         continue;

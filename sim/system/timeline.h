@@ -38,10 +38,19 @@ struct DeviceTimes {
   double link_bytes_sent = 0;  ///< what its links carried out of it
 };
 
+/// When a segment ran.
+struct SegmentSpan {
+  int segment = 0;
+  int device = 0;
+  int micro_batch = 0;
+  double start_s = 0, end_s = 0;
+};
+
 struct Timeline {
   double seconds = 0;
   std::vector<DeviceTimes> devices;
   std::vector<LinkRun> links;
+  std::vector<SegmentSpan> spans;
   /// The longest any device spent in link ops.
   [[nodiscard]] double link_s() const;
   [[nodiscard]] core::Json to_json() const;

@@ -35,6 +35,12 @@ void add_system_command(CLI::App& app, Runner& run);
 /// Registers the MODEL arguments and the fabric and mapping options of `rdasim map`/`sim` on `cmd`.
 void add_map_inputs(CLI::App* cmd, MapInputs& inputs, const std::string& model_help);
 
+/// `rdasim map|sim ... --system FILE`: runs the models on the system (simulated segment by
+/// segment when `simulate`), prints the per-socket report (or its JSON) and with `out` writes
+/// system.json (report.json for a simulation), trace.json and each segment's mapping.json and
+/// placement.txt under socket<d>/. Returns the exit status.
+int run_system_command(const MapInputs& inputs, bool simulate, const std::string& out, bool json);
+
 /// Prints why the mapping is infeasible, one reason per line; the exit status to return (1).
 int report_infeasible(const std::exception& infeasible, const arch::Fabric& fabric);
 

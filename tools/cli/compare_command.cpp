@@ -8,18 +8,22 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "arch/system.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "core/paths.h"
+#include "core/text.h"
 #include "mapper/infeasible.h"
 #include "tools/cli/commands.h"
 #include "tools/pipeline/compare.h"
+#include "tools/pipeline/system_compare.h"
 
 namespace rdasim::tools {
 
@@ -29,6 +33,11 @@ struct CompareCliOptions {
   std::string arch;
   std::vector<std::string> sets;
   std::vector<std::string> gpus;
+  std::string system;                    ///< instead of arch: a system of RDAs
+  std::vector<std::string> gpu_systems;  ///< with system: systems of GPUs
+  std::optional<int> devices;
+  int tp = 1, pp = 1, dp = 1, micro_batches = 1;
+  bool simulate = true;
   std::vector<std::string> cases;
   std::vector<int> batches;
   std::string precision = "bf16";
@@ -75,6 +84,66 @@ std::string command_line(const CompareCliOptions& opt) {
   return cmd;
 }
 
+/// The command line of a system comparison, options in a fixed order.
+std::string system_command_line(const CompareCliOptions& opt) {
+  std::string cmd = "rdasim compare --system " + opt.system;
+  for (const auto& g : opt.gpu_systems) cmd += " --gpu-system " + g;
+  if (opt.devices) cmd += fmt::format(" --devices {}", *opt.devices);
+  if (opt.tp > 1 || opt.pp > 1 || opt.dp > 1) cmd += fmt::format(" --tp {} --pp {} --dp {}", opt.tp, opt.pp, opt.dp);
+  if (opt.micro_batches > 1) cmd += fmt::format(" --micro-batches {}", opt.micro_batches);
+  if (!opt.cases.empty()) cmd += " --workloads " + join(opt.cases, ",");
+  if (!opt.batches.empty()) {
+    std::vector<std::string> b;
+    for (int v : opt.batches) b.push_back(std::to_string(v));
+    cmd += " --batch " + join(b, ",");
+  }
+  cmd += fmt::format(" --precision {} --seed {}{} --out {}", opt.precision, opt.seed, opt.simulate ? "" : " --analytic",
+                     opt.out);
+  return cmd;
+}
+
+int run_system_compare(const CompareCliOptions& opt) {
+  if (opt.gpu_systems.empty()) throw core::InputError("--system needs at least one --gpu-system FILE to compare with");
+  const auto rda = arch::SystemSpec::load_file(opt.system, {}, opt.devices);
+  std::vector<arch::SystemSpec> gpus;
+  for (const auto& file : opt.gpu_systems) {
+    gpus.push_back(arch::SystemSpec::load_file(file, {}, opt.devices));
+    if (!gpus.back().is_gpu()) {
+      throw core::InputError(core::Location(file), fmt::format("--gpu-system: '{}' holds RDAs", gpus.back().name));
+    }
+  }
+  const auto dir = prepare_out_dir(opt.out);
+  CompareOptions options;
+  options.cases = opt.cases;
+  options.batches = opt.batches;
+  options.precision = opt.precision == "fp32" ? gpu::Precision::fp32 : gpu::Precision::bf16;
+  options.seed = opt.seed;
+  SystemRunOptions run;
+  run.parallelism = {opt.tp, opt.pp, opt.dp};
+  run.micro_batches = opt.micro_batches;
+  run.seed = opt.seed;
+  run.simulate = opt.simulate;
+  std::vector<SystemCompareRow> rows;
+  try {
+    rows = run_system_comparison(rda, gpus, options, run);
+  } catch (const mapper::Infeasible& e) {
+    return report_infeasible(e, arch::Fabric(*rda.fabric));
+  }
+  const std::string command = system_command_line(opt);
+  core::write_text_file(dir / "system-compare.csv", system_compare_csv(rows));
+  core::write_text_file(dir / "system-compare.md", system_compare_markdown(rows, command, opt.simulate));
+  core::write_text_file(dir / "command.txt", command + "\n");
+  core::log::info("wrote system-compare.csv, system-compare.md and command.txt in {}", dir.string());
+  fmt::print("{:<14} {:>5} {:<26} {:<22} {:>12} {:>12} {:>8}\n", "case", "batch", "split", "GPU system", "RDA/sample",
+             "GPU/sample", "speedup");
+  for (const auto& r : rows) {
+    fmt::print("{:<14} {:>5} {:<26} {:<22} {:>12} {:>12} {:>7.2f}x\n", r.case_name, r.batch, r.split,
+               core::printable(r.gpu_system, 22), core::format_si(r.rda_s / r.batch, "s"),
+               core::format_si(r.gpu_s / r.batch, "s"), r.speedup());
+  }
+  return 0;
+}
+
 int run_compare(const CompareCliOptions& opt) {
   std::vector<std::string> known;
   for (const auto& c : compare_cases()) known.push_back(c.name);
@@ -83,6 +152,10 @@ int run_compare(const CompareCliOptions& opt) {
       throw core::InputError(core::Location(fmt::format("--workloads {}", c)),
                              fmt::format("unknown case; expected one of {}", join(known, ", ")));
     }
+  }
+  if (!opt.system.empty()) return run_system_compare(opt);
+  if (opt.arch.empty() || opt.gpus.empty()) {
+    throw core::InputError("give --arch FILE and --gpu FILE (or --system FILE and --gpu-system FILE)");
   }
   MapInputs inputs;
   inputs.arch = opt.arch;
@@ -145,14 +218,45 @@ void add_compare_command(CLI::App& app, Runner& run) {
       "Compare a fabric with GPUs on the science workloads: map and simulate each workload, model it on each GPU (or "
       "use measured times), and write compare.csv, compare.md (time, throughput and energy per sample, speedup, and "
       "what limits each side) and plots");
-  cmd->add_option("--arch", opt->arch, "Fabric spec (configs/arch/*.yaml)")->required()->type_name("FILE");
-  cmd->add_option("--set", opt->sets, "Override a fabric key (repeatable)")->type_name("KEY=VALUE");
-  cmd->add_option("--gpu", opt->gpus, "GPU spec (configs/gpu/*.yaml); repeat for several GPUs")
-      ->required()
-      ->type_name("FILE");
+  auto* arch = cmd->add_option("--arch", opt->arch, "Fabric spec (configs/arch/*.yaml)")->type_name("FILE");
+  auto* sets = cmd->add_option("--set", opt->sets, "Override a fabric key (repeatable)")->type_name("KEY=VALUE");
+  auto* gpu =
+      cmd->add_option("--gpu", opt->gpus, "GPU spec (configs/gpu/*.yaml); repeat for several GPUs")->type_name("FILE");
+  auto* system = cmd->add_option("--system", opt->system,
+                                 "Instead of --arch and --gpu: a system of RDAs (configs/systems/*.yaml), compared "
+                                 "with --gpu-system: each case laid out alike on both (the same shards, or the same "
+                                 "applications per device), links on the same timeline")
+                     ->type_name("FILE")
+                     ->excludes(arch)
+                     ->excludes(gpu)
+                     ->excludes(sets);
+  cmd->add_option("--gpu-system", opt->gpu_systems,
+                  "With --system: a system of GPUs (configs/systems/dgx-*.yaml); "
+                  "repeat for several")
+      ->type_name("FILE")
+      ->needs(system);
+  cmd->add_option("--devices", opt->devices, "With --system: devices of every system")
+      ->check(CLI::Range(1, 4096))
+      ->needs(system)
+      ->type_name("N");
+  cmd->add_option("--tp", opt->tp, "With --system: tensor-parallel degree")->check(CLI::Range(1, 4096))->needs(system);
+  cmd->add_option("--pp", opt->pp, "With --system: pipeline stages")->check(CLI::Range(1, 4096))->needs(system);
+  cmd->add_option("--dp", opt->dp,
+                  "With --system: data-parallel replicas (none given: applications spread, or one "
+                  "data parallel on every device)")
+      ->check(CLI::Range(1, 4096))
+      ->needs(system);
+  cmd->add_option("--micro-batches", opt->micro_batches, "With --system: micro-batches through the pipeline")
+      ->check(CLI::Range(1, 1 << 20))
+      ->needs(system);
+  cmd->add_flag("!--analytic", opt->simulate,
+                "With --system: time the RDA segments by the mapper's analytic model instead of simulating them")
+      ->needs(system);
   std::vector<std::string> names;
   for (const auto& c : compare_cases()) names.push_back(c.name);
-  cmd->add_option("--workloads", opt->cases, "Cases to run (default: all): " + join(names, ", "))
+  cmd->add_option(
+         "--workloads", opt->cases,
+         "Cases to run (default: all; with --system: " + join(system_compare_cases(), ", ") + "): " + join(names, ", "))
       ->type_name("CASE")
       ->delimiter(',');
   cmd->add_option("--batch", opt->batches, "Batches to run every case at (default: each case's own)")

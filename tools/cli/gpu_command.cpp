@@ -4,15 +4,19 @@
 // runs the same model.
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "arch/system.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "sim/gpu/model.h"
 #include "tools/cli/commands.h"
+#include "tools/pipeline/models.h"
+#include "tools/pipeline/system_run.h"
 
 namespace rdasim::tools {
 
@@ -22,6 +26,9 @@ struct GpuCliOptions {
   std::string model;
   std::vector<std::string> params;
   std::string gpu;
+  std::string system;
+  std::optional<int> devices;
+  int tp = 1, pp = 1, dp = 1, micro_batches = 1;
   std::vector<std::string> sets;
   std::string precision = "bf16";
   bool fuse = false;
@@ -37,9 +44,26 @@ std::string seconds_text(double s) {
   return fmt::format("{:.2f} us", s * 1e6);
 }
 
+int run_gpu_system(const GpuCliOptions& opt, const std::vector<core::Override>& overrides) {
+  const auto system = arch::SystemSpec::load_file(opt.system, overrides, opt.devices);
+  SystemRunOptions options;
+  options.parallelism = {opt.tp, opt.pp, opt.dp};
+  options.micro_batches = opt.micro_batches;
+  gpu::Options gpu_options;
+  gpu_options.precision = opt.precision == "fp32" ? gpu::Precision::fp32 : gpu::Precision::bf16;
+  gpu_options.fuse = opt.fuse;
+  const auto run = estimate_on_gpu_system(load_model_argument(opt.model, opt.params), system, options, gpu_options,
+                                          batch_rebuilder(opt.model, opt.params));
+  if (opt.json) fmt::print("{}", core::to_json_text(run.to_json()));
+  else fmt::print("{}", system_report_text(run));
+  return 0;
+}
+
 int run_gpu(const GpuCliOptions& opt) {
   std::vector<core::Override> overrides;
   for (const auto& text : opt.sets) overrides.push_back(core::Override::parse(text));
+  if (!opt.system.empty()) return run_gpu_system(opt, overrides);
+  if (opt.gpu.empty()) throw core::InputError("give the GPU with --gpu FILE (or a system of GPUs with --system FILE)");
   const arch::GpuSpec spec = arch::GpuSpec::load_file(opt.gpu, overrides);
   const workloads::Workload workload = load_model_argument(opt.model, opt.params);
   gpu::Options options;
@@ -108,8 +132,29 @@ void add_gpu_command(CLI::App& app, Runner& run) {
       ->required();
   cmd->add_option("-p,--param", opt->params, "A workload parameter or symbolic dimension, e.g. -p batch=64")
       ->type_name("NAME=VALUE");
-  cmd->add_option("--gpu", opt->gpu, "GPU spec (configs/gpu/*.yaml)")->required()->type_name("FILE");
-  cmd->add_option("--set", opt->sets, "Override a GPU spec key, e.g. --set framework.op_us=8 (repeatable)")
+  auto* gpu = cmd->add_option("--gpu", opt->gpu, "GPU spec (configs/gpu/*.yaml)")->type_name("FILE");
+  auto* system = cmd->add_option("--system", opt->system,
+                                 "Instead of --gpu: a system of GPUs (configs/systems/dgx-*.yaml), the model sharded "
+                                 "(--tp, --pp, --dp) or its applications spread over the GPUs, with NCCL-style "
+                                 "collectives over NVLink/NVSwitch or PCIe")
+                     ->type_name("FILE")
+                     ->excludes(gpu);
+  cmd->add_option("--devices", opt->devices, "With --system: replace its GPU count")
+      ->check(CLI::Range(1, 4096))
+      ->needs(system)
+      ->type_name("N");
+  cmd->add_option("--tp", opt->tp, "With --system: tensor-parallel degree")->check(CLI::Range(1, 4096))->needs(system);
+  cmd->add_option("--pp", opt->pp, "With --system: pipeline stages")->check(CLI::Range(1, 4096))->needs(system);
+  cmd->add_option("--dp", opt->dp,
+                  "With --system: data-parallel replicas (no split given: applications spread, or one data parallel "
+                  "on every GPU)")
+      ->check(CLI::Range(1, 4096))
+      ->needs(system);
+  cmd->add_option("--micro-batches", opt->micro_batches, "With --system: micro-batches through the pipeline")
+      ->check(CLI::Range(1, 1 << 20))
+      ->needs(system);
+  cmd->add_option("--set", opt->sets,
+                  "Override a GPU spec key, e.g. --set framework.op_us=8, or with --system a system key (repeatable)")
       ->type_name("KEY=VALUE");
   cmd->add_option("--precision", opt->precision, "Data type of the run")
       ->check(CLI::IsMember({"bf16", "fp32"}))

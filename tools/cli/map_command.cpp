@@ -72,6 +72,7 @@ void print_summary(const mapper::Mapping& m, const arch::Fabric& fabric) {
 }
 
 int run_map(const MapCliOptions& opt) {
+  if (!opt.inputs.system.empty()) return run_system_command(opt.inputs, false, opt.out, opt.json);
   const arch::Fabric fabric = load_fabric(opt.inputs);
   mapper::Mapping mapping;
   try {

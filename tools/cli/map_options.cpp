@@ -1,8 +1,13 @@
 // The options `rdasim map` and `rdasim sim` share, and their reporting helpers.
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "core/error.h"
+#include "core/files.h"
+#include "core/log.h"
 #include "mapper/infeasible.h"
+#include "mapper/report.h"
 #include "tools/cli/commands.h"
 
 namespace rdasim::tools {
@@ -11,8 +16,36 @@ void add_map_inputs(CLI::App* cmd, MapInputs& in, const std::string& model_help)
   cmd->add_option("MODEL", in.models, model_help)->required();
   cmd->add_option("-p,--param", in.params, "A workload parameter or a model's symbolic dimension (repeatable)")
       ->type_name("NAME=VALUE");
-  cmd->add_option("--arch", in.arch, "The fabric (configs/arch/*.yaml)")->required()->type_name("FILE");
-  cmd->add_option("--set", in.sets, "Override a fabric key, e.g. --set pcu.lanes=32 (repeatable)")
+  auto* arch = cmd->add_option("--arch", in.arch, "The fabric (configs/arch/*.yaml)")->type_name("FILE");
+  auto* system = cmd->add_option("--system", in.system,
+                                 "Instead of --arch: a system of RDAs (configs/systems/*.yaml). Each socket maps its "
+                                 "shard (or its share of the applications) onto its chip; collectives run on the "
+                                 "system's links")
+                     ->type_name("FILE")
+                     ->excludes(arch);
+  cmd->add_option("--devices", in.devices, "With --system: replace its device count")
+      ->check(CLI::Range(1, 4096))
+      ->needs(system)
+      ->type_name("N");
+  cmd->add_option("--tp", in.tp,
+                  "With --system: tensor-parallel degree (Megatron-style column and row splits, an all-reduce after "
+                  "each row-parallel product)")
+      ->check(CLI::Range(1, 4096))
+      ->needs(system);
+  cmd->add_option("--pp", in.pp, "With --system: pipeline stages (contiguous, balanced by FLOPs)")
+      ->check(CLI::Range(1, 4096))
+      ->needs(system);
+  cmd->add_option("--dp", in.dp,
+                  "With --system: data-parallel replicas, each with its share of the batch. With no split given, "
+                  "several applications are spread over the sockets and one runs data parallel on all of them")
+      ->check(CLI::Range(1, 4096))
+      ->needs(system);
+  cmd->add_option("--micro-batches", in.micro_batches, "With --system: micro-batches through the pipeline")
+      ->check(CLI::Range(1, 1 << 20))
+      ->needs(system);
+  cmd->add_option("--set", in.sets,
+                  "Override a fabric key, e.g. --set pcu.lanes=32, or with --system a system key, e.g. "
+                  "--set interconnect.link_bandwidth_gbps=100 (repeatable)")
       ->type_name("KEY=VALUE");
   cmd->add_option("--mode", in.mode, "o1: fuse ops into sections (default); o0: one op per section")
       ->check(CLI::IsMember({"o0", "o1"}))
@@ -27,6 +60,34 @@ void add_map_inputs(CLI::App* cmd, MapInputs& in, const std::string& model_help)
       ->excludes("--tiles-per-app");
   cmd->add_option("--seed", in.seed, "Seed of METIS and of placement's annealing (same seed, same mapping)")
       ->capture_default_str();
+}
+
+int run_system_command(const MapInputs& inputs, bool simulate, const std::string& out, bool json) {
+  SystemRun run;
+  try {
+    run = run_inputs_on_system(inputs, simulate);
+  } catch (const mapper::Infeasible& e) {
+    return report_infeasible(e, arch::Fabric(*load_system(inputs).fabric));
+  }
+  const core::Json report = run.to_json();
+  if (!out.empty()) {
+    const auto dir = prepare_out_dir(out);
+    core::write_json_file(dir / (simulate ? "report.json" : "system.json"), report);
+    core::write_text_file(dir / "trace.json", system_trace(run).dump());
+    const arch::SystemSpec system = load_system(inputs);
+    const arch::Fabric fabric(*system.fabric);
+    for (const auto& segment : run.segments) {
+      const auto folder = dir / segment.name;
+      std::filesystem::create_directories(folder);
+      core::write_json_file(folder / "mapping.json", mapper::to_json(segment.mapping));
+      core::write_text_file(folder / "placement.txt", mapper::placement_text(segment.mapping, fabric));
+    }
+    core::log::info("wrote {}, trace.json and {} segments' mapping.json and placement.txt in {}",
+                    simulate ? "report.json" : "system.json", run.segments.size(), dir.string());
+  }
+  if (json) fmt::print("{}", core::to_json_text(report));
+  else fmt::print("{}", system_report_text(run));
+  return 0;
 }
 
 int report_infeasible(const std::exception& infeasible, const arch::Fabric& fabric) {

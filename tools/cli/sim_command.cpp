@@ -30,6 +30,7 @@ struct SimCliOptions {
 bool is_mapping_file(const std::string& path) { return path.size() > 5 && path.substr(path.size() - 5) == ".json"; }
 
 int run_sim(const SimCliOptions& opt) {
+  if (!opt.inputs.system.empty()) return run_system_command(opt.inputs, true, opt.out, opt.json);
   const arch::Fabric fabric = load_fabric(opt.inputs);
   mapper::Mapping mapping;
   const auto& models = opt.inputs.models;

@@ -42,9 +42,34 @@ Deployment load_applications(const MapInputs& in) {
 }  // namespace
 
 arch::Fabric load_fabric(const MapInputs& in) {
+  if (in.arch.empty()) throw core::InputError("give the fabric with --arch FILE (or a system with --system FILE)");
   std::vector<core::Override> overrides;
   for (const auto& text : in.sets) overrides.push_back(core::Override::parse(text));
   return arch::Fabric(arch::Spec::load_file(in.arch, overrides));
+}
+
+arch::SystemSpec load_system(const MapInputs& in) {
+  std::vector<core::Override> overrides;
+  for (const auto& text : in.sets) overrides.push_back(core::Override::parse(text));
+  return arch::SystemSpec::load_file(in.system, overrides, in.devices);
+}
+
+SystemRun run_inputs_on_system(const MapInputs& in, bool simulate) {
+  const arch::SystemSpec system = load_system(in);
+  Deployment deployment = load_applications(in);
+  workloads::Workload workload;
+  workload.apps = std::move(deployment.apps);
+  SystemRunOptions options;
+  options.parallelism = {in.tp, in.pp, in.dp};
+  options.micro_batches = in.micro_batches;
+  options.mode = in.mode;
+  options.seed = in.seed;
+  options.simulate = simulate;
+  if (system.fabric) {
+    options.element_bytes = system.fabric->pcu().precision == arch::Precision::bf16_fp32acc ? 2.0 : 4.0;
+  }
+  return run_on_system(workload, system, options,
+                       in.models.size() == 1 ? batch_rebuilder(in.models.front(), in.params) : Rebatch{});
 }
 
 mapper::Mapping map_inputs(const MapInputs& in, const arch::Fabric& fabric) {

@@ -6,11 +6,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "arch/fabric.h"
+#include "arch/system.h"
 #include "mapper/mapping.h"
+#include "tools/pipeline/system_run.h"
 
 namespace rdasim::tools {
 
@@ -18,7 +21,11 @@ struct MapInputs {
   std::vector<std::string> models;
   std::vector<std::string> params;
   std::string arch;
-  std::vector<std::string> sets;  ///< "key=value" fabric overrides
+  std::string system;             ///< instead of arch: a system of RDAs (configs/systems/*.yaml)
+  std::optional<int> devices;     ///< the system's device count, replaced
+  int tp = 1, pp = 1, dp = 1;     ///< the split over the system's devices (all 1: applications spread)
+  int micro_batches = 1;          ///< through a pipeline
+  std::vector<std::string> sets;  ///< "key=value" overrides of the fabric (or the system)
   std::string mode = "o1";
   int tiles_per_app = 0;
   int rows_per_app = 0;
@@ -27,6 +34,13 @@ struct MapInputs {
 
 /// The fabric of --arch with every --set applied.
 [[nodiscard]] arch::Fabric load_fabric(const MapInputs& inputs);
+
+/// The system of --system with --devices and every --set applied.
+[[nodiscard]] arch::SystemSpec load_system(const MapInputs& inputs);
+
+/// Runs the MODEL arguments on the system of --system (tools/pipeline/system_run.h): mapped and
+/// timed analytically, or simulated segment by segment when `simulate`.
+[[nodiscard]] SystemRun run_inputs_on_system(const MapInputs& inputs, bool simulate);
 
 /// Maps every application of the MODEL arguments onto the fabric (with progress when there
 /// are several). Throws mapper::Infeasible when the fabric cannot hold them.

@@ -1,5 +1,6 @@
 #include "tools/pipeline/models.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -28,6 +29,28 @@ std::map<std::string, std::string, std::less<>> parse_pairs(const std::vector<st
 }
 
 }  // namespace
+
+Rebatch batch_rebuilder(const std::string& model, const std::vector<std::string>& params) {
+  const workloads::WorkloadDef* def = workloads::find(model);
+  if (def == nullptr) return {};
+  const auto decl =
+      std::find_if(def->params.begin(), def->params.end(), [](const auto& p) { return p.name == "batch"; });
+  if (decl == def->params.end()) return {};
+  Rebatch rebatch;
+  rebatch.batch = std::stoll(decl->default_value);
+  for (const auto& p : params) {
+    if (p.rfind("batch=", 0) == 0) rebatch.batch = std::stoll(p.substr(6));
+  }
+  rebatch.build = [model, params](std::int64_t batch) {
+    std::vector<std::string> at_batch;
+    for (const auto& p : params) {
+      if (p.rfind("batch=", 0) != 0) at_batch.push_back(p);
+    }
+    at_batch.push_back(fmt::format("batch={}", batch));
+    return load_model_argument(model, at_batch);
+  };
+  return rebatch;
+}
 
 workloads::Workload load_model_argument(const std::string& model, const std::vector<std::string>& params) {
   // A bare word that is no file is meant as a workload: say which ones there are.

@@ -2,6 +2,9 @@
 // (built with its `-p` parameters) or an ONNX/YAML model file (`-p` binds symbolic dimensions).
 #pragma once
 
+#include <cstdint>
+#include <functional>
+
 #include <string>
 #include <vector>
 
@@ -17,6 +20,16 @@ namespace rdasim::tools {
 /// The one application of a workload; throws core::InputError naming `model` when there are
 /// several.
 [[nodiscard]] graphs::Graph single_graph(workloads::Workload workload, const std::string& model);
+
+/// A model's batch and how to build it again at another (data-parallel replicas, micro-batches).
+struct Rebatch {
+  std::int64_t batch = 0;  ///< 0: not known (a model file: its `batch` dimension, if any, says)
+  std::function<workloads::Workload(std::int64_t batch)> build;
+};
+
+/// For a built-in workload with a `batch` parameter: its batch (`-p batch=N` or the default) and
+/// a builder at another (`-p batch=M`, the other parameters kept); for anything else none.
+[[nodiscard]] Rebatch batch_rebuilder(const std::string& model, const std::vector<std::string>& params);
 
 /// `-p name=N` values (symbolic dimensions such as batch); throws core::InputError naming the
 /// bad one.

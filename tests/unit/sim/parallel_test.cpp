@@ -158,6 +158,7 @@ TEST_CASE("tensor and pipeline parallel reproduce the unsharded outputs", "[grap
 /// Options for data parallel `dp` on the inversion workload built at `batch`: one graph per share.
 graphs::ShardOptions inversion_replicas(std::int64_t batch, int dp) {
   graphs::ShardOptions options;
+  options.batch = batch;
   for (const auto share : graphs::even_split(batch, dp)) {
     options.replicas.push_back(
         with_values(workloads::build("inversion", {{"batch", std::to_string(share)}}).apps.front()));

@@ -1,0 +1,108 @@
+// Models on a system of RDAs (DESIGN.md, "Systems, LLMs and serving"): the graph sharded for
+// the system (graphs/parallel.h) or its applications spread over the sockets, each socket's
+// segments mapped onto its chip and timed (the mapper's analytic time, or the SystemC model in
+// a worker per segment), and the sockets and their links on the system timeline (sim/system),
+// which the GPU side shares.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arch/fabric.h"
+#include "arch/system.h"
+#include "core/json.h"
+#include "graphs/parallel.h"
+#include "mapper/mapping.h"
+#include "sim/gpu/model.h"
+#include "sim/system/timeline.h"
+#include "tools/pipeline/models.h"
+#include "workloads/workload.h"
+
+namespace rdasim::tools {
+
+struct SystemRunOptions {
+  /// tp x pp x dp devices; all 1 (no split given): several applications are spread over the
+  /// sockets, a single one runs data parallel on all of them.
+  graphs::Parallelism parallelism;
+  int micro_batches = 1;
+  std::string mode = "o1";
+  std::uint64_t seed = 1;
+  bool simulate = false;        ///< each segment on the SystemC model (else the analytic time)
+  bool reuse_identical = true;  ///< a segment identical to one already mapped takes its result
+  double element_bytes = 2;     ///< on the links (the fabric's precision)
+};
+
+/// A workload laid out on a system: one application sharded (graphs/parallel.h) and its
+/// schedule, or several spread over the devices. Both sides of a comparison take the same.
+struct SystemWork {
+  std::string workload;
+  std::string layout;  ///< "sharded" or "spread"
+  int devices = 1;     ///< used
+  graphs::Parallelism parallelism;
+  int micro_batches = 1;
+  std::optional<graphs::ShardedGraph> sharded;  ///< of one micro-batch
+  graphs::SystemSchedule plan;
+  std::vector<std::vector<graphs::Graph>> spread;  ///< per device, its applications
+};
+
+/// Lays the workload out: the split given, or with none several applications spread (the
+/// longest first onto the least loaded device) and one data parallel over every device.
+/// `rebatch` gives the workload's batch and rebuilds it at another (data-parallel replicas and
+/// micro-batches of a graph whose batch is baked into its shapes); none: the graph's `batch`
+/// dimension.
+/// Throws core::InputError for a split the graph cannot take or more devices than the system has.
+[[nodiscard]] SystemWork prepare_system_work(const workloads::Workload& workload, const arch::SystemSpec& system,
+                                             const SystemRunOptions& options, const Rebatch& rebatch);
+
+/// One segment as its device ran it.
+struct SegmentRun {
+  int device = 0;
+  std::string name;
+  std::vector<std::string> apps;  ///< the applications it holds (spread applications)
+  mapper::Mapping mapping;
+  double seconds = 0;
+  double flops = 0;
+  double dram_bytes = 0;
+  double energy_j = 0;  ///< simulated runs only
+  bool reused = false;  ///< took the result of an identical segment
+};
+
+struct SystemRun {
+  std::string workload;  ///< the applications' names
+  std::string system;    ///< the system's name
+  std::string device;    ///< the fabric's name
+  int devices = 1;       ///< sockets used
+  graphs::Parallelism parallelism;
+  int micro_batches = 1;
+  std::string layout;  ///< "sharded" or "spread"
+  std::vector<SegmentRun> segments;
+  sim::Timeline timeline;
+  double clock_hz = 0;  ///< an RDA's clock (cycles = seconds x clock); 0 for GPUs
+  double flops = 0;
+  double energy_j = 0;  ///< GPUs: every board; RDAs: simulated segments' energy
+  [[nodiscard]] core::Json to_json() const;
+};
+
+/// Runs a workload's applications on `system` (a system of RDAs), laid out by
+/// prepare_system_work. Throws what it throws, and mapper::Infeasible when a segment does not
+/// fit its chip.
+[[nodiscard]] SystemRun run_on_system(const workloads::Workload& workload, const arch::SystemSpec& system,
+                                      const SystemRunOptions& options, const Rebatch& rebatch = {});
+
+/// The GPU baseline of the same layout on a system of GPUs: each segment (or each GPU's
+/// applications, one after another) timed by the GPU model, link ops on the same timeline.
+[[nodiscard]] SystemRun estimate_on_gpu_system(const workloads::Workload& workload, const arch::SystemSpec& system,
+                                               const SystemRunOptions& options, const gpu::Options& gpu_options,
+                                               const Rebatch& rebatch);
+
+/// The placement report of every segment, socket by socket, with the collectives and the bytes
+/// each socket's links carried.
+[[nodiscard]] std::string system_report_text(const SystemRun& run);
+
+/// A Chrome trace (Perfetto) with a track per socket: its segments, link ops and waits.
+[[nodiscard]] core::Json system_trace(const SystemRun& run);
+
+}  // namespace rdasim::tools
