@@ -57,6 +57,8 @@ enum class LinkKind : std::uint8_t {
 /// waste of a concatenation); every other question goes to the traits.
 namespace kind {
 inline constexpr std::string_view concat = "Concat";
+inline constexpr std::string_view slice = "Slice";  ///< rewrites that cut a tensor (sim/functional/mapped.h)
+inline constexpr std::string_view add = "Add";      ///< rewrites that sum partial results
 }  // namespace kind
 
 /// How a param input is used; it picks the distribution the functional reference's seeded
@@ -116,6 +118,14 @@ struct GemmView {
   std::int64_t batch = 1, m = 1, n = 1, k = 1;
 };
 
+/// How a split of a matrix op's reduction (the mapper's partial-sum tree) cuts its inputs: per
+/// input slot the axis its share of the reduction lies along (-1: every partial reads it
+/// whole), and the slots only the first partial takes (a bias, added once).
+struct ReductionCut {
+  std::vector<int> axes;
+  std::vector<std::size_t> once;
+};
+
 struct OpTraits {
   Engine engine = Engine::vector;
   /// Combines values across lanes in the PCU's reduction tree, whose depth adds to its fill.
@@ -138,6 +148,9 @@ struct OpTraits {
   bool channels_last = false;
   /// A link op's collective (Engine::link only).
   LinkKind link = LinkKind::none;
+  /// A matrix op whose reduction can be cut into partial products; nullopt from the function
+  /// (or no function) when it cannot (a grouped convolution).
+  std::function<std::optional<ReductionCut>(const OpContext&)> reduction_cut;
 
   /// The use of input slot `slot`.
   [[nodiscard]] ParamUse param_use(std::size_t slot) const {

@@ -59,6 +59,12 @@ std::vector<std::int64_t> scatter_splits(std::int64_t extent, std::size_t ranks,
 
 std::vector<TensorInfo> all_reduce_infer(const OpContext& ctx) {
   rank_devices(ctx);
+  const std::string algorithm = ctx.attrs().get_string("algorithm", "direct");
+  if (algorithm != "direct" && algorithm != "ring") {
+    ctx.fail(fmt::format("algorithm '{}'; expected direct or ring (the order its sum is taken in)", algorithm));
+  }
+  const std::string link = ctx.attrs().get_string("link_dtype", "f32");
+  if (link != "f32" && link != "bf16") ctx.fail(fmt::format("link_dtype '{}'; expected f32 or bf16", link));
   require_same_shapes(ctx);
   return std::vector<TensorInfo>(ctx.num_inputs(), {ctx.in_shape(0), ctx.in_dtype(0)});
 }
@@ -108,13 +114,36 @@ std::vector<TensorInfo> transfer_infer(const OpContext& ctx) {
   return same_as_input(ctx);
 }
 
+/// A value as the links carry it: `link_dtype` bf16 rounds what crosses a link.
+template <class T>
+T on_link(T v, bool bf16) {
+  return bf16 ? static_cast<T>(round_to_bf16(static_cast<float>(v))) : v;
+}
+
+/// Sums in the order the algorithm does. `direct` (and one-shot): each rank adds every rank's
+/// buffer in rank order. `ring`: chunk c starts at rank c + 1 and gathers one rank per hop, the
+/// running sum crossing a link (in `link_dtype`) at every hop, as a ring reduce-scatter does.
 struct AllReduceKernel {
   template <class T>
   static void run(const KernelIO<T>& io) {
-    std::vector<T> sum(io.in(0).data);
-    for (std::size_t r = 1; r < io.num_inputs(); ++r) {
-      const auto& x = io.in(r).data;
-      for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += x[i];
+    const std::size_t n = io.num_inputs();
+    const bool bf16 = io.attrs().get_string("link_dtype", "f32") == "bf16";
+    std::vector<T> sum(io.in(0).size());
+    if (io.attrs().get_string("algorithm", "direct") == "ring" && n > 1) {
+      const auto chunks = ops::even_chunks(sum.size(), n);
+      for (std::size_t c = 0; c < n; ++c) {
+        for (std::size_t i = chunks[c]; i < chunks[c + 1]; ++i) {
+          T acc = io.in((c + 1) % n).data[i];
+          for (std::size_t hop = 2; hop <= n; ++hop) acc = on_link(acc, bf16) + io.in((c + hop) % n).data[i];
+          sum[i] = acc;
+        }
+      }
+    } else {
+      sum = io.in(0).data;
+      for (std::size_t r = 1; r < n; ++r) {
+        const auto& x = io.in(r).data;
+        for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += on_link(x[i], bf16);
+      }
     }
     for (std::size_t r = 0; r < io.num_outputs(); ++r) io.out(r).data = sum;
   }
@@ -202,6 +231,8 @@ double reduce_flops(const OpContext& ctx) { return static_cast<double>(ctx.num_i
 void register_collective_ops(OpRegistry& r) {
   OpDef all_reduce =
       collective("AllReduce", "every rank gets the sum of all ranks' buffers", LinkKind::all_reduce, same_need);
+  all_reduce.attrs.push_back(attr_string("algorithm", "direct"));
+  all_reduce.attrs.push_back(attr_string("link_dtype", "f32"));
   all_reduce.infer = all_reduce_infer;
   all_reduce.flops = reduce_flops;
   all_reduce.kernel = make_kernel<AllReduceKernel>();

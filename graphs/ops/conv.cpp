@@ -624,6 +624,11 @@ void register_conv_ops(OpRegistry& r) {
       },
       window_stream(true));
   conv.traits->channels_last = true;
+  // The input channels of X [N, C, ...] and W [M, C, ...], a group's channels all together.
+  conv.traits->reduction_cut = [](const OpContext& ctx) {
+    if (ctx.attrs().get_int("group", 1) != 1) return std::optional<ReductionCut>();
+    return std::optional<ReductionCut>(ReductionCut{{1, 1, -1}, {2}});
+  };
   r.add(std::move(conv));
 
   OpDef weight_grad;

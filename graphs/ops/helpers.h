@@ -14,6 +14,14 @@ inline double count(const Shape& shape) {
   return n;
 }
 
+/// Boundaries of `size` elements cut into `parts` chunks as evenly as it goes (the first
+/// size % parts one larger): chunk c is [result[c], result[c + 1]).
+inline std::vector<std::size_t> even_chunks(std::size_t size, std::size_t parts) {
+  std::vector<std::size_t> bounds{0};
+  for (std::size_t c = 0; c < parts; ++c) bounds.push_back(bounds.back() + size / parts + (c < size % parts ? 1 : 0));
+  return bounds;
+}
+
 /// Product of dimensions begin .. end-1.
 inline std::int64_t product(const Shape& s, std::size_t begin, std::size_t end) {
   std::int64_t n = 1;

@@ -271,6 +271,10 @@ void register_linalg_ops(OpRegistry& r) {
         return GemmView{static_cast<std::int64_t>(count(s.batch)), s.m, s.n, s.k};
       },
       matmul_need);
+  matmul.traits->reduction_cut = [](const OpContext& ctx) {
+    const auto a = static_cast<int>(ctx.in_shape(0).size()), b = static_cast<int>(ctx.in_shape(1).size());
+    return std::optional<ReductionCut>(ReductionCut{{a - 1, b >= 2 ? b - 2 : 0}, {}});
+  };
   r.add(std::move(matmul));
 
   OpDef gemm;
@@ -317,6 +321,10 @@ void register_linalg_ops(OpRegistry& r) {
         return GemmView{1, out[0], out[1], ctx.attrs().get_int("transA", 0) != 0 ? a[0] : a[1]};
       },
       gemm_need);
+  gemm.traits->reduction_cut = [](const OpContext& ctx) {
+    return std::optional<ReductionCut>(ReductionCut{
+        {ctx.attrs().get_int("transA", 0) != 0 ? 0 : 1, ctx.attrs().get_int("transB", 0) != 0 ? 1 : 0, -1}, {2}});
+  };
   r.add(std::move(gemm));
 
   OpDef spmm;

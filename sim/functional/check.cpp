@@ -176,7 +176,7 @@ CheckReport check(const CheckSubject& subject, const fs::path& data_dir, const C
                         input_names[k], graphs::to_string(graph.tensor(*id).shape)));
       }
     }
-    const Values got = run(graph, inputs, RunOptions{options.precision, options.seed});
+    const Values got = run(graph, inputs, RunOptions{options.precision, options.seed, {}});
     const auto outputs = graph.tensors_with(graphs::Role::output);
     if (output_files.size() != outputs.size()) {
       throw core::InputError(

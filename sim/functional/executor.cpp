@@ -170,7 +170,10 @@ class Runner {
     for (TensorId t : op.outputs) {
       if (t == graphs::k_no_tensor) continue;
       const DType dtype = m_graph.tensor(t).dtype;
-      if (graphs::is_float(dtype) && m_options.precision != Precision::bf16) continue;
+      if (graphs::is_float(dtype) &&
+          (m_options.precision != Precision::bf16 || m_options.fp32_tensors.contains(m_graph.tensor(t).name))) {
+        continue;
+      }
       auto& data = m_buffers[static_cast<std::size_t>(t)]->data;
       if (graphs::is_float(dtype)) {
         for (auto& v : data) v = static_cast<T>(graphs::round_to_bf16(static_cast<float>(v)));
@@ -218,6 +221,15 @@ Array<double> initial_values(const graphs::Graph& graph, TensorId param, std::ui
     if (!graphs::is_float(t.dtype)) v = std::round(v);
   }
   return out;
+}
+
+void fill_params(graphs::Graph& graph, std::uint64_t seed) {
+  for (std::size_t t = 0; t < graph.tensors().size(); ++t) {
+    const auto id = static_cast<TensorId>(t);
+    if (graph.tensor(id).role == Role::param && !graph.tensor(id).values) {
+      graph.tensor(id).values = initial_values(graph, id, seed).data;
+    }
+  }
 }
 
 }  // namespace rdasim::sim::functional

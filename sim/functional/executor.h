@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,8 @@ using Values = std::map<std::string, graphs::Array<double>, std::less<>>;
 struct RunOptions {
   Precision precision = Precision::fp32;
   std::uint64_t seed = 1;  ///< for params that carry no values
+  /// Tensors a bf16 run holds in fp32 (partial sums crossing the network as 32-bit words).
+  std::set<std::string, std::less<>> fp32_tensors;
 };
 
 /// Runs the graph once. `inputs` must hold every input tensor, with its shape; params without
@@ -43,5 +46,9 @@ struct RunOptions {
 /// on every platform.
 [[nodiscard]] graphs::Array<double> initial_values(const graphs::Graph& graph, graphs::TensorId param,
                                                    std::uint64_t seed);
+
+/// Gives every param without values its initial_values, so that graphs derived from this one
+/// (sharded, with params cut and renamed) compute with the same weights.
+void fill_params(graphs::Graph& graph, std::uint64_t seed);
 
 }  // namespace rdasim::sim::functional

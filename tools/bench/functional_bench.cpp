@@ -55,7 +55,7 @@ void reference_matmul(benchmark::State& state, Precision precision) {
   const auto n = state.range(0);
   const graphs::Graph g = one_op("MatMul", {{"a", {n, n}}, {"b", {n, n}}});
   const sim::functional::Values inputs{{"a", filled({n, n})}, {"b", filled({n, n})}};
-  for (auto _ : state) benchmark::DoNotOptimize(sim::functional::run(g, inputs, {precision, 1}));
+  for (auto _ : state) benchmark::DoNotOptimize(sim::functional::run(g, inputs, {precision, 1, {}}));
   set_flops(state, 2.0 * static_cast<double>(n * n * n));
 }
 
@@ -83,7 +83,7 @@ void BM_ReferenceConv3x3Fp32(benchmark::State& state) {
   attrs.values["pads"] = std::vector<std::int64_t>{1, 1, 1, 1};
   const graphs::Graph g = one_op("Conv", {{"x", {1, c, size, size}}, {"w", {c, c, 3, 3}}}, attrs);
   const sim::functional::Values inputs{{"x", filled({1, c, size, size})}, {"w", filled({c, c, 3, 3})}};
-  for (auto _ : state) benchmark::DoNotOptimize(sim::functional::run(g, inputs, {Precision::fp32, 1}));
+  for (auto _ : state) benchmark::DoNotOptimize(sim::functional::run(g, inputs, {Precision::fp32, 1, {}}));
   set_flops(state, 2.0 * static_cast<double>(c * c * 9 * size * size));
 }
 

@@ -3,11 +3,13 @@
 #include <cmath>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "arch/system.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/text.h"
@@ -15,6 +17,7 @@
 #include "graphs/transforms.h"
 #include "sim/functional/check.h"
 #include "tools/cli/commands.h"
+#include "tools/pipeline/mapped_check.h"
 #include "workloads/workload.h"
 
 namespace rdasim::tools {
@@ -26,6 +29,11 @@ namespace functional = sim::functional;
 
 struct CheckCliOptions {
   std::string model;
+  std::string arch;    ///< check the mapping onto this fabric
+  std::string system;  ///< or onto this system of RDAs
+  std::optional<int> devices;
+  int tp = 1, pp = 1, dp = 1;
+  std::string mode = "o1";
   std::string inputs;
   std::string precision = "fp32";
   std::optional<double> tolerance;
@@ -79,7 +87,48 @@ void print_table(const functional::CheckReport& report) {
              outputs, core::plural(report.data_sets.size(), "data set"));
 }
 
+int run_mapped_check(const CheckCliOptions& opt) {
+  const double tolerance = opt.tolerance.value_or(functional::default_tolerance(functional::Precision::bf16));
+  const workloads::Workload workload = load_model_argument(opt.model, opt.params);
+  MappedCheck check;
+  if (!opt.arch.empty()) {
+    MapInputs inputs;
+    inputs.arch = opt.arch;
+    check = check_on_chip(workload, opt.model, load_fabric(inputs), opt.mode, opt.seed, tolerance);
+  } else {
+    SystemRunOptions options;
+    options.parallelism = {opt.tp, opt.pp, opt.dp};
+    options.mode = opt.mode;
+    options.seed = opt.seed;
+    check = check_on_system(workload, opt.model, arch::SystemSpec::load_file(opt.system, {}, opt.devices), options,
+                            batch_rebuilder(opt.model, opt.params), opt.seed, tolerance);
+  }
+  if (opt.json) {
+    fmt::print("{}", core::to_json_text(check.to_json()));
+    return check.passed() ? 0 : 1;
+  }
+  fmt::print("{} through its mapping on {} ({}), {} against fp64, relative tolerance {:g}\n\n", check.model,
+             check.target, check.layout, functional::to_string(check.precision), check.tolerance);
+  fmt::print("{:<32} {:<18} {:>14} {:>14}\n", "output", "shape", "mapped", "unmapped");
+  double unmapped = 0;
+  for (const auto& o : check.outputs) {
+    fmt::print("{:<32} {:<18} {:>14.3e} {:>14.3e}\n", core::printable(o.name, 32), graphs::to_string(o.shape), o.mapped,
+               o.unmapped);
+    unmapped = std::max(unmapped, o.unmapped);
+  }
+  fmt::print(
+      "\n{}: largest error {:.3e} mapped, {:.3e} unmapped in {}; {} op(s) computed as partial products, {} "
+      "all-reduce(s) summed in their algorithm's order{}\n",
+      check.passed() ? "PASS" : "FAIL", check.largest_error(), unmapped, functional::to_string(check.precision),
+      check.split_ops, check.all_reduces,
+      check.unsplit_ops.empty()
+          ? ""
+          : fmt::format("; {} split op(s) run as one chain (no rewrite for their kind)", check.unsplit_ops.size()));
+  return check.passed() ? 0 : 1;
+}
+
 int run_check(const CheckCliOptions& opt) {
+  if (!opt.arch.empty() || !opt.system.empty()) return run_mapped_check(opt);
   functional::CheckOptions options;
   options.precision = *functional::parse_precision(opt.precision);
   if (opt.tolerance && !(std::isfinite(*opt.tolerance) && *opt.tolerance > 0)) {
@@ -154,6 +203,31 @@ void add_check_command(CLI::App& app, Runner& run) {
   check->add_flag("--expand", opt->expand,
                   "Run GRU and LSTM as the primitives they expand into (MatMul, Split, gate activations), "
                   "as the mapper places them");
+  auto* arch = check
+                   ->add_option("--arch", opt->arch,
+                                "Check the model through its mapping onto this fabric: reductions split as the mapper "
+                                "split them, in the fabric's precision, against fp64 (inputs: a workload's generated "
+                                "ones, or the model's test_data_set_0)")
+                   ->type_name("FILE");
+  auto* system = check
+                     ->add_option("--system", opt->system,
+                                  "Check the model through its mapping onto this system of RDAs: sharded as --tp, "
+                                  "--pp, --dp say (or spread), all-reduces summed in their algorithm's order")
+                     ->type_name("FILE")
+                     ->excludes(arch);
+  check->add_option("--devices", opt->devices, "With --system: replace its device count")
+      ->check(CLI::Range(1, 4096))
+      ->needs(system);
+  check->add_option("--tp", opt->tp, "With --system: tensor-parallel degree")
+      ->check(CLI::Range(1, 4096))
+      ->needs(system);
+  check->add_option("--pp", opt->pp, "With --system: pipeline stages")->check(CLI::Range(1, 4096))->needs(system);
+  check->add_option("--dp", opt->dp, "With --system: data-parallel replicas")
+      ->check(CLI::Range(1, 4096))
+      ->needs(system);
+  check->add_option("--mode", opt->mode, "With --arch or --system: the mapper's mode")
+      ->check(CLI::IsMember({"o0", "o1"}))
+      ->capture_default_str();
   check->add_flag("--json", opt->json, "Print the errors as JSON");
   check->footer("Exit status: 0 when every output is within tolerance, 1 when one is not, 2 for bad input.");
   check->callback([&run, opt] { run = [opt] { return run_check(*opt); }; });

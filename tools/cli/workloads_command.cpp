@@ -72,7 +72,7 @@ void write_data_set(const graphs::Graph& app, const std::filesystem::path& dir, 
   }
   if (!opt.expected) return;
   sim::functional::Values values(inputs.begin(), inputs.end());
-  const auto outputs = sim::functional::run(app, values, {sim::functional::Precision::fp64, opt.seed});
+  const auto outputs = sim::functional::run(app, values, {sim::functional::Precision::fp64, opt.seed, {}});
   const auto out_ids = app.tensors_with(graphs::Role::output);
   for (std::size_t k = 0; k < out_ids.size(); ++k) {
     const auto& t = app.tensor(out_ids[k]);

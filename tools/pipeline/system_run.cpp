@@ -271,7 +271,10 @@ SystemRun run_on_system(const workloads::Workload& workload, const arch::SystemS
                                        "runs on `rdasim gpu --system`)",
                                        system.name));
   }
-  const SystemWork work = prepare_system_work(workload, system, options, rebatch);
+  return run_work_on_system(prepare_system_work(workload, system, options, rebatch), system, options);
+}
+
+SystemRun run_work_on_system(const SystemWork& work, const arch::SystemSpec& system, const SystemRunOptions& options) {
   Runner runner(system, options);
   SystemRun run = base_run(work, system);
   run.clock_hz = system.fabric->clock_ghz() * 1e9;

@@ -92,6 +92,10 @@ struct SystemRun {
 [[nodiscard]] SystemRun run_on_system(const workloads::Workload& workload, const arch::SystemSpec& system,
                                       const SystemRunOptions& options, const Rebatch& rebatch = {});
 
+/// run_on_system of a workload laid out already.
+[[nodiscard]] SystemRun run_work_on_system(const SystemWork& work, const arch::SystemSpec& system,
+                                           const SystemRunOptions& options);
+
 /// The GPU baseline of the same layout on a system of GPUs: each segment (or each GPU's
 /// applications, one after another) timed by the GPU model, link ops on the same timeline.
 [[nodiscard]] SystemRun estimate_on_gpu_system(const workloads::Workload& workload, const arch::SystemSpec& system,

@@ -42,12 +42,12 @@ TEST_CASE("bf16 runs round operands to bf16 but accumulate in fp32", "[sim][func
   std::vector<double> a(257, 0x1p-8);
   a[0] = 1.0;
   const Values inputs{{"a", array({1, 257}, a)}, {"b", array({257, 1}, std::vector<double>(257, 1.0))}};
-  CHECK(run(g, inputs, {Precision::bf16, 1}).at("out0").data[0] == 2.0);
+  CHECK(run(g, inputs, {Precision::bf16, 1, {}}).at("out0").data[0] == 2.0);
   // Operands are rounded: 1 + 2^-9 becomes 1 in bf16, so 1.001953125 x 1 gives 1.
   const graphs::Graph mul = test::one_op("Mul", {{"x", {1}}, {"y", {1}}});
   const Values operands{{"x", array({1}, {1.0 + 0x1p-9})}, {"y", array({1}, {1.0})}};
-  CHECK(run(mul, operands, {Precision::bf16, 1}).at("out0").data[0] == 1.0);
-  CHECK(run(mul, operands, {Precision::fp32, 1}).at("out0").data[0] == 1.0 + 0x1p-9);
+  CHECK(run(mul, operands, {Precision::bf16, 1, {}}).at("out0").data[0] == 1.0);
+  CHECK(run(mul, operands, {Precision::fp32, 1, {}}).at("out0").data[0] == 1.0 + 0x1p-9);
 }
 
 TEST_CASE("fp32 and bf16 runs differ from fp64 by what their precision allows", "[sim][functional]") {
@@ -55,9 +55,9 @@ TEST_CASE("fp32 and bf16 runs differ from fp64 by what their precision allows", 
   graphs::Array<double> x({4, 784});
   for (std::size_t i = 0; i < x.size(); ++i) x.data[i] = std::sin(0.37 * static_cast<double>(i));
   const Values inputs{{"x", x}};
-  const auto exact = run(g, inputs, {Precision::fp64, 7}).at("y");
-  const auto fp32 = run(g, inputs, {Precision::fp32, 7}).at("y");
-  const auto bf16 = run(g, inputs, {Precision::bf16, 7}).at("y");
+  const auto exact = run(g, inputs, {Precision::fp64, 7, {}}).at("y");
+  const auto fp32 = run(g, inputs, {Precision::fp32, 7, {}}).at("y");
+  const auto bf16 = run(g, inputs, {Precision::bf16, 7, {}}).at("y");
   REQUIRE(exact.shape == graphs::Shape{4, 10});
   double sum = 0;
   for (std::size_t i = 0; i < 10; ++i) sum += exact.data[i];

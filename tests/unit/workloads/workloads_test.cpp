@@ -92,7 +92,7 @@ TEST_CASE("the inversion network keeps R >= 0 and the sum rule before any traini
   // On generated responses (E = K R + noise), with untrained (seeded) weights.
   const auto g = build("inversion", {{"batch", "4"}});
   const auto inputs = workloads::generate_inputs(g, 7);
-  const auto out = sim::functional::run(g, {inputs.begin(), inputs.end()}, {sim::functional::Precision::fp32, 3});
+  const auto out = sim::functional::run(g, {inputs.begin(), inputs.end()}, {sim::functional::Precision::fp32, 3, {}});
   const auto& r = out.at("R");
   REQUIRE(r.shape == graphs::Shape{4, 2000});
   for (std::int64_t b = 0; b < 4; ++b) {
@@ -206,7 +206,7 @@ TEST_CASE("GP-DCRNN: one DCRNN per part and a combine step that restores sensor 
     }
     inputs.emplace("part" + std::to_string(k), a);
   }
-  const auto out = sim::functional::run(combine, inputs, {sim::functional::Precision::fp64, 1}).at("forecast");
+  const auto out = sim::functional::run(combine, inputs, {sim::functional::Precision::fp64, 1, {}}).at("forecast");
   for (std::size_t i = 0; i < out.size(); ++i) CHECK(out.data[i] == static_cast<double>(i % 400));
 }
 
@@ -232,12 +232,12 @@ TEST_CASE("an ensemble is M differently initialized members and a mean/variance 
   for (std::int64_t m = 0; m < 3; ++m) {
     const auto out =
         sim::functional::run(w.apps[static_cast<std::size_t>(m)], {{"member" + std::to_string(m) + "/E", e}},
-                             {sim::functional::Precision::fp64, 1});
+                             {sim::functional::Precision::fp64, 1, {}});
     for (const auto& [name, value] : out) combine_inputs.emplace(name, value);
     r.push_back(out.at("member" + std::to_string(m) + "/R"));
   }
   CHECK(r[0].data != r[1].data);
-  const auto combined = sim::functional::run(*w.combine, combine_inputs, {sim::functional::Precision::fp64, 1});
+  const auto combined = sim::functional::run(*w.combine, combine_inputs, {sim::functional::Precision::fp64, 1, {}});
   const auto& mean = combined.at("mean/R");
   const auto& variance = combined.at("variance/R");
   for (std::size_t i = 0; i < mean.size(); i += 97) {
