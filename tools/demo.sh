@@ -6,7 +6,8 @@
 # reports in results/demo/, and simulates them on the SystemC model of SN10 (report.json and a
 # Perfetto trace in results/demo/), and last compares SN10 with GPUs on every science workload
 # (results/compare/: compare.csv, compare.md with the reasons, plots, and the command), and runs
-# the example design-space sweep with its Pareto plots (results/sweeps/example/).
+# the example design-space sweep with its Pareto plots (results/sweeps/example/). Systems: an SN10-8
+# against DGX A100/H100 on the science workloads and scaling from 1 to 16 sockets (results/systems/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
@@ -74,6 +75,14 @@ echo "== sn10 against GPUs (A100, H100 modelled; H200 measured where results/gpu
 "$rdasim" compare --arch configs/arch/sn10.yaml --gpu configs/gpu/a100.yaml --gpu configs/gpu/h100.yaml \
   --gpu configs/gpu/h200.yaml --out results/compare
 echo "(compare.md explains each row; speedup.png and breakdown.png in results/compare)"
+
+echo
+echo "== systems: an SN40L node, SN10-8 against DGX A100 and DGX H100, scaling from 1 to 16 sockets"
+"$rdasim" system show configs/systems/sn40l-8.yaml
+"$rdasim" compare --system configs/systems/sn10-8.yaml --gpu-system configs/systems/dgx-a100.yaml \
+  --gpu-system configs/systems/dgx-h100.yaml --out results/systems
+tools/plot/system_scaling.sh "$rdasim" results/systems
+echo "(system-compare.md, scaling.csv and scaling.png in results/systems)"
 
 echo
 echo "== a design-space sweep: 48 points (PCU lanes x PMU capacity x DDR bandwidth x 2 workloads x 2 batches)"
