@@ -523,6 +523,22 @@ ShardedGraph shard(const Graph& graph, const Parallelism& parallelism, const Sha
   return Sharder(graph, parallelism, options).run();
 }
 
+Array<double> part_of(const Array<double>& whole, const BatchPart& part) {
+  if (part.axis < 0) return whole;
+  const auto ax = static_cast<std::size_t>(part.axis);
+  Shape shape = whole.shape;
+  shape[ax] = part.rows;
+  Array<double> out(shape);
+  std::int64_t outer = 1, inner = 1;
+  for (std::size_t d = 0; d < ax; ++d) outer *= whole.shape[d];
+  for (std::size_t d = ax + 1; d < whole.shape.size(); ++d) inner *= whole.shape[d];
+  for (std::int64_t o = 0; o < outer; ++o) {
+    std::copy_n(whole.data.begin() + (o * whole.shape[ax] + part.begin) * inner, part.rows * inner,
+                out.data.begin() + o * part.rows * inner);
+  }
+  return out;
+}
+
 std::vector<int> link_devices(const Graph& graph, OpId id) {
   const Op& op = graph.op(id);
   const LinkKind link = op_traits(graph, id).link;

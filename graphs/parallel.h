@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "graphs/graph.h"
+#include "graphs/kernel.h"
 
 namespace rdasim::graphs {
 
@@ -102,6 +103,9 @@ struct SystemSchedule {
 /// elsewhere become inputs (sources keep their role), tensors they make that are read elsewhere
 /// or are outputs of `graph` become outputs. Verified.
 [[nodiscard]] Graph subgraph(const Graph& graph, const std::vector<OpId>& ops, const std::string& name);
+
+/// The rows of `whole` a BatchPart holds (all of it when the part has no batch axis).
+[[nodiscard]] Array<double> part_of(const Array<double>& whole, const BatchPart& part);
 
 /// Sizes of `extent` cut into `parts` as evenly as it goes (the first extent % parts one larger).
 [[nodiscard]] std::vector<std::int64_t> even_split(std::int64_t extent, int parts);

@@ -1,6 +1,7 @@
 // Shared pieces of reference kernels: broadcasting loops, strides, GEMM through Eigen.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -107,6 +108,23 @@ void gemm(const T* a, bool trans_a, const T* b, bool trans_b, T* c, std::int64_t
   else if (trans_a) cm.noalias() += alpha * (am.transpose() * bm);
   else if (trans_b) cm.noalias() += alpha * (am * bm.transpose());
   else cm.noalias() += alpha * (am * bm);
+}
+
+/// Joins every input of `io` along `axis` into `y`, in input order (Concat; an all-gather's parts).
+template <class T>
+void join_inputs(const KernelIO<T>& io, std::size_t axis, Array<T>& y) {
+  std::int64_t outer = 1, inner = 1;
+  for (std::size_t d = 0; d < axis; ++d) outer *= y.shape[d];
+  for (std::size_t d = axis + 1; d < y.shape.size(); ++d) inner *= y.shape[d];
+  std::int64_t at = 0;
+  for (std::size_t i = 0; i < io.num_inputs(); ++i) {
+    const Array<T>& x = io.in(i);
+    const std::int64_t slab = x.shape[axis] * inner;
+    for (std::int64_t o = 0; o < outer; ++o) {
+      std::copy_n(x.data.begin() + o * slab, slab, y.data.begin() + o * y.shape[axis] * inner + at);
+    }
+    at += slab;
+  }
 }
 
 /// Copies the input to the output unchanged (views: Reshape, Squeeze, Identity, ...).

@@ -287,17 +287,7 @@ struct ConcatKernel {
   template <class T>
   static void run(const KernelIO<T>& io) {
     Array<T>& y = io.out(0);
-    const std::size_t axis = axis_index(io.attrs().get_int("axis", 0), y.shape.size());
-    const std::int64_t outer = product(y.shape, 0, axis), inner = product(y.shape, axis + 1, y.shape.size());
-    std::int64_t at = 0;
-    for (std::size_t i = 0; i < io.num_inputs(); ++i) {
-      const Array<T>& x = io.in(i);
-      const std::int64_t slab = x.shape[axis] * inner;
-      for (std::int64_t o = 0; o < outer; ++o) {
-        std::copy_n(x.data.begin() + o * slab, slab, y.data.begin() + o * y.shape[axis] * inner + at);
-      }
-      at += slab;
-    }
+    join_inputs(io, axis_index(io.attrs().get_int("axis", 0), y.shape.size()), y);
   }
 };
 

@@ -31,8 +31,7 @@ struct CheckCliOptions {
   std::string model;
   std::string arch;    ///< check the mapping onto this fabric
   std::string system;  ///< or onto this system of RDAs
-  std::optional<int> devices;
-  int tp = 1, pp = 1, dp = 1;
+  SystemSplit split;
   std::string mode = "o1";
   std::string inputs;
   std::string precision = "fp32";
@@ -97,11 +96,11 @@ int run_mapped_check(const CheckCliOptions& opt) {
     check = check_on_chip(workload, opt.model, load_fabric(inputs), opt.mode, opt.seed, tolerance);
   } else {
     SystemRunOptions options;
-    options.parallelism = {opt.tp, opt.pp, opt.dp};
+    options.parallelism = opt.split.parallelism;
     options.mode = opt.mode;
     options.seed = opt.seed;
-    check = check_on_system(workload, opt.model, arch::SystemSpec::load_file(opt.system, {}, opt.devices), options,
-                            batch_rebuilder(opt.model, opt.params), opt.seed, tolerance);
+    check = check_on_system(workload, opt.model, arch::SystemSpec::load_file(opt.system, {}, opt.split.devices),
+                            options, batch_rebuilder(opt.model, opt.params), opt.seed, tolerance);
   }
   if (opt.json) {
     fmt::print("{}", core::to_json_text(check.to_json()));
@@ -215,16 +214,7 @@ void add_check_command(CLI::App& app, Runner& run) {
                                   "--pp, --dp say (or spread), all-reduces summed in their algorithm's order")
                      ->type_name("FILE")
                      ->excludes(arch);
-  check->add_option("--devices", opt->devices, "With --system: replace its device count")
-      ->check(CLI::Range(1, 4096))
-      ->needs(system);
-  check->add_option("--tp", opt->tp, "With --system: tensor-parallel degree")
-      ->check(CLI::Range(1, 4096))
-      ->needs(system);
-  check->add_option("--pp", opt->pp, "With --system: pipeline stages")->check(CLI::Range(1, 4096))->needs(system);
-  check->add_option("--dp", opt->dp, "With --system: data-parallel replicas")
-      ->check(CLI::Range(1, 4096))
-      ->needs(system);
+  add_split_options(check, system, opt->split, false);
   check->add_option("--mode", opt->mode, "With --arch or --system: the mapper's mode")
       ->check(CLI::IsMember({"o0", "o1"}))
       ->capture_default_str();

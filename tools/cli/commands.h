@@ -32,6 +32,11 @@ void add_compare_command(CLI::App& app, Runner& run);
 void add_sweep_command(CLI::App& app, Runner& run);
 void add_system_command(CLI::App& app, Runner& run);
 
+/// Registers --devices, --tp, --pp, --dp (and --micro-batches when `micro_batches`), each needing
+/// `system` (the command's --system option), on `cmd`; `devices_help` says what --devices counts.
+void add_split_options(CLI::App* cmd, CLI::Option* system, SystemSplit& split, bool micro_batches,
+                       const std::string& devices_help = "With --system: replace its device count");
+
 /// Registers the MODEL arguments and the fabric and mapping options of `rdasim map`/`sim` on `cmd`.
 void add_map_inputs(CLI::App* cmd, MapInputs& inputs, const std::string& model_help);
 

@@ -35,8 +35,7 @@ struct CompareCliOptions {
   std::vector<std::string> gpus;
   std::string system;                    ///< instead of arch: a system of RDAs
   std::vector<std::string> gpu_systems;  ///< with system: systems of GPUs
-  std::optional<int> devices;
-  int tp = 1, pp = 1, dp = 1, micro_batches = 1;
+  SystemSplit split;
   bool simulate = true;
   std::vector<std::string> cases;
   std::vector<int> batches;
@@ -88,9 +87,10 @@ std::string command_line(const CompareCliOptions& opt) {
 std::string system_command_line(const CompareCliOptions& opt) {
   std::string cmd = "rdasim compare --system " + opt.system;
   for (const auto& g : opt.gpu_systems) cmd += " --gpu-system " + g;
-  if (opt.devices) cmd += fmt::format(" --devices {}", *opt.devices);
-  if (opt.tp > 1 || opt.pp > 1 || opt.dp > 1) cmd += fmt::format(" --tp {} --pp {} --dp {}", opt.tp, opt.pp, opt.dp);
-  if (opt.micro_batches > 1) cmd += fmt::format(" --micro-batches {}", opt.micro_batches);
+  const auto& p = opt.split.parallelism;
+  if (opt.split.devices) cmd += fmt::format(" --devices {}", *opt.split.devices);
+  if (p.devices() > 1) cmd += fmt::format(" --tp {} --pp {} --dp {}", p.tp, p.pp, p.dp);
+  if (opt.split.micro_batches > 1) cmd += fmt::format(" --micro-batches {}", opt.split.micro_batches);
   if (!opt.cases.empty()) cmd += " --workloads " + join(opt.cases, ",");
   if (!opt.batches.empty()) {
     std::vector<std::string> b;
@@ -104,10 +104,10 @@ std::string system_command_line(const CompareCliOptions& opt) {
 
 int run_system_compare(const CompareCliOptions& opt) {
   if (opt.gpu_systems.empty()) throw core::InputError("--system needs at least one --gpu-system FILE to compare with");
-  const auto rda = arch::SystemSpec::load_file(opt.system, {}, opt.devices);
+  const auto rda = arch::SystemSpec::load_file(opt.system, {}, opt.split.devices);
   std::vector<arch::SystemSpec> gpus;
   for (const auto& file : opt.gpu_systems) {
-    gpus.push_back(arch::SystemSpec::load_file(file, {}, opt.devices));
+    gpus.push_back(arch::SystemSpec::load_file(file, {}, opt.split.devices));
     if (!gpus.back().is_gpu()) {
       throw core::InputError(core::Location(file), fmt::format("--gpu-system: '{}' holds RDAs", gpus.back().name));
     }
@@ -119,8 +119,8 @@ int run_system_compare(const CompareCliOptions& opt) {
   options.precision = opt.precision == "fp32" ? gpu::Precision::fp32 : gpu::Precision::bf16;
   options.seed = opt.seed;
   SystemRunOptions run;
-  run.parallelism = {opt.tp, opt.pp, opt.dp};
-  run.micro_batches = opt.micro_batches;
+  run.parallelism = opt.split.parallelism;
+  run.micro_batches = opt.split.micro_batches;
   run.seed = opt.seed;
   run.simulate = opt.simulate;
   std::vector<SystemCompareRow> rows;
@@ -235,20 +235,7 @@ void add_compare_command(CLI::App& app, Runner& run) {
                   "repeat for several")
       ->type_name("FILE")
       ->needs(system);
-  cmd->add_option("--devices", opt->devices, "With --system: devices of every system")
-      ->check(CLI::Range(1, 4096))
-      ->needs(system)
-      ->type_name("N");
-  cmd->add_option("--tp", opt->tp, "With --system: tensor-parallel degree")->check(CLI::Range(1, 4096))->needs(system);
-  cmd->add_option("--pp", opt->pp, "With --system: pipeline stages")->check(CLI::Range(1, 4096))->needs(system);
-  cmd->add_option("--dp", opt->dp,
-                  "With --system: data-parallel replicas (none given: applications spread, or one "
-                  "data parallel on every device)")
-      ->check(CLI::Range(1, 4096))
-      ->needs(system);
-  cmd->add_option("--micro-batches", opt->micro_batches, "With --system: micro-batches through the pipeline")
-      ->check(CLI::Range(1, 1 << 20))
-      ->needs(system);
+  add_split_options(cmd, system, opt->split, true, "With --system: devices of every system");
   cmd->add_flag("!--analytic", opt->simulate,
                 "With --system: time the RDA segments by the mapper's analytic model instead of simulating them")
       ->needs(system);

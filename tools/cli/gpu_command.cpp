@@ -27,8 +27,7 @@ struct GpuCliOptions {
   std::vector<std::string> params;
   std::string gpu;
   std::string system;
-  std::optional<int> devices;
-  int tp = 1, pp = 1, dp = 1, micro_batches = 1;
+  SystemSplit split;
   std::vector<std::string> sets;
   std::string precision = "bf16";
   bool fuse = false;
@@ -45,10 +44,10 @@ std::string seconds_text(double s) {
 }
 
 int run_gpu_system(const GpuCliOptions& opt, const std::vector<core::Override>& overrides) {
-  const auto system = arch::SystemSpec::load_file(opt.system, overrides, opt.devices);
+  const auto system = arch::SystemSpec::load_file(opt.system, overrides, opt.split.devices);
   SystemRunOptions options;
-  options.parallelism = {opt.tp, opt.pp, opt.dp};
-  options.micro_batches = opt.micro_batches;
+  options.parallelism = opt.split.parallelism;
+  options.micro_batches = opt.split.micro_batches;
   gpu::Options gpu_options;
   gpu_options.precision = opt.precision == "fp32" ? gpu::Precision::fp32 : gpu::Precision::bf16;
   gpu_options.fuse = opt.fuse;
@@ -139,20 +138,7 @@ void add_gpu_command(CLI::App& app, Runner& run) {
                                  "collectives over NVLink/NVSwitch or PCIe")
                      ->type_name("FILE")
                      ->excludes(gpu);
-  cmd->add_option("--devices", opt->devices, "With --system: replace its GPU count")
-      ->check(CLI::Range(1, 4096))
-      ->needs(system)
-      ->type_name("N");
-  cmd->add_option("--tp", opt->tp, "With --system: tensor-parallel degree")->check(CLI::Range(1, 4096))->needs(system);
-  cmd->add_option("--pp", opt->pp, "With --system: pipeline stages")->check(CLI::Range(1, 4096))->needs(system);
-  cmd->add_option("--dp", opt->dp,
-                  "With --system: data-parallel replicas (no split given: applications spread, or one data parallel "
-                  "on every GPU)")
-      ->check(CLI::Range(1, 4096))
-      ->needs(system);
-  cmd->add_option("--micro-batches", opt->micro_batches, "With --system: micro-batches through the pipeline")
-      ->check(CLI::Range(1, 1 << 20))
-      ->needs(system);
+  add_split_options(cmd, system, opt->split, true, "With --system: replace its GPU count");
   cmd->add_option("--set", opt->sets,
                   "Override a GPU spec key, e.g. --set framework.op_us=8, or with --system a system key (repeatable)")
       ->type_name("KEY=VALUE");

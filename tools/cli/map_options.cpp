@@ -23,26 +23,7 @@ void add_map_inputs(CLI::App* cmd, MapInputs& in, const std::string& model_help)
                                  "system's links")
                      ->type_name("FILE")
                      ->excludes(arch);
-  cmd->add_option("--devices", in.devices, "With --system: replace its device count")
-      ->check(CLI::Range(1, 4096))
-      ->needs(system)
-      ->type_name("N");
-  cmd->add_option("--tp", in.tp,
-                  "With --system: tensor-parallel degree (Megatron-style column and row splits, an all-reduce after "
-                  "each row-parallel product)")
-      ->check(CLI::Range(1, 4096))
-      ->needs(system);
-  cmd->add_option("--pp", in.pp, "With --system: pipeline stages (contiguous, balanced by FLOPs)")
-      ->check(CLI::Range(1, 4096))
-      ->needs(system);
-  cmd->add_option("--dp", in.dp,
-                  "With --system: data-parallel replicas, each with its share of the batch. With no split given, "
-                  "several applications are spread over the sockets and one runs data parallel on all of them")
-      ->check(CLI::Range(1, 4096))
-      ->needs(system);
-  cmd->add_option("--micro-batches", in.micro_batches, "With --system: micro-batches through the pipeline")
-      ->check(CLI::Range(1, 1 << 20))
-      ->needs(system);
+  add_split_options(cmd, system, in.split, true);
   cmd->add_option("--set", in.sets,
                   "Override a fabric key, e.g. --set pcu.lanes=32, or with --system a system key, e.g. "
                   "--set interconnect.link_bandwidth_gbps=100 (repeatable)")
@@ -60,6 +41,29 @@ void add_map_inputs(CLI::App* cmd, MapInputs& in, const std::string& model_help)
       ->excludes("--tiles-per-app");
   cmd->add_option("--seed", in.seed, "Seed of METIS and of placement's annealing (same seed, same mapping)")
       ->capture_default_str();
+}
+
+void add_split_options(CLI::App* cmd, CLI::Option* system, SystemSplit& split, bool micro_batches,
+                       const std::string& devices_help) {
+  cmd->add_option("--devices", split.devices, devices_help)->check(CLI::Range(1, 4096))->needs(system)->type_name("N");
+  cmd->add_option("--tp", split.parallelism.tp,
+                  "With --system: tensor-parallel degree (Megatron-style column and row splits, an all-reduce after "
+                  "each row-parallel product)")
+      ->check(CLI::Range(1, 4096))
+      ->needs(system);
+  cmd->add_option("--pp", split.parallelism.pp, "With --system: pipeline stages (contiguous, balanced by FLOPs)")
+      ->check(CLI::Range(1, 4096))
+      ->needs(system);
+  cmd->add_option("--dp", split.parallelism.dp,
+                  "With --system: data-parallel replicas, each with its share of the batch. With no split given, "
+                  "several applications are spread over the devices and one runs data parallel on all of them")
+      ->check(CLI::Range(1, 4096))
+      ->needs(system);
+  if (micro_batches) {
+    cmd->add_option("--micro-batches", split.micro_batches, "With --system: micro-batches through the pipeline")
+        ->check(CLI::Range(1, 1 << 20))
+        ->needs(system);
+  }
 }
 
 int run_system_command(const MapInputs& inputs, bool simulate, const std::string& out, bool json) {

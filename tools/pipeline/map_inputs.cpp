@@ -51,7 +51,7 @@ arch::Fabric load_fabric(const MapInputs& in) {
 arch::SystemSpec load_system(const MapInputs& in) {
   std::vector<core::Override> overrides;
   for (const auto& text : in.sets) overrides.push_back(core::Override::parse(text));
-  return arch::SystemSpec::load_file(in.system, overrides, in.devices);
+  return arch::SystemSpec::load_file(in.system, overrides, in.split.devices);
 }
 
 SystemRun run_inputs_on_system(const MapInputs& in, bool simulate) {
@@ -60,8 +60,8 @@ SystemRun run_inputs_on_system(const MapInputs& in, bool simulate) {
   workloads::Workload workload;
   workload.apps = std::move(deployment.apps);
   SystemRunOptions options;
-  options.parallelism = {in.tp, in.pp, in.dp};
-  options.micro_batches = in.micro_batches;
+  options.parallelism = in.split.parallelism;
+  options.micro_batches = in.split.micro_batches;
   options.mode = in.mode;
   options.seed = in.seed;
   options.simulate = simulate;

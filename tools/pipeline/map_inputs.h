@@ -22,9 +22,7 @@ struct MapInputs {
   std::vector<std::string> params;
   std::string arch;
   std::string system;             ///< instead of arch: a system of RDAs (configs/systems/*.yaml)
-  std::optional<int> devices;     ///< the system's device count, replaced
-  int tp = 1, pp = 1, dp = 1;     ///< the split over the system's devices (all 1: applications spread)
-  int micro_batches = 1;          ///< through a pipeline
+  SystemSplit split;              ///< with system: the device count and the split over it
   std::vector<std::string> sets;  ///< "key=value" overrides of the fabric (or the system)
   std::string mode = "o1";
   int tiles_per_app = 0;

@@ -74,22 +74,6 @@ functional::Values check_inputs(const std::string& model, const graphs::Graph& g
 
 namespace {
 
-/// Rows [begin, begin + rows) of `axis` (the whole array for axis -1).
-Array<double> rows_of(const Array<double>& a, int axis, std::int64_t begin, std::int64_t rows) {
-  if (axis < 0) return a;
-  const auto ax = static_cast<std::size_t>(axis);
-  graphs::Shape shape = a.shape;
-  shape[ax] = rows;
-  Array<double> out(shape);
-  std::int64_t outer = 1, inner = 1;
-  for (std::size_t d = 0; d < ax; ++d) outer *= a.shape[d];
-  for (std::size_t d = ax + 1; d < a.shape.size(); ++d) inner *= a.shape[d];
-  for (std::int64_t o = 0; o < outer; ++o) {
-    std::copy_n(a.data.begin() + (o * a.shape[ax] + begin) * inner, rows * inner, out.data.begin() + o * rows * inner);
-  }
-  return out;
-}
-
 double error_of(const Array<double>& got, const Array<double>& expected) {
   return functional::compare(got, expected, 1.0).max_rel;
 }
@@ -123,8 +107,7 @@ void compare_runs(const graphs::Graph& graph, const functional::Values& inputs, 
       row.mapped = error_of(got.at(name), expected);
     } else {
       for (const auto& part : p->second) {
-        row.mapped =
-            std::max(row.mapped, error_of(got.at(part.tensor), rows_of(expected, part.axis, part.begin, part.rows)));
+        row.mapped = std::max(row.mapped, error_of(got.at(part.tensor), graphs::part_of(expected, part)));
       }
     }
     check.outputs.push_back(std::move(row));
@@ -222,8 +205,7 @@ MappedCheck check_on_system(const workloads::Workload& workload, const std::stri
   const auto inputs = check_inputs(model, whole, seed);
   functional::Values sharded_inputs;
   for (const auto& [name, parts] : work.sharded->inputs) {
-    for (const auto& part : parts)
-      sharded_inputs[part.tensor] = rows_of(inputs.at(name), part.axis, part.begin, part.rows);
+    for (const auto& part : parts) sharded_inputs[part.tensor] = graphs::part_of(inputs.at(name), part);
   }
   compare_runs(whole, inputs, functional::as_mapped(sharded, numerics), sharded_inputs, work.sharded->outputs, check);
   return check;

@@ -23,6 +23,13 @@
 
 namespace rdasim::tools {
 
+/// A system's device count and the split over it, as a command line gives them.
+struct SystemSplit {
+  std::optional<int> devices;       ///< replaces the system's count
+  graphs::Parallelism parallelism;  ///< all 1: applications spread, or one data parallel on all
+  int micro_batches = 1;            ///< through a pipeline
+};
+
 struct SystemRunOptions {
   /// tp x pp x dp devices; all 1 (no split given): several applications are spread over the
   /// sockets, a single one runs data parallel on all of them.

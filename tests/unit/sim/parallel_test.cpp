@@ -52,22 +52,6 @@ Values random_inputs(const Graph& g) {
   return values;
 }
 
-/// Rows [begin, begin + rows) of `axis`.
-Array<double> rows_of(const Array<double>& a, int axis, std::int64_t begin, std::int64_t rows) {
-  if (axis < 0) return a;
-  const auto ax = static_cast<std::size_t>(axis);
-  graphs::Shape shape = a.shape;
-  shape[ax] = rows;
-  Array<double> out(shape);
-  std::int64_t outer = 1, inner = 1;
-  for (std::size_t d = 0; d < ax; ++d) outer *= a.shape[d];
-  for (std::size_t d = ax + 1; d < a.shape.size(); ++d) inner *= a.shape[d];
-  for (std::int64_t o = 0; o < outer; ++o) {
-    std::copy_n(a.data.begin() + (o * a.shape[ax] + begin) * inner, rows * inner, out.data.begin() + o * rows * inner);
-  }
-  return out;
-}
-
 /// Largest |sharded - unsharded| / (1 + |unsharded|) over every output part.
 double largest_error(const Graph& g, const Values& inputs, const Parallelism& p, sim::functional::Precision precision,
                      const graphs::ShardOptions& shard_options = {}) {
@@ -75,7 +59,7 @@ double largest_error(const Graph& g, const Values& inputs, const Parallelism& p,
   Values sharded_inputs;
   for (const auto& [name, parts] : sharded.inputs) {
     for (const auto& part : parts) {
-      sharded_inputs[part.tensor] = rows_of(inputs.at(name), part.axis, part.begin, part.rows);
+      sharded_inputs[part.tensor] = graphs::part_of(inputs.at(name), part);
     }
   }
   sim::functional::RunOptions options;
@@ -85,7 +69,7 @@ double largest_error(const Graph& g, const Values& inputs, const Parallelism& p,
   double worst = 0;
   for (const auto& [name, parts] : sharded.outputs) {
     for (const auto& part : parts) {
-      const Array<double> want = rows_of(expected.at(name), part.axis, part.begin, part.rows);
+      const Array<double> want = graphs::part_of(expected.at(name), part);
       const Array<double>& have = got.at(part.tensor);
       REQUIRE(have.shape == want.shape);
       for (std::size_t i = 0; i < want.size(); ++i) {
