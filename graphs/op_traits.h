@@ -146,6 +146,9 @@ struct OpTraits {
   /// rows stream (convolutions, pools); the mapper spreads the layout over element-wise
   /// neighbours.
   bool channels_last = false;
+  /// An optimizer update: the input slot of the gradient it applies (data parallel all-reduces
+  /// what arrives there).
+  std::optional<std::size_t> gradient_input;
   /// A link op's collective (Engine::link only).
   LinkKind link = LinkKind::none;
   /// A matrix op whose reduction can be cut into partial products; nullopt from the function

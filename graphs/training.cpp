@@ -343,4 +343,14 @@ TrainingStep training_step(const Graph& forward, const std::vector<LossTerm>& lo
   return step;
 }
 
+std::set<std::string, std::less<>> gradient_inputs(const Graph& graph) {
+  std::set<std::string, std::less<>> names;
+  for (OpId id = 0; id < static_cast<OpId>(graph.ops().size()); ++id) {
+    if (const auto slot = op_traits(graph, id).gradient_input) {
+      names.insert(graph.tensor(graph.op(id).inputs.at(*slot)).name);
+    }
+  }
+  return names;
+}
+
 }  // namespace rdasim::graphs

@@ -4,6 +4,8 @@
 // and writes "new/<p>" (and "new/<state>"), which the next step reads as p.
 #pragma once
 
+#include <set>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -77,6 +79,10 @@ struct Optimizer {
     return o;
   }
 };
+
+/// The tensors a training step's optimizer updates read as gradients, by name (what data
+/// parallelism all-reduces); none in an inference graph.
+[[nodiscard]] std::set<std::string, std::less<>> gradient_inputs(const Graph& graph);
 
 struct TrainingOptions {
   bool expose_gradients = false;  ///< also make every param's gradient a graph output ("grad/<p>")

@@ -105,6 +105,7 @@ void register_optimizer_ops(OpRegistry& r) {
   momentum.flops = [](const OpContext& ctx) { return 6.0 * count(ctx.in_shape(0)); };
   momentum.kernel = make_kernel<MomentumKernel>();
   momentum.traits = elementwise_traits();
+  momentum.traits->gradient_input = 1;
   r.add(std::move(momentum));
 
   OpDef adam;
@@ -125,6 +126,7 @@ void register_optimizer_ops(OpRegistry& r) {
   adam.flops = [](const OpContext& ctx) { return 15.0 * count(ctx.in_shape(0)); };
   adam.kernel = make_kernel<AdamKernel>();
   adam.traits = elementwise_traits();
+  adam.traits->gradient_input = 1;
   r.add(std::move(adam));
 }
 

@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "graphs/op_registry.h"
+#include "graphs/training.h"
 #include "graphs/verify.h"
 #include "mapper/report.h"
 #include "sim/cycle/simulate.h"
@@ -251,6 +252,7 @@ SystemWork prepare_system_work(const workloads::Workload& workload, const arch::
   const std::int64_t pass_batch = options.micro_batches > 1 ? batch / options.micro_batches : batch;
   const graphs::Graph graph = graph_at(pass_batch);
   graphs::ShardOptions shard_options;
+  if (p.dp > 1) shard_options.gradients = graphs::gradient_inputs(graph);  // a training step's
   if (p.dp > 1 && !graph.dims().contains("batch")) {
     shard_options.batch = pass_batch;
     for (const auto share : graphs::even_split(pass_batch, p.dp)) shard_options.replicas.push_back(graph_at(share));

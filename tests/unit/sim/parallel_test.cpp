@@ -11,9 +11,11 @@
 
 #include "../graphs/graph_test_util.h"
 #include "core/error.h"
+#include "graphs/builder.h"
 #include "graphs/import/model.h"
 #include "graphs/op_registry.h"
 #include "graphs/parallel.h"
+#include "graphs/training.h"
 #include "sim/functional/executor.h"
 #include "tests/test_paths.h"
 #include "workloads/inputs.h"
@@ -26,6 +28,7 @@ using Catch::Matchers::Contains;
 using graphs::Array;
 using graphs::Graph;
 using graphs::Parallelism;
+using sim::functional::RunOptions;
 using sim::functional::Values;
 
 /// The graph with every param and constant given its values, so both runs read the same.
@@ -271,6 +274,71 @@ TEST_CASE("collective shape rules name what does not fit", "[graphs][parallel][c
   CHECK_THROWS_WITH(
       test::one_op("Send", {In{"a", {4}}}, 1, attrs({{"from", std::int64_t{2}}, {"to", std::int64_t{2}}})),
       Contains("expected two distinct devices"));
+}
+
+}  // namespace
+}  // namespace rdasim
+
+namespace rdasim {
+namespace {
+
+/// A two-layer MLP's training step (MSE, Adam) at `batch`, params with values.
+Graph mlp_training_step(int batch) {
+  graphs::GraphBuilder b("mlp");
+  const auto x = b.input("x", {batch, 8});
+  const auto h = b.op("Relu", "relu", {b.op("Gemm", "fc1", {x, b.param("w1", {8, 16}), b.param("b1", {16})})});
+  b.output(b.op("Gemm", "fc2", {h, b.param("w2", {16, 4}), b.param("b2", {4})}));
+  return with_values(graphs::training_step(b.finish(), {graphs::loss_on(graphs::LossKind::mse, "fc2")}, {}).graph);
+}
+
+TEST_CASE("data-parallel training all-reduces the gradients before every replica's update", "[graphs][parallel]") {
+  // 6 samples over 2 and 3 replicas (MSE: a mean over the batch): every replica's new params
+  // equal the unsharded step's.
+  const Graph g = mlp_training_step(6);
+  Values inputs = random_inputs(g);
+  RunOptions exact;
+  exact.precision = sim::functional::Precision::fp64;
+  const Values expected = sim::functional::run(g, inputs, exact);
+  const auto gradients = graphs::gradient_inputs(g);
+  REQUIRE(gradients.size() == 4);
+  for (const int dp : {2, 3}) {
+    INFO("dp " << dp);
+    graphs::ShardOptions options;
+    options.gradients = gradients;
+    options.batch = 6;
+    for (const auto share : graphs::even_split(6, dp))
+      options.replicas.push_back(mlp_training_step(static_cast<int>(share)));
+    const auto sharded = graphs::shard(g, {1, 1, dp}, options);
+    CHECK(count_kind(sharded.graph, "AllReduce") == 4);
+    Values sharded_inputs;
+    for (const auto& [name, parts] : sharded.inputs) {
+      for (const auto& part : parts) sharded_inputs[part.tensor] = graphs::part_of(inputs.at(name), part);
+    }
+    const Values got = sim::functional::run(sharded.graph, sharded_inputs, exact);
+    double worst = 0;
+    int compared = 0;
+    for (const auto& [name, parts] : sharded.outputs) {
+      if (name.rfind("new/", 0) != 0) continue;  // the loss is each replica's own mean
+      for (const auto& part : parts) {
+        const auto& want = expected.at(name).data;
+        const auto& have = got.at(part.tensor).data;
+        REQUIRE(have.size() == want.size());
+        for (std::size_t i = 0; i < want.size(); ++i) {
+          worst = std::max(worst, std::abs(have[i] - want[i]) / (1 + std::abs(want[i])));
+        }
+        ++compared;
+      }
+    }
+    CHECK(compared == 12 * dp);  // 4 params and Adam's two moments of each
+    CHECK(worst <= 1e-12);
+  }
+}
+
+TEST_CASE("a training step shards only data parallel", "[graphs][parallel]") {
+  const Graph g = workloads::build("inversion", {{"batch", "4"}, {"mode", "train"}}).apps.front();
+  graphs::ShardOptions options;
+  options.gradients = graphs::gradient_inputs(g);
+  CHECK_THROWS_WITH(graphs::shard(g, {2, 1, 1}, options), Contains("a training step runs data parallel"));
 }
 
 }  // namespace
