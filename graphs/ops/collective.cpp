@@ -71,17 +71,11 @@ std::vector<TensorInfo> all_reduce_infer(const OpContext& ctx) {
 
 std::vector<TensorInfo> all_gather_infer(const OpContext& ctx) {
   rank_devices(ctx);
-  Shape out = ctx.in_shape(0);
-  const std::size_t axis = ctx.normalize_axis(ctx.attrs().get_int("axis", 0), out.size(), "axis");
-  for (std::size_t i = 1; i < ctx.num_inputs(); ++i) {
-    const Shape& s = ctx.in_shape(i);
-    bool ok = s.size() == out.size();
-    for (std::size_t d = 0; ok && d < s.size(); ++d) ok = d == axis || s[d] == out[d];
-    if (!ok) {
-      ctx.fail(fmt::format("rank {} gives '{}' {}, which does not match rank 0's {} outside axis {}", i,
-                           ctx.input(i).name, to_string(s), to_string(ctx.in_shape(0)), axis));
-    }
-    out[axis] += s[axis];
+  const std::size_t axis = ctx.normalize_axis(ctx.attrs().get_int("axis", 0), ctx.in_shape(0).size(), "axis");
+  const auto [out, bad] = joined_shape(ctx, axis);
+  if (bad) {
+    ctx.fail(fmt::format("rank {} gives '{}' {}, which does not match rank 0's {} outside axis {}", *bad,
+                         ctx.input(*bad).name, to_string(ctx.in_shape(*bad)), to_string(ctx.in_shape(0)), axis));
   }
   return std::vector<TensorInfo>(ctx.num_inputs(), {out, ctx.in_dtype(0)});
 }

@@ -34,6 +34,20 @@ inline std::function<double(const OpContext&)> flops_per_output(double per_eleme
   return [per_element](const OpContext& ctx) { return per_element * count(ctx.output(0).shape); };
 }
 
+/// The shape of the inputs joined along `axis` (Concat, AllGather): input 0's with every input's
+/// extent there added, and the first input whose shape differs outside the axis, if any.
+inline std::pair<Shape, std::optional<std::size_t>> joined_shape(const OpContext& ctx, std::size_t axis) {
+  Shape out = ctx.in_shape(0);
+  for (std::size_t i = 1; i < ctx.num_inputs(); ++i) {
+    const Shape& s = ctx.in_shape(i);
+    bool ok = s.size() == out.size();
+    for (std::size_t d = 0; ok && d < s.size(); ++d) ok = d == axis || s[d] == out[d];
+    if (!ok) return {out, i};
+    out[axis] += s[axis];
+  }
+  return {out, std::nullopt};
+}
+
 /// Output 0 has the shape and type of input 0.
 inline std::vector<TensorInfo> same_as_input(const OpContext& ctx) { return {{ctx.in_shape(0), ctx.in_dtype(0)}}; }
 

@@ -110,18 +110,21 @@ int print_schema_keys(const core::Schema& schema, const std::string& format) {
   return 0;
 }
 
+void add_keys_command(CLI::App* parent, Runner& run, const core::Schema& schema, const std::string& what,
+                      const std::string& readme) {
+  auto format = std::make_shared<std::string>("text");
+  auto* keys = parent->add_subcommand(
+      "keys", fmt::format("List every key of the {} format: type, unit, allowed range, default, meaning", what));
+  keys->add_option("--format", *format, fmt::format("text, json or markdown ({} is the markdown)", readme))
+      ->check(CLI::IsMember({"text", "json", "markdown"}));
+  keys->callback([&run, &schema, format] { run = [&schema, format] { return print_schema_keys(schema, *format); }; });
+}
+
 void add_arch_command(CLI::App& app, Runner& run) {
   auto* arch_cmd = app.add_subcommand("arch", "Fabric descriptions: validate, summarize, document");
   arch_cmd->require_subcommand(1);
 
-  auto format = std::make_shared<std::string>("text");
-  auto* keys = arch_cmd->add_subcommand(
-      "keys", "List every key of the fabric format: type, unit, allowed range, default, meaning");
-  keys->add_option("--format", *format,
-                   "text, json or markdown (configs/arch/README.md is the "
-                   "markdown)")
-      ->check(CLI::IsMember({"text", "json", "markdown"}));
-  keys->callback([&run, format] { run = [format] { return print_schema_keys(arch::Spec::schema(), *format); }; });
+  add_keys_command(arch_cmd, run, arch::Spec::schema(), "fabric", "configs/arch/README.md");
 
   auto opt = std::make_shared<ShowOptions>();
   auto* show = arch_cmd->add_subcommand(

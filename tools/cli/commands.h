@@ -49,6 +49,11 @@ int run_system_command(const MapInputs& inputs, bool simulate, const std::string
 /// Prints why the mapping is infeasible, one reason per line; the exit status to return (1).
 int report_infeasible(const std::exception& infeasible, const arch::Fabric& fabric);
 
+/// Adds `parent keys [--format text|json|markdown]`, which prints every key of `schema` (the
+/// `what` format, documented in `readme`).
+void add_keys_command(CLI::App* parent, Runner& run, const core::Schema& schema, const std::string& what,
+                      const std::string& readme);
+
 /// Prints every key of a configuration format (`rdasim arch keys`, `rdasim system keys`) as
 /// "text", "json" or "markdown"; returns the exit status (0).
 int print_schema_keys(const core::Schema& schema, const std::string& format);

@@ -140,12 +140,7 @@ void add_system_command(CLI::App& app, Runner& run) {
                                  "summarize, document");
   cmd->require_subcommand(1);
 
-  auto format = std::make_shared<std::string>("text");
-  auto* keys =
-      cmd->add_subcommand("keys", "List every key of the system format: type, unit, allowed range, default, meaning");
-  keys->add_option("--format", *format, "text, json or markdown (configs/systems/README.md is the markdown)")
-      ->check(CLI::IsMember({"text", "json", "markdown"}));
-  keys->callback([&run, format] { run = [format] { return print_schema_keys(arch::SystemSpec::schema(), *format); }; });
+  add_keys_command(cmd, run, arch::SystemSpec::schema(), "system", "configs/systems/README.md");
 
   auto opt = std::make_shared<SystemShowOptions>();
   auto* show = cmd->add_subcommand(
