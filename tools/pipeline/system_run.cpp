@@ -17,6 +17,7 @@
 #include "graphs/verify.h"
 #include "mapper/report.h"
 #include "sim/cycle/simulate.h"
+#include "sim/gpu/system.h"
 #include "tools/pipeline/map_inputs.h"
 
 namespace rdasim::tools {
@@ -299,6 +300,24 @@ SystemRun estimate_on_gpu_system(const workloads::Workload& workload, const arch
   }
   const SystemWork work = prepare_system_work(workload, system, options, rebatch);
   SystemRun run = base_run(work, system);
+  if (work.layout == "sharded") {
+    // The GPU model's own system estimate: segments, collectives after the host's launch, energy.
+    const gpu::SystemEstimate e = gpu::estimate_system(work.sharded->graph, system, gpu_options, work.micro_batches);
+    for (std::size_t s = 0; s < work.plan.segments.size(); ++s) {
+      SegmentRun seg;
+      seg.device = work.plan.segments[s].device;
+      seg.name = fmt::format("socket{}/segment{}", seg.device, s);
+      seg.apps = {fmt::format("{}/{}", work.workload, seg.name)};
+      seg.seconds = e.segments[s].seconds;
+      seg.flops = e.segments[s].flops;
+      seg.dram_bytes = e.segments[s].bytes;
+      run.segments.push_back(std::move(seg));
+    }
+    run.timeline = e.timeline;
+    run.flops = e.flops;
+    run.energy_j = e.energy_j;
+    return run;
+  }
   std::vector<double> segment_s;
   for_each_segment(work, [&](int device, const std::string& name, std::vector<graphs::Graph> apps) {
     SegmentRun seg;
@@ -314,8 +333,7 @@ SystemRun estimate_on_gpu_system(const workloads::Workload& workload, const arch
     run.segments.push_back(std::move(seg));
     segment_s.push_back(run.segments.back().seconds);
   });
-  finish(run, work, segment_s, system, gpu_options.precision == gpu::Precision::bf16 ? 2.0 : 4.0,
-         system.gpu->framework.op_us * 1e-6);
+  finish(run, work, segment_s, system, 0.0, 0.0);  // spread: no link ops
   for (const auto& d : run.timeline.devices) {
     run.energy_j += system.gpu->energy_j(run.timeline.seconds, d.busy_s + d.link_s);
   }
