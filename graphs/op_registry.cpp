@@ -98,6 +98,7 @@ const OpRegistry& OpRegistry::instance() {
     register_recurrent_ops(r);
     register_optimizer_ops(r);
     register_collective_ops(r);
+    register_transformer_ops(r);
     return r;
   }();
   return registry;
@@ -155,14 +156,20 @@ Cost op_cost(const Graph& graph, OpId id) {
   Cost cost;
   cost.flops = def->flops(ctx);
   if (def->is_view) return cost;
-  for (TensorId t : op.inputs) {
-    if (t == k_no_tensor) continue;
+  const auto in_place = def->traits->updates_in_place;
+  for (std::size_t slot = 0; slot < op.inputs.size(); ++slot) {
+    const TensorId t = op.inputs[slot];
+    if (t == k_no_tensor || slot == in_place) continue;
     const Tensor& in = graph.tensor(t);
     const auto bytes = static_cast<double>(in.bytes());
     cost.bytes_read += bytes;
     if (is_stored(in.role)) cost.param_bytes += bytes;
   }
   for (TensorId t : op.outputs) cost.bytes_written += static_cast<double>(graph.tensor(t).bytes());
+  if (in_place) {  // only the rewritten elements move
+    cost.bytes_written -= static_cast<double>(graph.tensor(op.outputs[0]).bytes());
+    cost.bytes_written += static_cast<double>(graph.tensor(op.inputs.at(*in_place + 1)).bytes());
+  }
   return cost;
 }
 

@@ -141,6 +141,7 @@ void register_norm_reduce_ops(OpRegistry& registry);
 void register_recurrent_ops(OpRegistry& registry);
 void register_optimizer_ops(OpRegistry& registry);
 void register_collective_ops(OpRegistry& registry);
+void register_transformer_ops(OpRegistry& registry);
 
 /// Numpy-style broadcast of two shapes; nullopt when they are incompatible.
 [[nodiscard]] std::optional<Shape> broadcast_shapes(const Shape& a, const Shape& b);

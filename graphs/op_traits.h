@@ -151,6 +151,11 @@ struct OpTraits {
   std::optional<std::size_t> gradient_input;
   /// A link op's collective (Engine::link only).
   LinkKind link = LinkKind::none;
+  /// Output 0 is input `updates_in_place` with the elements of the next input written into it
+  /// (the KV-cache write): the op reads none of that input and writes only the next input's
+  /// elements; the tensor stays where it lives (off-chip, for a cache), and the output's readers
+  /// read it from there.
+  std::optional<std::size_t> updates_in_place;
   /// A matrix op whose reduction can be cut into partial products; nullopt from the function
   /// (or no function) when it cannot (a grouped convolution).
   std::function<std::optional<ReductionCut>(const OpContext&)> reduction_cut;

@@ -75,21 +75,6 @@ struct ReduceKernel {
   }
 };
 
-/// The values of an optional per-element operand broadcast to `shape` (LayerNorm's scale).
-template <class T>
-std::vector<T> broadcast_to(const KernelIO<T>& io, std::size_t input, const Shape& shape, T fill) {
-  Array<T> out(shape);
-  if (!io.has_input(input)) {
-    std::fill(out.data.begin(), out.data.end(), fill);
-    return out.data;
-  }
-  const Array<T>& in = io.in(input);
-  for_each_broadcast<1>(shape, {&in.shape}, [&](std::int64_t o, const std::array<std::int64_t, 1>& off) {
-    out.data[to_size(o)] = in.data[to_size(off[0])];
-  });
-  return out.data;
-}
-
 struct LayerNormKernel {
   template <class T>
   static void run(const KernelIO<T>& io) {
