@@ -6,7 +6,10 @@
 namespace rdasim::core {
 
 /// 1: release 0.1.0 and the "one place for each fact" work. 2: token dependencies (what each op
-/// needs of its inputs along the streamed axis).
-inline constexpr int k_model_revision = 2;
+/// needs of its inputs along the streamed axis). 3: weights pass into PCUs one link each (an op's
+/// stage is no faster than its weights' ingress), each PCU's weight slice is its own stream (no
+/// multicast), a streamed op stages its weights over enough PMUs to carry the memory's
+/// bandwidth, an embedding reads its rows and a KV-cache write only its new entries.
+inline constexpr int k_model_revision = 3;
 
 }  // namespace rdasim::core

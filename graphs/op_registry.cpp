@@ -156,21 +156,43 @@ Cost op_cost(const Graph& graph, OpId id) {
   Cost cost;
   cost.flops = def->flops(ctx);
   if (def->is_view) return cost;
-  const auto in_place = def->traits->updates_in_place;
   for (std::size_t slot = 0; slot < op.inputs.size(); ++slot) {
     const TensorId t = op.inputs[slot];
-    if (t == k_no_tensor || slot == in_place) continue;
+    if (t == k_no_tensor) continue;
     const Tensor& in = graph.tensor(t);
-    const auto bytes = static_cast<double>(in.bytes());
+    const double bytes = elements_read(graph, id, slot) * static_cast<double>(byte_size(in.dtype));
     cost.bytes_read += bytes;
     if (is_stored(in.role)) cost.param_bytes += bytes;
   }
-  for (TensorId t : op.outputs) cost.bytes_written += static_cast<double>(graph.tensor(t).bytes());
-  if (in_place) {  // only the rewritten elements move
-    cost.bytes_written -= static_cast<double>(graph.tensor(op.outputs[0]).bytes());
-    cost.bytes_written += static_cast<double>(graph.tensor(op.inputs.at(*in_place + 1)).bytes());
+  for (std::size_t k = 0; k < op.outputs.size(); ++k) {
+    const Tensor& out = graph.tensor(op.outputs[k]);
+    cost.bytes_written += elements_written(graph, id, k) * static_cast<double>(byte_size(out.dtype));
   }
   return cost;
+}
+
+double elements_read(const Graph& graph, OpId id, std::size_t slot) {
+  const Op& op = graph.op(id);
+  const OpTraits& traits = op_traits(graph, id);
+  const Tensor& in = graph.tensor(op.inputs.at(slot));
+  if (traits.updates_in_place == slot) return 0;
+  if (traits.indexed_input == slot && is_stored(in.role)) {
+    return static_cast<double>(graph.tensor(op.outputs.at(0)).elements());
+  }
+  return static_cast<double>(in.elements());
+}
+
+double elements_written(const Graph& graph, OpId id, std::size_t k) {
+  const Op& op = graph.op(id);
+  const auto in_place = op_traits(graph, id).updates_in_place;
+  if (k == 0 && in_place) return static_cast<double>(graph.tensor(op.inputs.at(*in_place + 1)).elements());
+  return static_cast<double>(graph.tensor(op.outputs.at(k)).elements());
+}
+
+bool updated_in_place(const Graph& graph, TensorId t) {
+  const OpId producer = graph.tensor(t).producer;
+  return producer >= 0 && op_traits(graph, producer).updates_in_place.has_value() &&
+         graph.op(producer).outputs.front() == t;
 }
 
 }  // namespace rdasim::graphs

@@ -132,6 +132,16 @@ class OpRegistry {
 /// Cost of one op of the graph, from its def and its tensors' shapes.
 [[nodiscard]] Cost op_cost(const Graph& graph, OpId op);
 
+/// Elements op `op` reads of its input `slot` (which must be present): none of a tensor it
+/// updates in place, the selected rows of an indexed table, else all of it. What the mapper
+/// moves and what op_cost counts.
+[[nodiscard]] double elements_read(const Graph& graph, OpId op, std::size_t slot);
+/// Elements op `op` writes of its output `k`: an in-place update's new entries, else all.
+[[nodiscard]] double elements_written(const Graph& graph, OpId op, std::size_t k);
+/// Whether tensor `t` is written in place into a tensor that lives in memory (a KV cache):
+/// its readers read it from there, not from the op that wrote it.
+[[nodiscard]] bool updated_in_place(const Graph& graph, TensorId t);
+
 // Families of ops, each in graphs/ops/<family>.cpp.
 void register_elementwise_ops(OpRegistry& registry);
 void register_linalg_ops(OpRegistry& registry);

@@ -156,6 +156,9 @@ struct OpTraits {
   /// elements; the tensor stays where it lives (off-chip, for a cache), and the output's readers
   /// read it from there.
   std::optional<std::size_t> updates_in_place;
+  /// Reads only the entries its indices select of input `indexed_input` when that input is a
+  /// table held in memory (a param or constant: an embedding): as many elements as its output.
+  std::optional<std::size_t> indexed_input;
   /// A matrix op whose reduction can be cut into partial products; nullopt from the function
   /// (or no function) when it cannot (a grouped convolution).
   std::function<std::optional<ReductionCut>(const OpContext&)> reduction_cut;

@@ -4,6 +4,13 @@
 #include <map>
 #include <set>
 
+#include <fmt/format.h>
+
+#include "core/text.h"
+#include "graphs/op_registry.h"
+#include "mapper/infeasible.h"
+#include "mapper/sections.h"
+
 namespace rdasim::mapper {
 
 namespace {
@@ -12,6 +19,39 @@ namespace {
 bool is_weight(const graphs::Tensor& t) { return graphs::is_stored(t.role); }
 
 }  // namespace
+
+Footprint footprint(const graphs::Graph& g, double bytes_per_element) {
+  Footprint f;
+  for (graphs::TensorId t = 0; t < static_cast<graphs::TensorId>(g.tensors().size()); ++t) {
+    const auto& tensor = g.tensor(t);
+    const double bytes = static_cast<double>(tensor.elements()) * bytes_per_element;
+    if (graphs::is_stored(tensor.role)) f.weights += bytes;
+    else if (tensor.role == graphs::Role::input) f.inputs += bytes;
+    else if (tensor.role == graphs::Role::output && !graphs::updated_in_place(g, t)) f.outputs += bytes;
+  }
+  return f;
+}
+
+void check_capacity(const std::vector<graphs::Graph>& apps, const arch::Spec& spec) {
+  const auto& tier = spec.memory_tiers().at(dram_tier(spec));
+  const double holds = tier.capacity_gib * 1024.0 * 1024.0 * 1024.0;
+  std::vector<std::string> reasons;
+  double needed = 0;
+  for (const auto& g : apps) {
+    const Footprint f = footprint(g, element_bytes(spec));
+    needed += f.total();
+    reasons.push_back(fmt::format("'{}' keeps {} in {}: weights {}, inputs {}, outputs {}", g.name(),
+                                  core::format_bytes(f.total()), tier.name, core::format_bytes(f.weights),
+                                  core::format_bytes(f.inputs), core::format_bytes(f.outputs)));
+  }
+  if (holds <= 0 || needed <= holds) return;
+  throw Infeasible(
+      fmt::format("{} needs {} in {}, which holds {} ({} short); split it over more devices "
+                  "(--system with --tp or --pp)",
+                  apps.size() == 1 ? fmt::format("'{}'", apps[0].name()) : core::plural(apps.size(), "application"),
+                  core::format_bytes(needed), tier.name, core::format_bytes(holds), core::format_bytes(needed - holds)),
+      std::move(reasons));
+}
 
 std::vector<DramStream> dram_streams(const graphs::Graph& g, const std::vector<OpDemand>& demands,
                                      const Section& section, const std::vector<std::vector<int>>& units,
@@ -59,13 +99,21 @@ std::vector<DramStream> dram_streams(const graphs::Graph& g, const std::vector<O
 
   // Reads: every tensor an op of the section takes from outside it, once. Its readers are the
   // units of the ops consuming it, through views.
-  std::set<graphs::TensorId> read;
+  // A cache written in place is read where it lives; an embedding only its rows.
+  std::map<graphs::TensorId, double> read;
   for (const auto& so : section.ops) {
-    for (graphs::TensorId t : g.op(so.op).inputs) {
-      if (t != graphs::k_no_tensor && !inside(g.tensor(t).producer)) read.insert(t);
+    const auto& inputs = g.op(so.op).inputs;
+    for (std::size_t slot = 0; slot < inputs.size(); ++slot) {
+      const graphs::TensorId t = inputs[slot];
+      if (t == graphs::k_no_tensor) continue;
+      if (inside(g.tensor(t).producer) && !graphs::updated_in_place(g, t)) continue;
+      const double elements = graphs::elements_read(g, so.op, slot);
+      if (elements <= 0) continue;
+      auto [it, fresh] = read.emplace(t, elements);
+      if (!fresh) it->second = std::max(it->second, elements);
     }
   }
-  for (graphs::TensorId t : read) {
+  for (const auto& [t, elements] : read) {
     const auto& tensor = g.tensor(t);
     const bool weight = is_weight(tensor);
     std::vector<int> to, whole;  // its readers; those that need it whole
@@ -91,7 +139,7 @@ std::vector<DramStream> dram_streams(const graphs::Graph& g, const std::vector<O
     }
     std::sort(to.begin(), to.end());
     to.erase(std::unique(to.begin(), to.end()), to.end());
-    share(to, static_cast<double>(tensor.elements()) * bytes_per_element, false, preload && !to.empty(), whole);
+    share(to, elements * bytes_per_element, false, preload && !to.empty(), whole);
   }
 
   const auto output_units = [&](std::size_t holder) {
@@ -117,9 +165,11 @@ std::vector<DramStream> dram_streams(const graphs::Graph& g, const std::vector<O
   // Writes: tensors produced here that are outputs or read by a later section, from the output
   // PMUs of the op holding them (views hold their input's).
   for (std::size_t i = 0; i < section.ops.size(); ++i) {
-    for (graphs::TensorId t : g.op(section.ops[i].op).outputs) {
+    const auto& outputs = g.op(section.ops[i].op).outputs;
+    for (std::size_t k = 0; k < outputs.size(); ++k) {
+      const graphs::TensorId t = outputs[k];
       const auto& tensor = g.tensor(t);
-      bool leaves = tensor.role == graphs::Role::output;
+      bool leaves = tensor.role == graphs::Role::output || graphs::updated_in_place(g, t);
       for (graphs::OpId c : tensor.consumers) leaves = leaves || !inside(c);
       if (!leaves) continue;
       std::size_t holder = i;
@@ -129,7 +179,7 @@ std::vector<DramStream> dram_streams(const graphs::Graph& g, const std::vector<O
         holder = index_of.at(g.tensor(inputs[0]).producer);
       }
       share(has_units(holder) ? output_units(holder) : std::vector<int>{},
-            static_cast<double>(tensor.elements()) * bytes_per_element, true, false);
+            graphs::elements_written(g, section.ops[i].op, k) * bytes_per_element, true, false);
     }
   }
   return out;

@@ -6,11 +6,38 @@
 
 #include <vector>
 
+#include "arch/spec.h"
+#include "core/json_fields.h"
 #include "graphs/graph.h"
 #include "mapper/lower.h"
 #include "mapper/sections.h"
 
 namespace rdasim::mapper {
+
+/// What an application keeps in the off-chip tier while it runs (DESIGN.md §Modelling): its
+/// weights (params, constants, optimizer state), its inputs (a KV cache among them) and its
+/// outputs; a cache written in place counts once, as the input it updates. Tensors between
+/// sections come and go and are not counted.
+struct Footprint {
+  double weights = 0;
+  double inputs = 0;
+  double outputs = 0;
+  [[nodiscard]] double total() const { return weights + inputs + outputs; }
+  bool operator==(const Footprint&) const = default;
+
+  static constexpr auto json_fields() {
+    using core::field;
+    using T = Footprint;
+    return std::tuple{field("weights", &T::weights), field("inputs", &T::inputs), field("outputs", &T::outputs)};
+  }
+};
+
+[[nodiscard]] Footprint footprint(const graphs::Graph& graph, double bytes_per_element);
+
+/// Throws Infeasible when the applications' footprints together outgrow the memory tier the
+/// mapper streams from (dram_tier: HBM on a chip that has it; DDR then holds models at rest),
+/// naming the tier, what they need and what it holds, with one reason per application.
+void check_capacity(const std::vector<graphs::Graph>& apps, const arch::Spec& spec);
 
 /// Bytes between DRAM and one unit of a section.
 struct DramStream {

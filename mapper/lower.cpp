@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "graphs/op_registry.h"
+#include "mapper/sections.h"
 
 namespace rdasim::mapper {
 
@@ -51,23 +52,26 @@ std::vector<OpDemand> lower(const graphs::Graph& g, const arch::Spec& spec) {
   const auto lanes = static_cast<std::int64_t>(spec.pcu().lanes);
   const auto stages = static_cast<std::int64_t>(spec.pcu().stages);
   const double pmu_bytes = spec.pmu().capacity_kib * 1024.0;
+  // A PMU sends one link's worth per cycle: the off-chip stream needs this many at once.
+  const double dram_per_cycle = dram_bytes_per_cycle(spec);
+  const int stream_pmus = 2 * static_cast<int>(std::ceil(dram_per_cycle / spec.network().link_bytes_per_cycle));
   std::vector<OpDemand> out;
   for (std::size_t i = 0; i < g.ops().size(); ++i) {
     const graphs::Op& op = g.ops()[i];
     OpDemand d;
     d.op = static_cast<graphs::OpId>(i);
     d.engine = graphs::op_traits(g, d.op).engine;
+    d.stream_pmus = std::max(2, stream_pmus);
     d.flops = graphs::op_cost(g, d.op).flops;
     double in_elements = 0, out_elements = 0, largest_input = 0;
-    for (graphs::TensorId t : op.inputs) {
-      if (t == graphs::k_no_tensor) continue;
-      const auto& tensor = g.tensor(t);
-      const auto n = static_cast<double>(tensor.elements());
+    for (std::size_t slot = 0; slot < op.inputs.size(); ++slot) {
+      if (op.inputs[slot] == graphs::k_no_tensor) continue;
+      const double n = graphs::elements_read(g, d.op, slot);  // an embedding's rows, none of a cache written in place
       largest_input = std::max(largest_input, n);
-      if (graphs::is_stored(tensor.role)) d.weight_bytes += n * bytes_per_element;
+      if (graphs::is_stored(g.tensor(op.inputs[slot]).role)) d.weight_bytes += n * bytes_per_element;
       else in_elements += n;
     }
-    for (graphs::TensorId t : op.outputs) out_elements += static_cast<double>(g.tensor(t).elements());
+    for (std::size_t k = 0; k < op.outputs.size(); ++k) out_elements += graphs::elements_written(g, d.op, k);
     d.output_bytes = out_elements * bytes_per_element;
     const double vectors = std::ceil(out_elements / static_cast<double>(lanes));
     d.output_vectors = vectors;

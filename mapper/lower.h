@@ -31,6 +31,9 @@ struct OpDemand {
   double weight_bytes = 0;               ///< params, constants and optimizer state, in PMUs while its section runs
   double output_bytes = 0;               ///< everything it writes
   int buffer_pmus = 0;                   ///< PMUs for weights and output double buffers
+  /// When its weights do not fit on chip and stream from DRAM: the PMUs they pass through,
+  /// double-buffered tiles on enough PMUs that their links carry the memory tier's bandwidth.
+  int stream_pmus = 2;
 };
 
 /// How an op is spread over `parallel` PCUs: first over its outputs (channels, rows, batch);

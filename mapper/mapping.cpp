@@ -50,6 +50,7 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
   m.arch_hash = spec.hash();
   m.mode = options.mode;
   m.dram_tier = spec.memory_tiers().at(dram_tier(spec)).name;
+  check_capacity(apps, spec);
   for (int a = 0; a < apps_n; ++a) {
     const graphs::Graph& g = apps[static_cast<std::size_t>(a)];
     const arch::Region& r = regions[static_cast<std::size_t>(a)];
@@ -64,6 +65,7 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
     t.end_row = r.end_row;
     t.method = plan.method;
     t.sectioning = plan.candidates;
+    t.memory = footprint(g, element_bytes(spec));
     const RegionIndex region(fabric, r);
     for (std::size_t k = 0; k < plan.sections.size(); ++k) {
       auto& s = plan.sections[k];

@@ -90,6 +90,7 @@ struct Tenant {
   std::vector<SectioningCandidate> sectioning;  ///< the cuts tried; the one kept is named by `method`
   std::string method;
   std::vector<MappedSection> sections;
+  Footprint memory;  ///< what it keeps in the off-chip tier (mapper/dram.h)
   [[nodiscard]] double cycles() const;
   /// Its region on `fabric`; throws core::InputError when the tiles or rows do not exist.
   [[nodiscard]] arch::Region region(const arch::Fabric& fabric) const;
@@ -102,7 +103,8 @@ struct Tenant {
                       core::custom("rows", &Tenant::rows_json, &Tenant::read_rows),
                       field("method", &T::method),
                       field("sectioning", &T::sectioning),
-                      field("sections", &T::sections)};
+                      field("sections", &T::sections),
+                      core::optional_field("memory", &T::memory)};
   }
   /// Its band as [first_row, end_row].
   static core::Json rows_json(const Tenant& t) { return {t.first_row, t.end_row}; }

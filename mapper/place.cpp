@@ -115,13 +115,14 @@ VirtualSection virtual_section(const std::vector<OpDemand>& demands, const Secti
       if (j < writers) vstreams.push_back({pcus[j], outputs[j % outputs.size()], share, groups++, {}});
       else vstreams.push_back({pcus[j], pcus[j % writers], share, groups++, {}});
     }
+    // Each PCU takes its own slice of every weight PMU's tile (its output columns, or its share
+    // of the reduction): different data, so no multicast.
     const double weights = demand.weight_bytes;
     if (!pcus.empty() && pmus.size() > outputs.size() && weights > 0) {
       const std::size_t weight_pmus = pmus.size() - outputs.size();
       for (std::size_t w = outputs.size(); w < pmus.size(); ++w) {
-        const int group = groups++;
         for (int p : pcus) {
-          vstreams.push_back({pmus[w], p, weights / static_cast<double>(weight_pmus * pcus.size()), group, {}});
+          vstreams.push_back({pmus[w], p, weights / static_cast<double>(weight_pmus * pcus.size()), groups++, {}});
         }
       }
     }

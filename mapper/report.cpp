@@ -85,6 +85,11 @@ std::string placement_text(const Mapping& m, const arch::Fabric& fabric) {
     const int pmus = fabric.count(t.region(fabric), arch::UnitKind::pmu);
     text += fmt::format("\ntenant {} on {} ({} PCUs, {} PMUs): {}, {}\n", t.name, describe(t.region(fabric)), pcus,
                         pmus, core::plural(t.sections.size(), "section"), core::format_si(t.cycles() / clock, "s"));
+    text += fmt::format(
+        "  in {}: weights {}, inputs {}, outputs {}; on chip: each section's resident weights and "
+        "buffers (its PMUs below)\n",
+        m.dram_tier, core::format_bytes(t.memory.weights), core::format_bytes(t.memory.inputs),
+        core::format_bytes(t.memory.outputs));
     for (const auto& c : t.sectioning) {
       text += fmt::format("  sectioning {:<12} {:>4} sections, {:>14.0f} cycles, DRAM {}{}\n", c.method, c.sections,
                           c.cycles, core::format_si(c.dram_bytes, "B", 4), c.method == t.method ? "   <- kept" : "");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <queue>
 #include <set>
 
@@ -10,6 +11,7 @@
 #include "core/error.h"
 #include "core/text.h"
 #include "graphs/algorithms.h"
+#include "graphs/op_registry.h"
 #include "mapper/infeasible.h"
 #include "mapper/partition.h"
 
@@ -64,13 +66,22 @@ double dram_bytes_per_cycle(const arch::Spec& spec) {
 
 namespace {
 
-/// PMUs an op needs when placed: its buffers, or two (double-buffered weight tiles plus the
-/// output buffer) when its weights stream from DRAM.
+/// PMUs an op needs when placed: its buffers, or (when its weights stream from DRAM) the PMUs
+/// its weight tiles pass through plus the output buffer.
 int min_pmus(const OpDemand& d, const Budget& budget) {
   if (d.engine == Engine::none) return 0;
   const int memory_engine = d.engine == Engine::memory ? 1 : 0;
   if (d.buffer_pmus <= budget.pmus - memory_engine) return d.buffer_pmus + memory_engine;
-  return 3 + memory_engine;
+  return std::min(d.stream_pmus + 1, std::max(3, budget.pmus - memory_engine)) + memory_engine;
+}
+
+/// Cycles of an op's stage on `parallel` PCUs: its compute, and no less than its weights'
+/// passage from their PMUs into the PCUs, one link each (mapper/place: each pass reads them
+/// once). A decode step's GEMVs use each weight once: the links, not the FUs, set their pace.
+double stage_with_ingress(const OpDemand& d, std::int64_t parallel, double link_bytes) {
+  const double compute = stage_cycles(d, parallel);
+  if (parallel <= 0 || d.weight_bytes <= 0) return compute;
+  return std::max(compute, d.weight_bytes / (static_cast<double>(parallel) * link_bytes));
 }
 
 /// Deals out `pcus` to minimize the slowest stage (stage_cycles), each op at least one PCU: always
@@ -78,7 +89,7 @@ int min_pmus(const OpDemand& d, const Budget& budget) {
 /// more copy sharing its reduction). Stops
 /// once that stage is no slower than `floor_cycles` (the section's off-chip time): more PCUs
 /// would not shorten the section.
-void deal_pcus(Section& s, const std::vector<OpDemand>& demands, int pcus, double floor_cycles) {
+void deal_pcus(Section& s, const std::vector<OpDemand>& demands, int pcus, double floor_cycles, double link_bytes) {
   using Entry = std::pair<double, std::size_t>;  // time per PCU, index into s.ops
   std::priority_queue<Entry> slowest;
   int used = 0;
@@ -87,7 +98,7 @@ void deal_pcus(Section& s, const std::vector<OpDemand>& demands, int pcus, doubl
     if (!uses_pcus(d.engine)) continue;
     s.ops[i].parallel = 1;
     ++used;
-    slowest.emplace(d.cycles, i);
+    slowest.emplace(stage_with_ingress(d, 1, link_bytes), i);
   }
   while (used < pcus && !slowest.empty()) {
     const auto [time, i] = slowest.top();
@@ -99,7 +110,7 @@ void deal_pcus(Section& s, const std::vector<OpDemand>& demands, int pcus, doubl
     if (next == 0 || used + next - op.parallel > pcus) continue;  // no faster split fits: leave it out
     used += next - op.parallel;
     op.parallel = next;
-    slowest.emplace(stage_cycles(d, op.parallel), i);
+    slowest.emplace(stage_with_ingress(d, op.parallel, link_bytes), i);
   }
   s.pcus = used;
 }
@@ -200,7 +211,15 @@ SectionPlan estimate(const graphs::Graph& g, const std::vector<OpDemand>& demand
   const double dram_per_cycle = dram_bytes_per_cycle(spec);
   for (std::size_t k = 0; k < groups.size(); ++k) {
     Section s;
-    std::set<graphs::TensorId> read, written, weights, streamed;
+    // Off-chip bytes per tensor: what its readers read of it (an embedding's rows, all of the
+    // rest), what its writer writes (a cache written in place: the new entries).
+    std::map<graphs::TensorId, double> read, written, weights;
+    std::set<graphs::TensorId> streamed;
+    const auto most = [](std::map<graphs::TensorId, double>& m, graphs::TensorId t, double bytes) {
+      auto [it, fresh] = m.emplace(t, bytes);
+      if (!fresh) it->second = std::max(it->second, bytes);
+      return fresh;
+    };
     for (graphs::OpId id : groups[k]) {
       const auto& d = demands[static_cast<std::size_t>(id)];
       SectionOp so;
@@ -213,42 +232,45 @@ SectionPlan estimate(const graphs::Graph& g, const std::vector<OpDemand>& demand
       s.pmus += so.buffer_pmus;
       s.flops += d.flops;
       const graphs::Op& op = g.op(id);
-      // The section's weights, each tensor once however many of its ops read it (a training
-      // step's forward, backward and update ops share a param).
-      for (graphs::TensorId t : op.inputs) {
-        if (t == graphs::k_no_tensor || !graphs::is_stored(g.tensor(t).role)) continue;
-        const double bytes = static_cast<double>(g.tensor(t).elements()) * bytes_per_element;
-        if (weights.insert(t).second) {
-          s.weight_bytes += bytes;
-          if (g.tensor(t).role == graphs::Role::state) s.state_bytes += bytes;
-        }
-        if (so.weights_streamed && streamed.insert(t).second) s.streamed_weight_bytes += bytes;
-      }
-      // Inputs from outside the section come from DRAM: graph inputs, weights, earlier results.
-      for (graphs::TensorId t : op.inputs) {
+      for (std::size_t slot = 0; slot < op.inputs.size(); ++slot) {
+        const graphs::TensorId t = op.inputs[slot];
         if (t == graphs::k_no_tensor) continue;
         const auto& tensor = g.tensor(t);
-        const bool inside =
-            tensor.producer >= 0 && section_of[static_cast<std::size_t>(tensor.producer)] == static_cast<int>(k);
-        if (!inside) read.insert(t);
+        const double bytes = graphs::elements_read(g, id, slot) * bytes_per_element;
+        // The section's weights, each tensor once however many of its ops read it (a training
+        // step's forward, backward and update ops share a param).
+        if (graphs::is_stored(tensor.role)) {
+          most(weights, t, bytes);
+          if (so.weights_streamed) streamed.insert(t);
+        }
+        // Inputs from outside the section come from DRAM: graph inputs, weights, earlier
+        // results, and a cache written in place, which its readers read where it lives.
+        const bool inside = tensor.producer >= 0 &&
+                            section_of[static_cast<std::size_t>(tensor.producer)] == static_cast<int>(k) &&
+                            !graphs::updated_in_place(g, t);
+        if (!inside && bytes > 0) most(read, t, bytes);
       }
-      for (graphs::TensorId t : op.outputs) {
+      for (std::size_t out = 0; out < op.outputs.size(); ++out) {
+        const graphs::TensorId t = op.outputs[out];
         const auto& tensor = g.tensor(t);
-        bool leaves = tensor.role == graphs::Role::output;
+        bool leaves = tensor.role == graphs::Role::output || graphs::updated_in_place(g, t);
         for (graphs::OpId c : tensor.consumers)
           leaves = leaves || section_of[static_cast<std::size_t>(c)] != static_cast<int>(k);
-        if (leaves) written.insert(t);
+        if (leaves) most(written, t, graphs::elements_written(g, id, out) * bytes_per_element);
       }
     }
-    for (graphs::TensorId t : read)
-      s.dram_read_bytes += static_cast<double>(g.tensor(t).elements()) * bytes_per_element;
-    for (graphs::TensorId t : written)
-      s.dram_write_bytes += static_cast<double>(g.tensor(t).elements()) * bytes_per_element;
+    for (const auto& [t, bytes] : weights) {
+      s.weight_bytes += bytes;
+      if (g.tensor(t).role == graphs::Role::state) s.state_bytes += bytes;
+      if (streamed.contains(t)) s.streamed_weight_bytes += bytes;
+    }
+    for (const auto& [t, bytes] : read) s.dram_read_bytes += bytes;
+    for (const auto& [t, bytes] : written) s.dram_write_bytes += bytes;
     s.memory_cycles = s.dram_bytes() / dram_per_cycle;
     // PCUs go to the slowest stage until it is no slower than the off-chip time, shared out
     // over the passes that barriers put one after another.
     const int depth = stream_section(g, demands, s, channels_last, spec, dram_per_cycle).depth;
-    deal_pcus(s, demands, budget.pcus, s.memory_cycles / (depth + 1));
+    deal_pcus(s, demands, budget.pcus, s.memory_cycles / (depth + 1), spec.network().link_bytes_per_cycle);
     deal_output_pmus(s, demands, budget.pmus);
     auto streaming = stream_section(g, demands, s, channels_last, spec, dram_per_cycle);
     if (hold_whole(s, streaming, spec, budget.pmus))

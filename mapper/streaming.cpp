@@ -110,7 +110,8 @@ SectionStreaming stream_section(const graphs::Graph& g, const std::vector<OpDema
     for (;;) {
       const auto producer = g.tensor(t).producer;
       const auto it = index_of.find(producer);
-      if (producer < 0 || it == index_of.end()) return {std::nullopt, t};
+      // From DRAM: made outside the section, or a cache written in place (read where it lives).
+      if (producer < 0 || it == index_of.end() || graphs::updated_in_place(g, t)) return {std::nullopt, t};
       if (demand(it->second).engine != Engine::none) return {it->second, t};
       const auto& inputs = g.op(producer).inputs;
       if (inputs.empty() || inputs[0] == graphs::k_no_tensor) return {std::nullopt, t};
@@ -139,6 +140,7 @@ SectionStreaming stream_section(const graphs::Graph& g, const std::vector<OpDema
     for (std::size_t slot = 0; slot < op.inputs.size(); ++slot) {
       const graphs::TensorId t = op.inputs[slot];
       if (t == graphs::k_no_tensor || graphs::is_stored(g.tensor(t).role)) continue;  // weights: resident
+      if (graphs::elements_read(g, ops[i].op, slot) <= 0) continue;                   // updated in place, unread
       SectionEdge e;
       e.consumer = i;
       e.tensor = t;

@@ -113,8 +113,8 @@ struct RotaryKernel {
   template <class T>
   static void run(const KernelIO<T>& io) {
     const Array<T>& x = io.in(0);
-    const RotaryLayout l = rotary_layout(x.shape, io.attrs().get_int("num_heads", 0),
-                                         io.attrs().get_int("rotary_embedding_dim", 0));
+    const RotaryLayout l =
+        rotary_layout(x.shape, io.attrs().get_int("num_heads", 0), io.attrs().get_int("rotary_embedding_dim", 0));
     const bool interleaved = io.attrs().get_int("interleaved", 0) != 0;
     const Array<T>& cos = io.in(1);
     const Array<T>& sin = io.in(2);
@@ -180,9 +180,10 @@ void register_rotary(OpRegistry& r) {
     }
     for (std::size_t i = 1; i <= 2; ++i) {
       if (ctx.in_shape(i) != cache) {
-        ctx.fail(fmt::format("'{}' {} must be {}{}", ctx.input(i).name, to_string(ctx.in_shape(i)),
-                             ctx.has_input(3) ? "[positions, rotary_dim / 2] = " : "[batch, sequence, rotary_dim / 2] = ",
-                             to_string(cache)));
+        ctx.fail(
+            fmt::format("'{}' {} must be {}{}", ctx.input(i).name, to_string(ctx.in_shape(i)),
+                        ctx.has_input(3) ? "[positions, rotary_dim / 2] = " : "[batch, sequence, rotary_dim / 2] = ",
+                        to_string(cache)));
       }
     }
     return same_as_input(ctx);
@@ -335,7 +336,8 @@ void register_attention(OpRegistry& r) {
   // operations (scale, max, exp, sum, divide) per pair.
   def.flops = [](const OpContext& ctx) {
     const AttentionDims d = attention_dims(ctx);
-    return static_cast<double>(d.batch * d.q_heads) * d.pairs() * (2.0 * static_cast<double>(d.head + d.value_head) + 5.0);
+    return static_cast<double>(d.batch * d.q_heads) * d.pairs() *
+           (2.0 * static_cast<double>(d.head + d.value_head) + 5.0);
   };
   def.kernel = make_kernel<AttentionKernel>();
   // A fused, flash-style kernel: each (batch, head) a GEMM of S queries against the keys they
@@ -344,7 +346,8 @@ void register_attention(OpRegistry& r) {
       GpuKernel::matmul,
       [](const OpContext& ctx) {
         const AttentionDims d = attention_dims(ctx);
-        const auto n = static_cast<std::int64_t>(std::ceil(d.pairs() / static_cast<double>(std::max<std::int64_t>(d.seq, 1))));
+        const auto n =
+            static_cast<std::int64_t>(std::ceil(d.pairs() / static_cast<double>(std::max<std::int64_t>(d.seq, 1))));
         return GemmView{d.batch * d.q_heads, d.seq, n, d.head + d.value_head};
       },
       attention_need);
@@ -406,8 +409,8 @@ void register_tensor_scatter(OpRegistry& r) {
                            to_string(update), to_string(cache), axis));
     }
     if (ctx.has_input(2) && ctx.in_shape(2) != Shape{cache[0]}) {
-      ctx.fail(fmt::format("write_indices {} must hold one index per batch, [{}]", to_string(ctx.in_shape(2)),
-                           cache[0]));
+      ctx.fail(
+          fmt::format("write_indices {} must hold one index per batch, [{}]", to_string(ctx.in_shape(2)), cache[0]));
     }
     return same_as_input(ctx);
   };
