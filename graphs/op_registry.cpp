@@ -1,6 +1,8 @@
 // The registry, the context shape rules read, and the generic part of op costs.
 #include "graphs/op_registry.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -176,10 +178,16 @@ double elements_read(const Graph& graph, OpId id, std::size_t slot) {
   const OpTraits& traits = op_traits(graph, id);
   const Tensor& in = graph.tensor(op.inputs.at(slot));
   if (traits.updates_in_place == slot) return 0;
-  if (traits.indexed_input == slot && is_stored(in.role)) {
-    return static_cast<double>(graph.tensor(op.outputs.at(0)).elements());
+  const double all = static_cast<double>(in.elements());
+  if (const auto& indexed = traits.indexed_read; indexed && is_stored(in.role) && !in.shape.empty() &&
+                                                 op.attrs.get_int("axis", 0) == 0 &&
+                                                 std::ranges::find(indexed->tables, slot) != indexed->tables.end()) {
+    const std::size_t ix = indexed->index_input;
+    if (ix >= op.inputs.size() || op.inputs[ix] == k_no_tensor) return all;
+    const double rows = static_cast<double>(graph.tensor(op.inputs[ix]).elements());
+    return std::min(all, rows * all / static_cast<double>(in.shape[0]));
   }
-  return static_cast<double>(in.elements());
+  return all;
 }
 
 double elements_written(const Graph& graph, OpId id, std::size_t k) {

@@ -156,9 +156,15 @@ struct OpTraits {
   /// elements; the tensor stays where it lives (off-chip, for a cache), and the output's readers
   /// read it from there.
   std::optional<std::size_t> updates_in_place;
-  /// Reads only the entries its indices select of input `indexed_input` when that input is a
-  /// table held in memory (a param or constant: an embedding): as many elements as its output.
-  std::optional<std::size_t> indexed_input;
+  /// Tables read by index: when input `tables[i]` is held in memory (a param or constant: an
+  /// embedding, RoPE's angle caches), the op reads only the rows that input `index_input`
+  /// selects, one row along axis 0 per index element (every row when that input is omitted or
+  /// the op's `axis` is not 0).
+  struct IndexedRead {
+    std::vector<std::size_t> tables;
+    std::size_t index_input = 0;
+  };
+  std::optional<IndexedRead> indexed_read;
   /// A matrix op whose reduction can be cut into partial products; nullopt from the function
   /// (or no function) when it cannot (a grouped convolution).
   std::function<std::optional<ReductionCut>(const OpContext&)> reduction_cut;

@@ -19,6 +19,19 @@ std::string base_name(const std::string& name) {
 
 std::size_t at(std::int64_t i) { return static_cast<std::size_t>(i); }
 
+/// The number of rows of the table that a Gather (axis 0) consuming `ids` indexes.
+std::int64_t gathered_rows(const graphs::Graph& app, graphs::TensorId ids) {
+  for (graphs::OpId consumer : app.tensor(ids).consumers) {
+    const graphs::Op& op = app.op(consumer);
+    if (op.kind == "Gather" && op.inputs.size() == 2 && op.inputs[1] == ids && op.attrs.get_int("axis", 0) == 0) {
+      return app.tensor(op.inputs[0]).shape.at(0);
+    }
+  }
+  const graphs::Tensor& t = app.tensor(ids);
+  throw core::InputError(core::Location(app.name(), 0, 0, t.name),
+                         fmt::format("token ids '{}' feed no Gather along axis 0, so their range is unknown", t.name));
+}
+
 }  // namespace
 
 std::vector<double> lens_image(std::int64_t size, bool lensed, double einstein_radius, std::uint64_t seed) {
@@ -128,9 +141,18 @@ InputValues generate_inputs(const graphs::Graph& app, std::uint64_t seed) {
           }
         }
       }
+    } else if (kind == "input_ids" && t.dtype == graphs::DType::i64) {
+      // Token ids, uniform over the vocabulary: the rows of the table a consuming Gather reads.
+      const std::int64_t vocab = gathered_rows(app, id);
+      for (auto& v : a.data)
+        v = static_cast<double>(std::min<std::int64_t>(vocab - 1, std::int64_t(rng.uniform() * double(vocab))));
+    } else if (kind == "past_key" || kind == "past_value") {
+      // A KV cache as a trained model fills it: keys and values of unit scale.
+      for (auto& v : a.data) v = rng.normal();
     } else {
       throw core::InputError(core::Location(app.name(), 0, 0, t.name),
-                             fmt::format("no input generator for '{}' {}; generators exist for image, eps, E and x",
+                             fmt::format("no input generator for '{}' {}; generators exist for image, eps, E, x, "
+                                         "input_ids, past_key and past_value",
                                          t.name, graphs::to_string(t.shape)));
     }
     out.emplace(t.name, std::move(a));

@@ -28,7 +28,9 @@ Params::Params(const WorkloadDef& def, const std::map<std::string, std::string, 
           where, fmt::format("workload '{}' has no parameter '{}'{}; it has {}", def.name, core::printable(name),
                              core::did_you_mean(name, names), core::quoted_list(names)));
     }
-    if (decl->real) {
+    if (decl->any_text) {
+      if (value.empty()) throw core::InputError(where, fmt::format("expected {} for '{}'", decl->meaning, name));
+    } else if (decl->real) {
       const double v = value == "paper" ? 1.0 : core::parse_number(value).value_or(-1.0);
       if (!(v > 0)) {
         throw core::InputError(where,
@@ -88,9 +90,10 @@ std::vector<ParamDecl> training_params() {
 
 const std::vector<WorkloadDef>& all() {
   static const std::vector<WorkloadDef> defs = [] {
-    std::vector<WorkloadDef> out{lensing_workload(), inversion_workload(), dcrnn_workload(), gp_dcrnn_workload(),
-                                 ensemble_workload()};
+    std::vector<WorkloadDef> out{lensing_workload(),  inversion_workload(), dcrnn_workload(),
+                                 gp_dcrnn_workload(), ensemble_workload(),  llm_workload()};
     for (auto& def : out) {
+      if (!def.training) continue;
       for (auto& p : training_params()) def.params.push_back(std::move(p));
     }
     return out;
@@ -120,6 +123,7 @@ Workload build(std::string_view name, const std::map<std::string, std::string, s
                                        core::did_you_mean(name, known), core::quoted_list(known)));
   }
   const Params p(*def, params);
+  if (!def->training) return def->build(p);
   if (p.text("mode") != "train") {
     for (const char* training_only : {"optimizer", "lr"}) {
       if (p.given(training_only)) {

@@ -25,7 +25,8 @@ struct ParamDecl {
   std::string default_value;
   std::string meaning;
   std::vector<std::string> choices;
-  bool real = false;  ///< a positive real number (the default may be "paper": the workload's own)
+  bool real = false;      ///< a positive real number (the default may be "paper": the workload's own)
+  bool any_text = false;  ///< any text (a name or a path), checked by the builder
 };
 
 struct WorkloadDef;
@@ -87,7 +88,7 @@ struct WorkloadDef {
 /// The name of an application's k-th output (loss terms name the outputs they score).
 [[nodiscard]] std::string output_name(const graphs::Graph& app, std::size_t k);
 
-/// Parameters every workload takes: mode (infer | train), optimizer and lr (training).
+/// Parameters every workload that trains takes: mode (infer | train), optimizer and lr.
 [[nodiscard]] std::vector<ParamDecl> training_params();
 
 /// Builds a workload by name; with -p mode=train every application becomes one training step
@@ -102,5 +103,6 @@ struct WorkloadDef {
 [[nodiscard]] WorkloadDef dcrnn_workload();
 [[nodiscard]] WorkloadDef gp_dcrnn_workload();
 [[nodiscard]] WorkloadDef ensemble_workload();
+[[nodiscard]] WorkloadDef llm_workload();
 
 }  // namespace rdasim::workloads

@@ -608,7 +608,7 @@ void register_tensor_ops(OpRegistry& r) {
   gather.traits->stream = [](const OpContext& ctx, std::size_t slot, std::size_t out_axis) {
     return gather_need(ctx, slot, out_axis, false);
   };
-  gather.traits->indexed_input = 0;  // an embedding lookup fetches its rows, not the table
+  gather.traits->indexed_read = {{0}, 1};  // an embedding lookup fetches its rows, not the table
   r.add(std::move(gather));
 
   OpDef expand = mover("Expand", "broadcast the input to a constant shape", movement_traits(GpuKernel::none));

@@ -199,6 +199,7 @@ void register_rotary(OpRegistry& r) {
     // X token by token; the angle caches are small and read by position: whole.
     return slot == 0 ? aligned_need(ctx, slot, out_axis) : StreamNeed::whole();
   };
+  def.traits->indexed_read = {{1, 2}, 3};  // a decode step reads its positions' angles only
   r.add(std::move(def));
 }
 

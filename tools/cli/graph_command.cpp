@@ -29,7 +29,7 @@ struct GraphOptions {
 };
 
 void print_table(const graphs::Graph& graph) {
-  fmt::print("{:<24} {:<18} {:<22} {:>10} {:>12} {:>12}\n", "op", "kind", "output", "params", "FLOPs", "bytes");
+  fmt::print("{:<24} {:<21} {:<22} {:>10} {:>12} {:>12}\n", "op", "kind", "output", "params", "FLOPs", "bytes");
   for (graphs::OpId id : graphs::topological_order(graph)) {
     const auto& op = graph.op(id);
     const auto cost = graphs::op_cost(graph, id);
@@ -37,7 +37,7 @@ void print_table(const graphs::Graph& graph) {
     for (auto t : op.inputs) {
       if (t != graphs::k_no_tensor && graph.tensor(t).role == graphs::Role::param) params += graph.tensor(t).elements();
     }
-    fmt::print("{:<24} {:<18} {:<22} {:>10} {:>12} {:>12}\n", core::printable(op.name, 24), op.kind,
+    fmt::print("{:<24} {:<21} {:<22} {:>10} {:>12} {:>12}\n", core::printable(op.name, 24), op.kind,
                graphs::to_string(graph.tensor(op.outputs.at(0)).shape), params, core::format_si(cost.flops, "", 4),
                core::format_si(cost.bytes_read + cost.bytes_written, "B", 4));
   }
