@@ -138,6 +138,8 @@ std::string format_si(double value, std::string_view unit, int digits) {
       scaled *= 1000.0;
       ++small;
     }
+    // Under a thousandth of the smallest prefix: rounding residue of a difference, not a value.
+    if (std::fabs(scaled) < 1e-3) return fmt::format("0 {}", unit);
     return fmt::format("{:.{}g} {}{}", scaled, digits, k_small[small - 1], unit);
   }
   return fmt::format("{:.{}g} {}{}", scaled, digits, k_prefixes[index], unit);

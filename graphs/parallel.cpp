@@ -29,14 +29,30 @@ namespace {
 /// How one tensor of the unsharded graph lies over the tensor-parallel ranks of a stage.
 enum class Layout {
   whole,  ///< every rank holds all of it
-  split,  ///< rank i holds `sizes[i]` of its last axis
+  split,  ///< rank i holds `sizes[i]` of axis `axis`
 };
 
 struct Value {
   Layout layout = Layout::whole;
   std::vector<TensorId> ranks;      ///< per tensor-parallel rank
-  std::vector<std::int64_t> sizes;  ///< split: per rank, along the last axis
+  std::vector<std::int64_t> sizes;  ///< split: per rank, along `axis`
+  std::size_t axis = 0;             ///< split: the last axis, except for attention's heads
+
+  [[nodiscard]] bool split_along(std::size_t a) const { return layout == Layout::split && axis == a; }
 };
+
+/// The query and KV heads of an op that divides its work by attention head (attention, rotary
+/// embedding), 0 for one that does not.
+struct Heads {
+  std::int64_t q = 0, kv = 0;
+};
+
+Heads heads_of(const Op& op) {
+  if (op.kind == "GroupedQueryAttention")
+    return {op.attrs.get_int("q_num_heads", 0), op.attrs.get_int("kv_num_heads", 0)};
+  if (op.kind == "RotaryEmbedding") return {op.attrs.get_int("num_heads", 0), 0};
+  return {};
+}
 
 /// A product with a weight: Y = A B (+ C), B a stored 2-D tensor, A not transposed.
 struct WeightedProduct {
@@ -119,6 +135,20 @@ class Sharder {
     }
     if ((m_p.tp > 1 || m_p.pp > 1) && !m_options.gradients.empty()) {
       fail("tensor and pipeline parallelism shard inference graphs; a training step runs data parallel (--dp)");
+    }
+    // Attention splits by head, and a head is not split: the degree must divide every count.
+    // Attention ops first, so that the message names attention rather than a rotary embedding.
+    for (const bool attention : {true, false}) {
+      for (const Op& op : m_src.ops()) {
+        if ((op.kind == "GroupedQueryAttention") != attention) continue;
+        const Heads heads = heads_of(op);
+        for (const auto& [what, count] : {std::pair{"attention heads", heads.q}, {"KV heads", heads.kv}}) {
+          if (m_p.tp > 1 && count > 0 && count % m_p.tp != 0) {
+            fail(fmt::format("tensor parallel {} does not divide the {} {} of '{}'; attention splits by whole heads",
+                             m_p.tp, count, what, op.name));
+          }
+        }
+      }
     }
   }
 
@@ -236,6 +266,30 @@ class Sharder {
     return id;
   }
 
+  /// Rank `rank`'s part of input `t` cut along `axis` into `sizes` (a KV cache's heads): an
+  /// input of its own, so that each device holds only its part.
+  TensorId input_part(int replica, int stage, TensorId t, std::size_t axis, const std::vector<std::int64_t>& sizes,
+                      int rank) {
+    const Tensor& original = m_replicas[to_size(replica)].tensor(t);
+    const auto key = std::tuple{replica, t, axis, sizes, rank};
+    if (const auto found = m_input_parts.find(key); found != m_input_parts.end()) return found->second;
+    Tensor part = original;
+    part.producer = -1;
+    part.consumers.clear();
+    part.name = m_editor.unique(at_device(original.name, device(replica, stage, rank)));
+    part.shape[axis] = sizes[to_size(rank)];
+    const TensorId id = m_result.graph.add_tensor(std::move(part));
+    m_input_parts.emplace(key, id);
+    const int batch = batch_axis(original);
+    BatchPart record{m_result.graph.tensor(id).name, batch, batch < 0 ? 0 : m_begin[to_size(replica)],
+                     batch < 0 ? 0 : m_share[to_size(replica)]};
+    record.split_axis = static_cast<int>(axis);
+    record.split_begin = std::accumulate(sizes.begin(), sizes.begin() + rank, std::int64_t{0});
+    record.split_size = sizes[to_size(rank)];
+    m_result.inputs[original.name].push_back(record);
+    return id;
+  }
+
   /// The axis a replica's tensor holds its share of the batch along (-1: none).
   [[nodiscard]] int batch_axis(const Tensor& t) const {
     if (m_p.dp == 1) return -1;
@@ -305,12 +359,11 @@ class Sharder {
     if (const auto found = m_gathered.find(key); found != m_gathered.end()) return found->second;
     std::vector<std::int64_t> devices;
     for (int i = 0; i < m_p.tp; ++i) devices.push_back(device(replica, stage, i));
-    const auto rank = static_cast<std::int64_t>(m_result.graph.tensor(v.ranks[0]).shape.size());
     m_editor.place_on(static_cast<int>(devices[0]));
     const std::string name = m_src.tensor(t).name;
     const auto gathered =
         m_editor.op_n("AllGather", at_device("allgather/" + name, static_cast<int>(devices[0])), v.ranks,
-                      v.ranks.size(), make_attrs({{"axis", rank - 1}, {"devices", devices}}));
+                      v.ranks.size(), make_attrs({{"axis", static_cast<std::int64_t>(v.axis)}, {"devices", devices}}));
     Value result{Layout::whole, gathered, {}};
     m_gathered.emplace(key, result);
     return result;
@@ -347,10 +400,10 @@ class Sharder {
     if (m_p.tp > 1) {
       if (const auto w = weighted_product(g, op)) {
         const Value a = value(replica, stage, op.inputs[0]);
-        if (a.layout == Layout::split) return row_parallel(replica, stage, op, *w, a);
-        return column_parallel(replica, stage, op, *w, a);
+        if (a.split_along(g.tensor(op.inputs[0]).shape.size() - 1)) return row_parallel(replica, stage, op, *w, a);
+        return column_parallel(replica, stage, op, *w, whole(replica, stage, op.inputs[0]));
       }
-      if (try_keep_split(replica, stage, g, id)) return;
+      if (try_split_by_head(replica, stage, g, id) || try_keep_split(replica, stage, g, id)) return;
     }
     // Whole inputs, the op as it is on every rank.
     std::vector<std::vector<TensorId>> inputs(to_size(m_p.tp));
@@ -388,7 +441,7 @@ class Sharder {
     const std::int64_t n = b[w.n_axis];
     if (n < m_p.tp) return gather_all(replica, stage, op);  // too narrow to split: whole on every rank
     const auto sizes = even_split(n, m_p.tp);
-    Value out{Layout::split, {}, sizes};
+    Value out{Layout::split, {}, sizes, m_src.tensor(op.outputs[0]).shape.size() - 1};
     for (int i = 0; i < m_p.tp; ++i) {
       std::vector<TensorId> inputs{a.ranks[to_size(i)], param_part(op.inputs[1], w.n_axis, sizes, i)};
       if (w.has_bias) {
@@ -456,7 +509,7 @@ class Sharder {
       std::optional<Value> v;
       if (in.producer >= 0) v = value(replica, stage, op.inputs[slot]);
       if (v && v->layout == Layout::split) {
-        const bool aligned = need.dependency == Dependency::same &&
+        const bool aligned = need.dependency == Dependency::same && v->axis == in.shape.size() - 1 &&
                              need.axis == static_cast<int>(in.shape.size()) - 1 && in.shape.back() == out.back() &&
                              (!sizes || *sizes == v->sizes);
         if (!aligned) return false;
@@ -468,7 +521,7 @@ class Sharder {
       needs.emplace_back(need, v);
     }
     if (!sizes) return false;
-    Value result{Layout::split, {}, *sizes};
+    Value result{Layout::split, {}, *sizes, last};
     for (int i = 0; i < m_p.tp; ++i) {
       std::vector<TensorId> inputs;
       for (std::size_t slot = 0; slot < op.inputs.size(); ++slot) {
@@ -487,11 +540,154 @@ class Sharder {
     return true;
   }
 
+  /// Attention's path, split by head: a reshape that keeps each rank's block of a split
+  /// tensor, the rotary embedding and the KV-cache write on a rank's heads, attention on its
+  /// query heads and their KV heads (graphs/parallel.h). False when the op's inputs are not
+  /// split so, and the op then runs whole.
+  bool try_split_by_head(int replica, int stage, const Graph& g, OpId id) {
+    const Op& op = g.op(id);
+    if (op.inputs.empty() || op.inputs[0] == k_no_tensor) return false;
+    if (op.kind == "Reshape") return reshape_split(replica, stage, g, op);
+    // A graph input's value is not asked for before it is known to be read whole: asking
+    // records it as an input that every rank holds.
+    const bool source_cache = op.kind == "TensorScatter" && g.tensor(op.inputs[0]).producer < 0;
+    const Value x = source_cache ? Value{} : value(replica, stage, op.inputs[0]);
+    if (op.kind == "RotaryEmbedding") {
+      const Shape& shape = g.tensor(op.inputs[0]).shape;
+      if (shape.size() != 3 || !x.split_along(2)) return false;
+      const std::int64_t head = shape[2] / op.attrs.get_int("num_heads", 1);
+      return emit_by_head(replica, stage, op, x, [&](int i, std::vector<TensorId>& inputs, Attrs& attrs) {
+        inputs[0] = x.ranks[to_size(i)];
+        attrs.values["num_heads"] = x.sizes[to_size(i)] / head;
+        return x.sizes;
+      });
+    }
+    if (op.kind == "TensorScatter" && op.inputs.size() >= 2) {
+      // The cache's part on each rank holds that rank's heads: an input of its own, or a cache
+      // already split alike.
+      const Value update = value(replica, stage, op.inputs[1]);
+      const auto cache_rank = static_cast<std::int64_t>(g.tensor(op.inputs[0]).shape.size());
+      const std::int64_t given = op.attrs.get_int("axis", -2);
+      const auto scatter_axis = static_cast<std::size_t>(given < 0 ? given + cache_rank : given);
+      if (update.layout != Layout::split || update.axis == scatter_axis || update.axis == 0) return false;
+      const Tensor& cache = g.tensor(op.inputs[0]);
+      if (cache.producer >= 0 ? !x.split_along(update.axis) || x.sizes != update.sizes : cache.role != Role::input) {
+        return false;
+      }
+      return emit_by_head(replica, stage, op, update, [&](int i, std::vector<TensorId>& inputs, Attrs&) {
+        inputs[0] = cache.producer >= 0 ? x.ranks[to_size(i)]
+                                        : input_part(replica, stage, op.inputs[0], update.axis, update.sizes, i);
+        inputs[1] = update.ranks[to_size(i)];
+        return update.sizes;
+      });
+    }
+    if (op.kind == "GroupedQueryAttention" && op.inputs.size() >= 3) {
+      const Value k = value(replica, stage, op.inputs[1]), v = value(replica, stage, op.inputs[2]);
+      const Heads heads = heads_of(op);
+      if (!x.split_along(2) || !k.split_along(2) || !v.split_along(2)) return false;
+      const std::int64_t qk_head = g.tensor(op.inputs[0]).shape[2] / heads.q;
+      const std::int64_t v_head = g.tensor(op.inputs[2]).shape[2] / heads.kv;
+      for (int i = 0; i < m_p.tp; ++i) {
+        // Rank i's query heads must be those its KV heads serve.
+        if (x.sizes[to_size(i)] * heads.kv != k.sizes[to_size(i)] * heads.q) return false;
+      }
+      std::vector<std::int64_t> out_sizes;
+      for (const std::int64_t size : x.sizes) out_sizes.push_back(size / qk_head * v_head);
+      return emit_by_head(replica, stage, op, x, [&](int i, std::vector<TensorId>& inputs, Attrs& attrs) {
+        inputs[0] = x.ranks[to_size(i)];
+        inputs[1] = k.ranks[to_size(i)];
+        inputs[2] = v.ranks[to_size(i)];
+        attrs.values["q_num_heads"] = x.sizes[to_size(i)] / qk_head;
+        attrs.values["kv_num_heads"] = v.sizes[to_size(i)] / v_head;
+        return out_sizes;
+      });
+    }
+    return false;
+  }
+
+  /// Emits `op` on every rank, its other inputs whole; `adapt(rank, inputs, attrs)` sets the
+  /// split inputs and attributes and returns the output's sizes along `like.axis`.
+  template <typename Adapt>
+  bool emit_by_head(int replica, int stage, const Op& op, const Value& like, Adapt adapt) {
+    Value out{Layout::split, {}, {}, like.axis};
+    for (int i = 0; i < m_p.tp; ++i) {
+      std::vector<TensorId> inputs;
+      for (std::size_t slot = 0; slot < op.inputs.size(); ++slot) {
+        // Placeholders for the slots adapt sets; the rest (positions, angles, indices) whole.
+        const bool set_by_adapt =
+            slot == 0 || (op.kind == "TensorScatter" && slot == 1) || (op.kind == "GroupedQueryAttention" && slot < 3);
+        inputs.push_back(op.inputs[slot] == k_no_tensor || set_by_adapt
+                             ? k_no_tensor
+                             : whole(replica, stage, op.inputs[slot]).ranks[to_size(i)]);
+      }
+      Attrs attrs = op.attrs;
+      out.sizes = adapt(i, inputs, attrs);
+      out.ranks.push_back(emit(op, replica, stage, i, inputs, attrs).front());
+    }
+    m_values[Key{replica, stage, op.outputs[0]}] = out;
+    return true;
+  }
+
+  /// A reshape of a split tensor stays split when each rank's block maps onto a block of one
+  /// output axis: [T, H x D] split by column to [B, S, H, D] split by head, and back.
+  bool reshape_split(int replica, int stage, const Graph& g, const Op& op) {
+    const Value x = value(replica, stage, op.inputs[0]);
+    if (x.layout != Layout::split) return false;
+    const Shape& in = g.tensor(op.inputs[0]).shape;
+    const Shape& out = g.tensor(op.outputs[0]).shape;
+    const auto product = [](const Shape& s, std::size_t from, std::size_t to) {
+      return std::accumulate(s.begin() + static_cast<std::ptrdiff_t>(from), s.begin() + static_cast<std::ptrdiff_t>(to),
+                             std::int64_t{1}, std::multiplies<>());
+    };
+    const std::int64_t outer = product(in, 0, x.axis), inner_in = product(in, x.axis + 1, in.size());
+    std::optional<std::size_t> axis;
+    for (std::size_t b = 0; b < out.size() && !axis; ++b) {
+      if (product(out, 0, b) == outer && out[b] > 1) axis = b;
+    }
+    if (!axis) return false;
+    const std::int64_t inner_out = product(out, *axis + 1, out.size());
+    std::vector<std::int64_t> sizes;
+    for (const std::int64_t size : x.sizes) {
+      if (size * inner_in % inner_out != 0) return false;
+      sizes.push_back(size * inner_in / inner_out);
+    }
+    Value result{Layout::split, {}, sizes, *axis};
+    for (int i = 0; i < m_p.tp; ++i) {
+      Shape part = out;
+      part[*axis] = sizes[to_size(i)];
+      m_editor.place_on(device(replica, stage, i));
+      const TensorId shape = m_editor.ints(at_device(op.name + "_shape", device(replica, stage, i)), part);
+      result.ranks.push_back(emit(op, replica, stage, i, {x.ranks[to_size(i)], shape}, op.attrs).front());
+    }
+    m_values[Key{replica, stage, op.outputs[0]}] = result;
+    return true;
+  }
+
   void mark_outputs() {
     for (const TensorId t : m_src.tensors_with(Role::output)) {
       auto& parts = m_result.outputs[m_src.tensor(t).name];
       for (int r = 0; r < m_p.dp; ++r) {
         const Tensor& tensor = m_replicas[to_size(r)].tensor(t);
+        if (tensor.producer >= 0 && updated_in_place(m_src, t)) {
+          // A cache written in place stays where its parts live: each rank's part an output.
+          const int stage = m_stage[to_size(tensor.producer)];
+          const Value v = value(r, stage, t);
+          if (v.layout == Layout::split) {
+            std::int64_t begin = 0;
+            for (int i = 0; i < m_p.tp; ++i) {
+              m_result.graph.mark_output(v.ranks[to_size(i)]);
+              const int axis = batch_axis(tensor);
+              BatchPart part{m_result.graph.tensor(v.ranks[to_size(i)]).name, axis, axis < 0 ? 0 : m_begin[to_size(r)],
+                             axis < 0 ? 0 : m_share[to_size(r)]};
+              part.split_axis = static_cast<int>(v.axis);
+              part.split_begin = begin;
+              part.split_size = v.sizes[to_size(i)];
+              begin += part.split_size;
+              parts.push_back(part);
+            }
+            continue;
+          }
+        }
         const TensorId id =
             tensor.producer < 0 ? source(r, t) : whole(r, m_stage[to_size(tensor.producer)], t).ranks[0];
         m_result.graph.mark_output(id);
@@ -512,6 +708,7 @@ class Sharder {
   std::vector<std::int64_t> m_share, m_begin;
   std::vector<int> m_stage;
   std::map<std::pair<int, TensorId>, TensorId> m_sources;
+  std::map<std::tuple<int, TensorId, std::size_t, std::vector<std::int64_t>, int>, TensorId> m_input_parts;
   std::map<std::tuple<TensorId, std::size_t, std::vector<std::int64_t>, int>, TensorId> m_parts;
   std::map<Key, Value> m_values, m_gathered;
   std::map<TensorId, std::vector<TensorId>> m_reduced;
@@ -523,20 +720,23 @@ ShardedGraph shard(const Graph& graph, const Parallelism& parallelism, const Sha
   return Sharder(graph, parallelism, options).run();
 }
 
-Array<double> part_of(const Array<double>& whole, const BatchPart& part) {
-  if (part.axis < 0) return whole;
-  const auto ax = static_cast<std::size_t>(part.axis);
+namespace {
+
+/// Entries [begin, begin + size) of `whole` along `axis`.
+Array<double> cut(const Array<double>& whole, std::size_t axis, std::int64_t begin, std::int64_t size) {
   Shape shape = whole.shape;
-  shape[ax] = part.rows;
+  shape[axis] = size;
   Array<double> out(shape);
-  std::int64_t outer = 1, inner = 1;
-  for (std::size_t d = 0; d < ax; ++d) outer *= whole.shape[d];
-  for (std::size_t d = ax + 1; d < whole.shape.size(); ++d) inner *= whole.shape[d];
-  for (std::int64_t o = 0; o < outer; ++o) {
-    std::copy_n(whole.data.begin() + (o * whole.shape[ax] + part.begin) * inner, part.rows * inner,
-                out.data.begin() + o * part.rows * inner);
-  }
+  out.data = slice_values(whole.data, whole.shape, axis, begin, size);
   return out;
+}
+
+}  // namespace
+
+Array<double> part_of(const Array<double>& whole, const BatchPart& part) {
+  Array<double> rows = part.axis < 0 ? whole : cut(whole, static_cast<std::size_t>(part.axis), part.begin, part.rows);
+  if (part.split_axis < 0) return rows;
+  return cut(rows, static_cast<std::size_t>(part.split_axis), part.split_begin, part.split_size);
 }
 
 std::vector<int> link_devices(const Graph& graph, OpId id) {

@@ -6,9 +6,12 @@
 // - Tensor parallel (Megatron-style): a product with a weight whose input is whole splits the
 //   weight's columns (its output is split along the last axis); element-wise ops keep the split
 //   (their params sliced alike); a product whose input is split along its reduction axis splits
-//   the weight's rows and an AllReduce sums the partial products. Anything else gathers its
-//   inputs (AllGather) and runs whole on every rank. A dimension that does not divide by the
-//   degree is split unevenly.
+//   the weight's rows and an AllReduce sums the partial products. Attention is divided by head:
+//   the Q, K and V projections' column blocks are whole heads, reshapes keep them, and the
+//   rotary embedding, the KV-cache write (each rank's cache holds its KV heads: an input of its
+//   own) and attention run on a rank's heads. Anything else gathers its inputs (AllGather) and
+//   runs whole on every rank. A dimension that does not divide by the degree is split unevenly;
+//   attention heads (query and KV) must divide.
 // - Pipeline parallel: contiguous stages of the topological order, balanced by FLOPs, each with
 //   at least one layer (an op with a weight); a tensor crossing stages goes by Send and Recv.
 //   Micro-batches are the schedule's business (the simulators run a stage once per
@@ -40,11 +43,14 @@ struct Parallelism {
 };
 
 /// One replica's part of a graph input or output: a tensor of the sharded graph holding rows
-/// [begin, begin + rows) of the batch axis of the unsharded one (the whole tensor when dp = 1).
+/// [begin, begin + rows) of the batch axis of the unsharded one (the whole tensor when dp = 1),
+/// and for a state that tensor parallelism splits (a KV cache), one rank's heads of those.
 struct BatchPart {
   std::string tensor;
   int axis = 0;  ///< the batch axis (-1: not split, every replica reads the whole)
   std::int64_t begin = 0, rows = 0;
+  int split_axis = -1;  ///< tensor parallel's axis (-1: every rank holds all of it)
+  std::int64_t split_begin = 0, split_size = 0;
 };
 
 struct ShardedGraph {

@@ -46,6 +46,8 @@ TEST_CASE("SI and binary formatting", "[core][text]") {
   CHECK_FALSE(parse_integer("99999999999999999999"));
   CHECK(format_si(0.007134, "s") == "7.134 ms");
   CHECK(format_si(0.0, "B") == "0 B");
+  CHECK(format_si(4.4e-17, "s") == "0 s");  // a difference's rounding residue
+  CHECK(format_si(5e-13, "J") == "0.5 pJ");
   CHECK(format_bytes(16.0 * 1024 * 1024) == "16 MiB");
   CHECK(format_bytes(512.0) == "512 B");
   CHECK(format_bytes(1.5 * 1024 * 1024 * 1024 * 1024) == "1.5 TiB");

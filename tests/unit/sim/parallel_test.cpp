@@ -19,6 +19,7 @@
 #include "sim/functional/executor.h"
 #include "tests/test_paths.h"
 #include "workloads/inputs.h"
+#include "workloads/llm.h"
 #include "workloads/workload.h"
 
 namespace rdasim {
@@ -198,7 +199,53 @@ TEST_CASE("pipeline stages are contiguous, balanced and joined by send and recei
   }
 }
 
+/// tiny-llama (4 query heads, 2 KV heads) at one step, with its weights given values.
+Graph tiny_llama(workloads::LlmPhase phase, std::int64_t batch, std::int64_t tokens) {
+  workloads::LlmStep step;
+  step.phase = phase;
+  step.batch = batch;
+  step.prompt = tokens;
+  step.context = tokens;
+  step.all_logits = true;
+  return with_values(workloads::build_llm(workloads::load_llm_config(workloads::llm_config_path("tiny-llama")), step));
+}
+
+TEST_CASE("tensor parallel divides attention by head, each rank's KV cache its own", "[graphs][parallel][llm]") {
+  for (const auto phase : {workloads::LlmPhase::prefill, workloads::LlmPhase::decode}) {
+    const Graph g = tiny_llama(phase, 2, 5);
+    const Values inputs = workloads::generate_inputs(g, 3);
+    INFO((phase == workloads::LlmPhase::prefill ? "prefill" : "decode"));
+    CHECK(largest_error(g, inputs, {2, 1, 1}, sim::functional::Precision::fp64) <= 1e-12);
+    CHECK(largest_error(g, inputs, {2, 2, 1}, sim::functional::Precision::fp64) <= 1e-12);
+    const auto sharded = graphs::shard(g, {2, 1, 1});
+    // Megatron's two all-reduces per layer (after o_proj and down_proj) and the logits' gather;
+    // nothing gathered on attention's path.
+    CHECK(count_kind(sharded.graph, "AllReduce") == 2 * 2);
+    CHECK(count_kind(sharded.graph, "AllGather") == 1);
+    // Each rank's cache holds its KV head: inputs of its own, half the heads each.
+    const auto& parts = sharded.inputs.at("layer0/past_key");
+    REQUIRE(parts.size() == 2);
+    CHECK(parts[1].split_axis == 2);
+    CHECK(parts[1].split_begin == 1);
+    CHECK(sharded.graph.tensor(*sharded.graph.find_tensor(parts[1].tensor)).shape[2] == 1);
+    CHECK(sharded.outputs.at("layer1/present_value").size() == 2);
+  }
+  // Data parallel beside tensor parallel: two replicas of batch 1, each split over 2 ranks.
+  const Graph g = tiny_llama(workloads::LlmPhase::decode, 2, 5);
+  graphs::ShardOptions replicas;
+  replicas.batch = 2;
+  for (int r = 0; r < 2; ++r) replicas.replicas.push_back(tiny_llama(workloads::LlmPhase::decode, 1, 5));
+  CHECK(largest_error(g, workloads::generate_inputs(g, 3), {2, 1, 2}, sim::functional::Precision::fp64, replicas) <=
+        1e-12);
+}
+
 TEST_CASE("sharding refuses what it cannot split, naming the op or the graph", "[graphs][parallel]") {
+  // Attention heads are not split: 4 query heads and 2 KV heads over 3 or 4 ranks.
+  const Graph llm = tiny_llama(workloads::LlmPhase::decode, 1, 4);
+  CHECK_THROWS_WITH(graphs::shard(llm, {3, 1, 1}),
+                    Catch::Contains("tensor parallel 3 does not divide the 4 attention heads of 'layer0/attention'"));
+  CHECK_THROWS_WITH(graphs::shard(llm, {4, 1, 1}),
+                    Catch::Contains("tensor parallel 4 does not divide the 2 KV heads of 'layer0/attention'"));
   const Graph g = workloads::build("inversion", {{"batch", "2"}}).apps.front();
   CHECK_THROWS_WITH(graphs::shard(g, {1, 64, 1}), Catch::Contains("needs a layer (an op with a weight) per stage"));
   CHECK_THROWS_WITH(graphs::shard(g, {0, 1, 1}), Catch::Contains("tensor parallel degree 0"));
