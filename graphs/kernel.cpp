@@ -14,7 +14,7 @@ std::vector<std::int64_t> KernelIO<T>::ints(std::size_t i) const {
   std::vector<std::int64_t> out;
   if (!has_input(i)) return out;
   out.reserve(in(i).size());
-  for (T v : in(i).data) out.push_back(static_cast<std::int64_t>(std::llround(static_cast<double>(v))));
+  for (T v : in(i).data) out.push_back(to_index(static_cast<double>(v)));
   return out;
 }
 

@@ -5,7 +5,9 @@
 // arrays whose shapes shape inference has already fixed; they never allocate outputs.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -13,6 +15,14 @@
 #include "graphs/graph.h"
 
 namespace rdasim::graphs {
+
+/// An integer held in a double (index and shape tensors), rounded; beyond int64's range it
+/// saturates, as exporters' "to the end" bounds (INT64_MAX, which a double rounds up) mean.
+[[nodiscard]] inline std::int64_t to_index(double v) {
+  if (v >= 9.2e18) return std::numeric_limits<std::int64_t>::max();
+  if (v <= -9.2e18) return std::numeric_limits<std::int64_t>::min();
+  return static_cast<std::int64_t>(std::llround(v));
+}
 
 /// A dense row-major array. Integer and boolean tensors are held in the same element type
 /// (exactly, up to 2^53 in double and 2^24 in float).

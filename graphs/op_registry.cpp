@@ -45,7 +45,7 @@ std::optional<std::vector<std::int64_t>> OpContext::const_ints(std::size_t i, st
   const auto& values = const_values(i, what);
   std::vector<std::int64_t> out;
   out.reserve(values.size());
-  for (double v : values) out.push_back(static_cast<std::int64_t>(v));
+  for (double v : values) out.push_back(to_index(v));
   return out;
 }
 

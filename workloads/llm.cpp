@@ -103,8 +103,8 @@ void read_rope_scaling(const ConfigReader& r, LlmConfig& c) {
 /// y = x W^T (+ b) on [tokens, in]: nn.Linear as a Gemm, its weight [out, in] in PyTorch's layout.
 TensorId linear(GraphBuilder& b, const std::string& op, const std::string& param, TensorId x, std::int64_t in,
                 std::int64_t out, bool bias) {
-  std::vector<TensorId> inputs{x, b.param(param + ".weight", {out, in})};
-  if (bias) inputs.push_back(b.param(param + ".bias", {out}));
+  std::vector<TensorId> inputs{x, b.param(param + "/weight", {out, in})};
+  if (bias) inputs.push_back(b.param(param + "/bias", {out}));
   return b.op("Gemm", op, inputs, graphs::make_attrs({{"transB", std::int64_t{1}}}));
 }
 
@@ -113,7 +113,7 @@ TensorId reshape(GraphBuilder& b, const std::string& name, TensorId x, const std
 }
 
 TensorId rms_norm(GraphBuilder& b, const std::string& op, const std::string& param, TensorId x, const LlmConfig& c) {
-  return b.op("RMSNormalization", op, {x, b.param(param + ".weight", {c.hidden})},
+  return b.op("RMSNormalization", op, {x, b.param(param + "/weight", {c.hidden})},
               graphs::make_attrs({{"epsilon", c.rms_norm_eps}}));
 }
 
@@ -246,15 +246,15 @@ graphs::Graph build_llm(const LlmConfig& c, const LlmStep& step) {
                  graphs::DType::i64);
 
   const TensorId ids = b.input("input_ids", {tokens}, graphs::DType::i64);
-  const TensorId embed = b.param("model.embed_tokens.weight", {c.vocab, c.hidden});
+  const TensorId embed = b.param("model/embed_tokens/weight", {c.vocab, c.hidden});
   TensorId x = b.op("Gather", "embed", {embed, ids});
   std::vector<TensorId> presents;
   for (std::int64_t i = 0; i < c.layers; ++i) {
-    const std::string l = fmt::format("layer{}/", i), p = fmt::format("model.layers.{}.", i);
+    const std::string l = fmt::format("layer{}/", i), p = fmt::format("model/layers/{}/", i);
     const TensorId h = rms_norm(b, l + "input_norm", p + "input_layernorm", x, c);
-    const TensorId q = linear(b, l + "q_proj", p + "self_attn.q_proj", h, c.hidden, q_width, c.qkv_bias);
-    const TensorId k = linear(b, l + "k_proj", p + "self_attn.k_proj", h, c.hidden, kv_width, c.qkv_bias);
-    const TensorId v = linear(b, l + "v_proj", p + "self_attn.v_proj", h, c.hidden, kv_width, c.qkv_bias);
+    const TensorId q = linear(b, l + "q_proj", p + "self_attn/q_proj", h, c.hidden, q_width, c.qkv_bias);
+    const TensorId k = linear(b, l + "k_proj", p + "self_attn/k_proj", h, c.hidden, kv_width, c.qkv_bias);
+    const TensorId v = linear(b, l + "v_proj", p + "self_attn/v_proj", h, c.hidden, kv_width, c.qkv_bias);
     const auto rotary = [&](const std::string& name, TensorId t, std::int64_t width, std::int64_t heads) {
       return b.op("RotaryEmbedding", l + name,
                   {reshape(b, l + name + "_in", t, {batch, seq, width}), cos_cache, sin_cache, position_ids},
@@ -277,14 +277,14 @@ graphs::Graph build_llm(const LlmConfig& c, const LlmStep& step) {
     const TensorId attn = b.op(
         "GroupedQueryAttention", l + "attention", {q_rot, keys, values},
         graphs::make_attrs({{"q_num_heads", c.heads}, {"kv_num_heads", c.kv_heads}, {"is_causal", std::int64_t{1}}}));
-    const TensorId o = linear(b, l + "o_proj", p + "self_attn.o_proj",
+    const TensorId o = linear(b, l + "o_proj", p + "self_attn/o_proj",
                               reshape(b, l + "attn_rows", attn, {tokens, q_width}), q_width, c.hidden, false);
     x = b.op("Add", l + "residual1", {x, o});
     const TensorId h2 = rms_norm(b, l + "post_norm", p + "post_attention_layernorm", x, c);
-    const TensorId gate = linear(b, l + "gate_proj", p + "mlp.gate_proj", h2, c.hidden, c.intermediate, false);
-    const TensorId up = linear(b, l + "up_proj", p + "mlp.up_proj", h2, c.hidden, c.intermediate, false);
+    const TensorId gate = linear(b, l + "gate_proj", p + "mlp/gate_proj", h2, c.hidden, c.intermediate, false);
+    const TensorId up = linear(b, l + "up_proj", p + "mlp/up_proj", h2, c.hidden, c.intermediate, false);
     const TensorId silu = b.op("Mul", l + "silu", {gate, b.op("Sigmoid", l + "gate_sigmoid", {gate})});
-    const TensorId down = linear(b, l + "down_proj", p + "mlp.down_proj", b.op("Mul", l + "swiglu", {silu, up}),
+    const TensorId down = linear(b, l + "down_proj", p + "mlp/down_proj", b.op("Mul", l + "swiglu", {silu, up}),
                                  c.intermediate, c.hidden, false);
     x = b.op("Add", l + "residual2", {x, down});
   }
@@ -297,8 +297,8 @@ graphs::Graph build_llm(const LlmConfig& c, const LlmStep& step) {
     last = reshape(b, "last_rows", slice, {batch, c.hidden});
     out_seq = 1;
   }
-  const TensorId normed = rms_norm(b, "final_norm", "model.norm", last, c);
-  const TensorId head = c.tied_embeddings ? embed : b.param("lm_head.weight", {c.vocab, c.hidden});
+  const TensorId normed = rms_norm(b, "final_norm", "model/norm", last, c);
+  const TensorId head = c.tied_embeddings ? embed : b.param("lm_head/weight", {c.vocab, c.hidden});
   const TensorId logits = b.op("Gemm", "lm_head", {normed, head}, graphs::make_attrs({{"transB", std::int64_t{1}}}));
   b.output(reshape(b, "logits", logits, {batch, out_seq, c.vocab}));
   for (TensorId t : presents) b.output(t);

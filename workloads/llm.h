@@ -74,7 +74,8 @@ struct LlmStep {
 /// `layer<i>/past_key` and `layer<i>/past_value` [batch, cache length, KV heads, head dim],
 /// whose first `context` positions hold the cache; outputs: `logits` [batch, tokens, vocab]
 /// and per layer `layer<i>/present_key` and `layer<i>/present_value` (the cache with the
-/// step's tokens written in place). Params carry Hugging Face's state-dict names with '/'.
+/// step's tokens written in place). Params carry Hugging Face's state-dict names with '/' for '.'
+/// (model/layers/0/self_attn/q_proj/weight), so a twin's weights load by name (--weights).
 [[nodiscard]] graphs::Graph build_llm(const LlmConfig& config, const LlmStep& step);
 
 }  // namespace rdasim::workloads

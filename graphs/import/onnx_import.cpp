@@ -474,6 +474,15 @@ Graph parse_onnx_model(const std::string& bytes, const std::string& source, cons
     }
     op.outputs = node_outputs[static_cast<std::size_t>(i)];
     for (const auto& a : node.attribute()) {
+      if (op.kind == "ConstantOfShape" && a.name() == "value") {
+        // A one-element tensor: its value and its type, as attributes the registry reads.
+        const Tensor fill = decode_tensor(a.t(), source, op.name);
+        if (!fill.values || fill.values->size() != 1)
+          fail(source, op.name, fmt::format("ConstantOfShape '{}': 'value' must hold one element", op.name));
+        op.attrs.values["dtype"] = std::string(to_string(fill.dtype));
+        op.attrs.values["value"] = fill.values->front();
+        continue;
+      }
       AttrValue value = attr_value(a, source, op.name);
       if (op.kind == "Cast" && a.name() == "to") {
         auto dtype = dtype_of(static_cast<int>(a.i()));

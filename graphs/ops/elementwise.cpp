@@ -1,8 +1,10 @@
-// Element-wise ops: unary maths and activations, broadcasting binary ops, Where, Clip.
+// Element-wise ops: unary maths and activations, broadcasting binary ops and comparisons,
+// Where, Clip.
 // FLOPs per element follow common practice: 1 for arithmetic and comparisons, more for the
 // transcendental ones as noted.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <numbers>
@@ -93,6 +95,8 @@ T sigmoid(T x) {
   }
 RDASIM_UNARY(SqrtFn, std::sqrt(x));
 RDASIM_UNARY(ExpFn, std::exp(x));
+RDASIM_UNARY(CosFn, std::cos(x));
+RDASIM_UNARY(SinFn, std::sin(x));
 RDASIM_UNARY(LogFn, std::log(x));
 RDASIM_UNARY(NegFn, -x);
 RDASIM_UNARY(AbsFn, std::abs(x));
@@ -140,10 +144,12 @@ struct PowFn {
     return std::pow(a, b);
   }
 };
-struct EqualFn {
+/// A comparison as 1 or 0, for a bool output.
+template <class Compare>
+struct CompareFn {
   template <class T>
   T operator()(T a, T b) const {
-    return a == b ? T(1) : T(0);
+    return Compare{}(a, b) ? T(1) : T(0);
   }
 };
 
@@ -158,6 +164,8 @@ Derivative<T> derivative_of(const std::string& kind) {
   using P = const UnaryParams&;
   if (kind == "Sqrt") return [](T x, P) { return T(0.5) / std::sqrt(x); };
   if (kind == "Exp") return [](T x, P) { return std::exp(x); };
+  if (kind == "Cos") return [](T x, P) { return -std::sin(x); };
+  if (kind == "Sin") return [](T x, P) { return std::cos(x); };
   if (kind == "Log") return [](T x, P) { return T(1) / x; };
   if (kind == "Abs") return [](T x, P) { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0)); };
   if (kind == "Reciprocal") return [](T x, P) { return -T(1) / (x * x); };
@@ -213,8 +221,9 @@ struct UnaryGradKernel {
 /// The unary kinds UnaryGrad knows, with the FLOPs of f'(x) times dy per element.
 const std::map<std::string, double, std::less<>>& unary_grad_flops() {
   static const std::map<std::string, double, std::less<>> flops = {
-      {"Sqrt", 3},    {"Exp", 5},  {"Log", 2},      {"Abs", 2}, {"Reciprocal", 3}, {"Relu", 2}, {"LeakyRelu", 2},
-      {"Sigmoid", 9}, {"Tanh", 9}, {"Softplus", 7}, {"Erf", 8}, {"Gelu", 16},      {"Clip", 3}};
+      {"Sqrt", 3}, {"Exp", 5},        {"Cos", 5},  {"Sin", 5},       {"Log", 2},
+      {"Abs", 2},  {"Reciprocal", 3}, {"Relu", 2}, {"LeakyRelu", 2}, {"Sigmoid", 9},
+      {"Tanh", 9}, {"Softplus", 7},   {"Erf", 8},  {"Gelu", 16},     {"Clip", 3}};
   return flops;
 }
 
@@ -278,11 +287,34 @@ void binary(OpRegistry& r, std::string kind, std::string summary, double flops, 
   r.add(std::move(def));
 }
 
+/// A broadcasting comparison with a bool output (not differentiable).
+void comparison(OpRegistry& r, std::string kind, const std::string& relation, Kernel kernel) {
+  OpDef def;
+  def.kind = std::move(kind);
+  def.summary = relation + ", broadcasting, as bool (not differentiable)";
+  def.min_inputs = def.max_inputs = 2;
+  def.infer = [](const OpContext& ctx) {
+    if (ctx.in_dtype(0) != ctx.in_dtype(1)) {
+      ctx.fail(fmt::format("inputs have different types: {} and {}", to_string(ctx.in_dtype(0)),
+                           to_string(ctx.in_dtype(1))));
+    }
+    auto info = broadcast_all(ctx, 0, 0);
+    info.front().dtype = DType::boolean;
+    return info;
+  };
+  def.flops = flops_per_output(1);
+  def.kernel = std::move(kernel);
+  def.traits = elementwise_traits();
+  r.add(std::move(def));
+}
+
 }  // namespace
 
 void register_elementwise_ops(OpRegistry& r) {
   unary(r, "Sqrt", "square root", 1, transcendental_traits(), make_kernel<UnaryKernel<SqrtFn>>());
   unary(r, "Exp", "e^x (transcendental: 4 FLOPs)", 4, transcendental_traits(), make_kernel<UnaryKernel<ExpFn>>());
+  unary(r, "Cos", "cosine (transcendental: 4 FLOPs)", 4, transcendental_traits(), make_kernel<UnaryKernel<CosFn>>());
+  unary(r, "Sin", "sine (transcendental: 4 FLOPs)", 4, transcendental_traits(), make_kernel<UnaryKernel<SinFn>>());
   unary(r, "Log", "natural logarithm (transcendental: 4 FLOPs)", 4, transcendental_traits(),
         make_kernel<UnaryKernel<LogFn>>());
   unary(r, "Neg", "-x", 1, elementwise_traits(), make_kernel<UnaryKernel<NegFn>>(), {},
@@ -399,23 +431,11 @@ void register_elementwise_ops(OpRegistry& r) {
   where.traits = elementwise_traits();
   r.add(std::move(where));
 
-  OpDef equal;
-  equal.kind = "Equal";
-  equal.summary = "a == b, broadcasting, as bool (not differentiable)";
-  equal.min_inputs = equal.max_inputs = 2;
-  equal.infer = [](const OpContext& ctx) {
-    if (ctx.in_dtype(0) != ctx.in_dtype(1)) {
-      ctx.fail(fmt::format("inputs have different types: {} and {}", to_string(ctx.in_dtype(0)),
-                           to_string(ctx.in_dtype(1))));
-    }
-    auto info = broadcast_all(ctx, 0, 0);
-    info.front().dtype = DType::boolean;
-    return info;
-  };
-  equal.flops = flops_per_output(1);
-  equal.kernel = make_kernel<BinaryKernel<EqualFn>>();
-  equal.traits = elementwise_traits();
-  r.add(std::move(equal));
+  comparison(r, "Equal", "a == b", make_kernel<BinaryKernel<CompareFn<std::equal_to<>>>>());
+  comparison(r, "Less", "a < b", make_kernel<BinaryKernel<CompareFn<std::less<>>>>());
+  comparison(r, "LessOrEqual", "a <= b", make_kernel<BinaryKernel<CompareFn<std::less_equal<>>>>());
+  comparison(r, "Greater", "a > b", make_kernel<BinaryKernel<CompareFn<std::greater<>>>>());
+  comparison(r, "GreaterOrEqual", "a >= b", make_kernel<BinaryKernel<CompareFn<std::greater_equal<>>>>());
 
   OpDef clip;
   clip.kind = "Clip";

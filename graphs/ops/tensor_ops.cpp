@@ -3,6 +3,7 @@
 // Slice's starts and ends, ...) must be constants; importers fold the shape arithmetic that
 // exporters emit into constants first.
 #include <algorithm>
+#include <array>
 #include <numeric>
 #include <set>
 
@@ -449,6 +450,22 @@ struct ExpandKernel {
   }
 };
 
+struct ConstantOfShapeKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const T value = static_cast<T>(io.attrs().get_float("value", 0.0));
+    std::fill(io.out(0).data.begin(), io.out(0).data.end(), value);
+  }
+};
+
+struct RangeKernel {
+  template <class T>
+  static void run(const KernelIO<T>& io) {
+    const T start = io.in(0).data.at(0), delta = io.in(2).data.at(0);
+    for (std::size_t i = 0; i < io.out(0).size(); ++i) io.out(0).data[i] = start + static_cast<T>(i) * delta;
+  }
+};
+
 struct ShapeKernel {
   template <class T>
   static void run(const KernelIO<T>& io) {
@@ -650,6 +667,50 @@ void register_tensor_ops(OpRegistry& r) {
   shape.is_view = true;  // reads no data, only the shape
   shape.kernel = make_kernel<ShapeKernel>();
   r.add(std::move(shape));
+
+  // Shape arithmetic as exporters emit it (a causal mask from ConstantOfShape, Range and Less);
+  // on constant inputs, as they are after import, shape inference computes their values.
+  OpDef fill = mover("ConstantOfShape", "a tensor of the shape its input gives, every element 'value' of type 'dtype'",
+                     movement_traits(GpuKernel::vector));
+  fill.min_inputs = fill.max_inputs = 1;
+  fill.attrs = {attr_float("value", 0.0), attr_string("dtype", "f32")};
+  fill.infer = [](const OpContext& ctx) {
+    if (!ctx.input(0).values) ctx.unsupported("a shape known only at run time gives a data-dependent shape");
+    const auto dims = *ctx.const_ints(0, "the shape");
+    for (const std::int64_t d : dims) {
+      if (d < 0) ctx.fail(fmt::format("shape [{}] has a negative dimension", fmt::join(dims, ", ")));
+    }
+    const std::string name = ctx.attrs().get_string("dtype", "f32");
+    const auto dtype = parse_dtype(name);
+    if (!dtype) ctx.fail(fmt::format("'dtype' is '{}', expected a type name such as f32 or i64", name));
+    return std::vector<TensorInfo>{{Shape(dims.begin(), dims.end()), *dtype}};
+  };
+  fill.kernel = make_kernel<ConstantOfShapeKernel>();
+  fill.traits->stream = [](const OpContext&, std::size_t, std::size_t) { return StreamNeed::whole(); };
+  r.add(std::move(fill));
+
+  OpDef range = mover("Range", "start, start + delta, ... up to (not including) limit: scalar inputs",
+                      movement_traits(GpuKernel::vector));
+  range.min_inputs = range.max_inputs = 3;
+  range.infer = [](const OpContext& ctx) {
+    std::array<double, 3> v{};
+    const std::array<std::string_view, 3> names{"start", "limit", "delta"};
+    for (std::size_t i = 0; i < 3; ++i) {
+      if (!ctx.input(i).values) {
+        ctx.unsupported(fmt::format("'{}' known only at run time gives a data-dependent shape", names[i]));
+      }
+      const auto& values = ctx.const_values(i, names[i]);
+      if (values.size() != 1) ctx.fail(fmt::format("'{}' must be a scalar, found {} values", names[i], values.size()));
+      if (ctx.in_dtype(i) != ctx.in_dtype(0)) ctx.fail("start, limit and delta must have one type");
+      v[i] = values[0];
+    }
+    if (v[2] == 0) ctx.fail("delta is 0");
+    const auto n = static_cast<std::int64_t>(std::max(0.0, std::ceil((v[1] - v[0]) / v[2])));
+    return std::vector<TensorInfo>{{Shape{n}, ctx.in_dtype(0)}};
+  };
+  range.kernel = make_kernel<RangeKernel>();
+  range.traits->stream = [](const OpContext&, std::size_t, std::size_t) { return StreamNeed::whole(); };
+  r.add(std::move(range));
 
   OpDef cast = mover("Cast", "convert elements to the type named by 'to'", elementwise_traits());
   cast.attrs = {attr_required("to", AttrType::string)};

@@ -108,7 +108,7 @@ std::vector<Check> checks() {
   for (std::string kind : {"Sqrt", "Log", "Reciprocal"}) {
     c.push_back({kind, kind, [kind, positive](Case& t) { t.op(kind, {t.param("x", {3, 4}, positive)}); }});
   }
-  for (std::string kind : {"Exp", "Neg", "Abs", "Relu", "Sigmoid", "Tanh", "Softplus", "Erf"}) {
+  for (std::string kind : {"Exp", "Cos", "Sin", "Neg", "Abs", "Relu", "Sigmoid", "Tanh", "Softplus", "Erf"}) {
     c.push_back({kind, kind, [kind](Case& t) { t.op(kind, {t.param("x", {3, 4}, {-2, 2, 0.1})}); }});
   }
   c.push_back({"LeakyRelu", "LeakyRelu alpha 0.2", [](Case& t) {

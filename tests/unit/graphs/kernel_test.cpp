@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/error.h"
 #include "graph_test_util.h"
 #include "graphs/builder.h"
 #include "graphs/op_registry.h"
@@ -74,6 +75,60 @@ TEST_CASE("PyTorch's shape arithmetic before a Reshape folds into a constant", "
   CHECK(folded.tensor(*folded.find_tensor("view")).shape == graphs::Shape{2, 12});
   CHECK_FALSE(folded.find_tensor("zero"));  // nothing reads it any more
   CHECK(folded.find_tensor("x"));
+}
+
+TEST_CASE("a causal mask as PyTorch exports it folds: ConstantOfShape, Range, Less, Where", "[graphs][fold]") {
+  using graphs::DType;
+  // mask = full((3, 3), -inf-ish); cond = arange(3); mask.masked_fill(cond < (cond + 1).view(3, 1), 0)
+  graphs::GraphBuilder b("mask");
+  graphs::Attrs fill;
+  fill.values["value"] = -1e9;
+  const auto full = b.op("ConstantOfShape", "full", {b.ints("size", {3, 3})}, fill);
+  const auto cond = b.op("Range", "arange",
+                         {b.constant("start", {}, {0}, DType::i64), b.constant("limit", {}, {3}, DType::i64),
+                          b.constant("delta", {}, {1}, DType::i64)});
+  const auto next =
+      b.op("Reshape", "column",
+           {b.op("Add", "plus1", {cond, b.constant("one", {}, {1}, DType::i64)}), b.ints("to_column", {3, 1})});
+  const auto below = b.op("Less", "below", {cond, next});
+  const auto mask = b.op("Where", "mask", {below, b.constant("zero", {}, {0}), full});
+  b.output(b.op("Add", "scores", {b.input("x", {3, 3}), mask}));
+  const graphs::Graph g = b.finish();
+  CHECK(g.tensor(cond).values == std::vector<double>{0, 1, 2});
+  CHECK(g.tensor(mask).values == std::vector<double>{0, -1e9, -1e9, 0, 0, -1e9, 0, 0, 0});
+  const graphs::Graph folded = graphs::fold_constants(g);
+  REQUIRE(folded.ops().size() == 1);  // only the Add that reads the input is left
+  // The other comparisons and the rotary embedding's cos and sin, on constants.
+  const auto values = [](const std::string& kind, std::vector<test::In> in) {
+    const graphs::Graph one = test::one_op(kind, in);
+    return *one.tensor(one.ops()[0].outputs[0]).values;
+  };
+  const test::In a{"a", {3}, DType::f32, std::vector<double>{1, 2, 3}},
+      two{"b", {}, DType::f32, std::vector<double>{2}};
+  CHECK(values("Greater", {a, two}) == std::vector<double>{0, 0, 1});
+  CHECK(values("GreaterOrEqual", {a, two}) == std::vector<double>{0, 1, 1});
+  CHECK(values("LessOrEqual", {a, two}) == std::vector<double>{1, 1, 0});
+  CHECK(values("Cos", {a})[0] == Approx(std::cos(1.0)));
+  CHECK(values("Sin", {a})[2] == Approx(std::sin(3.0)));
+  CHECK(values("Range", {{"s", {}, DType::f32, std::vector<double>{1}},
+                         {"l", {}, DType::f32, std::vector<double>{2}},
+                         {"d", {}, DType::f32, std::vector<double>{0.25}}}) == std::vector<double>{1, 1.25, 1.5, 1.75});
+  // An exporter's "to the end" (INT64_MAX, which a double rounds past int64) slices to the end.
+  CHECK(values("Slice", {a, test::ints("starts", {1}), test::ints("ends", {9223372036854775807.0})}) ==
+        std::vector<double>{2, 3});
+}
+
+TEST_CASE("shape arithmetic refuses what has no shape", "[graphs][fold]") {
+  using graphs::DType;
+  const auto scalar = [](const char* name, double v) { return test::In{name, {}, DType::i64, std::vector<double>{v}}; };
+  CHECK_THROWS_WITH(test::one_op("Range", {scalar("s", 0), scalar("l", 4), scalar("d", 0)}), Contains("delta is 0"));
+  CHECK_THROWS_WITH(test::one_op("Range", {scalar("s", 0), test::ints("l", {4, 5}), scalar("d", 1)}),
+                    Contains("'limit' must be a scalar, found 2 values"));
+  CHECK_THROWS_WITH(test::one_op("ConstantOfShape", {test::ints("shape", {2, -1})}),
+                    Contains("shape [2, -1] has a negative dimension"));
+  CHECK_THROWS_AS(test::one_op("ConstantOfShape", {{"shape", {2}, DType::i64}}), core::UnsupportedError);
+  CHECK_THROWS_WITH(test::one_op("Range", {scalar("s", 0), {"l", {}, DType::i64}, scalar("d", 1)}),
+                    Contains("'limit' known only at run time gives a data-dependent shape"));
 }
 
 TEST_CASE("an op returning a graph output is never folded away", "[graphs][fold]") {
