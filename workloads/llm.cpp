@@ -150,6 +150,12 @@ LlmConfig load_llm_config(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path) && path.parent_path() == core::data_dir() / "llm") {
     const auto known = llm_model_names();
     const std::string name = path.stem().string();
+    if (known.empty()) {
+      throw core::InputError(core::Location(path.string()),
+                             fmt::format("no LLM config named '{}': no configs are installed in {} (give a path to a "
+                                         "Hugging Face config.json)",
+                                         name, path.parent_path().string()));
+    }
     throw core::InputError(core::Location(path.string()),
                            fmt::format("no LLM config named '{}'{}; the shipped ones are {} (or give a path to a "
                                        "Hugging Face config.json)",
