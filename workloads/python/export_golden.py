@@ -468,6 +468,19 @@ class Result:
     model: object = None  # the onnx.ModelProto, or None for YAML
 
 
+def packages_present() -> bool:
+    """Whether numpy, onnx and torch import; if not, says what to install. Shared by the export
+    scripts."""
+    try:
+        import numpy  # noqa: F401
+        import onnx  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError as e:
+        print(f"error: {e}; install python3-torch and python3-onnx and run with /usr/bin/python3", file=sys.stderr)
+        return False
+    return True
+
+
 def _seed(seed: int = 0) -> np.random.RandomState:
     import torch
     torch.manual_seed(seed)
@@ -891,12 +904,7 @@ def main(argv=None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="export into a temporary folder and report whether the files in --out are identical")
     args = parser.parse_args(argv)
-    try:
-        import numpy  # noqa: F401
-        import onnx  # noqa: F401
-        import torch  # noqa: F401
-    except ImportError as e:
-        print(f"error: {e}; install python3-torch and python3-onnx and run with /usr/bin/python3", file=sys.stderr)
+    if not packages_present():
         return 2
     if args.check:
         return check(args.out)

@@ -43,7 +43,8 @@ from typing import Dict, List
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from export_golden import _seed, _strip_doc_strings, _tensor_bytes, compare_export  # noqa: E402
+from export_golden import (  # noqa: E402
+    _seed, _strip_doc_strings, _tensor_bytes, compare_export, packages_present)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO_ROOT / "workloads" / "models"
@@ -222,11 +223,7 @@ def main(argv=None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="export into a temporary folder and report whether the files in --out are identical")
     args = parser.parse_args(argv)
-    try:
-        import onnx  # noqa: F401
-        import torch  # noqa: F401
-    except ImportError as e:
-        print(f"error: {e}; install python3-torch and python3-onnx and run with /usr/bin/python3", file=sys.stderr)
+    if not packages_present():
         return 2
     if args.check:
         return compare_export(args.out, lambda root: export_all(root, verbose=False, opset=args.opset), ["llm"],

@@ -57,7 +57,7 @@ except ImportError:  # reported by main()
     np = None
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from export_golden import _flatten, _seed, _tensor_bytes, compare_export  # noqa: E402
+from export_golden import _flatten, _seed, _tensor_bytes, compare_export, packages_present  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO_ROOT / "workloads" / "models"
@@ -627,12 +627,7 @@ def main(argv=None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="export into a temporary folder and report whether the files in --out are identical")
     args = parser.parse_args(argv)
-    try:
-        import numpy  # noqa: F401
-        import onnx  # noqa: F401
-        import torch  # noqa: F401
-    except ImportError as e:
-        print(f"error: {e}; install python3-torch and python3-onnx and run with /usr/bin/python3", file=sys.stderr)
+    if not packages_present():
         return 2
     if args.check:
         return check(args.out)

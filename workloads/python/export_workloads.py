@@ -54,7 +54,7 @@ except ImportError:  # reported by main()
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from export_golden import (  # noqa: E402  (the same seeding, tensor files and byte-for-byte check)
-    _flatten, _seed, _strip_doc_strings, _tensor_bytes, compare_export)
+    _flatten, _seed, _strip_doc_strings, _tensor_bytes, compare_export, packages_present)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO_ROOT / "workloads" / "models"
@@ -418,12 +418,7 @@ def main(argv=None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="export into a temporary folder and report whether the files in --out are identical")
     args = parser.parse_args(argv)
-    try:
-        import numpy  # noqa: F401
-        import onnx  # noqa: F401
-        import torch  # noqa: F401
-    except ImportError as e:
-        print(f"error: {e}; install python3-torch and python3-onnx and run with /usr/bin/python3", file=sys.stderr)
+    if not packages_present():
         return 2
     sys.path.insert(0, str(Path(__file__).resolve().parent))  # twins.py
     if args.check:
