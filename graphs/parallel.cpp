@@ -258,12 +258,24 @@ class Sharder {
     const TensorId id = m_result.graph.add_tensor(std::move(copy));
     m_sources.emplace(key, id);
     if (original.role == Role::input) {
-      auto& parts = m_result.inputs[original.name];
-      const int axis = batch_axis(original);
-      parts.push_back({m_result.graph.tensor(id).name, axis, axis < 0 ? 0 : m_begin[static_cast<std::size_t>(replica)],
-                       axis < 0 ? 0 : m_share[static_cast<std::size_t>(replica)]});
+      m_result.inputs[original.name].push_back(part_record(id, original, replica));
     }
     return id;
+  }
+
+  /// The record of `id` as replica `replica`'s part of `original` (its rows of the batch), and
+  /// with `sizes` rank `rank`'s cut along `axis` of those.
+  BatchPart part_record(TensorId id, const Tensor& original, int replica, std::size_t axis = 0,
+                        const std::vector<std::int64_t>& sizes = {}, int rank = 0) const {
+    const int batch = batch_axis(original);
+    BatchPart part{m_result.graph.tensor(id).name, batch, batch < 0 ? 0 : m_begin[to_size(replica)],
+                   batch < 0 ? 0 : m_share[to_size(replica)]};
+    if (!sizes.empty()) {
+      part.split_axis = static_cast<int>(axis);
+      part.split_begin = std::accumulate(sizes.begin(), sizes.begin() + rank, std::int64_t{0});
+      part.split_size = sizes[to_size(rank)];
+    }
+    return part;
   }
 
   /// Rank `rank`'s part of input `t` cut along `axis` into `sizes` (a KV cache's heads): an
@@ -280,13 +292,7 @@ class Sharder {
     part.shape[axis] = sizes[to_size(rank)];
     const TensorId id = m_result.graph.add_tensor(std::move(part));
     m_input_parts.emplace(key, id);
-    const int batch = batch_axis(original);
-    BatchPart record{m_result.graph.tensor(id).name, batch, batch < 0 ? 0 : m_begin[to_size(replica)],
-                     batch < 0 ? 0 : m_share[to_size(replica)]};
-    record.split_axis = static_cast<int>(axis);
-    record.split_begin = std::accumulate(sizes.begin(), sizes.begin() + rank, std::int64_t{0});
-    record.split_size = sizes[to_size(rank)];
-    m_result.inputs[original.name].push_back(record);
+    m_result.inputs[original.name].push_back(part_record(id, original, replica, axis, sizes, rank));
     return id;
   }
 
@@ -556,7 +562,7 @@ class Sharder {
       const Shape& shape = g.tensor(op.inputs[0]).shape;
       if (shape.size() != 3 || !x.split_along(2)) return false;
       const std::int64_t head = shape[2] / op.attrs.get_int("num_heads", 1);
-      return emit_by_head(replica, stage, op, x, [&](int i, std::vector<TensorId>& inputs, Attrs& attrs) {
+      return emit_by_head(replica, stage, op, x, 1, [&](int i, std::vector<TensorId>& inputs, Attrs& attrs) {
         inputs[0] = x.ranks[to_size(i)];
         attrs.values["num_heads"] = x.sizes[to_size(i)] / head;
         return x.sizes;
@@ -566,15 +572,14 @@ class Sharder {
       // The cache's part on each rank holds that rank's heads: an input of its own, or a cache
       // already split alike.
       const Value update = value(replica, stage, op.inputs[1]);
-      const auto cache_rank = static_cast<std::int64_t>(g.tensor(op.inputs[0]).shape.size());
-      const std::int64_t given = op.attrs.get_int("axis", -2);
-      const auto scatter_axis = static_cast<std::size_t>(given < 0 ? given + cache_rank : given);
+      const std::size_t scatter_axis =
+          OpContext(g, op).normalize_axis(op.attrs.get_int("axis", -2), g.tensor(op.inputs[0]).shape.size(), "axis");
       if (update.layout != Layout::split || update.axis == scatter_axis || update.axis == 0) return false;
       const Tensor& cache = g.tensor(op.inputs[0]);
       if (cache.producer >= 0 ? !x.split_along(update.axis) || x.sizes != update.sizes : cache.role != Role::input) {
         return false;
       }
-      return emit_by_head(replica, stage, op, update, [&](int i, std::vector<TensorId>& inputs, Attrs&) {
+      return emit_by_head(replica, stage, op, update, 2, [&](int i, std::vector<TensorId>& inputs, Attrs&) {
         inputs[0] = cache.producer >= 0 ? x.ranks[to_size(i)]
                                         : input_part(replica, stage, op.inputs[0], update.axis, update.sizes, i);
         inputs[1] = update.ranks[to_size(i)];
@@ -593,7 +598,7 @@ class Sharder {
       }
       std::vector<std::int64_t> out_sizes;
       for (const std::int64_t size : x.sizes) out_sizes.push_back(size / qk_head * v_head);
-      return emit_by_head(replica, stage, op, x, [&](int i, std::vector<TensorId>& inputs, Attrs& attrs) {
+      return emit_by_head(replica, stage, op, x, 3, [&](int i, std::vector<TensorId>& inputs, Attrs& attrs) {
         inputs[0] = x.ranks[to_size(i)];
         inputs[1] = k.ranks[to_size(i)];
         inputs[2] = v.ranks[to_size(i)];
@@ -605,18 +610,17 @@ class Sharder {
     return false;
   }
 
-  /// Emits `op` on every rank, its other inputs whole; `adapt(rank, inputs, attrs)` sets the
-  /// split inputs and attributes and returns the output's sizes along `like.axis`.
+  /// Emits `op` on every rank, its inputs from `split_slots` on whole; `adapt(rank, inputs,
+  /// attrs)` sets the first `split_slots` inputs and the attributes and returns the output's
+  /// sizes along `like.axis`.
   template <typename Adapt>
-  bool emit_by_head(int replica, int stage, const Op& op, const Value& like, Adapt adapt) {
+  bool emit_by_head(int replica, int stage, const Op& op, const Value& like, std::size_t split_slots, Adapt adapt) {
     Value out{Layout::split, {}, {}, like.axis};
     for (int i = 0; i < m_p.tp; ++i) {
       std::vector<TensorId> inputs;
       for (std::size_t slot = 0; slot < op.inputs.size(); ++slot) {
         // Placeholders for the slots adapt sets; the rest (positions, angles, indices) whole.
-        const bool set_by_adapt =
-            slot == 0 || (op.kind == "TensorScatter" && slot == 1) || (op.kind == "GroupedQueryAttention" && slot < 3);
-        inputs.push_back(op.inputs[slot] == k_no_tensor || set_by_adapt
+        inputs.push_back(op.inputs[slot] == k_no_tensor || slot < split_slots
                              ? k_no_tensor
                              : whole(replica, stage, op.inputs[slot]).ranks[to_size(i)]);
       }
@@ -673,17 +677,9 @@ class Sharder {
           const int stage = m_stage[to_size(tensor.producer)];
           const Value v = value(r, stage, t);
           if (v.layout == Layout::split) {
-            std::int64_t begin = 0;
             for (int i = 0; i < m_p.tp; ++i) {
               m_result.graph.mark_output(v.ranks[to_size(i)]);
-              const int axis = batch_axis(tensor);
-              BatchPart part{m_result.graph.tensor(v.ranks[to_size(i)]).name, axis, axis < 0 ? 0 : m_begin[to_size(r)],
-                             axis < 0 ? 0 : m_share[to_size(r)]};
-              part.split_axis = static_cast<int>(v.axis);
-              part.split_begin = begin;
-              part.split_size = v.sizes[to_size(i)];
-              begin += part.split_size;
-              parts.push_back(part);
+              parts.push_back(part_record(v.ranks[to_size(i)], tensor, r, v.axis, v.sizes, i));
             }
             continue;
           }
@@ -691,9 +687,7 @@ class Sharder {
         const TensorId id =
             tensor.producer < 0 ? source(r, t) : whole(r, m_stage[to_size(tensor.producer)], t).ranks[0];
         m_result.graph.mark_output(id);
-        const int axis = batch_axis(tensor);
-        parts.push_back({m_result.graph.tensor(id).name, axis, axis < 0 ? 0 : m_begin[to_size(r)],
-                         axis < 0 ? 0 : m_share[to_size(r)]});
+        parts.push_back(part_record(id, tensor, r));
       }
     }
   }
