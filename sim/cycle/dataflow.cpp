@@ -313,9 +313,10 @@ double SectionFlow::ready_at(const InPort& port, const Span& arrival) {
   return port.need.dependency == graphs::Dependency::all ? arrival.last : arrival.first;
 }
 
-bool SectionFlow::inputs_ready(const Node& n, double now) const {
-  for (int p : n.inputs) {
-    const auto& port = m_ports[static_cast<std::size_t>(p)];
+bool SectionFlow::inputs_ready(Node& n, double now) const {
+  // Ports found ready for this token stay ready: start from the first that was not.
+  for (; n.ready_inputs < n.inputs.size(); ++n.ready_inputs) {
+    const auto& port = m_ports[static_cast<std::size_t>(n.inputs[n.ready_inputs])];
     const Span* a = needed_arrival(port, n.started);
     if (a == nullptr || ready_at(port, *a) > now + k_epsilon) return false;
   }
@@ -332,7 +333,7 @@ bool SectionFlow::outputs_ready(const Node& n) const {
       if (port.occupancy >= port.capacity) return false;
     }
   }
-  return n.dram_write <= 0 || n.write_done.size() < n.dram_window;
+  return n.dram_write <= 0 || n.write_ready.size() + n.write_done.size() < n.dram_window;
 }
 
 void SectionFlow::emit(int id, double now, double data_end, DataflowContext& context) {
@@ -348,8 +349,11 @@ void SectionFlow::emit(int id, double now, double data_end, DataflowContext& con
       Span arrives{sent.first + port.latency, std::max(sent.last, last) + port.latency};
       if (!port.arrivals.empty()) arrives.last = std::max(arrives.last, port.arrivals.back().last);
       port.arrivals.push_back(arrives);
-      // A busy reader looks at its inputs when it finishes; only a waiting one needs a call.
-      if (m_nodes[static_cast<std::size_t>(port.node)].state == UnitState::stalled_input)
+      // A busy reader looks at its inputs when it finishes; only one waiting on this port
+      // needs a call (one waiting on another port scans on past this one once woken).
+      const auto& reader = m_nodes[static_cast<std::size_t>(port.node)];
+      if (reader.state == UnitState::stalled_input && reader.ready_inputs < reader.inputs.size() &&
+          reader.inputs[reader.ready_inputs] == p)
         context.wake(port.node, arrives.first);
     }
   }
@@ -360,19 +364,17 @@ double SectionFlow::step(int id, double now, DataflowContext& context) {
   if (n.done) return k_never;
   while (!n.write_done.empty() && n.write_done.front() <= now + k_epsilon) n.write_done.pop_front();
   for (;;) {
-    // Prefetch: DRAM reads run ahead of the pipeline by the window.
-    while (n.dram_read > 0 && n.reads < m_tokens && n.read_arrivals.size() < n.dram_window) {
-      n.read_arrivals.push_back(context.memory().transfer(now, n.dram_read, n.tile, false));
-      n.read_last = std::max(n.read_last, n.read_arrivals.back().last);
-      ++n.reads;
-    }
+    // Prefetch: DRAM reads run ahead of the pipeline by the window, as the arbiter lets them.
+    if (!n.memory_queued && can_read(id)) context.want_memory(id, now);
     if (n.busy && n.busy_until <= now + k_epsilon) {
       n.busy = false;
       n.input_wait += std::max(0.0, n.busy_until - n.busy_start - n.service);
       ++n.fired;
       n.last_end = now;
-      if (n.dram_write > 0)
-        n.write_done.push_back(context.memory().transfer(now + n.latency, n.dram_write, n.tile, true).last);
+      if (n.dram_write > 0) {
+        n.write_ready.push_back(now + n.latency);
+        context.want_memory(id, now);
+      }
     }
     if (n.busy || n.started == m_tokens) break;
     if (!inputs_ready(n, now)) {
@@ -407,6 +409,7 @@ double SectionFlow::step(int id, double now, DataflowContext& context) {
       for (int p : m_channels[static_cast<std::size_t>(c)].ports) ++m_ports[static_cast<std::size_t>(p)].occupancy;
     }
     ++n.started;
+    n.ready_inputs = 0;
     n.first_start = std::min(n.first_start, now);
     n.busy = true;
     n.busy_start = now;
@@ -417,17 +420,17 @@ double SectionFlow::step(int id, double now, DataflowContext& context) {
   }
   if (!n.busy && n.fired == m_tokens) {
     set_state(n, UnitState::idle, now);
-    if (n.write_done.empty()) {
+    if (n.write_done.empty() && n.write_ready.empty()) {
       n.done = true;
       context.node_done(id);
       return k_never;
     }
-    return n.write_done.front();
+    return n.write_done.empty() ? k_never : n.write_done.front();  // issue_write wakes it for the rest
   }
   // The next time something this node waits for lands; other nodes wake it for the rest.
   double next = n.busy ? n.busy_until : k_never;
-  for (int p : n.inputs) {
-    const auto& port = m_ports[static_cast<std::size_t>(p)];
+  if (!n.busy && n.ready_inputs < n.inputs.size()) {
+    const auto& port = m_ports[static_cast<std::size_t>(n.inputs[n.ready_inputs])];
     const Span* a = needed_arrival(port, n.started);
     if (a != nullptr && ready_at(port, *a) > now + k_epsilon) next = std::min(next, ready_at(port, *a));
   }
@@ -437,6 +440,38 @@ double SectionFlow::step(int id, double now, DataflowContext& context) {
   if (n.dram_read > 0 && reads_ready > now + k_epsilon && reads_ready < k_never) next = std::min(next, reads_ready);
   if (!n.write_done.empty()) next = std::min(next, n.write_done.front());
   return next;
+}
+
+bool SectionFlow::can_read(int id) const {
+  const auto& n = m_nodes[static_cast<std::size_t>(id)];
+  return n.dram_read > 0 && n.reads < m_tokens && n.read_arrivals.size() < n.dram_window;
+}
+
+void SectionFlow::issue_read(int id, double now, DataflowContext& context) {
+  auto& n = m_nodes[static_cast<std::size_t>(id)];
+  n.read_arrivals.push_back(context.memory().transfer(now, n.dram_read, n.tile, false));
+  n.read_last = std::max(n.read_last, n.read_arrivals.back().last);
+  ++n.reads;
+  if (n.state != UnitState::stalled_input) return;  // a working node looks at its reads when it finishes
+  if (!n.dram_all && n.read_arrivals.size() == 1) context.wake(id, n.read_arrivals.front().first);
+  if (n.dram_all && n.reads == m_tokens) context.wake(id, n.read_last);
+}
+
+bool SectionFlow::can_write(int id) const { return !m_nodes[static_cast<std::size_t>(id)].write_ready.empty(); }
+
+bool SectionFlow::writes_full(int id) const {
+  const auto& n = m_nodes[static_cast<std::size_t>(id)];
+  return n.write_ready.size() + n.write_done.size() >= n.dram_window;
+}
+
+void SectionFlow::issue_write(int id, double now, DataflowContext& context) {
+  auto& n = m_nodes[static_cast<std::size_t>(id)];
+  const double from = std::max(now, n.write_ready.front());
+  n.write_ready.pop_front();
+  n.write_done.push_back(context.memory().transfer(from, n.dram_write, n.tile, true).last);
+  ++n.writes;
+  // A unit held back by its writes, or done but for them, goes on once this one lands.
+  if (n.state != UnitState::busy) context.wake(id, n.write_done.back());
 }
 
 void SectionFlow::finish(double now) {

@@ -91,11 +91,17 @@ struct Node {
 
   // Running state.
   std::int64_t started = 0, fired = 0, reads = 0;
+  std::size_t ready_inputs = 0;  ///< leading inputs found ready for token `started`
   bool busy = false;
   double busy_until = 0;
   std::deque<Span> read_arrivals;  ///< DRAM reads issued, by arrival
   double read_last = 0;            ///< when the last bytes of every read issued so far arrive
+  std::deque<double> write_ready;  ///< results to write to DRAM, not yet issued: when each is out
   std::deque<double> write_done;   ///< DRAM writes in flight, by completion
+  std::int64_t writes = 0;         ///< DRAM writes issued
+  bool memory_queued = false;      ///< waits in the memory arbiter's queue, under the key below
+  bool queued_write = false;
+  std::int64_t queued_token = 0;
   UnitState state = UnitState::idle;
   double since = 0;
   double time[4] = {0, 0, 0, 0};  ///< cycles per UnitState in this section
@@ -113,6 +119,9 @@ class DataflowContext {
   virtual Memory& memory() = 0;
   /// Node `node` must run its step at cycle `at` (now or later).
   virtual void wake(int node, double at) = 0;
+  /// Node `node` has DRAM reads or writes to issue: the chip's memory arbiter issues them
+  /// (SectionFlow::issue_read, issue_write), now or as the memory drains, most needed first.
+  virtual void want_memory(int node, double now) = 0;
   /// Node `node` fired its last token and drained its writes.
   virtual void node_done(int node) = 0;
 };
@@ -138,6 +147,16 @@ class SectionFlow {
   /// Runs node `id` at cycle `now`: retires what finished, starts what can start, and returns
   /// when it next needs to run (k_never when only another node can unblock it).
   double step(int id, double now, DataflowContext& context);
+  /// Whether node `id` has a DRAM read left to issue and room in its window for it.
+  [[nodiscard]] bool can_read(int id) const;
+  /// Issues node `id`'s next DRAM read at `now`, waking the node if it waits on it.
+  void issue_read(int id, double now, DataflowContext& context);
+  /// Whether node `id` has a result waiting to be written to DRAM.
+  [[nodiscard]] bool can_write(int id) const;
+  /// Whether node `id`'s DRAM writes fill its window, so that it cannot fire again.
+  [[nodiscard]] bool writes_full(int id) const;
+  /// Issues node `id`'s oldest waiting DRAM write at `now` (or once the result is out).
+  void issue_write(int id, double now, DataflowContext& context);
   /// Closes the nodes' state accounting at the section's end.
   void finish(double now);
   /// Which unfinished nodes wait on what (the first few), for a stall's error message.
@@ -151,7 +170,7 @@ class SectionFlow {
   const Span* needed_arrival(const InPort& port, std::int64_t k) const;
   /// When that arrival lets the node start.
   static double ready_at(const InPort& port, const Span& arrival);
-  bool inputs_ready(const Node& n, double now) const;
+  bool inputs_ready(Node& n, double now) const;
   bool outputs_ready(const Node& n) const;
   void emit(int id, double now, double data_end, DataflowContext& context);
 

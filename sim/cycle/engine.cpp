@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -111,11 +112,103 @@ struct TraceSink {
   }
 };
 
+/// Orders a chip's DRAM traffic by need. A request waits here while the memory's queue is full
+/// and goes when it drains, the one needed soonest first: reads before writes (as memory
+/// controllers favour reads; a unit whose writes back up stalls, which stops its reads), then
+/// the earliest op of its section in program order, then the earliest token that needs it
+/// (a read needed whole is needed by the first), then the unit. So an op's units take turns
+/// token by token, and units that each need all of their reads get them one after another,
+/// each starting as soon as its own are in. Without it every unit of a section prefetched at
+/// once: the first op's weights arrived as late as the last one's, and a decode step's chain of
+/// barriers ran only after all of its weights had landed.
+class MemoryArbiter : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(MemoryArbiter);
+  MemoryArbiter(const sc_core::sc_module_name& name, Memory& memory)
+      : sc_module(name),
+        m_memory(memory),
+        m_queue_cycles(std::max(memory.latency_cycles(), 1.0)) {
+    SC_METHOD(run);
+    sensitive << m_wake;
+    dont_initialize();
+  }
+  /// Node `node` of tenant slot `tenant` (running `flow` for `context`) has traffic to issue.
+  void want(int tenant, SectionFlow& flow, DataflowContext& context, int node, double now) {
+    auto& n = flow.nodes()[static_cast<std::size_t>(node)];
+    Want w{false, n.op, 0, tenant, node, &flow, &context};
+    if (n.memory_queued) m_waiting.erase({n.queued_write, n.op, n.queued_token, tenant, node, &flow, &context});
+    n.memory_queued = false;
+    enqueue(w);
+    admit(now);
+  }
+
+ private:
+  struct Want {
+    bool write;
+    int op;
+    std::int64_t token;
+    int tenant;
+    int node;
+    SectionFlow* flow;
+    DataflowContext* context;
+    bool operator<(const Want& o) const {
+      return std::tie(write, op, token, tenant, node) < std::tie(o.write, o.op, o.token, o.tenant, o.node);
+    }
+  };
+  void run() { admit(now_cycles()); }
+  /// Queues what the node asks for next, if anything, at its place.
+  void enqueue(Want w) {
+    auto& n = w.flow->nodes()[static_cast<std::size_t>(w.node)];
+    if (w.flow->can_write(w.node) && w.flow->writes_full(w.node)) {
+      w.write = false;  // the unit waits on this write: as urgent as a read it needs
+      w.token = n.writes;
+    } else if (w.flow->can_read(w.node)) {
+      w.write = false;
+      w.token = n.dram_all ? 0 : n.reads;
+    } else if (w.flow->can_write(w.node)) {
+      w.write = true;
+      w.token = n.writes;
+    } else {
+      return;
+    }
+    n.memory_queued = true;
+    n.queued_write = w.write;
+    n.queued_token = w.token;
+    m_waiting.insert(w);
+  }
+  /// Issues traffic, most needed first, until the memory's queue holds `m_queue_cycles` of work.
+  void admit(double now) {
+    while (!m_waiting.empty() && m_memory.tier().free_at() - now < m_queue_cycles) {
+      const Want w = *m_waiting.begin();
+      m_waiting.erase(m_waiting.begin());
+      auto& n = w.flow->nodes()[static_cast<std::size_t>(w.node)];
+      n.memory_queued = false;
+      // Writes when they are all it has or it waits on them; reads otherwise.
+      if (w.flow->can_write(w.node) && (w.write || w.flow->writes_full(w.node))) {
+        w.flow->issue_write(w.node, now, *w.context);
+      } else if (w.flow->can_read(w.node)) {
+        w.flow->issue_read(w.node, now, *w.context);
+      }
+      enqueue(w);
+    }
+    // Come back when half the queue has drained.
+    if (!m_waiting.empty()) notify_at(m_wake, m_memory.tier().free_at() - m_queue_cycles / 2);
+  }
+  Memory& m_memory;
+  double m_queue_cycles;  ///< ASSUMED: the memory queues one latency's worth of requests
+  std::set<Want> m_waiting;
+  sc_core::sc_event m_wake;
+};
+
 /// One chip: its network and memory, shared by the tenants on it.
 struct World {
-  World(const arch::Fabric& fabric, std::size_t tier) : network(fabric), memory(fabric, tier) {}
+  World(const arch::Fabric& fabric, std::size_t tier, const std::string& name)
+      : network(fabric),
+        memory(fabric, tier),
+        arbiter((name + "_memory").c_str(), memory) {}
   Network network;
   Memory memory;
+  MemoryArbiter arbiter;
   std::map<int, std::unique_ptr<UnitModule>> units;  ///< by fabric unit id
 };
 
@@ -148,6 +241,7 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
   Network& network() override { return m_world.network; }
   Memory& memory() override { return m_world.memory; }
   void wake(int node, double at) override { m_modules[static_cast<std::size_t>(node)]->wake_at(at); }
+  void want_memory(int node, double now) override { m_world.arbiter.want(m_pid, *m_flow, *this, node, now); }
   void node_done(int /*node*/) override {
     if (--m_remaining == 0) m_wake.notify(sc_core::SC_ZERO_TIME);
   }
@@ -365,7 +459,7 @@ struct Elaboration {
   Elaboration(const mapper::Mapping& mapping, const arch::Fabric& fabric, Run& run,
               const std::vector<std::vector<std::size_t>>& groups) {
     for (std::size_t w = 0; w < groups.size(); ++w) {
-      worlds.push_back(std::make_unique<World>(fabric, run.tier));
+      worlds.push_back(std::make_unique<World>(fabric, run.tier, fmt::format("w{}", w)));
       sequencers.emplace_back();
       for (std::size_t t : groups[w]) {
         const auto& tenant = mapping.tenants[t];

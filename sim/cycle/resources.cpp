@@ -9,12 +9,17 @@ Network::Network(const arch::Fabric& fabric) {
 
 Span Network::transfer(double now, double bytes, const std::vector<int>& links) {
   if (links.empty() || bytes <= 0) return {now, now};
-  double start = now;
-  for (int id : links) start = std::max(start, m_links[static_cast<std::size_t>(id)].free_at());
-  // The mesh's links share one rate, so each is held as long as the transfer lasts.
-  double end = start;
-  for (int id : links) end = std::max(end, m_links[static_cast<std::size_t>(id)].occupy(start, bytes));
-  return {start, end};
+  // Each link serves its transfers in the order they ask, at its own rate, independently of the
+  // route's other links: flits move on as soon as the next link is free (wormhole switching
+  // with buffered hops), so a link waiting on another stream's crossing does not idle.
+  Span span{now, now};
+  for (int id : links) {
+    auto& link = m_links[static_cast<std::size_t>(id)];
+    const double start = std::max(now, link.free_at());
+    span.first = std::max(span.first, start);
+    span.last = std::max(span.last, link.occupy(start, bytes));
+  }
+  return span;
 }
 
 Memory::Memory(const arch::Fabric& fabric, std::size_t tier) {
