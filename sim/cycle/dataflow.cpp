@@ -37,6 +37,14 @@ std::int64_t InPort::needed(std::int64_t k, std::int64_t tokens) const {
   return k + 1;
 }
 
+void InPort::forget_before(std::int64_t k, std::int64_t tokens) {
+  const std::int64_t keep = needed(k, tokens) - 1;
+  while (base < keep && !arrivals.empty()) {
+    arrivals.pop_front();
+    ++base;
+  }
+}
+
 std::int64_t InPort::done_with(std::int64_t k, std::int64_t tokens) const {
   if (k + 1 == tokens) return tokens;
   switch (need.dependency) {
@@ -224,10 +232,16 @@ SectionFlow::SectionFlow(const mapper::MappedSection& section, const arch::Fabri
     const double held = bytes > 0 ? std::floor(pmu_capacity / bytes) : static_cast<double>(m_tokens);
     return static_cast<int>(std::clamp(held, static_cast<double>(m_buffer), static_cast<double>(m_tokens)));
   };
+  for (auto& n : m_nodes) {
+    // A PMU that loads from DRAM (weights, spilled tensors) loads into its scratchpad as far
+    // ahead as it fits and sends at its readers' pace: its loads, not its sends, run ahead.
+    if (n.kind == arch::UnitKind::pmu && n.dram_read > 0 && !n.dram_all)
+      n.dram_window = std::max(n.dram_window, static_cast<std::size_t>(fit(n.dram_read)));
+  }
   for (auto& ch : m_channels) {
     const auto src = static_cast<std::size_t>(ch.src);
     if (m_nodes[src].kind == arch::UnitKind::pmu) {
-      ch.capacity = fit(out_bytes[src]);
+      ch.capacity = m_nodes[src].dram_read > 0 ? m_buffer : fit(out_bytes[src]);
       continue;
     }
     ch.capacity = static_cast<int>(m_tokens);
@@ -255,18 +269,33 @@ SectionFlow::SectionFlow(const mapper::MappedSection& section, const arch::Fabri
                        p.need.dependency == graphs::Dependency::prefix;
     return whole ? m_tokens : p.lead;
   };
-  std::vector<std::int64_t> reach(m_nodes.size(), 0);
+  std::vector<std::int64_t> reach(m_nodes.size(), 0), own(m_ports.size(), 0);
   for (int id : topological_order()) {
     for (int pid : m_nodes[static_cast<std::size_t>(id)].inputs) {
       auto& p = m_ports[static_cast<std::size_t>(pid)];
       const auto src = static_cast<std::size_t>(m_channels[static_cast<std::size_t>(p.channel)].src);
-      reach[static_cast<std::size_t>(id)] = std::max(reach[static_cast<std::size_t>(id)], reach[src] + port_reach(p));
+      own[static_cast<std::size_t>(pid)] = port_reach(p);
+      reach[static_cast<std::size_t>(id)] =
+          std::max(reach[static_cast<std::size_t>(id)], reach[src] + own[static_cast<std::size_t>(pid)]);
     }
   }
-  for (auto& p : m_ports) {
+  // How far each port's reader lags its source for want of its other inputs. A node that reads
+  // no stream (a PMU holding weights, or loading them) holds nobody back upstream when it
+  // waits, so its ports need hold only the difference between its readers: readers that all
+  // wait alike hold it back alike (a weight PMU feeding a GEMM's PCUs keeps its data in its
+  // scratchpad, not 700 tokens in each of its ports). Any other source must run ahead of its
+  // slowest reader, or the paths it feeds would stall behind it.
+  std::vector<std::int64_t> wait(m_ports.size(), 0), least(m_nodes.size(), std::numeric_limits<std::int64_t>::max());
+  for (std::size_t i = 0; i < m_ports.size(); ++i) {
+    const auto src = static_cast<std::size_t>(m_channels[static_cast<std::size_t>(m_ports[i].channel)].src);
+    wait[i] = reach[static_cast<std::size_t>(m_ports[i].node)] - reach[src] - own[i];
+    least[src] = m_nodes[src].inputs.empty() ? std::min(least[src], wait[i]) : 0;
+  }
+  for (std::size_t i = 0; i < m_ports.size(); ++i) {
+    auto& p = m_ports[i];
     const int channel = m_channels[static_cast<std::size_t>(p.channel)].capacity;
     const auto src = static_cast<std::size_t>(m_channels[static_cast<std::size_t>(p.channel)].src);
-    const std::int64_t lag = reach[static_cast<std::size_t>(p.node)] - reach[src];
+    const std::int64_t lag = wait[i] - least[src] + own[i];
     p.capacity =
         p.need.buffered ? all_tokens : static_cast<int>(std::min<std::int64_t>(all_tokens, channel + lag + p.lead));
   }
@@ -347,11 +376,13 @@ void SectionFlow::emit(int id, double now, double data_end, DataflowContext& con
     for (int p : ch.ports) {
       auto& port = m_ports[static_cast<std::size_t>(p)];
       Span arrives{sent.first + port.latency, std::max(sent.last, last) + port.latency};
-      if (!port.arrivals.empty()) arrives.last = std::max(arrives.last, port.arrivals.back().last);
+      arrives.last = std::max(arrives.last, port.latest);
+      port.latest = arrives.last;
       port.arrivals.push_back(arrives);
+      const auto& reader = m_nodes[static_cast<std::size_t>(port.node)];
+      port.forget_before(reader.started, m_tokens);
       // A busy reader looks at its inputs when it finishes; only one waiting on this port
       // needs a call (one waiting on another port scans on past this one once woken).
-      const auto& reader = m_nodes[static_cast<std::size_t>(port.node)];
       if (reader.state == UnitState::stalled_input && reader.ready_inputs < reader.inputs.size() &&
           reader.inputs[reader.ready_inputs] == p)
         context.wake(port.node, arrives.first);
@@ -391,13 +422,11 @@ double SectionFlow::step(int id, double now, DataflowContext& context) {
     for (int p : n.inputs) {
       auto& port = m_ports[static_cast<std::size_t>(p)];
       data_end = std::max(data_end, needed_arrival(port, n.started)->last);
+      port.forget_before(n.started + 1, m_tokens);
       const std::int64_t done = port.done_with(n.started, m_tokens);
-      if (done <= port.base) continue;
-      while (port.base < done && !port.arrivals.empty()) {
-        port.arrivals.pop_front();
-        ++port.base;
-        --port.occupancy;
-      }
+      if (done <= port.freed) continue;
+      port.occupancy -= static_cast<int>(done - port.freed);
+      port.freed = done;
       const int src = m_channels[static_cast<std::size_t>(port.channel)].src;
       if (m_nodes[static_cast<std::size_t>(src)].state == UnitState::stalled_output) context.wake(src, now);
     }

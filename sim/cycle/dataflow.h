@@ -50,17 +50,22 @@ struct InPort {
   int node = -1;
   int channel = -1;
   double latency = 0;  ///< hops from the channel's source: switch latencies
-  /// Tokens sent and still held, by arrival of their first bytes and of the last bytes of
-  /// every token up to them (tokens stream in order).
+  /// Tokens sent that a firing may still look at, by arrival of their first bytes and of the
+  /// last bytes of every token up to them (tokens stream in order).
   std::deque<Span> arrivals;
-  std::int64_t base = 0;  ///< the token arrivals.front() is
-  int occupancy = 0;      ///< tokens sent or promised and not yet freed
-  int capacity = 2;       ///< tokens it may hold: double buffering, more for a window, all when held whole
+  std::int64_t base = 0;   ///< the token arrivals.front() is
+  double latest = 0;       ///< the last bytes of every token sent so far
+  std::int64_t freed = 0;  ///< tokens its node is done with (room given back upstream)
+  int occupancy = 0;       ///< tokens sent or promised and not yet freed
+  int capacity = 2;        ///< tokens it may hold: double buffering, more for a window, all when held whole
   mapper::TokenNeed need;
   std::int64_t lead = 0;  ///< window: tokens a firing reaches past its own (the halo); slice: a slice
 
   /// Tokens that must have arrived before the node fires token k (of `tokens`).
   [[nodiscard]] std::int64_t needed(std::int64_t k, std::int64_t tokens) const;
+  /// Drops the arrivals of tokens that no firing from token k on looks at (only the last a
+  /// firing needs is read): a port that needs a stream whole keeps one, not thousands.
+  void forget_before(std::int64_t k, std::int64_t tokens);
   /// Tokens it may free once token k has fired.
   [[nodiscard]] std::int64_t done_with(std::int64_t k, std::int64_t tokens) const;
 };

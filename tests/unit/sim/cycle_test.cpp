@@ -16,6 +16,7 @@
 #include "core/files.h"
 #include "graphs/import/yaml_import.h"
 #include "mapper/mapping.h"
+#include "sim/cycle/dataflow.h"
 #include "sim/cycle/simulate.h"
 #include "tests/test_paths.h"
 
@@ -546,6 +547,50 @@ TEST_CASE("weights streamed from HBM keep it busy: one wide GEMV, and a chain of
         "ops: [{name: mv, op: MatMul, inputs: [x, w], outputs: [y]}]\noutputs: [y]\n");
   }
   SECTION("four chained GEMVs, 4096 x 4096") { check(chain_yaml("MatMul", 4, "[1, 4096]", "", "[4096, 4096]")); }
+}
+
+TEST_CASE("a port keeps only the arrivals a later firing looks at", "[sim][streaming]") {
+  // A 9162-token prefill section has 193k ports; keeping every arrival of every port ran out of
+  // 16 GiB.
+  const auto fill = [](graphs::Dependency dependency, std::int64_t started) {
+    sim::InPort port;
+    port.need.dependency = dependency;
+    for (int k = 0; k < 100; ++k) {
+      port.arrivals.push_back({double(k), double(k) + 1});
+      port.forget_before(started, 100);
+    }
+    return port;
+  };
+  const auto whole = fill(graphs::Dependency::all, 0);
+  CHECK(whole.arrivals.size() == 1);
+  CHECK(whole.base == 99);
+  const auto same = fill(graphs::Dependency::same, 40);  // its reader is at token 40
+  CHECK(same.base == 40);
+  CHECK(same.arrivals.size() == 60);
+  CHECK(same.arrivals.front().first == 40);
+}
+
+TEST_CASE("a PMU that loads weights from DRAM loads ahead into its scratchpad and sends at its reader's pace",
+          "[sim][streaming]") {
+  const auto fabric = preset("sn40l");
+  const auto mapping = mapper::map_applications(
+      {yaml_graph("gemv",
+                  "name: gemv\ninputs: [{name: x, shape: [1, 4096]}]\nparams: [{name: w, shape: [4096, "
+                  "14336]}]\nops: [{name: mv, op: MatMul, inputs: [x, w], outputs: [y]}]\noutputs: [y]\n")},
+      fabric, {});
+  const sim::SectionFlow flow(mapping.tenants[0].sections[0], fabric, 0, {});
+  const double capacity = fabric.spec().pmu().capacity_kib * 1024.0;
+  int loaders = 0;
+  for (const auto& n : flow.nodes()) {
+    if (n.kind != arch::UnitKind::pmu || n.dram_read <= 0) continue;
+    ++loaders;
+    // All it holds (here its whole share of the weight) may be in flight from HBM at once...
+    CHECK(static_cast<double>(n.dram_window) ==
+          Approx(std::min(static_cast<double>(flow.tokens()), std::floor(capacity / n.dram_read))));
+    // ...but its streams hold a double buffer each, like any unit's.
+    for (int c : n.outputs) CHECK(flow.channels()[static_cast<std::size_t>(c)].capacity == 2);
+  }
+  CHECK(loaders >= 200);
 }
 
 TEST_CASE("a mapping whose streams form a cycle is refused", "[sim][streaming]") {
