@@ -105,7 +105,7 @@ struct Node {
   std::deque<double> write_done;   ///< DRAM writes in flight, by completion
   std::int64_t writes = 0;         ///< DRAM writes issued
   bool memory_queued = false;      ///< waits in the memory arbiter's queue, under the key below
-  bool queued_write = false;
+  bool queued_deferred = false;
   std::int64_t queued_token = 0;
   UnitState state = UnitState::idle;
   double since = 0;

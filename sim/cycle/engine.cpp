@@ -135,58 +135,57 @@ class MemoryArbiter : public sc_core::sc_module {
   /// Node `node` of tenant slot `tenant` (running `flow` for `context`) has traffic to issue.
   void want(int tenant, SectionFlow& flow, DataflowContext& context, int node, double now) {
     auto& n = flow.nodes()[static_cast<std::size_t>(node)];
-    Want w{false, n.op, 0, tenant, node, &flow, &context};
-    if (n.memory_queued) m_waiting.erase({n.queued_write, n.op, n.queued_token, tenant, node, &flow, &context});
+    if (n.memory_queued)
+      m_waiting.erase({n.queued_deferred, n.op, n.queued_token, tenant, node, false, &flow, &context});
     n.memory_queued = false;
-    enqueue(w);
+    enqueue({false, n.op, 0, tenant, node, false, &flow, &context});
     admit(now);
   }
 
  private:
   struct Want {
-    bool write;
+    bool deferred;  ///< a write nobody waits on: after every read
     int op;
     std::int64_t token;
     int tenant;
     int node;
+    bool write;  ///< what it issues (not part of the order)
     SectionFlow* flow;
     DataflowContext* context;
     bool operator<(const Want& o) const {
-      return std::tie(write, op, token, tenant, node) < std::tie(o.write, o.op, o.token, o.tenant, o.node);
+      return std::tie(deferred, op, token, tenant, node) < std::tie(o.deferred, o.op, o.token, o.tenant, o.node);
     }
   };
   void run() { admit(now_cycles()); }
-  /// Queues what the node asks for next, if anything, at its place.
+  /// What the node asks for next and its place in the queue; false when it asks nothing. A
+  /// write its unit waits on is as urgent as a read it needs; other writes wait for the reads.
+  static bool rank(Want& w) {
+    const auto& n = w.flow->nodes()[static_cast<std::size_t>(w.node)];
+    const bool can_write = w.flow->can_write(w.node);
+    if (!can_write && !w.flow->can_read(w.node)) return false;
+    w.write = can_write && (w.flow->writes_full(w.node) || !w.flow->can_read(w.node));
+    w.deferred = w.write && !w.flow->writes_full(w.node);
+    w.token = w.write ? n.writes : n.dram_all ? 0 : n.reads;
+    return true;
+  }
   void enqueue(Want w) {
+    if (!rank(w)) return;
     auto& n = w.flow->nodes()[static_cast<std::size_t>(w.node)];
-    if (w.flow->can_write(w.node) && w.flow->writes_full(w.node)) {
-      w.write = false;  // the unit waits on this write: as urgent as a read it needs
-      w.token = n.writes;
-    } else if (w.flow->can_read(w.node)) {
-      w.write = false;
-      w.token = n.dram_all ? 0 : n.reads;
-    } else if (w.flow->can_write(w.node)) {
-      w.write = true;
-      w.token = n.writes;
-    } else {
-      return;
-    }
     n.memory_queued = true;
-    n.queued_write = w.write;
+    n.queued_deferred = w.deferred;
     n.queued_token = w.token;
     m_waiting.insert(w);
   }
   /// Issues traffic, most needed first, until the memory's queue holds `m_queue_cycles` of work.
   void admit(double now) {
     while (!m_waiting.empty() && m_memory.tier().free_at() - now < m_queue_cycles) {
-      const Want w = *m_waiting.begin();
+      Want w = *m_waiting.begin();
       m_waiting.erase(m_waiting.begin());
-      auto& n = w.flow->nodes()[static_cast<std::size_t>(w.node)];
-      n.memory_queued = false;
-      // Writes when they are all it has or it waits on them; reads otherwise.
-      if (w.flow->can_write(w.node) && (w.write || w.flow->writes_full(w.node))) {
+      w.flow->nodes()[static_cast<std::size_t>(w.node)].memory_queued = false;
+      if (!rank(w)) continue;  // its read window filled since: it asks again once it fires
+      if (w.write) {
         w.flow->issue_write(w.node, now, *w.context);
-      } else if (w.flow->can_read(w.node)) {
+      } else {
         w.flow->issue_read(w.node, now, *w.context);
       }
       enqueue(w);
