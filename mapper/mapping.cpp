@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "core/text.h"
 #include "graphs/op_registry.h"
 #include "mapper/place.h"
@@ -67,11 +68,12 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
     t.sectioning = plan.candidates;
     t.memory = footprint(g, element_bytes(spec));
     const RegionIndex region(fabric, r);
+    LayoutCache layouts(region);
     for (std::size_t k = 0; k < plan.sections.size(); ++k) {
       auto& s = plan.sections[k];
       SectionLayout placed;
       if (options.place) {
-        placed = place_and_route(demands, s, region, std::max(s.compute_cycles, s.memory_cycles), options.seed + k);
+        placed = layouts.place(demands, s, std::max(s.compute_cycles, s.memory_cycles), options.seed + k);
         s.network_cycles = placed.max_link_bytes / spec.network().link_bytes_per_cycle;
       }
       MappedSection ms;
@@ -90,6 +92,10 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
       ms.streams = std::move(placed.streams);
       if (options.place) ms.dram = dram_streams(g, demands, s, placed.units, element_bytes(spec));
       t.sections.push_back(std::move(ms));
+    }
+    if (layouts.reused() > 0) {
+      core::log::debug("{}: {} of {} took the layout of an alike section", g.name(), layouts.reused(),
+                       core::plural(plan.sections.size(), "section"));
     }
     m.tenants.push_back(std::move(t));
     if (options.progress) options.progress(m.tenants.size(), apps.size());

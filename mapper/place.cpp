@@ -6,6 +6,9 @@
 #include <map>
 #include <optional>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "core/random.h"
 #include "mapper/partition.h"
 #include "mapper/route.h"
@@ -386,6 +389,24 @@ SectionLayout place_and_route(const std::vector<OpDemand>& demands, const Sectio
     out.streams.push_back({d.src, d.dst, d.bytes, std::move(routing.paths[s]), d.group, vs.streams[s].need});
   }
   return out;
+}
+
+SectionLayout LayoutCache::place(const std::vector<OpDemand>& demands, const Section& section, double cycles,
+                                 std::uint64_t seed) {
+  // Everything placement and routing read of the section: its virtual units and streams.
+  const auto vs = virtual_section(demands, section);
+  std::string key = fmt::format("{}|", cycles);
+  for (const bool pcu : vs.is_pcu) key += pcu ? 'c' : 'm';
+  for (const auto& units : vs.op_units) key += fmt::format("|{}", fmt::join(units, ","));
+  for (const auto& st : vs.streams) {
+    key += fmt::format(";{},{},{},{},{},{},{},{}", st.src, st.dst, st.bytes, st.group,
+                       static_cast<int>(st.need.dependency), st.need.slices, st.need.halo, st.need.buffered);
+  }
+  if (const auto found = m_layouts.find(key); found != m_layouts.end()) {
+    ++m_reused;
+    return found->second;
+  }
+  return m_layouts.emplace(std::move(key), place_and_route(demands, section, m_region, cycles, seed)).first->second;
 }
 
 }  // namespace rdasim::mapper

@@ -6,7 +6,9 @@
 // (mapper/route).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -117,5 +119,24 @@ struct Annealing {
 /// output is checked (mapper/verify.h).
 [[nodiscard]] SectionLayout place_and_route(const std::vector<OpDemand>& demands, const Section& section,
                                             const RegionIndex& region, double cycles, std::uint64_t seed);
+
+/// The sections of one region placed and routed, each section alike to one placed before (the
+/// same virtual units and streams, bytes and token needs included, and the same time budget)
+/// taking its layout: a model's repeated layers compile once, as a vendor's compiler reuses a
+/// section's configuration, and the mapper routes a 32-layer model's sections once a kind.
+class LayoutCache {
+ public:
+  explicit LayoutCache(const RegionIndex& region) : m_region(region) {}
+  /// place_and_route(demands, section, region, cycles, seed), or the layout of an alike section.
+  [[nodiscard]] SectionLayout place(const std::vector<OpDemand>& demands, const Section& section, double cycles,
+                                    std::uint64_t seed);
+  /// Sections that took an earlier one's layout.
+  [[nodiscard]] std::size_t reused() const { return m_reused; }
+
+ private:
+  const RegionIndex& m_region;
+  std::map<std::string, SectionLayout> m_layouts;
+  std::size_t m_reused = 0;
+};
 
 }  // namespace rdasim::mapper
