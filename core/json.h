@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -27,5 +28,26 @@ void write_json_file(const std::filesystem::path& path, const Json& doc);
 
 /// A 64-bit FNV-1a hash of text, as 16 hex digits: a stable key for configurations.
 [[nodiscard]] std::string stable_hash(const std::string& text);
+
+/// A 128-bit digest of JSON values, walked without writing them out: a key for documents too
+/// large to keep as text (a prefill section's streams run to 100 MB). Two independent 64-bit
+/// mixes; equal values give equal digests, and documents differing in order differ.
+class JsonDigest {
+ public:
+  using Value = std::pair<std::uint64_t, std::uint64_t>;
+  void add(const Json& value);
+  void add(const Value& digest);
+  [[nodiscard]] Value value() const { return {m_a, m_b}; }
+  [[nodiscard]] static Value of(const Json& value) {
+    JsonDigest d;
+    d.add(value);
+    return d.value();
+  }
+
+ private:
+  void bytes(const void* data, std::size_t size);
+  std::uint64_t m_a = 0xcbf29ce484222325ULL;  // FNV-1a
+  std::uint64_t m_b = 0x9e3779b97f4a7c15ULL;  // a multiply-xorshift of its own
+};
 
 }  // namespace rdasim::core

@@ -226,13 +226,14 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
  public:
   SC_HAS_PROCESS(SequencerModule);
   SequencerModule(const sc_core::sc_module_name& name, const mapper::Tenant& tenant, int pid, World& world, Run& run,
-                  bool traced)
+                  bool traced, bool replays)
       : sc_module(name),
         m_tenant(tenant),
         m_pid(pid),
         m_world(world),
         m_run(run),
-        m_traced(traced) {
+        m_traced(traced),
+        m_replays(replays) {
     SC_METHOD(step);
     sensitive << m_wake;
   }
@@ -253,9 +254,56 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
   [[nodiscard]] const std::map<int, double>& link_peak() const { return m_link_peak; }
   [[nodiscard]] double pmu_bytes() const { return m_pmu_bytes; }
   [[nodiscard]] double hop_bytes() const { return m_hop_bytes; }
+  [[nodiscard]] std::size_t replayed() const { return m_replayed; }
 
  private:
-  enum class Phase { next, reconfig, load, stream, finished };
+  enum class Phase { next, reconfig, load, stream, replay, finished };
+
+  /// What simulating a section did, to replay an alike one: times from its start, and the
+  /// work it added to every counter the report reads.
+  struct Record {
+    SectionResult result;
+    double run_from = 0;  ///< streaming began this long after the section's start
+    struct NodeWork {
+      UnitModule* module;
+      int unit, op;
+      double time[4];
+      double first, last;  ///< from the section's start; first is k_never when it never fired
+    };
+    std::vector<NodeWork> nodes;
+    struct LinkWork {
+      int link;
+      double bytes, busy;
+    };
+    std::vector<LinkWork> links;
+    std::vector<std::pair<int, double>> link_use;  ///< bytes its streams put on each link (trace)
+    double read = 0, written = 0, tier_busy = 0, pmu_bytes = 0, hop_bytes = 0;
+  };
+  /// What makes two sections alike: everything the simulator reads of them (names aside).
+  static core::JsonDigest::Value alike_key(const mapper::MappedSection& section) {
+    auto j = core::to_json_value(section);
+    j.erase("streamed");  // names an op, for people
+    for (auto& op : j.at("ops")) op.erase("name");
+    // A unit's DRAM traffic adds up whatever the order (a graph input and an earlier section's
+    // tensor are listed differently).
+    std::vector<core::JsonDigest::Value> dram;
+    for (const auto& d : j.at("dram")) dram.push_back(core::JsonDigest::of(d));
+    std::sort(dram.begin(), dram.end());
+    j.erase("dram");
+    core::JsonDigest digest;
+    digest.add(j);
+    for (const auto& d : dram) digest.add(d);
+    return digest.value();
+  }
+  /// Starts the counters a record is the difference of.
+  void record_start() {
+    m_base = {};
+    m_base.read = m_world.memory.read_bytes();
+    m_base.written = m_world.memory.write_bytes();
+    m_base.tier_busy = m_world.memory.tier().busy_cycles();
+    m_base.pmu_bytes = m_pmu_bytes;
+    m_base.hop_bytes = m_hop_bytes;
+  }
 
   void step() {
     const double now = now_cycles();
@@ -268,8 +316,23 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
         }
         m_result = SectionResult{};
         m_result.start = now;
+        // Replays need idle hardware at the start, as a tenant alone has between sections.
+        m_recording = m_replays && m_world.memory.tier().free_at() <= now + 1e-6;
+        if (m_recording) {
+          m_key = alike_key(m_tenant.sections[m_section]);
+          if (const auto found = m_records.find(m_key); found != m_records.end()) {
+            m_phase = Phase::replay;
+            notify_at(m_wake, now + found->second.result.cycles());
+            return;
+          }
+          record_start();
+        }
         m_phase = Phase::reconfig;
         notify_at(m_wake, now + m_tenant.sections[m_section].reconfig_cycles);
+        return;
+      case Phase::replay:
+        replay(m_records.at(m_key), m_result.start);
+        notify_at(m_wake, now);
         return;
       case Phase::reconfig:
         m_result.reconfig_cycles = now - m_result.start;
@@ -328,13 +391,18 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
       module->wake_at(now);
     }
     m_link_busy.clear();
-    for (int l : m_flow->links()) m_link_busy.push_back(m_world.network.link(l).busy_cycles());
+    m_link_bytes.clear();
+    for (int l : m_flow->links()) {
+      m_link_busy.push_back(m_world.network.link(l).busy_cycles());
+      m_link_bytes.push_back(m_world.network.link(l).bytes());
+    }
     m_remaining = nodes.size();
   }
 
   void end_section(double now) {
     m_flow->finish(now);
     const auto& section = m_tenant.sections[m_section];
+    Record* record = m_recording ? &m_records.emplace(m_key, Record{}).first->second : nullptr;
     m_result.run_cycles = now - m_run_start;
     m_result.end = now;
     m_result.tokens = m_flow->tokens();
@@ -343,23 +411,81 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
     const double run = std::max(m_result.run_cycles, 1e-9);
     const auto& links = m_flow->links();
     for (std::size_t i = 0; i < links.size(); ++i) {
-      const double busy = m_world.network.link(links[i]).busy_cycles() - m_link_busy[i];
+      const auto& link = m_world.network.link(links[i]);
+      const double busy = link.busy_cycles() - m_link_busy[i];
       auto& peak = m_link_peak[links[i]];
       peak = std::max(peak, busy / run);
+      if (record != nullptr) record->links.push_back({links[i], link.bytes() - m_link_bytes[i], busy});
     }
     const auto tokens = static_cast<double>(m_flow->tokens());
     for (const auto& ch : m_flow->channels()) m_hop_bytes += ch.bytes * tokens * static_cast<double>(ch.links.size());
+    const double start = m_result.start;
     for (std::size_t i = 0; i < m_flow->nodes().size(); ++i) {
       const auto& n = m_flow->nodes()[i];
       auto* module = m_modules[i];
       for (int s = 0; s < 4; ++s) module->totals.time[s] += n.time[s];
       m_pmu_bytes += n.pmu_bytes * tokens;
       module->configure(nullptr, -1, nullptr);
-      if (m_traced) trace_node(n, section);
+      if (m_traced)
+        trace_node(n.unit, section.ops[static_cast<std::size_t>(n.op)].name, n.first_start, n.last_end, n.time);
+      if (record != nullptr) {
+        record->nodes.push_back({module,
+                                 n.unit,
+                                 n.op,
+                                 {n.time[0], n.time[1], n.time[2], n.time[3]},
+                                 n.first_start == k_never ? k_never : n.first_start - start,
+                                 n.last_end - start});
+      }
     }
-    if (m_traced) trace_section();
-    m_results.push_back(m_result);
+    std::vector<std::pair<int, double>> link_use;
+    for (const auto& ch : m_flow->channels()) {
+      for (int l : ch.links) link_use.emplace_back(l, ch.bytes * tokens);
+    }
+    if (m_traced) trace_section(m_run_start, link_use);
+    if (record != nullptr) {
+      record->result = m_result;
+      record->run_from = m_run_start - start;
+      record->link_use = std::move(link_use);
+      const auto& memory = m_world.memory;
+      record->read = memory.read_bytes() - m_base.read;
+      record->written = memory.write_bytes() - m_base.written;
+      record->tier_busy = memory.tier().busy_cycles() - m_base.tier_busy;
+      record->pmu_bytes = m_pmu_bytes - m_base.pmu_bytes;
+      record->hop_bytes = m_hop_bytes - m_base.hop_bytes;
+    }
     m_flow.reset();
+    finish_section();
+  }
+
+  /// An alike section's record played again from `start`: the same times and work.
+  void replay(const Record& record, double start) {
+    const auto& section = m_tenant.sections[m_section];
+    m_result = record.result;
+    m_result.start = start;
+    m_result.end = start + record.result.cycles();
+    m_result.analytic_cycles = section.cycles();
+    for (const auto& n : record.nodes) {
+      for (int s = 0; s < 4; ++s) n.module->totals.time[s] += n.time[s];
+      if (m_traced) {
+        trace_node(n.unit, section.ops[static_cast<std::size_t>(n.op)].name, start + n.first, start + n.last, n.time);
+      }
+    }
+    const double run = std::max(m_result.run_cycles, 1e-9);
+    for (const auto& l : record.links) {
+      m_world.network.replay(l.link, l.bytes, l.busy);
+      auto& peak = m_link_peak[l.link];
+      peak = std::max(peak, l.busy / run);
+    }
+    m_world.memory.replay(record.read, record.written, record.tier_busy);
+    m_pmu_bytes += record.pmu_bytes;
+    m_hop_bytes += record.hop_bytes;
+    if (m_traced) trace_section(start + record.run_from, record.link_use);
+    ++m_replayed;
+    finish_section();
+  }
+
+  void finish_section() {
+    m_results.push_back(m_result);
     ++m_section;
     m_phase = Phase::next;
     if (m_traced) {
@@ -368,21 +494,22 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
     }
   }
 
-  void trace_node(const Node& n, const mapper::MappedSection& section) {
-    if (n.first_start == k_never) return;
-    const auto& u = m_run.fabric.unit(n.unit);
-    const long tid = 1 + n.unit;
+  void trace_node(int unit, const std::string& op, double first, double last, const double (&time)[4]) {
+    if (first == k_never) return;
+    const auto& u = m_run.fabric.unit(unit);
+    const long tid = 1 + unit;
     if (m_run.traced_tracks.insert({m_pid, tid}).second) {
       m_run.trace->name_track(m_pid, tid,
                               fmt::format("{} {} tile {} ({},{})", arch::to_string(u.kind), u.id, u.tile, u.x, u.y));
     }
-    const double active = std::max(n.last_end - n.first_start, 1e-9);
+    const double active = std::max(last - first, 1e-9);
     m_run.trace->slice(
-        m_pid, tid, section.ops[static_cast<std::size_t>(n.op)].name, n.first_start, n.last_end,
-        {{"unit", n.unit}, {"section", m_section}, {"busy", n.time[static_cast<int>(UnitState::busy)] / active}});
+        m_pid, tid, op, first, last,
+        {{"unit", unit}, {"section", m_section}, {"busy", time[static_cast<int>(UnitState::busy)] / active}});
   }
 
-  void trace_section() {
+  /// The section's slices, streaming from `run_start`; `link_use`: bytes its streams put on each link.
+  void trace_section(double run_start, const std::vector<std::pair<int, double>>& link_use) {
     auto* t = m_run.trace;
     if (m_section == 0) t->name_track(m_pid, 0, "sections");
     t->slice(m_pid, 0, fmt::format("section {}", m_section), m_result.start, m_result.end,
@@ -390,17 +517,14 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
               {"analytic_cycles", m_result.analytic_cycles},
               {"bound", to_string(m_result.bound)}});
     t->slice(m_pid, 0, "reconfigure", m_result.start, m_result.start + m_result.reconfig_cycles);
-    t->slice(m_pid, 0, "load", m_result.start + m_result.reconfig_cycles, m_run_start);
-    t->slice(m_pid, 0, "stream", m_run_start, m_result.end);
+    t->slice(m_pid, 0, "load", m_result.start + m_result.reconfig_cycles, run_start);
+    t->slice(m_pid, 0, "stream", run_start, m_result.end);
     // Links: one track per link, one slice over the sections that used it (added up at the end).
-    const auto tokens = static_cast<double>(m_flow->tokens());
-    for (const auto& ch : m_flow->channels()) {
-      for (int l : ch.links) {
-        auto& use = m_link_use[l];
-        if (use.bytes == 0) use.first = m_run_start;
-        use.last = m_result.end;
-        use.bytes += ch.bytes * tokens;
-      }
+    for (const auto& [l, bytes] : link_use) {
+      auto& use = m_link_use[l];
+      if (use.bytes == 0) use.first = run_start;
+      use.last = m_result.end;
+      use.bytes += bytes;
     }
   }
 
@@ -434,6 +558,12 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
   World& m_world;
   Run& m_run;
   bool m_traced;
+  bool m_replays;  ///< alone on its chip: alike sections replay (SimOptions::replay)
+  std::map<core::JsonDigest::Value, Record> m_records;  ///< by alike_key
+  bool m_recording = false;                             ///< the current section is recorded for replays
+  core::JsonDigest::Value m_key;                        ///< the current section's
+  Record m_base;                                        ///< counters when the current section started
+  std::size_t m_replayed = 0;
   sc_core::sc_event m_wake;
   Phase m_phase = Phase::next;
   std::size_t m_section = 0;
@@ -448,6 +578,7 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
   SectionResult m_result;
   std::vector<SectionResult> m_results;
   std::vector<double> m_link_busy;
+  std::vector<double> m_link_bytes;
   std::map<int, double> m_link_peak;
   double m_pmu_bytes = 0;
   double m_hop_bytes = 0;
@@ -469,9 +600,9 @@ struct Elaboration {
         for (int u : units) {
           worlds[w]->units.emplace(u, std::make_unique<UnitModule>(fmt::format("w{}_u{}", w, u).c_str()));
         }
-        sequencers[w].push_back(std::make_unique<SequencerModule>(fmt::format("w{}_t{}", w, t).c_str(), tenant,
-                                                                  static_cast<int>(t) + 1, *worlds[w], run,
-                                                                  run.trace != nullptr));
+        sequencers[w].push_back(std::make_unique<SequencerModule>(
+            fmt::format("w{}_t{}", w, t).c_str(), tenant, static_cast<int>(t) + 1, *worlds[w], run,
+            run.trace != nullptr, run.options.replay && groups[w].size() == 1));
       }
     }
     sc_core::sc_start();
@@ -580,6 +711,7 @@ SimResult simulate_here(const mapper::Mapping& mapping, const arch::Fabric& fabr
   measured.tier = tier;
   measured.chunk = options.tokens.chunk;
   measured.min_tokens = options.tokens.min_tokens;
+  measured.max_tokens = options.tokens.max_tokens;
   for (std::size_t t = 0; t < n; ++t) {
     const auto& seq = *sequencers[0][t];
     Measurements::Tenant mt;

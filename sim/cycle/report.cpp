@@ -27,6 +27,7 @@ Report make_report(const mapper::Mapping& mapping, const arch::Fabric& fabric, c
   r.mode = mapping.mode;
   r.chunk = m.chunk;
   r.min_tokens = m.min_tokens;
+  r.max_tokens = m.max_tokens;
   r.clock_hz = spec.clock_ghz() * 1e9;
   r.analytic_cycles = mapper::analytic_cycles(mapping, spec);
   double pmu_bytes = 0, hop_bytes = 0;
@@ -155,8 +156,9 @@ std::string summary_text(const Report& r) {
                      core::format_si(e.pmu_j, "J"), core::format_si(e.network_j, "J"), core::format_si(e.dram_j, "J"),
                      core::format_si(e.static_j, "J"), core::format_si(r.average_power_w, "W"));
   out += fmt::format(
-      "  tokens of {} vectors (at least {} per section); {:.3g} firings in {:.2f} s, {} simulated cycles/s\n", r.chunk,
-      r.min_tokens, r.events, r.wall_seconds,
+      "  tokens of {} vectors (at least {} and at most {} per section); {:.3g} firings in {:.2f} s, {} simulated "
+      "cycles/s\n",
+      r.chunk, r.min_tokens, r.max_tokens, r.events, r.wall_seconds,
       core::format_si(r.wall_seconds > 0 ? r.cycles / r.wall_seconds : 0.0, "", 3));
   return out;
 }

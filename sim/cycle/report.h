@@ -142,6 +142,7 @@ struct Report {
   mapper::Mode mode = mapper::Mode::o1;
   int chunk = 0;  ///< vectors per token
   int min_tokens = 0;
+  int max_tokens = 0;
   double clock_hz = 0;
   double cycles = 0;
   double seconds = 0;
@@ -168,6 +169,7 @@ struct Report {
                       field("mode", &T::mode),
                       field("chunk", &T::chunk),
                       field("min_tokens", &T::min_tokens),
+                      field("max_tokens", &T::max_tokens),
                       field("clock_hz", &T::clock_hz),
                       field("cycles", &T::cycles),
                       field("seconds", &T::seconds),
@@ -206,7 +208,7 @@ struct Measurements {
   std::map<int, double> link_bytes;  ///< per link id, every tenant's
   std::size_t tier = 0;              ///< the memory tier holding the tensors
   double read_bytes = 0, write_bytes = 0, tier_busy_cycles = 0;
-  int chunk = 0, min_tokens = 0;
+  int chunk = 0, min_tokens = 0, max_tokens = 0;
   double events = 0;
   double wall_seconds = 0;
 };

@@ -35,6 +35,12 @@ class Pipe {
     m_busy += d;
     return m_free;
   }
+  /// Counts the bytes and busy time of work replayed rather than simulated (an alike section
+  /// repeated on idle hardware), leaving free_at() alone.
+  void replay(double bytes, double busy) {
+    m_bytes += bytes;
+    m_busy += busy;
+  }
 
  private:
   double m_rate = 0;
@@ -57,6 +63,8 @@ class Network {
   Span transfer(double now, double bytes, const std::vector<int>& links);
   [[nodiscard]] const Pipe& link(int id) const { return m_links[static_cast<std::size_t>(id)]; }
   [[nodiscard]] std::size_t size() const { return m_links.size(); }
+  /// Counts a replayed section's traffic on link `id` (Pipe::replay).
+  void replay(int id, double bytes, double busy) { m_links[static_cast<std::size_t>(id)].replay(bytes, busy); }
 
  private:
   std::vector<Pipe> m_links;
@@ -75,6 +83,12 @@ class Memory {
   [[nodiscard]] double write_bytes() const { return m_written; }
   [[nodiscard]] const Pipe& tier() const { return m_tier; }
   [[nodiscard]] double latency_cycles() const { return m_latency; }
+  /// Counts a replayed section's traffic (Pipe::replay); the AGCUs' counters are not reported.
+  void replay(double read, double written, double tier_busy) {
+    m_read += read;
+    m_written += written;
+    m_tier.replay(read + written, tier_busy);
+  }
 
  private:
   Pipe m_tier;

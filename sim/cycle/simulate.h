@@ -23,6 +23,10 @@ struct SimOptions {
   TokenOptions tokens;
   bool alone = true;   ///< with several tenants, also simulate each alone
   bool trace = false;  ///< build the Chrome trace (trace.json)
+  /// A tenant alone on its chip starts every section on idle hardware, so a section alike to
+  /// one it ran (the same units, streams and traffic: a model's repeated layers) takes as long
+  /// and does the same work: it is replayed from the first one's record instead of simulated.
+  bool replay = true;
   /// Called as sections finish with (done, total), for progress on long runs (not in workers).
   std::function<void(std::size_t, std::size_t)> progress;
 };

@@ -45,9 +45,10 @@ void check_workload(const std::vector<std::string>& model, const std::string& ou
   for (const auto& tier : report.at("memory"))
     moved += tier.at("read_bytes").get<double>() + tier.at("write_bytes").get<double>();
   CHECK(moved == Approx(mapped).epsilon(1e-9));
-  // Convergence: half the chunk.
+  // Convergence: half the chunk, and no cap on the tokens a section has.
   auto half = args;
-  half.insert(half.end(), {"--no-alone", "--chunk", std::to_string(report.at("chunk").get<int>() / 2)});
+  half.insert(half.end(), {"--no-alone", "--chunk", std::to_string(report.at("chunk").get<int>() / 2), "--max-tokens",
+                           std::to_string(1 << 20)});
   const double finer = simulate(half).at("cycles").get<double>();
   CHECK(std::abs(finer - cycles) < 0.02 * cycles);
 }

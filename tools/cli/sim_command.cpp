@@ -24,7 +24,9 @@ struct SimCliOptions {
   bool json = false;
   int chunk = sim::TokenOptions{}.chunk;
   int min_tokens = sim::TokenOptions{}.min_tokens;
+  int max_tokens = sim::TokenOptions{}.max_tokens;
   bool alone = true;
+  bool replay = true;
 };
 
 bool is_mapping_file(const std::string& path) { return path.size() > 5 && path.substr(path.size() - 5) == ".json"; }
@@ -53,7 +55,9 @@ int run_sim(const SimCliOptions& opt) {
   sim::SimOptions options;
   options.tokens.chunk = opt.chunk;
   options.tokens.min_tokens = opt.min_tokens;
+  options.tokens.max_tokens = opt.max_tokens;
   options.alone = opt.alone;
+  options.replay = opt.replay;
   options.trace = !opt.out.empty();
   options.progress = progress_logger("simulated", "sections");
   const auto result = sim::simulate_here(mapping, fabric, options);
@@ -89,6 +93,13 @@ void add_sim_command(CLI::App& app, Runner& run) {
   cmd->add_option("--min-tokens", opt->min_tokens, "Tokens per section at least (fewer only when it has fewer vectors)")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
+  cmd->add_option("--max-tokens", opt->max_tokens,
+                  "Tokens per section at most: a longer section's chunk doubles until it has no more")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  cmd->add_flag("!--no-replay", opt->replay,
+                "Simulate every section, also one alike to a section the tenant ran already alone on its chip (by "
+                "default it takes that one's record: same time, same work)");
   cmd->add_flag("!--no-alone", opt->alone, "With several tenants, skip simulating each alone (no slowdown)");
   cmd->add_option("--out", opt->out, "Write report.json, trace.json (Chrome trace format) and mapping.json here")
       ->type_name("DIR");

@@ -126,13 +126,14 @@ Mapping map(const py::object& graphs_arg, const Arch& arch, const std::string& m
   return {tools::map_graphs(std::move(apps), regions, *arch.fabric, mode, seed), arch.fabric};
 }
 
-py::object simulate(const Mapping& m, const Arch& arch, int chunk, int min_tokens, bool alone) {
+py::object simulate(const Mapping& m, const Arch& arch, int chunk, int min_tokens, int max_tokens, bool alone) {
   if (const auto problems = mapper::check(m.mapping, *arch.fabric); !problems.empty()) {
     throw core::InputError(fmt::format("the mapping does not fit {}: {}", arch.path, problems.front()));
   }
   sim::SimOptions options;
   options.tokens.chunk = chunk;
   options.tokens.min_tokens = min_tokens;
+  options.tokens.max_tokens = max_tokens;
   options.alone = alone;
   const auto result = sim::simulate(m.mapping, *arch.fabric, options);  // a forked worker
   return to_python(sim::to_json(result.report));
@@ -378,11 +379,12 @@ mode: "o1" fuses ops into sections, "o0" one op per section. seed: METIS and pla
 tiles_per_app / rows_per_app: each tenant's region (0: the fabric shared out evenly).
 Raises Infeasible (with one reason per op or tenant) when the fabric cannot hold them.)");
   m.def("simulate", &simulate, py::arg("mapping"), py::arg("arch"), py::arg("chunk") = sim::TokenOptions{}.chunk,
-        py::arg("min_tokens") = sim::TokenOptions{}.min_tokens, py::arg("alone") = true,
+        py::arg("min_tokens") = sim::TokenOptions{}.min_tokens, py::arg("max_tokens") = sim::TokenOptions{}.max_tokens,
+        py::arg("alone") = true,
         R"(Runs a mapping on the SystemC model of its fabric, in a forked worker process, and returns
 report.json as a dict (as `rdasim sim --json`): cycles and seconds per tenant and section, unit
 busy/stall fractions, link and memory traffic, energy. chunk: vectors per token (smaller is more
-exact and slower). alone: with several tenants also run each alone, for its slowdown.)");
+exact and slower), at least min_tokens and at most max_tokens per section. alone: with several tenants also run each alone, for its slowdown.)");
   m.def("reference", &reference, py::arg("graph"), py::arg("inputs"), py::arg("precision") = "fp64",
         py::arg("seed") = 1,
         R"(Runs the functional reference: inputs {name: numpy array} (every graph input, in its shape),

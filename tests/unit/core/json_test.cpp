@@ -62,3 +62,21 @@ TEST_CASE("read_text_file limits the size", "[core][files][errors]") {
   CHECK_THROWS_WITH(read_text_file(path, 10), Catch::Matchers::Contains("the file is 100 B; expected at most 10 B"));
   std::filesystem::remove(path);
 }
+
+TEST_CASE("JsonDigest tells documents apart by value, type and order", "[core][json]") {
+  const auto of = [](const char* text) { return JsonDigest::of(Json::parse(text)); };
+  CHECK(of(R"({"a": [1, 2.5, "x"], "b": true})") == of(R"({"a": [1, 2.5, "x"], "b": true})"));
+  CHECK(of(R"({"a": [1, 2]})") != of(R"({"a": [2, 1]})"));  // order counts
+  CHECK(of(R"([1])") != of(R"([1.0])"));                    // an integer is not a float
+  CHECK(of(R"(["ab", "c"])") != of(R"(["a", "bc"])"));      // strings carry their lengths
+  CHECK(of(R"([[1], 2])") != of(R"([1, [2]])"));
+  CHECK(of(R"({"a": 1})") != of(R"({"b": 1})"));
+  CHECK(of("null") != of("false"));
+  JsonDigest twice;
+  twice.add(of("1"));
+  twice.add(of("2"));
+  JsonDigest swapped;
+  swapped.add(of("2"));
+  swapped.add(of("1"));
+  CHECK(twice.value() != swapped.value());
+}

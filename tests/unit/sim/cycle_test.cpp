@@ -608,3 +608,83 @@ TEST_CASE("a mapping whose streams form a cycle is refused", "[sim][streaming]")
   CHECK_THROWS_WITH(sim::simulate(h.m, fabric, {}), Contains("streams form a cycle"));
   CHECK_THROWS_AS(sim::simulate(h.m, fabric, {}), core::InputError);
 }
+
+TEST_CASE("a long section's tokens are capped by doubling its chunk, and converge", "[sim][streaming]") {
+  // Llama-3-8B's LM head on sn40l: 1 GB of weights, more than the chip holds, streamed through
+  // a few PMUs, made 9162 tokens of 64 vectors, half the firings of a whole decode step. Past
+  // max_tokens the chunk doubles, so tokens still cut a window's slices evenly.
+  const auto fabric = preset("sn40l");
+  const auto mapping = mapper::map_applications(
+      {yaml_graph("lm_head",
+                  "name: lm_head\ninputs: [{name: x, shape: [1, 4096]}]\nparams: [{name: w, shape: [4096, "
+                  "128256]}]\nops: [{name: mv, op: MatMul, inputs: [x, w], outputs: [y]}]\noutputs: [y]\n")},
+      fabric, {});
+  REQUIRE(mapping.tenants[0].sections.size() == 1);
+  const auto& section = mapping.tenants[0].sections[0];
+  const double vector_bytes = fabric.spec().pcu().lanes * 4.0;
+  sim::TokenOptions uncapped;
+  uncapped.max_tokens = 1 << 20;
+  const auto fine = sim::section_tokens(section, vector_bytes, uncapped);
+  REQUIRE(fine > 2 * sim::TokenOptions{}.max_tokens);
+  sim::TokenOptions capped;
+  const auto coarse = sim::section_tokens(section, vector_bytes, capped);
+  CHECK(coarse <= capped.max_tokens);
+  CHECK(coarse > capped.max_tokens / 2);  // the chunk doubled as few times as it had to
+  capped.min_tokens = 4096;               // min_tokens over max_tokens wins
+  CHECK(sim::section_tokens(section, vector_bytes, capped) == std::min<std::int64_t>(fine, 4096));
+
+  sim::SimOptions options;
+  const auto at_cap = sim::simulate(mapping, fabric, options).report;
+  options.tokens = uncapped;
+  const auto all = sim::simulate(mapping, fabric, options).report;
+  CHECK(at_cap.tenants[0].sections[0].tokens == coarse);
+  CHECK(all.tenants[0].sections[0].tokens == fine);
+  CHECK(at_cap.cycles == Approx(all.cycles).epsilon(0.01));
+}
+
+TEST_CASE("a section alike to one already run takes its layout and replays its simulation", "[sim][streaming]") {
+  // Four GEMVs, one a section (o0): alike but for their names. The mapper places the first and
+  // gives the others its layout; a tenant alone on its chip replays the first's record, which
+  // must give what simulating every section gives, counter for counter.
+  const auto fabric = preset("sn40l");
+  mapper::MapOptions map_options;
+  map_options.mode = mapper::Mode::o0;
+  const auto mapping = mapper::map_applications(
+      {yaml_graph("chain", chain_yaml("MatMul", 4, "[1, 4096]", "", "[4096, 4096]"))}, fabric, map_options);
+  const auto& sections = mapping.tenants[0].sections;
+  REQUIRE(sections.size() == 4);
+  for (const auto& s : sections) {
+    CHECK(s.ops[0].units == sections[0].ops[0].units);
+    CHECK(s.streams.size() == sections[0].streams.size());
+  }
+  sim::SimOptions options;
+  options.trace = true;
+  const auto replayed = sim::simulate(mapping, fabric, options);
+  options.replay = false;
+  const auto simulated = sim::simulate(mapping, fabric, options);
+  const auto& a = replayed.report;
+  const auto& b = simulated.report;
+  CHECK(a.events < 0.5 * b.events);  // three of four sections replayed
+  CHECK(a.cycles == Approx(b.cycles).epsilon(1e-9));
+  CHECK(a.energy.total_j() == Approx(b.energy.total_j()).epsilon(1e-9));
+  REQUIRE(a.tenants[0].sections.size() == 4);
+  for (std::size_t k = 0; k < 4; ++k) {
+    CHECK(a.tenants[0].sections[k].start == Approx(b.tenants[0].sections[k].start).epsilon(1e-9));
+    CHECK(a.tenants[0].sections[k].end == Approx(b.tenants[0].sections[k].end).epsilon(1e-9));
+  }
+  REQUIRE(a.units.size() == b.units.size());
+  for (std::size_t i = 0; i < a.units.size(); ++i) {
+    CHECK(a.units[i].busy == Approx(b.units[i].busy).margin(1e-6));
+    CHECK(a.units[i].stalled_input == Approx(b.units[i].stalled_input).margin(1e-6));
+  }
+  REQUIRE(a.links.size() == b.links.size());
+  for (std::size_t i = 0; i < a.links.size(); ++i) {
+    CHECK(a.links[i].bytes == Approx(b.links[i].bytes).epsilon(1e-9));
+    CHECK(a.links[i].peak_utilization == Approx(b.links[i].peak_utilization).epsilon(1e-9));
+  }
+  for (std::size_t i = 0; i < a.memory.size(); ++i) {
+    CHECK(a.memory[i].read_bytes == Approx(b.memory[i].read_bytes).epsilon(1e-9));
+    CHECK(a.memory[i].utilization == Approx(b.memory[i].utilization).epsilon(1e-9));
+  }
+  CHECK(replayed.trace.at("traceEvents").size() == simulated.trace.at("traceEvents").size());
+}
