@@ -360,13 +360,7 @@ bool SectionFlow::inputs_ready(Node& n, double now) const {
 }
 
 bool SectionFlow::outputs_ready(const Node& n) const {
-  for (int c : n.outputs) {
-    const auto& ch = m_channels[static_cast<std::size_t>(c)];
-    for (int p : ch.ports) {
-      const auto& port = m_ports[static_cast<std::size_t>(p)];
-      if (port.occupancy >= port.capacity) return false;
-    }
-  }
+  if (n.full_ports > 0) return false;
   return n.dram_write <= 0 || n.write_ready.size() + n.write_done.size() < n.dram_window;
 }
 
@@ -430,17 +424,24 @@ double SectionFlow::step(int id, double now, DataflowContext& context) {
       port.forget_before(n.started + 1, m_tokens);
       const std::int64_t done = port.done_with(n.started, m_tokens);
       if (done <= port.freed) continue;
+      const int src = m_channels[static_cast<std::size_t>(port.channel)].src;
+      const bool was_full = port.occupancy >= port.capacity;
       port.occupancy -= static_cast<int>(done - port.freed);
       port.freed = done;
-      const int src = m_channels[static_cast<std::size_t>(port.channel)].src;
-      if (m_nodes[static_cast<std::size_t>(src)].state == UnitState::stalled_output) context.wake(src, now);
+      auto& source = m_nodes[static_cast<std::size_t>(src)];
+      if (was_full && port.occupancy < port.capacity) --source.full_ports;
+      // A source held back by full ports goes on once none is (its DRAM writes wake it themselves).
+      if (source.state == UnitState::stalled_output && source.full_ports == 0) context.wake(src, now);
     }
     if (n.dram_read > 0) {
       data_end = std::max(data_end, n.read_arrivals.front().last);
       n.read_arrivals.pop_front();
     }
     for (int c : n.outputs) {
-      for (int p : m_channels[static_cast<std::size_t>(c)].ports) ++m_ports[static_cast<std::size_t>(p)].occupancy;
+      for (int p : m_channels[static_cast<std::size_t>(c)].ports) {
+        auto& port = m_ports[static_cast<std::size_t>(p)];
+        if (++port.occupancy == port.capacity) ++n.full_ports;
+      }
     }
     ++n.started;
     n.ready_inputs = 0;
