@@ -48,7 +48,7 @@ std::string stable_hash(const std::string& text) {
   return fmt::format("{:016x}", hash);
 }
 
-void JsonDigest::bytes(const void* data, std::size_t size) {
+void JsonDigest::add_bytes(const void* data, std::size_t size) {
   const auto* p = static_cast<const unsigned char*>(data);
   for (std::size_t i = 0; i < size; ++i) {
     m_a = (m_a ^ p[i]) * 0x100000001b3ULL;
@@ -58,49 +58,55 @@ void JsonDigest::bytes(const void* data, std::size_t size) {
 }
 
 void JsonDigest::add(const Value& digest) {
-  bytes(&digest.first, sizeof digest.first);
-  bytes(&digest.second, sizeof digest.second);
+  add_bytes(&digest.first, sizeof digest.first);
+  add_bytes(&digest.second, sizeof digest.second);
+}
+
+void JsonDigest::add_text(std::string_view text) {
+  const std::uint64_t size = text.size();
+  add_bytes(&size, sizeof size);
+  add_bytes(text.data(), text.size());
 }
 
 void JsonDigest::add(const Json& value) {
   const auto type = static_cast<unsigned char>(value.type());
-  bytes(&type, 1);
+  add_bytes(&type, 1);
   switch (value.type()) {
     case Json::value_t::object:
       for (const auto& [key, item] : value.items()) {
         const std::uint64_t size = key.size();
-        bytes(&size, sizeof size);
-        bytes(key.data(), key.size());
+        add_bytes(&size, sizeof size);
+        add_bytes(key.data(), key.size());
         add(item);
       }
       break;
     case Json::value_t::array: {
       const std::uint64_t size = value.size();
-      bytes(&size, sizeof size);
+      add_bytes(&size, sizeof size);
       for (const auto& item : value) add(item);
       break;
     }
     case Json::value_t::string: {
       const auto& text = value.get_ref<const std::string&>();
       const std::uint64_t size = text.size();
-      bytes(&size, sizeof size);
-      bytes(text.data(), text.size());
+      add_bytes(&size, sizeof size);
+      add_bytes(text.data(), text.size());
       break;
     }
     case Json::value_t::boolean: {
       const bool b = value.get<bool>();
-      bytes(&b, sizeof b);
+      add_bytes(&b, sizeof b);
       break;
     }
     case Json::value_t::number_integer:
     case Json::value_t::number_unsigned: {
       const auto n = value.get<std::int64_t>();
-      bytes(&n, sizeof n);
+      add_bytes(&n, sizeof n);
       break;
     }
     case Json::value_t::number_float: {
       const auto x = value.get<double>();
-      bytes(&x, sizeof x);
+      add_bytes(&x, sizeof x);
       break;
     }
     default: break;  // null, binary, discarded: the type says it all

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -37,6 +38,9 @@ class JsonDigest {
   using Value = std::pair<std::uint64_t, std::uint64_t>;
   void add(const Json& value);
   void add(const Value& digest);
+  void add_bytes(const void* data, std::size_t size);
+  /// A length-prefixed string, so that "ab","c" and "a","bc" differ.
+  void add_text(std::string_view text);
   [[nodiscard]] Value value() const { return {m_a, m_b}; }
   [[nodiscard]] static Value of(const Json& value) {
     JsonDigest d;
@@ -45,7 +49,6 @@ class JsonDigest {
   }
 
  private:
-  void bytes(const void* data, std::size_t size);
   std::uint64_t m_a = 0xcbf29ce484222325ULL;  // FNV-1a
   std::uint64_t m_b = 0x9e3779b97f4a7c15ULL;  // a multiply-xorshift of its own
 };

@@ -169,6 +169,50 @@ Json to_json_value(const T& value) {
   }
 }
 
+namespace detail {
+template <class Record, class T, class M, bool Optional, class Skip>
+void digest_field(JsonDigest& d, const Record& r, const Field<T, M, Optional>& f, const Skip& skip);
+template <class Record, class F, class Skip>
+void digest_field(JsonDigest& /*d*/, const Record& /*r*/, const Derived<F>& /*f*/, const Skip& /*skip*/) {}  // follows
+template <class Record, class W, class R, class Skip>
+void digest_field(JsonDigest& d, const Record& r, const Custom<W, R>& f, const Skip& skip) {
+  if (skip(std::string_view(f.name))) return;
+  d.add_text(f.name);
+  d.add(f.write(r));
+}
+}  // namespace detail
+
+/// Feeds what to_json_value would write into a digest without building the JSON (a prefill
+/// section's streams are millions of values); fields whose name `skip` accepts are left out, at
+/// every depth. Derived fields follow from the others and are left out too.
+template <class T, class Skip>
+void digest_value(JsonDigest& d, const T& value, const Skip& skip) {
+  if constexpr (JsonRecord<T>) {
+    std::apply([&](const auto&... f) { (detail::digest_field(d, value, f, skip), ...); }, T::json_fields());
+  } else if constexpr (JsonNamedEnum<T>) {
+    d.add_text(JsonEnum<T>::name(value));
+  } else if constexpr (IsVector<T>::value) {
+    const std::uint64_t size = value.size();
+    d.add_bytes(&size, sizeof size);
+    for (const auto& v : value) digest_value(d, v, skip);
+  } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+    d.add_text(value);
+  } else if constexpr (std::is_arithmetic_v<T>) {
+    d.add_bytes(&value, sizeof value);
+  } else {
+    d.add(Json(value));
+  }
+}
+
+namespace detail {
+template <class Record, class T, class M, bool Optional, class Skip>
+void digest_field(JsonDigest& d, const Record& r, const Field<T, M, Optional>& f, const Skip& skip) {
+  if (skip(std::string_view(f.name))) return;
+  d.add_text(f.name);
+  digest_value(d, r.*(f.member), skip);
+}
+}  // namespace detail
+
 /// Reads what to_json_value wrote into `out`; throws InputError naming `path` and the key of a
 /// missing or mistyped value.
 template <class T>

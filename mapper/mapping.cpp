@@ -68,12 +68,13 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
     t.sectioning = plan.candidates;
     t.memory = footprint(g, element_bytes(spec));
     const RegionIndex region(fabric, r);
-    LayoutCache layouts(region);
+    const auto placed_sections =
+        options.place ? place_sections(demands, plan.sections, region, options.seed, options.jobs) : PlacedSections{};
     for (std::size_t k = 0; k < plan.sections.size(); ++k) {
       auto& s = plan.sections[k];
       SectionLayout placed;
       if (options.place) {
-        placed = layouts.place(demands, s, std::max(s.compute_cycles, s.memory_cycles), options.seed + k);
+        placed = placed_sections.layouts[k];
         s.network_cycles = placed.max_link_bytes / spec.network().link_bytes_per_cycle;
       }
       MappedSection ms;
@@ -93,8 +94,8 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
       if (options.place) ms.dram = dram_streams(g, demands, s, placed.units, element_bytes(spec));
       t.sections.push_back(std::move(ms));
     }
-    if (layouts.reused() > 0) {
-      core::log::debug("{}: {} of {} took the layout of an alike section", g.name(), layouts.reused(),
+    if (placed_sections.reused > 0) {
+      core::log::debug("{}: {} of {} took the layout of an alike section", g.name(), placed_sections.reused,
                        core::plural(plan.sections.size(), "section"));
     }
     m.tenants.push_back(std::move(t));

@@ -4,12 +4,17 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
+#include <string>
+#include <utility>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/json_fields.h"
 #include "core/random.h"
+#include "core/worker.h"
 #include "mapper/partition.h"
 #include "mapper/route.h"
 #include "mapper/verify.h"
@@ -391,10 +396,11 @@ SectionLayout place_and_route(const std::vector<OpDemand>& demands, const Sectio
   return out;
 }
 
-SectionLayout LayoutCache::place(const std::vector<OpDemand>& demands, const Section& section, double cycles,
-                                 std::uint64_t seed) {
-  // Everything placement and routing read of the section: its virtual units and streams.
-  const auto vs = virtual_section(demands, section);
+namespace {
+
+/// Everything placement and routing read of a section: its virtual units and streams, and its
+/// time budget.
+std::string layout_key(const VirtualSection& vs, double cycles) {
   std::string key = fmt::format("{}|", cycles);
   for (const bool pcu : vs.is_pcu) key += pcu ? 'c' : 'm';
   for (const auto& units : vs.op_units) key += fmt::format("|{}", fmt::join(units, ","));
@@ -402,11 +408,62 @@ SectionLayout LayoutCache::place(const std::vector<OpDemand>& demands, const Sec
     key += fmt::format(";{},{},{},{},{},{},{},{}", st.src, st.dst, st.bytes, st.group,
                        static_cast<int>(st.need.dependency), st.need.slices, st.need.halo, st.need.buffered);
   }
-  if (const auto found = m_layouts.find(key); found != m_layouts.end()) {
-    ++m_reused;
-    return found->second;
+  return key;
+}
+
+}  // namespace
+
+PlacedSections place_sections(const std::vector<OpDemand>& demands, const std::vector<Section>& sections,
+                              const RegionIndex& region, std::uint64_t seed, int jobs) {
+  const auto budget = [&](std::size_t k) { return std::max(sections[k].compute_cycles, sections[k].memory_cycles); };
+  // Each section's first alike one, and the work of placing the distinct ones.
+  std::map<std::string, std::size_t> first_of;
+  std::vector<std::size_t> same(sections.size());
+  std::vector<std::pair<double, std::size_t>> work;  // (virtual units + streams, section)
+  for (std::size_t k = 0; k < sections.size(); ++k) {
+    const auto vs = virtual_section(demands, sections[k]);
+    const auto [at, fresh] = first_of.emplace(layout_key(vs, budget(k)), k);
+    same[k] = at->second;
+    if (fresh) work.emplace_back(static_cast<double>(vs.size() + vs.streams.size()), k);
   }
-  return m_layouts.emplace(std::move(key), place_and_route(demands, section, m_region, cycles, seed)).first->second;
+  PlacedSections out;
+  out.layouts.resize(sections.size());
+  const auto place = [&](std::size_t k) { return place_and_route(demands, sections[k], region, budget(k), seed + k); };
+  const auto workers = std::min(static_cast<std::size_t>(std::max(jobs, 1)), work.size());
+  if (workers < 2) {
+    for (const auto& [size, k] : work) out.layouts[k] = place(k);
+  } else {
+    // The largest first onto the least loaded worker.
+    std::sort(work.rbegin(), work.rend());
+    std::vector<std::vector<std::size_t>> shares(workers);
+    std::vector<double> load(workers, 0.0);
+    for (const auto& [size, k] : work) {
+      const auto j = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+      shares[j].push_back(k);
+      load[j] += size;
+    }
+    std::vector<std::unique_ptr<core::Worker>> running;
+    for (const auto& share : shares) {
+      running.push_back(std::make_unique<core::Worker>([&, share] {
+        core::Json layouts = core::Json::array();
+        for (std::size_t k : share) layouts.push_back(core::to_json_value(place(k)));
+        return layouts;
+      }));
+    }
+    const core::JsonReader reader("placement worker");
+    for (std::size_t j = 0; j < workers; ++j) {
+      const auto layouts = running[j]->wait();
+      for (std::size_t i = 0; i < shares[j].size(); ++i) {
+        core::from_json_value(layouts.at(i), out.layouts[shares[j][i]], reader, "layout");
+      }
+    }
+  }
+  for (std::size_t k = 0; k < sections.size(); ++k) {
+    if (same[k] == k) continue;
+    out.layouts[k] = out.layouts[same[k]];
+    ++out.reused;
+  }
+  return out;
 }
 
 }  // namespace rdasim::mapper

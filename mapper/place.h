@@ -8,10 +8,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "core/json_fields.h"
 #include "graphs/graph.h"
 #include "mapper/layout.h"
 #include "mapper/lower.h"
@@ -27,6 +28,19 @@ struct SectionLayout : PlacementFigures {
   std::vector<std::vector<int>> units;
   std::vector<Stream> streams;
   double max_link_bytes = 0;  ///< the most bytes any link carries
+
+  static constexpr auto json_fields() {
+    using core::field;
+    using T = SectionLayout;
+    return std::tuple{field("start", &T::start),
+                      field("start_cost", &T::start_cost),
+                      field("placement_cost", &T::placement_cost),
+                      field("route_rounds", &T::route_rounds),
+                      field("overused_links", &T::overused_links),
+                      field("units", &T::units),
+                      field("streams", &T::streams),
+                      field("max_link_bytes", &T::max_link_bytes)};
+  }
 };
 
 /// Estimated channel loads for annealing: every stream is assumed to take its dimension-order
@@ -120,23 +134,17 @@ struct Annealing {
 [[nodiscard]] SectionLayout place_and_route(const std::vector<OpDemand>& demands, const Section& section,
                                             const RegionIndex& region, double cycles, std::uint64_t seed);
 
-/// The sections of one region placed and routed, each section alike to one placed before (the
-/// same virtual units and streams, bytes and token needs included, and the same time budget)
-/// taking its layout: a model's repeated layers compile once, as a vendor's compiler reuses a
-/// section's configuration, and the mapper routes a 32-layer model's sections once a kind.
-class LayoutCache {
- public:
-  explicit LayoutCache(const RegionIndex& region) : m_region(region) {}
-  /// place_and_route(demands, section, region, cycles, seed), or the layout of an alike section.
-  [[nodiscard]] SectionLayout place(const std::vector<OpDemand>& demands, const Section& section, double cycles,
-                                    std::uint64_t seed);
-  /// Sections that took an earlier one's layout.
-  [[nodiscard]] std::size_t reused() const { return m_reused; }
-
- private:
-  const RegionIndex& m_region;
-  std::map<std::string, SectionLayout> m_layouts;
-  std::size_t m_reused = 0;
+/// Every section of a plan placed and routed on the region, with section k's time budget
+/// max(compute, memory) and seed `seed + k`. A section alike to an earlier one (the same
+/// virtual units and streams, bytes and token needs included, and the same budget) takes that
+/// one's layout: a model's repeated layers compile once, as a vendor's compiler reuses a
+/// section's configuration. The distinct ones are placed in `jobs` forked workers side by side
+/// (placement is deterministic for its seed, so the layouts do not depend on `jobs`).
+struct PlacedSections {
+  std::vector<SectionLayout> layouts;  ///< per section
+  std::size_t reused = 0;              ///< sections that took an earlier one's layout
 };
+[[nodiscard]] PlacedSections place_sections(const std::vector<OpDemand>& demands, const std::vector<Section>& sections,
+                                            const RegionIndex& region, std::uint64_t seed, int jobs);
 
 }  // namespace rdasim::mapper

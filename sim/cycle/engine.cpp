@@ -15,12 +15,14 @@
 #include <memory>
 #include <set>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/worker.h"
 #include "sim/cycle/simulate.h"
-#include "sim/cycle/worker.h"
 
 namespace rdasim::sim {
 
@@ -199,6 +201,77 @@ class MemoryArbiter : public sc_core::sc_module {
   sc_core::sc_event m_wake;
 };
 
+/// What simulating a section did, to replay an alike one (SimOptions::replay): times from its
+/// start, and the work it added to every counter the report reads. Workers that simulate
+/// sections side by side send theirs back as JSON.
+struct SectionRecord {
+  struct Node {
+    int unit = 0, op = 0;
+    std::vector<double> time;  ///< cycles per UnitState
+    bool fired = false;
+    double first = 0, last = 0;  ///< from the section's start
+    static constexpr auto json_fields() {
+      using core::field;
+      using T = Node;
+      return std::tuple{field("unit", &T::unit),   field("op", &T::op),       field("time", &T::time),
+                        field("fired", &T::fired), field("first", &T::first), field("last", &T::last)};
+    }
+  };
+  struct Link {
+    int link = 0;
+    double bytes = 0;
+    double busy = 0;  ///< cycles (0 for a stream's use in the trace)
+    static constexpr auto json_fields() {
+      using core::field;
+      using T = Link;
+      return std::tuple{field("link", &T::link), field("bytes", &T::bytes), field("busy", &T::busy)};
+    }
+  };
+  SectionResult result;
+  double run_from = 0;  ///< streaming began this long after the section's start
+  std::vector<Node> nodes;
+  std::vector<Link> links;  ///< what the section added to each link it used
+  double read = 0, written = 0, tier_busy = 0, pmu_bytes = 0, hop_bytes = 0;
+  double firings = 0;
+  static constexpr auto json_fields() {
+    using core::field;
+    using T = SectionRecord;
+    return std::tuple{field("result", &T::result),       field("run_from", &T::run_from),
+                      field("nodes", &T::nodes),         field("links", &T::links),
+                      field("read", &T::read),           field("written", &T::written),
+                      field("tier_busy", &T::tier_busy), field("pmu_bytes", &T::pmu_bytes),
+                      field("hop_bytes", &T::hop_bytes), field("firings", &T::firings)};
+  }
+};
+
+using SectionKey = core::JsonDigest::Value;
+using SectionRecords = std::map<SectionKey, SectionRecord>;
+
+/// What makes two sections alike: everything the simulator reads of them (names aside).
+SectionKey alike_key(const mapper::MappedSection& section) {
+  // Names are for people, and a unit's DRAM traffic adds up whatever the order (a graph input
+  // and an earlier section's tensor are listed differently).
+  const auto skip = [](std::string_view field) { return field == "name" || field == "streamed" || field == "dram"; };
+  core::JsonDigest digest;
+  core::digest_value(digest, section, skip);
+  std::vector<SectionKey> dram;
+  for (const auto& d : section.dram) {
+    core::JsonDigest one;
+    core::digest_value(one, d, skip);
+    dram.push_back(one.value());
+  }
+  std::sort(dram.begin(), dram.end());
+  for (const auto& d : dram) digest.add(d);
+  return digest.value();
+}
+
+/// alike_key of each of a tenant's sections.
+std::vector<SectionKey> alike_keys(const mapper::Tenant& tenant) {
+  std::vector<SectionKey> keys;
+  for (const auto& s : tenant.sections) keys.push_back(alike_key(s));
+  return keys;
+}
+
 /// One chip: its network and memory, shared by the tenants on it.
 struct World {
   World(const arch::Fabric& fabric, std::size_t tier, const std::string& name)
@@ -226,14 +299,17 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
  public:
   SC_HAS_PROCESS(SequencerModule);
   SequencerModule(const sc_core::sc_module_name& name, const mapper::Tenant& tenant, int pid, World& world, Run& run,
-                  bool traced, bool replays)
+                  bool traced, bool replays, SectionRecords given = {}, std::vector<SectionKey> keys = {})
       : sc_module(name),
         m_tenant(tenant),
         m_pid(pid),
         m_world(world),
         m_run(run),
         m_traced(traced),
-        m_replays(replays) {
+        m_replays(replays),
+        m_records(std::move(given)),
+        m_keys(std::move(keys)) {
+    if (m_replays && m_keys.empty()) m_keys = alike_keys(tenant);
     SC_METHOD(step);
     sensitive << m_wake;
   }
@@ -255,46 +331,11 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
   [[nodiscard]] double pmu_bytes() const { return m_pmu_bytes; }
   [[nodiscard]] double hop_bytes() const { return m_hop_bytes; }
   [[nodiscard]] std::size_t replayed() const { return m_replayed; }
+  [[nodiscard]] const SectionRecords& records() const { return m_records; }
 
  private:
   enum class Phase { next, reconfig, load, stream, replay, finished };
 
-  /// What simulating a section did, to replay an alike one: times from its start, and the
-  /// work it added to every counter the report reads.
-  struct Record {
-    SectionResult result;
-    double run_from = 0;  ///< streaming began this long after the section's start
-    struct NodeWork {
-      UnitModule* module;
-      int unit, op;
-      double time[4];
-      double first, last;  ///< from the section's start; first is k_never when it never fired
-    };
-    std::vector<NodeWork> nodes;
-    struct LinkWork {
-      int link;
-      double bytes, busy;
-    };
-    std::vector<LinkWork> links;
-    std::vector<std::pair<int, double>> link_use;  ///< bytes its streams put on each link (trace)
-    double read = 0, written = 0, tier_busy = 0, pmu_bytes = 0, hop_bytes = 0;
-  };
-  /// What makes two sections alike: everything the simulator reads of them (names aside).
-  static core::JsonDigest::Value alike_key(const mapper::MappedSection& section) {
-    auto j = core::to_json_value(section);
-    j.erase("streamed");  // names an op, for people
-    for (auto& op : j.at("ops")) op.erase("name");
-    // A unit's DRAM traffic adds up whatever the order (a graph input and an earlier section's
-    // tensor are listed differently).
-    std::vector<core::JsonDigest::Value> dram;
-    for (const auto& d : j.at("dram")) dram.push_back(core::JsonDigest::of(d));
-    std::sort(dram.begin(), dram.end());
-    j.erase("dram");
-    core::JsonDigest digest;
-    digest.add(j);
-    for (const auto& d : dram) digest.add(d);
-    return digest.value();
-  }
   /// Starts the counters a record is the difference of.
   void record_start() {
     m_base = {};
@@ -319,7 +360,7 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
         // Replays need idle hardware at the start, as a tenant alone has between sections.
         m_recording = m_replays && m_world.memory.tier().free_at() <= now + 1e-6;
         if (m_recording) {
-          m_key = alike_key(m_tenant.sections[m_section]);
+          m_key = m_keys.at(m_section);
           if (const auto found = m_records.find(m_key); found != m_records.end()) {
             m_phase = Phase::replay;
             notify_at(m_wake, now + found->second.result.cycles());
@@ -402,7 +443,7 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
   void end_section(double now) {
     m_flow->finish(now);
     const auto& section = m_tenant.sections[m_section];
-    Record* record = m_recording ? &m_records.emplace(m_key, Record{}).first->second : nullptr;
+    SectionRecord* record = m_recording ? &m_records.emplace(m_key, SectionRecord{}).first->second : nullptr;
     m_result.run_cycles = now - m_run_start;
     m_result.end = now;
     m_result.tokens = m_flow->tokens();
@@ -410,12 +451,13 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
     m_result.bound = section.bound();
     const double run = std::max(m_result.run_cycles, 1e-9);
     const auto& links = m_flow->links();
+    std::vector<SectionRecord::Link> used;  // what the section added to its links (only it uses them)
     for (std::size_t i = 0; i < links.size(); ++i) {
       const auto& link = m_world.network.link(links[i]);
       const double busy = link.busy_cycles() - m_link_busy[i];
       auto& peak = m_link_peak[links[i]];
       peak = std::max(peak, busy / run);
-      if (record != nullptr) record->links.push_back({links[i], link.bytes() - m_link_bytes[i], busy});
+      used.push_back({links[i], link.bytes() - m_link_bytes[i], busy});
     }
     const auto tokens = static_cast<double>(m_flow->tokens());
     for (const auto& ch : m_flow->channels()) m_hop_bytes += ch.bytes * tokens * static_cast<double>(ch.links.size());
@@ -429,23 +471,21 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
       if (m_traced)
         trace_node(n.unit, section.ops[static_cast<std::size_t>(n.op)].name, n.first_start, n.last_end, n.time);
       if (record != nullptr) {
-        record->nodes.push_back({module,
-                                 n.unit,
+        const bool fired = n.first_start < k_never;
+        record->nodes.push_back({n.unit,
                                  n.op,
                                  {n.time[0], n.time[1], n.time[2], n.time[3]},
-                                 n.first_start == k_never ? k_never : n.first_start - start,
+                                 fired,
+                                 fired ? n.first_start - start : 0.0,
                                  n.last_end - start});
+        record->firings += static_cast<double>(n.fired);
       }
     }
-    std::vector<std::pair<int, double>> link_use;
-    for (const auto& ch : m_flow->channels()) {
-      for (int l : ch.links) link_use.emplace_back(l, ch.bytes * tokens);
-    }
-    if (m_traced) trace_section(m_run_start, link_use);
+    if (m_traced) trace_section(m_run_start, used);
     if (record != nullptr) {
       record->result = m_result;
       record->run_from = m_run_start - start;
-      record->link_use = std::move(link_use);
+      record->links = std::move(used);
       const auto& memory = m_world.memory;
       record->read = memory.read_bytes() - m_base.read;
       record->written = memory.write_bytes() - m_base.written;
@@ -458,16 +498,18 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
   }
 
   /// An alike section's record played again from `start`: the same times and work.
-  void replay(const Record& record, double start) {
+  void replay(const SectionRecord& record, double start) {
     const auto& section = m_tenant.sections[m_section];
     m_result = record.result;
     m_result.start = start;
     m_result.end = start + record.result.cycles();
     m_result.analytic_cycles = section.cycles();
     for (const auto& n : record.nodes) {
-      for (int s = 0; s < 4; ++s) n.module->totals.time[s] += n.time[s];
-      if (m_traced) {
-        trace_node(n.unit, section.ops[static_cast<std::size_t>(n.op)].name, start + n.first, start + n.last, n.time);
+      auto& totals = m_world.units.at(n.unit)->totals;
+      for (std::size_t s = 0; s < 4; ++s) totals.time[s] += n.time.at(s);
+      if (m_traced && n.fired) {
+        const double time[4] = {n.time[0], n.time[1], n.time[2], n.time[3]};
+        trace_node(n.unit, section.ops[static_cast<std::size_t>(n.op)].name, start + n.first, start + n.last, time);
       }
     }
     const double run = std::max(m_result.run_cycles, 1e-9);
@@ -479,7 +521,7 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
     m_world.memory.replay(record.read, record.written, record.tier_busy);
     m_pmu_bytes += record.pmu_bytes;
     m_hop_bytes += record.hop_bytes;
-    if (m_traced) trace_section(start + record.run_from, record.link_use);
+    if (m_traced) trace_section(start + record.run_from, record.links);
     ++m_replayed;
     finish_section();
   }
@@ -508,8 +550,8 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
         {{"unit", unit}, {"section", m_section}, {"busy", time[static_cast<int>(UnitState::busy)] / active}});
   }
 
-  /// The section's slices, streaming from `run_start`; `link_use`: bytes its streams put on each link.
-  void trace_section(double run_start, const std::vector<std::pair<int, double>>& link_use) {
+  /// The section's slices, streaming from `run_start`; `links`: the bytes it put on each link.
+  void trace_section(double run_start, const std::vector<SectionRecord::Link>& links) {
     auto* t = m_run.trace;
     if (m_section == 0) t->name_track(m_pid, 0, "sections");
     t->slice(m_pid, 0, fmt::format("section {}", m_section), m_result.start, m_result.end,
@@ -520,11 +562,11 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
     t->slice(m_pid, 0, "load", m_result.start + m_result.reconfig_cycles, run_start);
     t->slice(m_pid, 0, "stream", run_start, m_result.end);
     // Links: one track per link, one slice over the sections that used it (added up at the end).
-    for (const auto& [l, bytes] : link_use) {
-      auto& use = m_link_use[l];
+    for (const auto& l : links) {
+      auto& use = m_link_use[l.link];
       if (use.bytes == 0) use.first = run_start;
       use.last = m_result.end;
-      use.bytes += bytes;
+      use.bytes += l.bytes;
     }
   }
 
@@ -558,11 +600,12 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
   World& m_world;
   Run& m_run;
   bool m_traced;
-  bool m_replays;  ///< alone on its chip: alike sections replay (SimOptions::replay)
-  std::map<core::JsonDigest::Value, Record> m_records;  ///< by alike_key
-  bool m_recording = false;                             ///< the current section is recorded for replays
-  core::JsonDigest::Value m_key;                        ///< the current section's
-  Record m_base;                                        ///< counters when the current section started
+  bool m_replays;                  ///< alone on its chip: alike sections replay (SimOptions::replay)
+  SectionRecords m_records;        ///< by alike_key: given, and of the sections it simulated
+  std::vector<SectionKey> m_keys;  ///< of its sections, when it replays
+  bool m_recording = false;        ///< the current section is recorded for replays
+  SectionKey m_key;                ///< the current section's
+  SectionRecord m_base;            ///< counters when the current section started
   std::size_t m_replayed = 0;
   sc_core::sc_event m_wake;
   Phase m_phase = Phase::next;
@@ -586,8 +629,11 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
 
 /// Worlds built and simulated to the end: each group of tenants on a chip of its own.
 struct Elaboration {
+  /// `given`: records of sections simulated elsewhere, for a tenant alone in its world to
+  /// replay; `keys`: its sections' alike_keys when known.
   Elaboration(const mapper::Mapping& mapping, const arch::Fabric& fabric, Run& run,
-              const std::vector<std::vector<std::size_t>>& groups) {
+              const std::vector<std::vector<std::size_t>>& groups, const SectionRecords& given = {},
+              const std::vector<SectionKey>& keys = {}) {
     for (std::size_t w = 0; w < groups.size(); ++w) {
       worlds.push_back(std::make_unique<World>(fabric, run.tier, fmt::format("w{}", w)));
       sequencers.emplace_back();
@@ -602,7 +648,7 @@ struct Elaboration {
         }
         sequencers[w].push_back(std::make_unique<SequencerModule>(
             fmt::format("w{}_t{}", w, t).c_str(), tenant, static_cast<int>(t) + 1, *worlds[w], run,
-            run.trace != nullptr, run.options.replay && groups[w].size() == 1));
+            run.trace != nullptr, run.options.replay && groups[w].size() == 1, given, keys));
       }
     }
     sc_core::sc_start();
@@ -626,6 +672,73 @@ struct Elaboration {
   std::vector<std::unique_ptr<World>> worlds;
   std::vector<std::vector<std::unique_ptr<SequencerModule>>> sequencers;
 };
+
+/// Records of the distinct sections of a mapping's one tenant, simulated in options.jobs forked
+/// workers side by side (each starts on idle hardware, so they do not interact), with the
+/// firings that took. Each worker takes its share, the longest first onto the least loaded.
+std::pair<SectionRecords, double> simulate_apart(const mapper::Mapping& mapping, const std::vector<SectionKey>& keys,
+                                                 const arch::Fabric& fabric, std::size_t tier,
+                                                 const SimOptions& options) {
+  const auto& sections = mapping.tenants.at(0).sections;
+  std::set<SectionKey> seen;
+  std::vector<std::pair<double, std::size_t>> work;  // (work expected, section)
+  const double vector_bytes = fabric.spec().pcu().lanes * 4.0;
+  for (std::size_t k = 0; k < sections.size(); ++k) {
+    if (!seen.insert(keys[k]).second) continue;
+    // Every token fires each unit and moves over each link of its streams.
+    double per_token = 0;
+    for (const auto& op : sections[k].ops) per_token += static_cast<double>(op.units.size());
+    for (const auto& st : sections[k].streams) per_token += static_cast<double>(st.links.size());
+    work.emplace_back(per_token * static_cast<double>(section_tokens(sections[k], vector_bytes, options.tokens)), k);
+  }
+  const auto jobs = std::min(static_cast<std::size_t>(std::max(options.jobs, 1)), work.size());
+  if (jobs < 2) return {};
+  std::sort(work.rbegin(), work.rend());
+  std::vector<std::vector<std::size_t>> shares(jobs);
+  std::vector<double> load(jobs, 0.0);
+  for (const auto& [expected, k] : work) {
+    const auto j = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    shares[j].push_back(k);
+    load[j] += expected;
+  }
+  std::vector<std::unique_ptr<core::Worker>> workers;
+  for (auto& share : shares) {
+    std::sort(share.begin(), share.end());
+    workers.push_back(std::make_unique<core::Worker>([&, share] {
+      mapper::Mapping part = mapping;
+      std::vector<mapper::MappedSection> chosen;
+      std::vector<SectionKey> chosen_keys;
+      for (std::size_t k : share) {
+        chosen.push_back(std::move(part.tenants[0].sections[k]));
+        chosen_keys.push_back(keys[k]);
+      }
+      part.tenants[0].sections = std::move(chosen);
+      SimOptions quiet = options;
+      quiet.trace = false;
+      quiet.progress = nullptr;
+      Run run{fabric, quiet, tier, 0, 0, nullptr, {}};
+      Elaboration e(part, fabric, run, {{0}}, {}, chosen_keys);
+      core::Json records = core::Json::array();
+      for (const auto& [key, record] : e.sequencers[0][0]->records())
+        records.push_back({{"key", {key.first, key.second}}, {"record", core::to_json_value(record)}});
+      return core::Json{{"records", std::move(records)}, {"firings", e.firings()}};
+    }));
+  }
+  SectionRecords records;
+  double firings = 0;
+  const core::JsonReader reader("simulation worker");
+  for (auto& worker : workers) {
+    const auto answer = worker->wait();
+    firings += answer.at("firings").get<double>();
+    for (const auto& r : answer.at("records")) {
+      SectionRecord record;
+      core::from_json_value(r.at("record"), record, reader, "record");
+      records.emplace(SectionKey{r.at("key")[0].get<std::uint64_t>(), r.at("key")[1].get<std::uint64_t>()},
+                      std::move(record));
+    }
+  }
+  return {std::move(records), firings};
+}
 
 std::size_t tier_index(const mapper::Mapping& mapping, const arch::Spec& spec) {
   const auto& tiers = spec.memory_tiers();
@@ -679,9 +792,9 @@ SimResult simulate_here(const mapper::Mapping& mapping, const arch::Fabric& fabr
   // Each tenant alone, for its slowdown: its own worlds, in a forked worker running beside
   // this process's simulation of all tenants together.
   const std::size_t n = mapping.tenants.size();
-  std::unique_ptr<Worker> alone_worker;
+  std::unique_ptr<core::Worker> alone_worker;
   if (options.alone && n > 1) {
-    alone_worker = std::make_unique<Worker>([&] {
+    alone_worker = std::make_unique<core::Worker>([&] {
       std::vector<std::vector<std::size_t>> groups;
       for (std::size_t t = 0; t < n; ++t) groups.push_back({t});
       SimOptions quiet = options;
@@ -699,7 +812,15 @@ SimResult simulate_here(const mapper::Mapping& mapping, const arch::Fabric& fabr
   if (options.trace) {
     for (std::size_t t = 0; t < n; ++t) trace.name_process(static_cast<int>(t) + 1, mapping.tenants[t].name);
   }
-  Elaboration together(mapping, fabric, run, {everyone});
+  // A tenant alone on the chip: its distinct sections simulated side by side, then replayed here.
+  SectionRecords apart;
+  double apart_firings = 0;
+  std::vector<SectionKey> keys;
+  if (n == 1 && options.replay) {
+    keys = alike_keys(mapping.tenants[0]);
+    std::tie(apart, apart_firings) = simulate_apart(mapping, keys, fabric, tier, options);
+  }
+  Elaboration together(mapping, fabric, run, {everyone}, apart, keys);
   for (const auto& sequencer : together.sequencers[0]) sequencer->trace_links();
   const auto& worlds = together.worlds;
   const auto& sequencers = together.sequencers;
@@ -736,7 +857,7 @@ SimResult simulate_here(const mapper::Mapping& mapping, const arch::Fabric& fabr
   measured.read_bytes = memory.read_bytes();
   measured.write_bytes = memory.write_bytes();
   measured.tier_busy_cycles = memory.tier().busy_cycles();
-  measured.events = together.firings() + (alone.is_null() ? 0.0 : alone.at("firings").get<double>());
+  measured.events = together.firings() + apart_firings + (alone.is_null() ? 0.0 : alone.at("firings").get<double>());
   measured.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   Report r = make_report(mapping, fabric, measured);
 

@@ -13,11 +13,16 @@ Span Network::transfer(double now, double bytes, const std::vector<int>& links) 
   // route's other links: flits move on as soon as the next link is free (wormhole switching
   // with buffered hops), so a link waiting on another stream's crossing does not idle.
   Span span{now, now};
+  double rate = -1, cycles = 0;  // the links of a route mostly share one rate: divide once
   for (int id : links) {
     auto& link = m_links[static_cast<std::size_t>(id)];
+    if (link.rate() != rate) {
+      rate = link.rate();
+      cycles = link.duration(bytes);
+    }
     const double start = std::max(now, link.free_at());
     span.first = std::max(span.first, start);
-    span.last = std::max(span.last, link.occupy(start, bytes));
+    span.last = std::max(span.last, link.occupy_for(start, bytes, cycles));
   }
   return span;
 }

@@ -28,11 +28,12 @@ class Pipe {
   /// Cycles `bytes` occupy it; 0 for a resource without a rate (unlimited).
   [[nodiscard]] double duration(double bytes) const { return m_rate > 0 ? bytes / m_rate : 0.0; }
   /// Occupies it from `start` (not before free_at()) for `bytes`; returns the end.
-  double occupy(double start, double bytes) {
-    const double d = duration(bytes);
-    m_free = start + d;
+  double occupy(double start, double bytes) { return occupy_for(start, bytes, duration(bytes)); }
+  /// occupy() when the caller has duration(bytes) at hand (links of one rate along a route).
+  double occupy_for(double start, double bytes, double cycles) {
+    m_free = start + cycles;
     m_bytes += bytes;
-    m_busy += d;
+    m_busy += cycles;
     return m_free;
   }
   /// Counts the bytes and busy time of work replayed rather than simulated (an alike section

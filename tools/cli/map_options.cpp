@@ -1,7 +1,9 @@
 // The options `rdasim map` and `rdasim sim` share, and their reporting helpers.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -40,6 +42,13 @@ void add_map_inputs(CLI::App* cmd, MapInputs& in, const std::string& model_help)
       ->check(CLI::PositiveNumber)
       ->excludes("--tiles-per-app");
   cmd->add_option("--seed", in.seed, "Seed of METIS and of placement's annealing (same seed, same mapping)")
+      ->capture_default_str();
+  in.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  cmd->add_option("-j,--jobs", in.jobs,
+                  "Worker processes at once: a tenant's distinct sections are placed side by side (alike ones take one "
+                  "layout) and, simulating a tenant alone on its chip, simulated side by side. Results do not depend "
+                  "on it")
+      ->check(CLI::Range(1, 1024))
       ->capture_default_str();
 }
 

@@ -58,6 +58,7 @@ int run_sim(const SimCliOptions& opt) {
   options.tokens.max_tokens = opt.max_tokens;
   options.alone = opt.alone;
   options.replay = opt.replay;
+  options.jobs = opt.inputs.jobs;
   options.trace = !opt.out.empty();
   options.progress = progress_logger("simulated", "sections");
   const auto result = sim::simulate_here(mapping, fabric, options);

@@ -74,17 +74,18 @@ SystemRun run_inputs_on_system(const MapInputs& in, bool simulate) {
 
 mapper::Mapping map_inputs(const MapInputs& in, const arch::Fabric& fabric) {
   auto deployment = load_applications(in);
-  return map_graphs(std::move(deployment.apps), deployment.regions, fabric, in.mode, in.seed);
+  return map_graphs(std::move(deployment.apps), deployment.regions, fabric, in.mode, in.seed, in.jobs);
 }
 
 mapper::Mapping map_graphs(std::vector<graphs::Graph> apps, const std::vector<mapper::RegionRequest>& regions,
-                           const arch::Fabric& fabric, const std::string& mode, std::uint64_t seed) {
+                           const arch::Fabric& fabric, const std::string& mode, std::uint64_t seed, int jobs) {
   // The mapper places primitives: recurrences are unrolled first.
   for (auto& app : apps) app = graphs::expand_recurrent(app);
   mapper::MapOptions options;
   options.mode = mode == "o0" ? mapper::Mode::o0 : mapper::Mode::o1;
   options.regions = regions;
   options.seed = seed;
+  options.jobs = jobs;
   if (apps.size() > 1) {
     core::log::info("mapping {} applications onto {}", apps.size(), fabric.spec().name());
     options.progress = progress_logger("mapped", "applications");  // many tenants take seconds

@@ -28,6 +28,7 @@ struct MapInputs {
   int tiles_per_app = 0;
   int rows_per_app = 0;
   std::uint64_t seed = 1;
+  int jobs = 1;  ///< worker processes: distinct sections placed (and, simulating, simulated) side by side
 };
 
 /// The fabric of --arch with every --set applied.
@@ -45,10 +46,11 @@ struct MapInputs {
 [[nodiscard]] mapper::Mapping map_inputs(const MapInputs& inputs, const arch::Fabric& fabric);
 
 /// Maps applications as map_inputs does: recurrences unrolled, each in its requested region
-/// (`regions` empty: the fabric shared out evenly), mode "o0" or "o1".
+/// (`regions` empty: the fabric shared out evenly), mode "o0" or "o1", distinct sections placed
+/// in `jobs` worker processes side by side.
 [[nodiscard]] mapper::Mapping map_graphs(std::vector<graphs::Graph> apps,
                                          const std::vector<mapper::RegionRequest>& regions, const arch::Fabric& fabric,
-                                         const std::string& mode, std::uint64_t seed);
+                                         const std::string& mode, std::uint64_t seed, int jobs = 1);
 
 /// A progress callback for long runs: "<verb> done of total <things> (N s)" on the info log,
 /// at most every few seconds and never for the last step.

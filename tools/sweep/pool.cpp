@@ -12,8 +12,8 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/worker.h"
 #include "mapper/infeasible.h"
-#include "sim/cycle/worker.h"
 #include "tools/sweep/point.h"
 
 namespace rdasim::tools::sweep {
@@ -50,7 +50,7 @@ PointSource in_order(std::span<const Point* const> points) {
 
 void run_points(const Spec& spec, bool fast, const PointSource& next, int jobs,
                 const std::function<void(const Finished&)>& finished, const std::function<bool()>& poll) {
-  std::map<int, std::pair<std::unique_ptr<sim::Worker>, const Point*>> running;  // by pipe
+  std::map<int, std::pair<std::unique_ptr<core::Worker>, const Point*>> running;  // by pipe
   bool more = true;
   bool others = static_cast<bool>(poll);
   while (more || !running.empty() || others) {
@@ -60,7 +60,7 @@ void run_points(const Spec& spec, bool fast, const PointSource& next, int jobs,
         more = false;
         break;
       }
-      auto worker = std::make_unique<sim::Worker>([&spec, p, fast] { return work(spec, *p, fast); });
+      auto worker = std::make_unique<core::Worker>([&spec, p, fast] { return work(spec, *p, fast); });
       const int fd = worker->fd();
       running.emplace(fd, std::make_pair(std::move(worker), p));
     }
@@ -82,7 +82,7 @@ void run_points(const Spec& spec, bool fast, const PointSource& next, int jobs,
         Values values;
         for (const auto& [k, v] : json.items()) values[k] = v.get<std::string>();
         done.record = record(spec, *point, fast, values, "");
-      } catch (const sim::WorkerDied& e) {
+      } catch (const core::WorkerDied& e) {
         done.ok = false;
         done.lost = e.killed();
         if (!done.lost) done.record = record(spec, *point, fast, {}, e.what());

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/json.h"
+#include "core/json_fields.h"
 
 using namespace rdasim::core;
 
@@ -79,4 +80,25 @@ TEST_CASE("JsonDigest tells documents apart by value, type and order", "[core][j
   swapped.add(of("2"));
   swapped.add(of("1"));
   CHECK(twice.value() != swapped.value());
+}
+
+TEST_CASE("digest_value digests a record as its JSON would read, leaving out the fields asked", "[core][json]") {
+  struct Leaf {
+    std::string name;
+    std::vector<int> values;
+    static constexpr auto json_fields() {
+      return std::tuple{field("name", &Leaf::name), field("values", &Leaf::values)};
+    }
+  };
+  const auto none = [](std::string_view) { return false; };
+  const auto names = [](std::string_view f) { return f == "name"; };
+  const auto of = [](const Leaf& leaf, const auto& skip) {
+    JsonDigest d;
+    digest_value(d, leaf, skip);
+    return d.value();
+  };
+  const Leaf a{"a", {1, 2}}, b{"b", {1, 2}}, c{"a", {2, 1}};
+  CHECK(of(a, none) != of(b, none));
+  CHECK(of(a, names) == of(b, names));  // only the names differ
+  CHECK(of(a, names) != of(c, names));
 }

@@ -1,5 +1,7 @@
 // A forked child process that computes one JSON document while the parent goes on: how a
-// process runs more SystemC elaborations than the one it may have (the kernel cannot restart).
+// process runs more SystemC elaborations than the one it may have (the kernel cannot restart),
+// and how mapping and simulation use several cores without sharing state between threads
+// (METIS and SystemC keep globals).
 #pragma once
 
 #include <sys/types.h>
@@ -9,12 +11,12 @@
 #include "core/error.h"
 #include "core/json.h"
 
-namespace rdasim::sim {
+namespace rdasim::core {
 
 /// A worker ended by a signal: crashed (SIGSEGV, SIGABRT) or killed from outside.
-class WorkerDied : public core::InternalError {
+class WorkerDied : public InternalError {
  public:
-  WorkerDied(int signal, const std::string& message) : core::InternalError(message), m_signal(signal) {}
+  WorkerDied(int signal, const std::string& message) : InternalError(message), m_signal(signal) {}
   [[nodiscard]] int signal() const noexcept { return m_signal; }
   /// Killed from outside (SIGKILL, SIGTERM, SIGINT, SIGHUP) rather than failed by itself.
   [[nodiscard]] bool killed() const noexcept;
@@ -26,13 +28,13 @@ class WorkerDied : public core::InternalError {
 class Worker {
  public:
   /// Forks a child that runs `work` and sends its result (or its exception) back.
-  explicit Worker(const std::function<core::Json()>& work);
+  explicit Worker(const std::function<Json()>& work);
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
   ~Worker();
-  /// The child's result. Its core::InputError is thrown again as one, any other exception as
-  /// core::InternalError with the same message, and a death by signal as WorkerDied.
-  core::Json wait();
+  /// The child's result. Its InputError is thrown again as one, any other exception as
+  /// InternalError with the same message, and a death by signal as WorkerDied.
+  Json wait();
   /// The read end of the pipe from the child: readable once it has finished (or died), for
   /// poll() over several workers.
   [[nodiscard]] int fd() const { return m_fd; }
@@ -42,4 +44,4 @@ class Worker {
   int m_fd = -1;
 };
 
-}  // namespace rdasim::sim
+}  // namespace rdasim::core
