@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
@@ -106,6 +107,19 @@ Json Worker::wait() {
     throw InternalError(message);
   }
   return std::move(answer.at("result"));
+}
+
+std::vector<std::vector<std::size_t>> share_out(std::vector<std::pair<double, std::size_t>> work, std::size_t workers) {
+  std::vector<std::vector<std::size_t>> shares(std::max<std::size_t>(workers, 1));
+  std::vector<double> load(shares.size(), 0.0);
+  std::sort(work.rbegin(), work.rend());
+  for (const auto& [amount, item] : work) {
+    const auto j = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    shares[j].push_back(item);
+    load[j] += amount;
+  }
+  for (auto& share : shares) std::sort(share.begin(), share.end());
+  return shares;
 }
 
 }  // namespace rdasim::core

@@ -6,7 +6,10 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <functional>
+#include <utility>
+#include <vector>
 
 #include "core/error.h"
 #include "core/json.h"
@@ -43,5 +46,11 @@ class Worker {
   pid_t m_pid = -1;
   int m_fd = -1;
 };
+
+/// Deals items out to `workers` shares, the most work first onto the least loaded share (the
+/// longest-processing-time rule); `work` is (work, item). Each share lists its items in
+/// ascending order.
+[[nodiscard]] std::vector<std::vector<std::size_t>> share_out(std::vector<std::pair<double, std::size_t>> work,
+                                                              std::size_t workers);
 
 }  // namespace rdasim::core

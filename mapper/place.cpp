@@ -433,15 +433,7 @@ PlacedSections place_sections(const std::vector<OpDemand>& demands, const std::v
   if (workers < 2) {
     for (const auto& [size, k] : work) out.layouts[k] = place(k);
   } else {
-    // The largest first onto the least loaded worker.
-    std::sort(work.rbegin(), work.rend());
-    std::vector<std::vector<std::size_t>> shares(workers);
-    std::vector<double> load(workers, 0.0);
-    for (const auto& [size, k] : work) {
-      const auto j = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
-      shares[j].push_back(k);
-      load[j] += size;
-    }
+    const auto shares = core::share_out(work, workers);
     std::vector<std::unique_ptr<core::Worker>> running;
     for (const auto& share : shares) {
       running.push_back(std::make_unique<core::Worker>([&, share] {

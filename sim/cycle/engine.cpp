@@ -693,17 +693,8 @@ std::pair<SectionRecords, double> simulate_apart(const mapper::Mapping& mapping,
   }
   const auto jobs = std::min(static_cast<std::size_t>(std::max(options.jobs, 1)), work.size());
   if (jobs < 2) return {};
-  std::sort(work.rbegin(), work.rend());
-  std::vector<std::vector<std::size_t>> shares(jobs);
-  std::vector<double> load(jobs, 0.0);
-  for (const auto& [expected, k] : work) {
-    const auto j = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
-    shares[j].push_back(k);
-    load[j] += expected;
-  }
   std::vector<std::unique_ptr<core::Worker>> workers;
-  for (auto& share : shares) {
-    std::sort(share.begin(), share.end());
+  for (const auto& share : core::share_out(work, jobs)) {
     workers.push_back(std::make_unique<core::Worker>([&, share] {
       mapper::Mapping part = mapping;
       std::vector<mapper::MappedSection> chosen;
