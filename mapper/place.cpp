@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
@@ -12,7 +14,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "core/json_fields.h"
+#include "core/json.h"
 #include "core/random.h"
 #include "core/worker.h"
 #include "mapper/partition.h"
@@ -411,6 +413,76 @@ std::string layout_key(const VirtualSection& vs, double cycles) {
   return key;
 }
 
+/// A layout as a placement worker sends it back: its numbers in flat binary arrays. As JSON
+/// objects, a section's ten thousand streams cost as much to send as to place.
+template <class T>
+std::vector<std::uint8_t> bytes_of(const std::vector<T>& values) {
+  std::vector<std::uint8_t> out(values.size() * sizeof(T));
+  if (!values.empty()) std::memcpy(out.data(), values.data(), out.size());
+  return out;
+}
+template <class T>
+std::vector<T> values_of(const core::Json& j) {
+  const auto& bytes = j.get_binary();
+  std::vector<T> out(bytes.size() / sizeof(T));
+  if (!out.empty()) std::memcpy(out.data(), bytes.data(), out.size() * sizeof(T));
+  return out;
+}
+
+core::Json pack(const SectionLayout& l) {
+  std::vector<std::int64_t> ints;  // per op: units, then they; per stream: src, dst, group, need, links, then they
+  std::vector<double> reals{l.start_cost, l.placement_cost, l.max_link_bytes};
+  for (const auto& units : l.units) {
+    ints.push_back(static_cast<std::int64_t>(units.size()));
+    ints.insert(ints.end(), units.begin(), units.end());
+  }
+  for (const auto& st : l.streams) {
+    ints.insert(ints.end(), {st.src, st.dst, st.group, static_cast<std::int64_t>(st.need.dependency), st.need.slices,
+                             st.need.halo, st.need.buffered ? 1 : 0, static_cast<std::int64_t>(st.links.size())});
+    ints.insert(ints.end(), st.links.begin(), st.links.end());
+    reals.push_back(st.bytes);
+  }
+  return {{"start", l.start},
+          {"rounds", {l.route_rounds, l.overused_links, l.units.size(), l.streams.size()}},
+          {"ints", core::Json::binary(bytes_of(ints))},
+          {"reals", core::Json::binary(bytes_of(reals))}};
+}
+
+SectionLayout unpack(const core::Json& j) {
+  SectionLayout l;
+  l.start = j.at("start").get<std::string>();
+  const auto& rounds = j.at("rounds");
+  l.route_rounds = rounds[0].get<int>();
+  l.overused_links = rounds[1].get<int>();
+  const auto ints = values_of<std::int64_t>(j.at("ints"));
+  const auto reals = values_of<double>(j.at("reals"));
+  l.start_cost = reals.at(0);
+  l.placement_cost = reals.at(1);
+  l.max_link_bytes = reals.at(2);
+  std::size_t at = 0;
+  const auto next = [&] { return static_cast<int>(ints.at(at++)); };
+  l.units.resize(rounds[2].get<std::size_t>());
+  for (auto& units : l.units) {
+    units.resize(static_cast<std::size_t>(next()));
+    for (auto& u : units) u = next();
+  }
+  l.streams.resize(rounds[3].get<std::size_t>());
+  for (std::size_t s = 0; s < l.streams.size(); ++s) {
+    auto& st = l.streams[s];
+    st.src = next();
+    st.dst = next();
+    st.group = next();
+    st.need.dependency = static_cast<graphs::Dependency>(next());
+    st.need.slices = ints.at(at++);
+    st.need.halo = ints.at(at++);
+    st.need.buffered = next() != 0;
+    st.links.resize(static_cast<std::size_t>(next()));
+    for (auto& link : st.links) link = next();
+    st.bytes = reals.at(3 + s);
+  }
+  return l;
+}
+
 }  // namespace
 
 PlacedSections place_sections(const std::vector<OpDemand>& demands, const std::vector<Section>& sections,
@@ -438,16 +510,13 @@ PlacedSections place_sections(const std::vector<OpDemand>& demands, const std::v
     for (const auto& share : shares) {
       running.push_back(std::make_unique<core::Worker>([&, share] {
         core::Json layouts = core::Json::array();
-        for (std::size_t k : share) layouts.push_back(core::to_json_value(place(k)));
+        for (std::size_t k : share) layouts.push_back(pack(place(k)));
         return layouts;
       }));
     }
-    const core::JsonReader reader("placement worker");
     for (std::size_t j = 0; j < workers; ++j) {
       const auto layouts = running[j]->wait();
-      for (std::size_t i = 0; i < shares[j].size(); ++i) {
-        core::from_json_value(layouts.at(i), out.layouts[shares[j][i]], reader, "layout");
-      }
+      for (std::size_t i = 0; i < shares[j].size(); ++i) out.layouts[shares[j][i]] = unpack(layouts.at(i));
     }
   }
   for (std::size_t k = 0; k < sections.size(); ++k) {

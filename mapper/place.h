@@ -9,10 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <tuple>
 #include <vector>
 
-#include "core/json_fields.h"
 #include "graphs/graph.h"
 #include "mapper/layout.h"
 #include "mapper/lower.h"
@@ -28,19 +26,6 @@ struct SectionLayout : PlacementFigures {
   std::vector<std::vector<int>> units;
   std::vector<Stream> streams;
   double max_link_bytes = 0;  ///< the most bytes any link carries
-
-  static constexpr auto json_fields() {
-    using core::field;
-    using T = SectionLayout;
-    return std::tuple{field("start", &T::start),
-                      field("start_cost", &T::start_cost),
-                      field("placement_cost", &T::placement_cost),
-                      field("route_rounds", &T::route_rounds),
-                      field("overused_links", &T::overused_links),
-                      field("units", &T::units),
-                      field("streams", &T::streams),
-                      field("max_link_bytes", &T::max_link_bytes)};
-  }
 };
 
 /// Estimated channel loads for annealing: every stream is assumed to take its dimension-order
