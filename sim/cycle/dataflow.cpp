@@ -348,12 +348,16 @@ double SectionFlow::ready_at(const InPort& port, const Span& arrival) {
 }
 
 bool SectionFlow::inputs_ready(Node& n, double now) const {
-  // Ports found ready for this token stay ready: start from the first that was not.
-  for (; n.ready_inputs < n.inputs.size(); ++n.ready_inputs) {
-    const auto& port = m_ports[static_cast<std::size_t>(n.inputs[n.ready_inputs])];
+  // An input sent for this token stays sent, and its arrival does not move: scan on from the
+  // first not yet sent, keeping when the last sent one is ready (a PCU reading 224 weight
+  // streams used to wake once per stream per token).
+  for (; n.sent_inputs < n.inputs.size(); ++n.sent_inputs) {
+    const auto& port = m_ports[static_cast<std::size_t>(n.inputs[n.sent_inputs])];
     const Span* a = needed_arrival(port, n.started);
-    if (a == nullptr || ready_at(port, *a) > now + k_epsilon) return false;
+    if (a == nullptr) return false;  // its emit wakes the node
+    n.inputs_at = std::max(n.inputs_at, ready_at(port, *a));
   }
+  if (n.inputs_at > now + k_epsilon) return false;
   if (n.dram_read <= 0) return true;
   if (n.dram_all) return n.reads == m_tokens && n.read_last <= now + k_epsilon;
   return !n.read_arrivals.empty() && n.read_arrivals.front().first <= now + k_epsilon;
@@ -382,8 +386,8 @@ void SectionFlow::emit(int id, double now, double data_end, DataflowContext& con
       port.forget_before(reader.started, m_tokens);
       // A busy reader looks at its inputs when it finishes; only one waiting on this port
       // needs a call (one waiting on another port scans on past this one once woken).
-      if (reader.state == UnitState::stalled_input && reader.ready_inputs < reader.inputs.size() &&
-          reader.inputs[reader.ready_inputs] == p)
+      if (reader.state == UnitState::stalled_input && reader.sent_inputs < reader.inputs.size() &&
+          reader.inputs[reader.sent_inputs] == p)
         context.wake(port.node, arrives.first);
     }
   }
@@ -444,7 +448,8 @@ double SectionFlow::step(int id, double now, DataflowContext& context) {
       }
     }
     ++n.started;
-    n.ready_inputs = 0;
+    n.sent_inputs = 0;
+    n.inputs_at = 0;
     n.first_start = std::min(n.first_start, now);
     n.busy = true;
     n.busy_start = now;
@@ -464,11 +469,7 @@ double SectionFlow::step(int id, double now, DataflowContext& context) {
   }
   // The next time something this node waits for lands; other nodes wake it for the rest.
   double next = n.busy ? n.busy_until : k_never;
-  if (!n.busy && n.ready_inputs < n.inputs.size()) {
-    const auto& port = m_ports[static_cast<std::size_t>(n.inputs[n.ready_inputs])];
-    const Span* a = needed_arrival(port, n.started);
-    if (a != nullptr && ready_at(port, *a) > now + k_epsilon) next = std::min(next, ready_at(port, *a));
-  }
+  if (!n.busy && n.sent_inputs == n.inputs.size() && n.inputs_at > now + k_epsilon) next = std::min(next, n.inputs_at);
   const double reads_ready = n.dram_all                ? n.read_last
                              : n.read_arrivals.empty() ? k_never
                                                        : n.read_arrivals.front().first;

@@ -101,8 +101,11 @@ struct Node {
 
   // Running state.
   std::int64_t started = 0, fired = 0, reads = 0;
-  std::size_t ready_inputs = 0;  ///< leading inputs found ready for token `started`
-  int full_ports = 0;            ///< ports of its output streams at capacity: it may fire when none is
+  /// Leading inputs whose bytes for token `started` are on their way (sent), and when the last
+  /// of them is ready: the node sleeps until then, or until the next input's emit.
+  std::size_t sent_inputs = 0;
+  double inputs_at = 0;
+  int full_ports = 0;  ///< ports of its output streams at capacity: it may fire when none is
   bool busy = false;
   double busy_until = 0;
   std::deque<Span> read_arrivals;  ///< DRAM reads issued, by arrival
