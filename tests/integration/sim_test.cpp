@@ -141,3 +141,21 @@ TEST_CASE("sim runs one op per section, sections of views alone included", "[int
     moved += t.at("read_bytes").get<double>() + t.at("write_bytes").get<double>();
   CHECK(moved == Approx(mapped).epsilon(1e-9));
 }
+
+TEST_CASE("sim a Llama-3-8B decode step on one SN40L within 1.3x of its HBM bound",
+          "[integration][sim][published][llm]") {
+  // Issue 21's bar: the bytes a decode step reads (weights, one embedding row, the KV cache of
+  // 1024 tokens: 15.14 GB) over the preset's peak HBM bandwidth. The simulator's share of the
+  // rest: HBM at the preset's 85% efficiency, reconfigurations, the LM head's barrier.
+  const auto report =
+      simulate({"-q", "sim", "llm", "-p", "model=llama-3-8b", "--arch", "configs/arch/sn40l.yaml", "--json"});
+  const auto& hbm = report.at("memory").at(0);
+  REQUIRE(hbm.at("name") == "hbm");
+  const double read = hbm.at("read_bytes").get<double>();
+  CHECK(read == Approx(15.14e9).epsilon(0.01));
+  const double bound = read / 1.6e12;  // configs/arch/sn40l.yaml: 1600 GB/s
+  const double seconds = report.at("seconds").get<double>();
+  INFO("simulated " << seconds * 1e3 << " ms, bound " << bound * 1e3 << " ms");
+  CHECK(seconds > bound);
+  CHECK(seconds < 1.3 * bound);
+}
