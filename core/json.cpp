@@ -87,9 +87,7 @@ void JsonDigest::add(const Json& value) {
   switch (value.type()) {
     case Json::value_t::object:
       for (const auto& [key, item] : value.items()) {
-        const std::uint64_t size = key.size();
-        add_bytes(&size, sizeof size);
-        add_bytes(key.data(), key.size());
+        add_text(key);
         add(item);
       }
       break;
@@ -99,13 +97,7 @@ void JsonDigest::add(const Json& value) {
       for (const auto& item : value) add(item);
       break;
     }
-    case Json::value_t::string: {
-      const auto& text = value.get_ref<const std::string&>();
-      const std::uint64_t size = text.size();
-      add_bytes(&size, sizeof size);
-      add_bytes(text.data(), text.size());
-      break;
-    }
+    case Json::value_t::string: add_text(value.get_ref<const std::string&>()); break;
     case Json::value_t::boolean: {
       const bool b = value.get<bool>();
       add_bytes(&b, sizeof b);

@@ -68,13 +68,13 @@ Mapping map_applications(const std::vector<graphs::Graph>& apps, const arch::Fab
     t.sectioning = plan.candidates;
     t.memory = footprint(g, element_bytes(spec));
     const RegionIndex region(fabric, r);
-    const auto placed_sections =
+    auto placed_sections =
         options.place ? place_sections(demands, plan.sections, region, options.seed, options.jobs) : PlacedSections{};
     for (std::size_t k = 0; k < plan.sections.size(); ++k) {
       auto& s = plan.sections[k];
       SectionLayout placed;
       if (options.place) {
-        placed = placed_sections.layouts[k];
+        placed = std::move(placed_sections.layouts[k]);
         s.network_cycles = placed.max_link_bytes / spec.network().link_bytes_per_cycle;
       }
       MappedSection ms;

@@ -11,9 +11,6 @@
 #include <string>
 #include <utility>
 
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-
 #include "core/json.h"
 #include "core/random.h"
 #include "core/worker.h"
@@ -402,15 +399,24 @@ namespace {
 
 /// Everything placement and routing read of a section: its virtual units and streams, and its
 /// time budget.
-std::string layout_key(const VirtualSection& vs, double cycles) {
-  std::string key = fmt::format("{}|", cycles);
-  for (const bool pcu : vs.is_pcu) key += pcu ? 'c' : 'm';
-  for (const auto& units : vs.op_units) key += fmt::format("|{}", fmt::join(units, ","));
-  for (const auto& st : vs.streams) {
-    key += fmt::format(";{},{},{},{},{},{},{},{}", st.src, st.dst, st.bytes, st.group,
-                       static_cast<int>(st.need.dependency), st.need.slices, st.need.halo, st.need.buffered);
+core::JsonDigest::Value layout_key(const VirtualSection& vs, double cycles) {
+  core::JsonDigest d;
+  const auto add = [&d](const auto& value) { d.add_bytes(&value, sizeof value); };
+  add(cycles);
+  add(vs.is_pcu.size());
+  for (const bool pcu : vs.is_pcu) add(pcu);
+  for (const auto& units : vs.op_units) {
+    add(units.size());
+    for (const int u : units) add(u);
   }
-  return key;
+  add(vs.streams.size());
+  for (const auto& st : vs.streams) {
+    for (const auto v : {st.src, st.dst, st.group, static_cast<int>(st.need.dependency)}) add(v);
+    for (const auto v : {st.need.slices, st.need.halo}) add(v);
+    add(st.bytes);
+    add(st.need.buffered);
+  }
+  return d.value();
 }
 
 /// A layout as a placement worker sends it back: its numbers in flat binary arrays. As JSON
@@ -489,7 +495,7 @@ PlacedSections place_sections(const std::vector<OpDemand>& demands, const std::v
                               const RegionIndex& region, std::uint64_t seed, int jobs) {
   const auto budget = [&](std::size_t k) { return std::max(sections[k].compute_cycles, sections[k].memory_cycles); };
   // Each section's first alike one, and the work of placing the distinct ones.
-  std::map<std::string, std::size_t> first_of;
+  std::map<core::JsonDigest::Value, std::size_t> first_of;
   std::vector<std::size_t> same(sections.size());
   std::vector<std::pair<double, std::size_t>> work;  // (virtual units + streams, section)
   for (std::size_t k = 0; k < sections.size(); ++k) {

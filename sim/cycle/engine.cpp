@@ -220,7 +220,7 @@ struct SectionRecord {
   struct Link {
     int link = 0;
     double bytes = 0;
-    double busy = 0;  ///< cycles (0 for a stream's use in the trace)
+    double busy = 0;  ///< cycles
     static constexpr auto json_fields() {
       using core::field;
       using T = Link;
@@ -232,15 +232,13 @@ struct SectionRecord {
   std::vector<Node> nodes;
   std::vector<Link> links;  ///< what the section added to each link it used
   double read = 0, written = 0, tier_busy = 0, pmu_bytes = 0, hop_bytes = 0;
-  double firings = 0;
   static constexpr auto json_fields() {
     using core::field;
     using T = SectionRecord;
-    return std::tuple{field("result", &T::result),       field("run_from", &T::run_from),
-                      field("nodes", &T::nodes),         field("links", &T::links),
-                      field("read", &T::read),           field("written", &T::written),
-                      field("tier_busy", &T::tier_busy), field("pmu_bytes", &T::pmu_bytes),
-                      field("hop_bytes", &T::hop_bytes), field("firings", &T::firings)};
+    return std::tuple{
+        field("result", &T::result),       field("run_from", &T::run_from),   field("nodes", &T::nodes),
+        field("links", &T::links),         field("read", &T::read),           field("written", &T::written),
+        field("tier_busy", &T::tier_busy), field("pmu_bytes", &T::pmu_bytes), field("hop_bytes", &T::hop_bytes)};
   }
 };
 
@@ -310,6 +308,7 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
         m_records(std::move(given)),
         m_keys(std::move(keys)) {
     if (m_replays && m_keys.empty()) m_keys = alike_keys(tenant);
+    RDASIM_ASSERT(!m_replays || m_keys.size() == tenant.sections.size(), "alike keys of another tenant's sections");
     SC_METHOD(step);
     sensitive << m_wake;
   }
@@ -330,7 +329,6 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
   [[nodiscard]] const std::map<int, double>& link_peak() const { return m_link_peak; }
   [[nodiscard]] double pmu_bytes() const { return m_pmu_bytes; }
   [[nodiscard]] double hop_bytes() const { return m_hop_bytes; }
-  [[nodiscard]] std::size_t replayed() const { return m_replayed; }
   [[nodiscard]] const SectionRecords& records() const { return m_records; }
 
  private:
@@ -468,8 +466,9 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
       for (int s = 0; s < 4; ++s) module->totals.time[s] += n.time[s];
       m_pmu_bytes += n.pmu_bytes * tokens;
       module->configure(nullptr, -1, nullptr);
+      const double busy = n.time[static_cast<int>(UnitState::busy)];
       if (m_traced)
-        trace_node(n.unit, section.ops[static_cast<std::size_t>(n.op)].name, n.first_start, n.last_end, n.time);
+        trace_node(n.unit, section.ops[static_cast<std::size_t>(n.op)].name, n.first_start, n.last_end, busy);
       if (record != nullptr) {
         const bool fired = n.first_start < k_never;
         record->nodes.push_back({n.unit,
@@ -478,7 +477,6 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
                                  fired,
                                  fired ? n.first_start - start : 0.0,
                                  n.last_end - start});
-        record->firings += static_cast<double>(n.fired);
       }
     }
     if (m_traced) trace_section(m_run_start, used);
@@ -508,8 +506,8 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
       auto& totals = m_world.units.at(n.unit)->totals;
       for (std::size_t s = 0; s < 4; ++s) totals.time[s] += n.time.at(s);
       if (m_traced && n.fired) {
-        const double time[4] = {n.time[0], n.time[1], n.time[2], n.time[3]};
-        trace_node(n.unit, section.ops[static_cast<std::size_t>(n.op)].name, start + n.first, start + n.last, time);
+        trace_node(n.unit, section.ops[static_cast<std::size_t>(n.op)].name, start + n.first, start + n.last,
+                   n.time.at(static_cast<std::size_t>(UnitState::busy)));
       }
     }
     const double run = std::max(m_result.run_cycles, 1e-9);
@@ -522,7 +520,6 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
     m_pmu_bytes += record.pmu_bytes;
     m_hop_bytes += record.hop_bytes;
     if (m_traced) trace_section(start + record.run_from, record.links);
-    ++m_replayed;
     finish_section();
   }
 
@@ -536,7 +533,8 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
     }
   }
 
-  void trace_node(int unit, const std::string& op, double first, double last, const double (&time)[4]) {
+  /// A unit's slice: `op` from `first` to `last`, busy `busy` cycles of it.
+  void trace_node(int unit, const std::string& op, double first, double last, double busy) {
     if (first == k_never) return;
     const auto& u = m_run.fabric.unit(unit);
     const long tid = 1 + unit;
@@ -545,9 +543,7 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
                               fmt::format("{} {} tile {} ({},{})", arch::to_string(u.kind), u.id, u.tile, u.x, u.y));
     }
     const double active = std::max(last - first, 1e-9);
-    m_run.trace->slice(
-        m_pid, tid, op, first, last,
-        {{"unit", unit}, {"section", m_section}, {"busy", time[static_cast<int>(UnitState::busy)] / active}});
+    m_run.trace->slice(m_pid, tid, op, first, last, {{"unit", unit}, {"section", m_section}, {"busy", busy / active}});
   }
 
   /// The section's slices, streaming from `run_start`; `links`: the bytes it put on each link.
@@ -606,7 +602,6 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
   bool m_recording = false;        ///< the current section is recorded for replays
   SectionKey m_key;                ///< the current section's
   SectionRecord m_base;            ///< counters when the current section started
-  std::size_t m_replayed = 0;
   sc_core::sc_event m_wake;
   Phase m_phase = Phase::next;
   std::size_t m_section = 0;
