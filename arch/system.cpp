@@ -33,6 +33,10 @@ core::Schema make_schema() {
           decl::text("name", "the system's product name, used in reports"),
           decl::text("description", "one line about the system and where its figures come from",
                      core::Presence::optional),
+          decl::text("framework",
+                     "the serving framework `rdasim serve` uses on it unless --framework says otherwise "
+                     "(configs/frameworks/)",
+                     core::Presence::optional),
           decl::section("device", "what each socket holds: an RDA fabric or a GPU (give one of arch and gpu)"),
           decl::text("device.arch", "fabric description (configs/arch/*.yaml), relative to this file",
                      core::Presence::optional),
@@ -87,6 +91,7 @@ SystemSpec SystemSpec::load(const ConfigNode& root_node) {
   spec.source = root_node.location().file;
   spec.name = root.text("name");
   if (const auto d = root.node("description")) spec.description = d->as_string();
+  if (const auto f = root.node("framework")) spec.framework = f->as_string();
 
   const auto device = root.section("device");
   const auto arch_file = device.node("arch");
@@ -165,6 +170,7 @@ core::Json SystemSpec::to_json() const {
   return core::Json{
       {"name", name},
       {"description", description},
+      {"framework", framework},
       {"device", {{"kind", is_gpu() ? "gpu" : "rda"}, {"name", device_name()}, {"file", device_file}}},
       {"devices", devices},
       {"interconnect",

@@ -50,6 +50,7 @@ class SystemSpec {
   std::string name;            ///< "SambaNova DataScale SN10-8"
   std::string description;     ///< one line, with where the figures come from
   std::string source;          ///< the file it came from
+  std::string framework;       ///< the serving framework it is served with by default ("" none)
   std::string device_file;     ///< the device's spec file, as resolved
   std::optional<Spec> fabric;  ///< the device, when it is an RDA
   std::optional<GpuSpec> gpu;  ///< the device, when it is a GPU

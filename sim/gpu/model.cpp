@@ -307,7 +307,10 @@ class Estimator {
       }
     }
     const auto& fw = m_spec.framework;
-    k.host_s = ((m_options.fuse ? fw.fused_kernel_us : fw.op_us) + (k.launches - 1) * fw.library_kernel_us) * k_micro;
+    k.host_s =
+        m_options.cuda_graph
+            ? 0.0
+            : ((m_options.fuse ? fw.fused_kernel_us : fw.op_us) + (k.launches - 1) * fw.library_kernel_us) * k_micro;
     return k;
   }
 

@@ -38,6 +38,10 @@ struct Options {
   /// model (weights stacked along a member dimension) run the kernels of one member, each M times
   /// larger.
   int members = 1;
+  /// Kernels launched as one CUDA graph (TensorRT-LLM, vLLM, torch.compile's "reduce-overhead"):
+  /// the host issues the graph once, not each kernel, so no kernel waits on the host. The
+  /// graph's own launch is the caller's to add (a serving framework's key).
+  bool cuda_graph = false;
 };
 
 struct Kernel {

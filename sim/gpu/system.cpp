@@ -33,7 +33,8 @@ SystemEstimate estimate_system(const graphs::Graph& sharded, const arch::SystemS
   }
   sim::TimelineOptions timing;
   timing.element_bytes = options.precision == Precision::bf16 ? 2.0 : 4.0;
-  timing.launch_s = system.gpu->framework.op_us * 1e-6;  // a collective is one more kernel to launch
+  // A collective is one more kernel to launch (inside the graph with CUDA graphs).
+  timing.launch_s = options.cuda_graph ? 0.0 : system.gpu->framework.op_us * 1e-6;
   timing.micro_batches = micro_batches;
   result.timeline = sim::run_timeline(sharded, plan, segment_s, system, timing);
   result.seconds = result.timeline.seconds;

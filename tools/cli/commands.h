@@ -31,6 +31,8 @@ void add_gpu_command(CLI::App& app, Runner& run);
 void add_compare_command(CLI::App& app, Runner& run);
 void add_sweep_command(CLI::App& app, Runner& run);
 void add_system_command(CLI::App& app, Runner& run);
+void add_serve_command(CLI::App& app, Runner& run);
+void add_framework_command(CLI::App& app, Runner& run);
 
 /// Registers --devices, --tp, --pp, --dp (and --micro-batches when `micro_batches`), each needing
 /// `system` (the command's --system option), on `cmd`; `devices_help` says what --devices counts.

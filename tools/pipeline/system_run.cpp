@@ -2,8 +2,10 @@
 #include "tools/pipeline/system_run.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <numeric>
+#include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -90,13 +92,25 @@ class Runner {
         run.seconds = same.seconds;
         run.dram_bytes = same.dram_bytes;
         run.energy_j = same.energy_j;
+        run.reconfig_s = same.reconfig_s;
+        run.structure = same.structure;
+        run.pcus = same.pcus;
+        run.pmus = same.pmus;
         run.reused = true;
         return run;
       }
     }
     run.mapping = map_graphs(std::move(apps), {}, m_fabric, m_options.mode, m_options.seed);
     const double clock = m_fabric.spec().clock_ghz() * 1e9;
-    for (const auto& tenant : run.mapping.tenants) run.dram_bytes += mapper::totals(tenant.sections).dram_bytes;
+    for (const auto& tenant : run.mapping.tenants) {
+      run.dram_bytes += mapper::totals(tenant.sections).dram_bytes;
+      for (const auto& section : tenant.sections) {
+        run.reconfig_s += section.reconfig_cycles / clock;
+        run.pcus = std::max(run.pcus, section.pcus);
+        run.pmus = std::max(run.pmus, section.pmus);
+      }
+    }
+    run.structure = std::hash<std::string>{}(key);
     if (m_options.simulate) {
       sim::SimOptions sim_options;
       sim_options.alone = false;
@@ -277,15 +291,53 @@ SystemRun run_on_system(const workloads::Workload& workload, const arch::SystemS
   return run_work_on_system(prepare_system_work(workload, system, options, rebatch), system, options);
 }
 
+/// Kernel looping (SystemRunOptions::looped_layers): on each socket whose distinct one-section
+/// segments fit the chip together, a one-section segment alike to one the socket ran before is
+/// an iteration of the looped kernel and is not reconfigured.
+void loop_layers(std::vector<SegmentRun>& segments, const arch::Fabric& fabric) {
+  std::map<int, std::map<std::size_t, std::pair<int, int>>> body;  // per socket: its one-section kinds' units
+  for (const auto& seg : segments) {
+    if (seg.mapping.tenants.size() == 1 && seg.mapping.tenants.front().sections.size() == 1) {
+      body[seg.device].emplace(seg.structure, std::pair{seg.pcus, seg.pmus});
+    }
+  }
+  std::map<int, std::set<std::size_t>> seen;
+  for (auto& seg : segments) {
+    const auto kinds = body.find(seg.device);
+    if (kinds == body.end() || !kinds->second.contains(seg.structure)) continue;
+    int pcus = 0, pmus = 0;
+    for (const auto& [structure, units] : kinds->second) {
+      pcus += units.first;
+      pmus += units.second;
+    }
+    if (pcus > fabric.count(arch::UnitKind::pcu) || pmus > fabric.count(arch::UnitKind::pmu)) continue;
+    if (!seen[seg.device].insert(seg.structure).second) {
+      seg.seconds -= seg.reconfig_s;
+      seg.looped = true;
+    }
+  }
+}
+
+double looped_saving_s(const SystemRun& run) {
+  std::map<int, double> per_device;
+  for (const auto& s : run.segments) {
+    if (s.looped) per_device[s.device] += s.reconfig_s;
+  }
+  double most = 0;
+  for (const auto& [device, seconds] : per_device) most = std::max(most, seconds);
+  return most;
+}
+
 SystemRun run_work_on_system(const SystemWork& work, const arch::SystemSpec& system, const SystemRunOptions& options) {
   Runner runner(system, options);
   SystemRun run = base_run(work, system);
   run.clock_hz = system.fabric->clock_ghz() * 1e9;
-  std::vector<double> segment_s;
   for_each_segment(work, [&](int device, const std::string& name, std::vector<graphs::Graph> apps) {
     run.segments.push_back(runner.run_segment(device, name, std::move(apps)));
-    segment_s.push_back(run.segments.back().seconds);
   });
+  if (options.looped_layers) loop_layers(run.segments, arch::Fabric(*system.fabric));
+  std::vector<double> segment_s;
+  for (const auto& seg : run.segments) segment_s.push_back(seg.seconds);
   finish(run, work, segment_s, system, options.element_bytes, 0.0);
   for (const auto& seg : run.segments) run.energy_j += work.micro_batches * seg.energy_j;
   return run;
@@ -353,7 +405,9 @@ core::Json SystemRun::to_json() const {
                     {"dram_bytes", s.dram_bytes},
                     {"sections", sections},
                     {"energy_j", s.energy_j},
-                    {"reused", s.reused}});
+                    {"reused", s.reused},
+                    {"reconfig_s", s.reconfig_s},
+                    {"looped", s.looped}});
   }
   core::Json j = timeline.to_json();
   return {{"seconds", timeline.seconds},
@@ -415,6 +469,11 @@ std::string system_report_text(const SystemRun& run) {
   if (reused > 0) {
     out += fmt::format("\n{} of {} segments took the result of an identical one (same ops and shapes)\n", reused,
                        run.segments.size());
+  }
+  const auto looped = std::count_if(run.segments.begin(), run.segments.end(), [](const auto& s) { return s.looped; });
+  if (looped > 0) {
+    out += fmt::format("{} segments ran as iterations of a looped kernel (no reconfiguration, {} saved per socket)\n",
+                       looped, core::format_si(looped_saving_s(run), "s"));
   }
   return out;
 }

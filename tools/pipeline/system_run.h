@@ -39,7 +39,12 @@ struct SystemRunOptions {
   std::uint64_t seed = 1;
   bool simulate = false;        ///< each segment on the SystemC model (else the analytic time)
   bool reuse_identical = true;  ///< a segment identical to one already mapped takes its result
-  double element_bytes = 2;     ///< on the links (the fabric's precision)
+  /// Kernel looping (SN40L; Koeplinger et al., "Kernel Looping", arXiv 2410.23668): a model's
+  /// repeated layer runs as the iterations of one kernel whose configuration stays loaded, so a
+  /// one-section segment alike to one its socket ran earlier pays no reconfiguration, when the
+  /// socket's distinct one-section segments (the loop body) fit the chip's units together.
+  bool looped_layers = false;
+  double element_bytes = 2;  ///< on the links (the fabric's precision)
 };
 
 /// A workload laid out on a system: one application sharded (graphs/parallel.h) and its
@@ -73,8 +78,12 @@ struct SegmentRun {
   double seconds = 0;
   double flops = 0;
   double dram_bytes = 0;
-  double energy_j = 0;  ///< simulated runs only
-  bool reused = false;  ///< took the result of an identical segment
+  double energy_j = 0;        ///< simulated runs only
+  bool reused = false;        ///< took the result of an identical segment
+  double reconfig_s = 0;      ///< of `seconds`, reconfiguring the chip for its sections
+  bool looped = false;        ///< an iteration of a looped kernel: its reconfiguration not paid
+  std::size_t structure = 0;  ///< a hash of what makes segments alike (ops, attributes, shapes)
+  int pcus = 0, pmus = 0;     ///< the most units any of its sections uses
 };
 
 struct SystemRun {
@@ -108,6 +117,9 @@ struct SystemRun {
 [[nodiscard]] SystemRun estimate_on_gpu_system(const workloads::Workload& workload, const arch::SystemSpec& system,
                                                const SystemRunOptions& options, const gpu::Options& gpu_options,
                                                const Rebatch& rebatch);
+
+/// The reconfiguration kernel looping saved the socket that saved most (0 without looping).
+[[nodiscard]] double looped_saving_s(const SystemRun& run);
 
 /// The placement report of every segment, socket by socket, with the collectives and the bytes
 /// each socket's links carried.

@@ -1,0 +1,64 @@
+#include "sim/serve/steps.h"
+
+#include <bit>
+
+namespace rdasim::serve {
+
+namespace {
+
+/// The powers of two around `x` (>= 1) and the weight of the upper one.
+struct Bracket {
+  std::int64_t lo = 1, hi = 1;
+  double w = 0;
+};
+
+Bracket bracket(std::int64_t x) {
+  const auto u = static_cast<std::uint64_t>(x);
+  const auto lo = static_cast<std::int64_t>(std::bit_floor(u));
+  if (lo == x) return {x, x, 0};
+  const std::int64_t hi = lo * 2;
+  return {lo, hi, static_cast<double>(x - lo) / static_cast<double>(hi - lo)};
+}
+
+StepTime mix(const StepTime& a, const StepTime& b, double w) {
+  auto m = [w](double x, double y) { return x + (y - x) * w; };
+  return {m(a.seconds, b.seconds), m(a.collective_s, b.collective_s), m(a.launch_s, b.launch_s),
+          m(a.energy_j, b.energy_j)};
+}
+
+}  // namespace
+
+StepTime StepTable::prefill(const std::string& model, std::int64_t batch, std::int64_t prompt) {
+  return lookup(model, workloads::LlmPhase::prefill, batch, prompt);
+}
+
+StepTime StepTable::decode(const std::string& model, std::int64_t batch, std::int64_t context) {
+  return lookup(model, workloads::LlmPhase::decode, batch, context);
+}
+
+StepTime StepTable::lookup(const std::string& model, workloads::LlmPhase phase, std::int64_t batch,
+                           std::int64_t length) {
+  if (!m_interpolate) return exact(model, phase, batch, length);
+  const Bracket b = bracket(batch), l = bracket(length);
+  auto at = [&](std::int64_t bb, std::int64_t ll) { return exact(model, phase, bb, ll); };
+  const StepTime low = l.w == 0 ? at(b.lo, l.lo) : mix(at(b.lo, l.lo), at(b.lo, l.hi), l.w);
+  if (b.w == 0) return low;
+  const StepTime high = l.w == 0 ? at(b.hi, l.lo) : mix(at(b.hi, l.lo), at(b.hi, l.hi), l.w);
+  return mix(low, high, b.w);
+}
+
+StepTime StepTable::exact(const std::string& model, workloads::LlmPhase phase, std::int64_t batch,
+                          std::int64_t length) {
+  const auto key = std::make_tuple(model, static_cast<int>(phase), batch, length);
+  if (const auto found = m_done.find(key); found != m_done.end()) return found->second;
+  workloads::LlmStep step;
+  step.phase = phase;
+  step.batch = batch;
+  if (phase == workloads::LlmPhase::prefill) step.prompt = length;
+  else step.context = length;
+  const StepTime t = m_timer(model, step);
+  m_done.emplace(key, t);
+  return t;
+}
+
+}  // namespace rdasim::serve

@@ -1,0 +1,49 @@
+// The time of a serving step (a prefill of a batch of prompts, or a decode of one token per
+// sequence), from whichever simulator runs the system, memoized: each distinct step is timed
+// once, and with interpolation only the steps on a grid of powers of two in batch and length are
+// timed, the rest read bilinearly between them (a decode step's time is close to
+// a + b x batch + c x batch x context: weights, activations and the KV cache, which bilinear
+// interpolation reproduces exactly; tests/integration shows it within 1% of timing every step).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <tuple>
+
+#include "workloads/llm.h"
+
+namespace rdasim::serve {
+
+struct StepTime {
+  double seconds = 0;       ///< on the devices: segments and link ops on the system timeline
+  double collective_s = 0;  ///< of which the longest any device spent in link ops
+  double launch_s = 0;      ///< of which reconfiguration (RDA) or waiting on the host to issue kernels (GPU)
+  double energy_j = 0;      ///< every device
+};
+
+/// Times one step of a model (by the name the run knows it).
+using StepTimer = std::function<StepTime(const std::string& model, const workloads::LlmStep& step)>;
+
+class StepTable {
+ public:
+  /// `interpolate`: time the grid's steps only (else every distinct step).
+  StepTable(StepTimer timer, bool interpolate) : m_timer(std::move(timer)), m_interpolate(interpolate) {}
+
+  [[nodiscard]] StepTime prefill(const std::string& model, std::int64_t batch, std::int64_t prompt);
+  [[nodiscard]] StepTime decode(const std::string& model, std::int64_t batch, std::int64_t context);
+  /// Steps timed so far (each distinct one once).
+  [[nodiscard]] int timed() const { return static_cast<int>(m_done.size()); }
+  [[nodiscard]] bool interpolates() const { return m_interpolate; }
+
+ private:
+  StepTime lookup(const std::string& model, workloads::LlmPhase phase, std::int64_t batch, std::int64_t length);
+  StepTime exact(const std::string& model, workloads::LlmPhase phase, std::int64_t batch, std::int64_t length);
+
+  StepTimer m_timer;
+  bool m_interpolate;
+  std::map<std::tuple<std::string, int, std::int64_t, std::int64_t>, StepTime> m_done;
+};
+
+}  // namespace rdasim::serve
