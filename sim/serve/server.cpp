@@ -229,6 +229,7 @@ class Scheduler {
     s.end_s = m_t;
     (kind == StepKind::prefill ? m_out.prefill_s : m_out.decode_s) += device.seconds;
     m_out.collective_s += device.collective_s;
+    m_out.overlapped_s += device.overlapped_s;
     m_out.launch_s += device.launch_s;
     m_out.overhead_s += s.overhead_s;
     m_out.energy_j += device.energy_j;
@@ -275,6 +276,7 @@ class Scheduler {
     StepTime t = m_steps.decode(m_active, batch, (context + n - 1) / n);
     t.seconds += extra.seconds;
     t.collective_s += extra.collective_s;
+    t.overlapped_s += extra.overlapped_s;
     t.launch_s += extra.launch_s;
     t.energy_j += extra.energy_j;
     record(kind, batch, (context + n - 1) / n, t);
@@ -308,6 +310,7 @@ class Scheduler {
       const StepTime t = m_steps.prefill(m_active, 1, piece);
       pieces.seconds += t.seconds;
       pieces.collective_s += t.collective_s;
+      pieces.overlapped_s += t.overlapped_s;
       pieces.launch_s += t.launch_s;
       pieces.energy_j += t.energy_j;
       p.prefilled += piece;
@@ -401,6 +404,7 @@ core::Json to_json(const ServeResult& result, const ServeOptions& options, bool 
        {{"prefill_s", result.prefill_s},
         {"decode_s", result.decode_s},
         {"collective_s", result.collective_s},
+        {"overlapped_s", result.overlapped_s},
         {"launch_s", result.launch_s},
         {"switching_s", result.switching_s},
         {"overhead_s", result.overhead_s},

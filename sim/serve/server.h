@@ -91,9 +91,11 @@ struct ServeResult {
   std::vector<double> token_gaps;  ///< every inter-token latency every request saw
   double seconds = 0;              ///< first arrival to last token
   /// Where the time went (the devices' timeline; overlapping nothing): prefill, decode and
-  /// mixed steps on the devices, of which link ops and launch or reconfiguration; loading
-  /// models; the framework's per-step overhead; idle, waiting for requests.
-  double prefill_s = 0, decode_s = 0, collective_s = 0, launch_s = 0, switching_s = 0, overhead_s = 0, idle_s = 0;
+  /// mixed steps on the devices, of which link ops (some of it overlapped by work that needs
+  /// none of their results) and launch or reconfiguration; loading models; the framework's
+  /// per-step overhead; idle, waiting for requests.
+  double prefill_s = 0, decode_s = 0, collective_s = 0, overlapped_s = 0, launch_s = 0, switching_s = 0, overhead_s = 0,
+         idle_s = 0;
   double energy_j = 0;
   std::int64_t input_tokens = 0, output_tokens = 0;
   int switches = 0;  ///< model loads

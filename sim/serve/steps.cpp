@@ -20,10 +20,21 @@ Bracket bracket(std::int64_t x) {
   return {lo, hi, static_cast<double>(x - lo) / static_cast<double>(hi - lo)};
 }
 
+/// Batches: powers of two and the halfway points between them (1, 2, 3, 4, 6, 8, 12, 16, ...):
+/// a step's time bends most in batch (tiles of lanes fill up), so its grid is twice as fine.
+Bracket batch_bracket(std::int64_t x) {
+  Bracket b = bracket(x);
+  if (b.w == 0 || b.lo < 2) return b;
+  const std::int64_t mid = b.lo + b.lo / 2;
+  if (x == mid) return {x, x, 0};
+  if (x < mid) return {b.lo, mid, static_cast<double>(x - b.lo) / static_cast<double>(mid - b.lo)};
+  return {mid, b.hi, static_cast<double>(x - mid) / static_cast<double>(b.hi - mid)};
+}
+
 StepTime mix(const StepTime& a, const StepTime& b, double w) {
   auto m = [w](double x, double y) { return x + (y - x) * w; };
-  return {m(a.seconds, b.seconds), m(a.collective_s, b.collective_s), m(a.launch_s, b.launch_s),
-          m(a.energy_j, b.energy_j)};
+  return {m(a.seconds, b.seconds), m(a.collective_s, b.collective_s), m(a.overlapped_s, b.overlapped_s),
+          m(a.launch_s, b.launch_s), m(a.energy_j, b.energy_j)};
 }
 
 }  // namespace
@@ -39,7 +50,7 @@ StepTime StepTable::decode(const std::string& model, std::int64_t batch, std::in
 StepTime StepTable::lookup(const std::string& model, workloads::LlmPhase phase, std::int64_t batch,
                            std::int64_t length) {
   if (!m_interpolate) return exact(model, phase, batch, length);
-  const Bracket b = bracket(batch), l = bracket(length);
+  const Bracket b = batch_bracket(batch), l = bracket(length);
   auto at = [&](std::int64_t bb, std::int64_t ll) { return exact(model, phase, bb, ll); };
   const StepTime low = l.w == 0 ? at(b.lo, l.lo) : mix(at(b.lo, l.lo), at(b.lo, l.hi), l.w);
   if (b.w == 0) return low;

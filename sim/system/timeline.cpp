@@ -50,6 +50,7 @@ core::Json Timeline::to_json() const {
                     {"busy_s", d.busy_s},
                     {"link_s", d.link_s},
                     {"wait_s", d.wait_s},
+                    {"early_s", d.early_s},
                     {"link_bytes_sent", d.link_bytes_sent}});
   }
   core::Json runs = core::Json::array();
@@ -109,15 +110,23 @@ Timeline run_timeline(const graphs::Graph& sharded, const graphs::SystemSchedule
   Timeline result;
   result.devices.resize(at(plan.devices));
   for (int d = 0; d < plan.devices; ++d) result.devices[at(d)].device = d;
+  RDASIM_ASSERT(options.early_s.empty() || options.early_s.size() == segment_s.size(), "early work per segment");
   std::vector<double> clock(at(plan.devices), 0.0);
+  std::vector<double> free(at(plan.devices), 0.0);  // when each device's last segment ended
   for (int mb = 0; mb < options.micro_batches; ++mb) {
     std::map<graphs::OpId, double> arrival;  // a send's data at its receiver
     for (const auto& step : plan.steps) {
       if (step.segment >= 0) {
         const int d = plan.segments[at(step.segment)].device;
-        result.spans.push_back({step.segment, d, mb, clock[at(d)], clock[at(d)] + segment_s[at(step.segment)]});
-        clock[at(d)] += segment_s[at(step.segment)];
-        result.devices[at(d)].busy_s += segment_s[at(step.segment)];
+        const double seconds = segment_s[at(step.segment)];
+        const double early = options.early_s.empty()
+                                 ? 0.0
+                                 : std::min({options.early_s[at(step.segment)], seconds, clock[at(d)] - free[at(d)]});
+        result.spans.push_back({step.segment, d, mb, clock[at(d)] - early, clock[at(d)] + seconds - early});
+        clock[at(d)] += seconds - early;
+        free[at(d)] = clock[at(d)];
+        result.devices[at(d)].busy_s += seconds;
+        result.devices[at(d)].early_s += early;
         continue;
       }
       const graphs::LinkKind link = graphs::op_traits(sharded, step.link_op).link;

@@ -36,6 +36,7 @@ struct DeviceTimes {
   double link_s = 0;           ///< in link ops (their launch included)
   double wait_s = 0;           ///< waiting for other devices: bubbles, stragglers, the end
   double link_bytes_sent = 0;  ///< what its links carried out of it
+  double early_s = 0;          ///< of busy_s, done while its link ops or waits were in flight
 };
 
 /// When a segment ran.
@@ -60,6 +61,10 @@ struct TimelineOptions {
   double element_bytes = 2;  ///< bytes per element on the links (bf16: 2)
   double launch_s = 0;       ///< a device's time to launch each link op (a GPU host's kernel launch)
   int micro_batches = 1;     ///< runs of the schedule through the pipeline, back to back
+  /// Per segment (empty: none): how much of its time needs none of its inputs (a looped
+  /// kernel's next layer streaming its weights in), which it spends as soon as its device's
+  /// previous segment is done, while that device's link ops or waits are in flight.
+  std::vector<double> early_s;
 };
 
 /// Runs `plan` of `sharded` on `system`, segment i taking segment_s[i]. Throws core::InputError

@@ -192,7 +192,8 @@ int serve_on_system(const ServeCliOptions& opt) {
   const double mean_context = decode_steps > 0 ? context / decode_steps : 0;
   const double decode_bound =
       (first.weight_bytes + mean_context * first.kv_bytes_per_token) / bounds.memory_bytes_per_s;
-  const double weights_bound = first.weight_bytes / bounds.memory_bytes_per_s;
+  // A decode step runs the pipeline's stages one after another: each reads its shard.
+  const double weights_bound = first.weight_bytes * setup.parallelism.pp / bounds.memory_bytes_per_s;
   core::Json prefill_rows = core::Json::array();
   for (const auto& s : result.steps) {
     if (s.kind != serve::StepKind::prefill) continue;
@@ -297,7 +298,9 @@ int serve_on_system(const ServeCliOptions& opt) {
   fmt::print("\n  where the time went\n");
   row("prefill", seconds_text(time["prefill_s"].get<double>()));
   row("decode", seconds_text(time["decode_s"].get<double>()));
-  row("  of which link ops", seconds_text(time["collective_s"].get<double>()));
+  row("  of which link ops",
+      fmt::format("{} ({} of it overlapped by work needing none of their results)",
+                  seconds_text(time["collective_s"].get<double>()), seconds_text(time["overlapped_s"].get<double>())));
   row(system.is_gpu() ? "  of which host-bound" : "  of which reconfiguring",
       seconds_text(time["launch_s"].get<double>()));
   row("model switching",

@@ -77,6 +77,7 @@ serve::StepTime rda_step(const arch::SystemSpec& system, const ServeSetup& setup
   serve::StepTime t;
   t.seconds = run.timeline.seconds;
   t.collective_s = run.timeline.link_s();
+  for (const auto& d : run.timeline.devices) t.overlapped_s = std::max(t.overlapped_s, d.early_s);
   std::map<int, double> reconfig;
   for (const auto& s : run.segments) {
     if (!s.looped) reconfig[s.device] += s.reconfig_s;

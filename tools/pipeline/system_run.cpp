@@ -170,7 +170,7 @@ void for_each_segment(const SystemWork& work,
 /// The timeline of the work from its segments' times: spread sockets side by side, sharded
 /// segments and link ops on the system timeline.
 void finish(SystemRun& run, const SystemWork& work, const std::vector<double>& segment_s,
-            const arch::SystemSpec& system, double element_bytes, double launch_s) {
+            const arch::SystemSpec& system, double element_bytes, double launch_s, std::vector<double> early_s = {}) {
   for (const auto& seg : run.segments) run.flops += work.micro_batches * seg.flops;
   if (work.layout == "spread") {
     run.timeline.devices.resize(at(work.devices));
@@ -188,6 +188,7 @@ void finish(SystemRun& run, const SystemWork& work, const std::vector<double>& s
   timing.element_bytes = element_bytes;
   timing.launch_s = launch_s;
   timing.micro_batches = work.micro_batches;
+  timing.early_s = std::move(early_s);
   run.timeline = sim::run_timeline(work.sharded->graph, work.plan, segment_s, system, timing);
 }
 
@@ -295,6 +296,8 @@ SystemRun run_on_system(const workloads::Workload& workload, const arch::SystemS
 /// segments fit the chip together, a one-section segment alike to one the socket ran before is
 /// an iteration of the looped kernel and is not reconfigured.
 void loop_layers(std::vector<SegmentRun>& segments, const arch::Fabric& fabric) {
+  const auto& tier = fabric.spec().memory_tiers().front();
+  const double offchip_bytes_per_s = tier.bandwidth_gbps * 1e9 * tier.efficiency;
   std::map<int, std::map<std::size_t, std::pair<int, int>>> body;  // per socket: its one-section kinds' units
   for (const auto& seg : segments) {
     if (seg.mapping.tenants.size() == 1 && seg.mapping.tenants.front().sections.size() == 1) {
@@ -314,6 +317,9 @@ void loop_layers(std::vector<SegmentRun>& segments, const arch::Fabric& fabric) 
     if (!seen[seg.device].insert(seg.structure).second) {
       seg.seconds -= seg.reconfig_s;
       seg.looped = true;
+      double weights = 0;  // held in its PMUs or streamed through them: either way read from off-chip memory
+      for (const auto& section : seg.mapping.tenants.front().sections) weights += section.weight_bytes;
+      seg.early_s = std::min(seg.seconds, weights / offchip_bytes_per_s);
     }
   }
 }
@@ -336,9 +342,12 @@ SystemRun run_work_on_system(const SystemWork& work, const arch::SystemSpec& sys
     run.segments.push_back(runner.run_segment(device, name, std::move(apps)));
   });
   if (options.looped_layers) loop_layers(run.segments, arch::Fabric(*system.fabric));
-  std::vector<double> segment_s;
-  for (const auto& seg : run.segments) segment_s.push_back(seg.seconds);
-  finish(run, work, segment_s, system, options.element_bytes, 0.0);
+  std::vector<double> segment_s, early_s;
+  for (const auto& seg : run.segments) {
+    segment_s.push_back(seg.seconds);
+    early_s.push_back(seg.early_s);
+  }
+  finish(run, work, segment_s, system, options.element_bytes, 0.0, std::move(early_s));
   for (const auto& seg : run.segments) run.energy_j += work.micro_batches * seg.energy_j;
   return run;
 }
@@ -407,7 +416,8 @@ core::Json SystemRun::to_json() const {
                     {"energy_j", s.energy_j},
                     {"reused", s.reused},
                     {"reconfig_s", s.reconfig_s},
-                    {"looped", s.looped}});
+                    {"looped", s.looped},
+                    {"early_s", s.early_s}});
   }
   core::Json j = timeline.to_json();
   return {{"seconds", timeline.seconds},

@@ -42,7 +42,8 @@ struct SystemRunOptions {
   /// Kernel looping (SN40L; Koeplinger et al., "Kernel Looping", arXiv 2410.23668): a model's
   /// repeated layer runs as the iterations of one kernel whose configuration stays loaded, so a
   /// one-section segment alike to one its socket ran earlier pays no reconfiguration, when the
-  /// socket's distinct one-section segments (the loop body) fit the chip's units together.
+  /// socket's distinct one-section segments (the loop body) fit the chip's units together; and
+  /// as a pipelined loop, an iteration streams its weights in while the link ops before it run.
   bool looped_layers = false;
   double element_bytes = 2;  ///< on the links (the fabric's precision)
 };
@@ -78,10 +79,13 @@ struct SegmentRun {
   double seconds = 0;
   double flops = 0;
   double dram_bytes = 0;
-  double energy_j = 0;        ///< simulated runs only
-  bool reused = false;        ///< took the result of an identical segment
-  double reconfig_s = 0;      ///< of `seconds`, reconfiguring the chip for its sections
-  bool looped = false;        ///< an iteration of a looped kernel: its reconfiguration not paid
+  double energy_j = 0;    ///< simulated runs only
+  bool reused = false;    ///< took the result of an identical segment
+  double reconfig_s = 0;  ///< of `seconds`, reconfiguring the chip for its sections
+  bool looped = false;    ///< an iteration of a looped kernel: its reconfiguration not paid
+  /// A looped iteration's weights streaming in from off-chip memory, which needs none of its
+  /// inputs: done while the socket's link ops before it are in flight (sim/system/timeline.h).
+  double early_s = 0;
   std::size_t structure = 0;  ///< a hash of what makes segments alike (ops, attributes, shapes)
   int pcus = 0, pmus = 0;     ///< the most units any of its sections uses
 };

@@ -123,8 +123,8 @@ TEST_CASE("interpolated steps reproduce a step time bilinear in batch and length
   int exact_calls = 0, grid_calls = 0;
   StepTable exact(counting_timer(exact_calls), false);
   StepTable grid(counting_timer(grid_calls), true);
-  // Twelve steps inside one cell of the grid (batch 32 to 64, length 1024 to 2048).
-  for (const std::int64_t batch : {33, 40, 50, 63}) {
+  // Twelve steps inside one cell of the grid (batch 32 to 48, length 1024 to 2048).
+  for (const std::int64_t batch : {33, 36, 40, 47}) {
     for (const std::int64_t context : {1100, 1500, 2000}) {
       CHECK(grid.decode("m", batch, context).seconds == Approx(exact.decode("m", batch, context).seconds));
       CHECK(grid.prefill("m", batch, context).seconds == Approx(exact.prefill("m", batch, context).seconds));
@@ -133,7 +133,7 @@ TEST_CASE("interpolated steps reproduce a step time bilinear in batch and length
   CHECK(exact.timed() == 24);
   CHECK(grid.timed() == 8);  // the cell's four corners, for prefill and decode
   (void)grid.decode("m", 32, 1024);
-  (void)grid.decode("m", 64, 2048);
+  (void)grid.decode("m", 48, 2048);
   CHECK(grid.timed() == 8);
 }
 
