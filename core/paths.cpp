@@ -1,6 +1,8 @@
 // The running executable's path and the data folder beside it.
 #include "core/paths.h"
 
+#include <dlfcn.h>
+
 #include <system_error>
 
 #include "core/error.h"
@@ -19,6 +21,19 @@ std::filesystem::path executable_path() {
   return path;
 }
 
-std::filesystem::path data_dir() { return executable_path().parent_path().parent_path() / "share" / "rdasim"; }
+std::filesystem::path data_dir() {
+  // The file holding this code: the program, or the Python module (a shared object) that a
+  // Python process loaded, whose own executable is the interpreter's.
+  Dl_info info{};
+  std::filesystem::path code;
+  if (dladdr(reinterpret_cast<void*>(&data_dir), &info) != 0 && info.dli_fname != nullptr) code = info.dli_fname;
+  std::error_code ec;
+  if (code.extension() == ".so" || code.string().find(".so.") != std::string::npos) {
+    code = std::filesystem::absolute(code, ec);
+  } else {
+    code = executable_path();
+  }
+  return code.parent_path().parent_path() / "share" / "rdasim";
+}
 
 }  // namespace rdasim::core

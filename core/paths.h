@@ -10,9 +10,10 @@ namespace rdasim::core {
 /// problem when it cannot be read.
 [[nodiscard]] std::filesystem::path executable_path();
 
-/// The folder of data files the program runs (plot scripts): <prefix>/share/rdasim next to
-/// <prefix>/bin/rdasim, and <build>/share/rdasim next to <build>/tools/rdasim in a build tree.
-/// Not checked for existence; callers name the missing file.
+/// The folder of data files the program runs (plot scripts, LLM configs, frameworks):
+/// <prefix>/share/rdasim next to <prefix>/bin/rdasim, and <build>/share/rdasim next to
+/// <build>/tools/rdasim (or the Python module <build>/python/rdasim*.so) in a build tree. Not
+/// checked for existence; callers name the missing file.
 [[nodiscard]] std::filesystem::path data_dir();
 
 }  // namespace rdasim::core

@@ -65,6 +65,7 @@ SystemRun run_inputs_on_system(const MapInputs& in, bool simulate) {
   options.mode = in.mode;
   options.seed = in.seed;
   options.simulate = simulate;
+  options.jobs = in.jobs;
   if (system.fabric) {
     options.element_bytes = system.fabric->pcu().precision == arch::Precision::bf16_fp32acc ? 2.0 : 4.0;
   }

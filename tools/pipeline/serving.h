@@ -7,12 +7,16 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "arch/system.h"
+#include "core/config.h"
+#include "core/json.h"
 #include "graphs/parallel.h"
 #include "sim/serve/framework.h"
+#include "sim/serve/requests.h"
 #include "sim/serve/server.h"
 #include "sim/serve/steps.h"
 #include "workloads/llm.h"
@@ -25,6 +29,7 @@ struct ServeSetup {
   double element_bytes = 2;  ///< weights, KV cache and activations: bf16 or fp16 2, fp32 4
   bool simulate = true;      ///< RDA steps on the SystemC model (else the mapper's analytic time)
   std::uint64_t seed = 1;
+  int jobs = 1;  ///< a step's distinct segments simulated at once, each in a worker process
   /// Called after each step the system times, with what it was and how long it took.
   std::function<void(const workloads::LlmStep&, const serve::StepTime&)> progress;
 };
@@ -59,5 +64,47 @@ struct SwitchComparison {
 [[nodiscard]] SwitchComparison compare_switching(const workloads::LlmConfig& config, double element_bytes,
                                                  const arch::SystemSpec& rda, int rda_devices,
                                                  const arch::SystemSpec& gpus);
+
+/// A serving run as `rdasim serve` and the Python module give it.
+struct ServeInputs {
+  std::vector<std::string> models;  ///< shipped names or config.json paths; several: model switching
+  std::string system;               ///< configs/systems/*.yaml
+  std::vector<core::Override> system_sets;
+  std::optional<int> devices;
+  std::optional<int> tp;  ///< default: every device over pp
+  int pp = 1;
+  std::string framework;  ///< a name or a file; "": the system's
+  std::vector<core::Override> framework_sets;
+  // One of: a static batch ...
+  std::optional<int> batch;
+  std::int64_t input_len = 0, output_len = 0;
+  // ... a requests file ...
+  std::string requests;
+  // ... or Poisson arrivals.
+  std::optional<double> rate;
+  int num_requests = 100;
+  std::uint64_t seed = 1;
+  serve::LengthRange input_range{128, 1024}, output_range{128, 1024};
+  std::optional<int> max_batch;  ///< default: the static batch, else 64
+  int chunked_prefill = 0;
+  double slo_ttft = 0, slo_tpot = 0;
+  std::string precision = "bf16";
+  bool analytic = false;
+  bool every_step = false;
+  int jobs = 1;
+  std::vector<std::string> vs;  ///< systems of GPUs to compare model switching with
+  bool log_steps = false;       ///< log each step the system times (progress on long runs)
+};
+
+struct ServeOutcome {
+  core::Json report;  ///< report.json: totals, spreads, time split, bounds, every request
+  serve::ServeResult result;
+  int devices = 1;
+  std::string summary;  ///< what `rdasim serve` prints
+};
+
+/// Runs the requests on the system. Throws core::InputError for bad input and
+/// serve::DoesNotFit when a model or the batch does not fit the memory tier.
+[[nodiscard]] ServeOutcome run_serving(const ServeInputs& inputs);
 
 }  // namespace rdasim::tools

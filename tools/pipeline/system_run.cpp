@@ -2,8 +2,10 @@
 #include "tools/pipeline/system_run.h"
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <numeric>
 #include <set>
 
@@ -14,6 +16,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/text.h"
+#include "core/worker.h"
 #include "graphs/op_registry.h"
 #include "graphs/training.h"
 #include "graphs/verify.h"
@@ -71,8 +74,10 @@ class Runner {
         m_options(options),
         m_fabric(*system.fabric) {}
 
-  /// Maps and times one segment (or a socket's applications), reusing an identical one.
-  SegmentRun run_segment(int device, std::string name, std::vector<graphs::Graph> apps) {
+  /// Maps and times the segment `index` (or a socket's applications), reusing an identical
+  /// one. Simulated with several jobs, its simulation runs in a worker process and its time is
+  /// filled in by collect().
+  SegmentRun run_segment(std::size_t index, int device, std::string name, std::vector<graphs::Graph> apps) {
     SegmentRun run;
     run.device = device;
     run.name = std::move(name);
@@ -84,7 +89,7 @@ class Runner {
     }
     if (m_options.reuse_identical) {
       if (const auto found = m_done.find(key); found != m_done.end()) {
-        const SegmentRun& same = found->second;
+        const SegmentRun& same = found->second.run;
         run.mapping = same.mapping;
         for (std::size_t i = 0; i < run.mapping.tenants.size() && i < run.apps.size(); ++i) {
           run.mapping.tenants[i].name = run.apps[i];  // the same mapping, of this segment's applications
@@ -97,6 +102,7 @@ class Runner {
         run.pcus = same.pcus;
         run.pmus = same.pmus;
         run.reused = true;
+        m_copies.emplace_back(index, found->second.index);
         return run;
       }
     }
@@ -111,7 +117,17 @@ class Runner {
       }
     }
     run.structure = std::hash<std::string>{}(key);
-    if (m_options.simulate) {
+    if (m_options.simulate && m_options.jobs > 1) {
+      if (static_cast<int>(m_running.size()) >= m_options.jobs) finish_oldest();
+      // The child inherits the mapping as it is now; only the report's figures come back.
+      m_running.push_back(
+          {index, std::make_unique<core::Worker>([this, &run] {
+             sim::SimOptions sim_options;
+             sim_options.alone = false;
+             const auto result = sim::simulate_here(run.mapping, m_fabric, sim_options);
+             return core::Json{{"seconds", result.report.seconds}, {"energy_j", result.report.energy.total_j()}};
+           })});
+    } else if (m_options.simulate) {
       sim::SimOptions sim_options;
       sim_options.alone = false;
       const auto result = sim::simulate(run.mapping, m_fabric, sim_options);
@@ -120,15 +136,47 @@ class Runner {
     } else {
       run.seconds = mapper::analytic_cycles(run.mapping, m_fabric.spec()) / clock;
     }
-    if (m_options.reuse_identical) m_done.emplace(std::move(key), run);
+    if (m_options.reuse_identical) m_done.emplace(std::move(key), Done{index, run});
     return run;
   }
 
+  /// Waits for the simulations still running and fills in their segments' times, and those of
+  /// the segments that took their results.
+  void collect(std::vector<SegmentRun>& segments) {
+    while (!m_running.empty()) finish_oldest();
+    for (const auto& [index, figures] : m_finished) {
+      segments[index].seconds = figures.first;
+      segments[index].energy_j = figures.second;
+    }
+    for (const auto& [copy, source] : m_copies) {
+      segments[copy].seconds = segments[source].seconds;
+      segments[copy].energy_j = segments[source].energy_j;
+    }
+  }
+
  private:
+  struct Done {
+    std::size_t index;  ///< the first segment with this structure
+    SegmentRun run;
+  };
+  struct Running {
+    std::size_t index;
+    std::unique_ptr<core::Worker> worker;
+  };
+
+  void finish_oldest() {
+    const core::Json figures = m_running.front().worker->wait();
+    m_finished[m_running.front().index] = {figures.at("seconds").get<double>(), figures.at("energy_j").get<double>()};
+    m_running.pop_front();
+  }
+
   const arch::SystemSpec& m_system;
   const SystemRunOptions& m_options;
   arch::Fabric m_fabric;
-  std::map<std::string, SegmentRun> m_done;
+  std::map<std::string, Done> m_done;
+  std::deque<Running> m_running;
+  std::map<std::size_t, std::pair<double, double>> m_finished;  ///< index -> seconds, energy
+  std::vector<std::pair<std::size_t, std::size_t>> m_copies;    ///< a reused segment and its source
 };
 
 std::string workload_name(const workloads::Workload& workload) {
@@ -339,8 +387,9 @@ SystemRun run_work_on_system(const SystemWork& work, const arch::SystemSpec& sys
   SystemRun run = base_run(work, system);
   run.clock_hz = system.fabric->clock_ghz() * 1e9;
   for_each_segment(work, [&](int device, const std::string& name, std::vector<graphs::Graph> apps) {
-    run.segments.push_back(runner.run_segment(device, name, std::move(apps)));
+    run.segments.push_back(runner.run_segment(run.segments.size(), device, name, std::move(apps)));
   });
+  runner.collect(run.segments);
   if (options.looped_layers) loop_layers(run.segments, arch::Fabric(*system.fabric));
   std::vector<double> segment_s, early_s;
   for (const auto& seg : run.segments) {

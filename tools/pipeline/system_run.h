@@ -38,6 +38,7 @@ struct SystemRunOptions {
   std::string mode = "o1";
   std::uint64_t seed = 1;
   bool simulate = false;        ///< each segment on the SystemC model (else the analytic time)
+  int jobs = 1;                 ///< simulations of distinct segments at once, each in a worker process
   bool reuse_identical = true;  ///< a segment identical to one already mapped takes its result
   /// Kernel looping (SN40L; Koeplinger et al., "Kernel Looping", arXiv 2410.23668): a model's
   /// repeated layer runs as the iterations of one kernel whose configuration stays loaded, so a

@@ -31,6 +31,7 @@
 #include "sim/gpu/model.h"
 #include "tools/pipeline/map_inputs.h"
 #include "tools/pipeline/models.h"
+#include "tools/pipeline/serving.h"
 #include "tools/sweep/results.h"
 #include "tools/sweep/runner.h"
 #include "tools/sweep/spec.h"
@@ -188,6 +189,49 @@ py::object gpu_estimate(const py::object& graphs_arg, const std::string& gpu_pat
     for (const auto& e : apps) total.append(e);  // one after another, as `rdasim gpu` without --concurrent
   }
   return to_python(total.to_json(kernels));
+}
+
+py::object serve_llm(const std::vector<std::string>& models, const std::string& system, std::optional<int> devices,
+                     std::optional<int> tp, int pp, const std::string& framework, std::optional<int> batch,
+                     std::int64_t input_len, std::int64_t output_len, const std::string& requests,
+                     std::optional<double> rate, int num_requests, std::uint64_t seed,
+                     std::pair<std::int64_t, std::int64_t> input_range,
+                     std::pair<std::int64_t, std::int64_t> output_range, std::optional<int> max_batch,
+                     int chunked_prefill, double slo_ttft, double slo_tpot, bool analytic, int jobs,
+                     const std::vector<std::string>& vs, bool records) {
+  tools::ServeInputs in;
+  in.models = models;
+  in.system = system;
+  in.devices = devices;
+  in.tp = tp;
+  in.pp = pp;
+  in.framework = framework;
+  in.batch = batch;
+  in.input_len = input_len;
+  in.output_len = output_len;
+  in.requests = requests;
+  in.rate = rate;
+  in.num_requests = num_requests;
+  in.seed = seed;
+  in.input_range = {input_range.first, input_range.second};
+  in.output_range = {output_range.first, output_range.second};
+  in.max_batch = max_batch;
+  in.chunked_prefill = chunked_prefill;
+  in.slo_ttft = slo_ttft;
+  in.slo_tpot = slo_tpot;
+  in.analytic = analytic;
+  in.jobs = jobs > 0 ? jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  in.vs = vs;
+  if (!batch && requests.empty() && !rate) {
+    throw core::InputError("serve: give batch (with input_len and output_len), requests or rate");
+  }
+  tools::ServeOutcome outcome;
+  {
+    py::gil_scoped_release release;  // steps simulate for seconds to minutes
+    outcome = tools::run_serving(in);
+  }
+  if (!records) outcome.report.erase("request_records");
+  return to_python(outcome.report);
 }
 
 /// A CSV cell as Python: a number where it reads as one, None where empty, else the text.
@@ -398,6 +442,24 @@ seconds, device/host/compute/memory time, launches, energy. gpu: a spec (configs
 fuse: element-wise chains fused (torch.compile). members: ensemble members batched into one model.
 concurrent: a list runs as processes sharing the GPU (else one after another). kernels: include
 every kernel.)");
+  m.def("serve", &serve_llm, py::arg("models"), py::arg("system"), py::arg("devices") = py::none(),
+        py::arg("tp") = py::none(), py::arg("pp") = 1, py::arg("framework") = "", py::arg("batch") = py::none(),
+        py::arg("input_len") = 0, py::arg("output_len") = 0, py::arg("requests") = "", py::arg("rate") = py::none(),
+        py::arg("num_requests") = 100, py::arg("seed") = 1,
+        py::arg("input_range") = std::pair<std::int64_t, std::int64_t>{128, 1024},
+        py::arg("output_range") = std::pair<std::int64_t, std::int64_t>{128, 1024}, py::arg("max_batch") = py::none(),
+        py::arg("chunked_prefill") = 0, py::arg("slo_ttft") = 0.0, py::arg("slo_tpot") = 0.0,
+        py::arg("analytic") = false, py::arg("jobs") = 0, py::arg("vs") = std::vector<std::string>{},
+        py::arg("records") = false,
+        R"(Serves LLMs on a system as `rdasim serve` does and returns its report.json as a dict:
+latency_s, ttft_s, itl_s (mean, p50, p99), output_tok_s, throughput_tok_s, energy_per_token_j,
+time (prefill, decode, collectives, launch, switching, overheads), bounds, memory; records: one
+dict per request too. models: a list of shipped names or config.json paths (several: model
+switching). system: configs/systems/*.yaml. framework: a name or file ("" the system's). Give
+batch with input_len and output_len (a static batch), requests (a CSV file), or rate (Poisson,
+num_requests, seed, input_range and output_range as (lo, hi)). analytic: RDA steps from the
+mapper's analytic model. vs: systems of GPUs to compare model switching with. Raises
+InputError for bad input, RuntimeError when the model or batch does not fit device memory.)");
   m.def("sweep", &sweep, py::arg("spec"), py::arg("out") = "", py::arg("jobs") = 0, py::arg("fast") = false,
         py::arg("progress") = false,
         R"(Runs a sweep spec (configs/sweeps/README.md) as `rdasim sweep` does, into out/results.csv
