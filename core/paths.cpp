@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <system_error>
 
 #include "core/error.h"
@@ -34,6 +35,21 @@ std::filesystem::path data_dir() {
     code = executable_path();
   }
   return code.parent_path().parent_path() / "share" / "rdasim";
+}
+
+std::vector<std::string> shipped_names(const std::string& folder, const std::string& extension) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(data_dir() / folder, ec)) {
+    if (e.path().extension() == extension) names.push_back(e.path().stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::filesystem::path shipped_path(const std::string& name, const std::string& folder, const std::string& extension) {
+  if (name.find('/') != std::string::npos || name.ends_with(extension)) return name;
+  return data_dir() / folder / (name + extension);
 }
 
 }  // namespace rdasim::core

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 namespace rdasim::core {
 
@@ -15,5 +17,14 @@ namespace rdasim::core {
 /// <build>/tools/rdasim (or the Python module <build>/python/rdasim*.so) in a build tree. Not
 /// checked for existence; callers name the missing file.
 [[nodiscard]] std::filesystem::path data_dir();
+
+/// The stems of the files <data dir>/<folder>/*<extension>, sorted: what is shipped of a kind
+/// (LLM configs, serving frameworks), for "the shipped ones are ..." messages.
+[[nodiscard]] std::vector<std::string> shipped_names(const std::string& folder, const std::string& extension);
+
+/// A name or a path: a path (has a '/' or ends in `extension`) as it is, else the shipped
+/// <data dir>/<folder>/<name><extension>.
+[[nodiscard]] std::filesystem::path shipped_path(const std::string& name, const std::string& folder,
+                                                 const std::string& extension);
 
 }  // namespace rdasim::core

@@ -131,20 +131,9 @@ double LlmConfig::kv_bytes_per_token(double bytes_per_element) const {
   return 2.0 * static_cast<double>(layers * kv_heads * head_dim()) * bytes_per_element;
 }
 
-std::filesystem::path llm_config_path(const std::string& model) {
-  if (model.find('/') != std::string::npos || model.ends_with(".json")) return model;
-  return core::data_dir() / "llm" / (model + ".json");
-}
+std::filesystem::path llm_config_path(const std::string& model) { return core::shipped_path(model, "llm", ".json"); }
 
-std::vector<std::string> llm_model_names() {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(core::data_dir() / "llm", ec)) {
-    if (e.path().extension() == ".json") names.push_back(e.path().stem().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
+std::vector<std::string> llm_model_names() { return core::shipped_names("llm", ".json"); }
 
 LlmConfig load_llm_config(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path) && path.parent_path() == core::data_dir() / "llm") {

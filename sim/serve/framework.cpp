@@ -1,7 +1,5 @@
 #include "sim/serve/framework.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -122,19 +120,10 @@ core::Json Framework::to_json() const {
 }
 
 std::filesystem::path framework_path(const std::string& name) {
-  if (name.find('/') != std::string::npos || name.ends_with(".yaml")) return name;
-  return core::data_dir() / "frameworks" / (name + ".yaml");
+  return core::shipped_path(name, "frameworks", ".yaml");
 }
 
-std::vector<std::string> framework_names() {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(core::data_dir() / "frameworks", ec)) {
-    if (e.path().extension() == ".yaml") names.push_back(e.path().stem().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
+std::vector<std::string> framework_names() { return core::shipped_names("frameworks", ".yaml"); }
 
 Framework load_framework(const std::string& name_or_path, std::span<const core::Override> overrides) {
   const auto path = framework_path(name_or_path);

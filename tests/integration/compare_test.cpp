@@ -53,7 +53,7 @@ TEST_CASE("compare: writes the table, the reasons and the command, and uses meas
   CHECK_THAT(r.out, Contains("inversion"));
 
   const auto csv = lines(read(dir / "compare.csv"));
-  REQUIRE(csv.size() == 5);  // header, then {a100, h100} x {eager, fused}
+  REQUIRE(csv.size() == 7);  // header, then {a100, h100} x {eager, fused, graph}
   CHECK_THAT(csv[0], StartsWith("case,batch,precision,gpu,gpu_run,rda_s,"));
   // a100 eager: the measured 0.5 ms is used, the model's error against it is reported.
   CHECK_THAT(csv[1], StartsWith("inversion,32,bf16,a100,eager,"));
@@ -61,6 +61,9 @@ TEST_CASE("compare: writes the table, the reasons and the command, and uses meas
   // a100 fused: the measured row failed (no time), so the model's time is used.
   CHECK_THAT(csv[2], StartsWith("inversion,32,bf16,a100,fused,"));
   CHECK_THAT(csv[2], Contains(",model,"));
+  // As CUDA graphs would run it: fused, and no kernel waits on the host.
+  CHECK_THAT(csv[3], StartsWith("inversion,32,bf16,a100,graph,"));
+  CHECK_THAT(csv[3], Contains(",model,"));
   for (std::size_t i = 1; i < csv.size(); ++i) {
     CHECK_THAT(csv[i], Contains(",RDA: "));
     CHECK_THAT(csv[i], Contains("-bound in section 1 of"));

@@ -170,6 +170,10 @@ void add_serve_command(CLI::App& app, Runner& run) {
                   "on it)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
+  cmd->add_option("--max-tokens", opt->inputs.max_tokens,
+                  "The simulator's tokens per section at most (as `rdasim sim`): a longer section's chunk doubles")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
   cmd->add_flag("--every-step", opt->inputs.every_step,
                 "Time every distinct step on the system instead of interpolating between powers of two");
   cmd->add_option("--vs", opt->inputs.vs,

@@ -81,6 +81,7 @@ serve::StepTime rda_step(const arch::SystemSpec& system, const ServeSetup& setup
   options.seed = setup.seed;
   options.simulate = setup.simulate;
   options.jobs = setup.jobs;
+  options.tokens.max_tokens = setup.max_tokens;
   options.looped_layers = setup.framework.looped_layers;
   options.element_bytes = setup.element_bytes;
   const SystemRun run = run_on_system(work, system, options);
@@ -189,6 +190,7 @@ ServeOutcome run_serving(const ServeInputs& opt) {
   }
   setup.simulate = !opt.analytic;
   setup.jobs = opt.jobs;
+  setup.max_tokens = opt.max_tokens;
   check_serve_setup(system, setup);
 
   std::vector<arch::SystemSpec> baselines;  // --vs

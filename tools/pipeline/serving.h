@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/json.h"
 #include "graphs/parallel.h"
+#include "sim/cycle/dataflow.h"
 #include "sim/serve/framework.h"
 #include "sim/serve/requests.h"
 #include "sim/serve/server.h"
@@ -30,6 +31,7 @@ struct ServeSetup {
   bool simulate = true;      ///< RDA steps on the SystemC model (else the mapper's analytic time)
   std::uint64_t seed = 1;
   int jobs = 1;  ///< a step's distinct segments simulated at once, each in a worker process
+  int max_tokens = sim::TokenOptions{}.max_tokens;  ///< the simulator's tokens per section at most
   /// Called after each step the system times, with what it was and how long it took.
   std::function<void(const workloads::LlmStep&, const serve::StepTime&)> progress;
 };
@@ -92,6 +94,7 @@ struct ServeInputs {
   bool analytic = false;
   bool every_step = false;
   int jobs = 1;
+  int max_tokens = sim::TokenOptions{}.max_tokens;
   std::vector<std::string> vs;  ///< systems of GPUs to compare model switching with
   bool log_steps = false;       ///< log each step the system times (progress on long runs)
 };

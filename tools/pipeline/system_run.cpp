@@ -124,12 +124,14 @@ class Runner {
           {index, std::make_unique<core::Worker>([this, &run] {
              sim::SimOptions sim_options;
              sim_options.alone = false;
+             sim_options.tokens = m_options.tokens;
              const auto result = sim::simulate_here(run.mapping, m_fabric, sim_options);
              return core::Json{{"seconds", result.report.seconds}, {"energy_j", result.report.energy.total_j()}};
            })});
     } else if (m_options.simulate) {
       sim::SimOptions sim_options;
       sim_options.alone = false;
+      sim_options.tokens = m_options.tokens;
       const auto result = sim::simulate(run.mapping, m_fabric, sim_options);
       run.seconds = result.report.seconds;
       run.energy_j = result.report.energy.total_j();

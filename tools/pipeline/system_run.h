@@ -16,6 +16,7 @@
 #include "core/json.h"
 #include "graphs/parallel.h"
 #include "mapper/mapping.h"
+#include "sim/cycle/dataflow.h"
 #include "sim/gpu/model.h"
 #include "sim/system/timeline.h"
 #include "tools/pipeline/models.h"
@@ -39,6 +40,7 @@ struct SystemRunOptions {
   std::uint64_t seed = 1;
   bool simulate = false;        ///< each segment on the SystemC model (else the analytic time)
   int jobs = 1;                 ///< simulations of distinct segments at once, each in a worker process
+  sim::TokenOptions tokens;     ///< how finely the simulator cuts each section's streams
   bool reuse_identical = true;  ///< a segment identical to one already mapped takes its result
   /// Kernel looping (SN40L; Koeplinger et al., "Kernel Looping", arXiv 2410.23668): a model's
   /// repeated layer runs as the iterations of one kernel whose configuration stays loaded, so a

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """The README's comparison table from a compare.csv: per case, time per sample at its middle
 batch (lensing and its EDSR stages at batch 1), the RDA's speedup over each GPU (its eager run;
-the ensembles' sequential, concurrent and batched runs each), and what limits either side.
+the ensembles' sequential, concurrent and batched runs each), over the H100 as CUDA graphs would
+run it (the GPU's best case: graph, or batched-graph on the batched row), and what limits either
+side.
 
     /usr/bin/python3 tools/plot/readme_table.py results/compare/compare.csv"""
 import csv
@@ -32,8 +34,8 @@ def main(path):
     pick = {c: ("1" if c in BATCH_ONE else b[len(b) // 2]) for c, b in batches.items()}
     by_key = {(r["case"], r["batch"], r["gpu"], r["gpu_run"]): r for r in rows}
     print(f"| case | batch | {arch} (simulated) | A100 (model) | H100 (model) | H200 (measured) "
-          "| what limits the RDA | what limits the GPU (H100) |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| H100, CUDA graph (model) | what limits the RDA | what limits the GPU (H100) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for case, batch in pick.items():
         runs = ENSEMBLE_RUNS if case.startswith("ensemble") else ("eager",)
         for run in runs:
@@ -50,6 +52,9 @@ def main(path):
             if first is None:
                 continue
             h100 = by_key.get((case, batch, "h100", run), first)
+            twin = {"eager": "graph", "batched": "batched-graph"}.get(run)
+            g = by_key.get((case, batch, "h100", twin)) if twin else None
+            cells.append(f"{seconds(float(g['gpu_s_per_sample']))} ({float(g['speedup']):.2f}x)" if g else "-")
             name = case if len(runs) == 1 else f"{case} {run}"
             print(f"| {name} | {batch} | {seconds(float(first['rda_s_per_sample']))} | {' | '.join(cells)} "
                   f"| {first['rda_why'].removeprefix('RDA: ')} | {h100['gpu_why'].removeprefix('GPU: ')} |")
