@@ -50,7 +50,10 @@ StepTime StepTable::decode(const std::string& model, std::int64_t batch, std::in
 StepTime StepTable::lookup(const std::string& model, workloads::LlmPhase phase, std::int64_t batch,
                            std::int64_t length) {
   if (!m_interpolate) return exact(model, phase, batch, length);
-  const Bracket b = batch_bracket(batch), l = bracket(length);
+  // A decode step bends in batch (its few rows fill the PCUs' lanes), so its batch grid is twice
+  // as fine; a prefill's rows (batch x prompt tokens) fill them already and grow linearly.
+  const Bracket b = phase == workloads::LlmPhase::decode ? batch_bracket(batch) : bracket(batch);
+  const Bracket l = bracket(length);
   auto at = [&](std::int64_t bb, std::int64_t ll) { return exact(model, phase, bb, ll); };
   const StepTime low = l.w == 0 ? at(b.lo, l.lo) : mix(at(b.lo, l.lo), at(b.lo, l.hi), l.w);
   if (b.w == 0) return low;

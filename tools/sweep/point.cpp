@@ -12,6 +12,7 @@
 #include "sim/gpu/model.h"
 #include "tools/pipeline/map_inputs.h"
 #include "tools/pipeline/models.h"
+#include "tools/pipeline/serving.h"
 
 namespace rdasim::tools::sweep {
 
@@ -42,10 +43,48 @@ gpu::Estimate gpu_estimate(const Spec& spec, const Point& point) {
   return apps.size() == 1 ? apps.front() : gpu::concurrent(apps, gpu);
 }
 
+/// A serving sweep's point: the LLM served as a static batch on the point's system.
+Values evaluate_serving(const Spec& spec, const Point& point, bool fast) {
+  ServeInputs in;
+  in.models = {point.workload->model};
+  in.system = spec.system->string();
+  in.system_sets = system_overrides(point.sets(spec));
+  in.batch = point.batch;
+  in.analytic = fast;
+  for (const auto& param : point.workload->params) {
+    const auto eq = param.find('=');
+    const std::string key = param.substr(0, eq), value = param.substr(eq + 1);
+    if (key == "framework") in.framework = value;
+    else if (key == "input_len") in.input_len = std::stoll(value);
+    else if (key == "output_len") in.output_len = std::stoll(value);
+    else if (key == "tp") in.tp = std::stoi(value);
+    else if (key == "pp") in.pp = std::stoi(value);
+  }
+  const core::Json r = run_serving(in).report;
+  Values v;
+  const double latency = r.at("latency_s").get<double>();
+  v["seconds"] = number(latency);
+  v["seconds_per_sample"] = number(latency / point.batch);
+  v["samples_per_s"] = number(point.batch / latency);
+  v["energy_j"] = number(r.at("energy_j").get<double>());
+  v["ttft_s"] = number(r.at("ttft_s").get<double>());
+  v["itl_s"] = number(r.at("itl_s").at("mean").get<double>());
+  v["output_tok_s"] = number(r.at("output_tok_s").get<double>());
+  v["throughput_tok_s"] = number(r.at("throughput_tok_s").get<double>());
+  v["energy_per_token_j"] = number(r.at("energy_per_token_j").get<double>());
+  return v;
+}
+
 }  // namespace
 
 Values evaluate(const Spec& spec, const Point& point, bool fast) {
   const auto start = std::chrono::steady_clock::now();
+  if (spec.system) {
+    Values v = evaluate_serving(spec, point, fast);
+    v["wall_s"] =
+        fmt::format("{:.3f}", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    return v;
+  }
   MapInputs in;
   in.models = {point.workload->model};
   in.params = point.params();

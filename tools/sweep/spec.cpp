@@ -10,6 +10,7 @@
 #include <fmt/ranges.h>
 
 #include "arch/spec.h"
+#include "arch/system.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -17,6 +18,7 @@
 #include "core/model_revision.h"
 #include "core/random.h"
 #include "core/text.h"
+#include "workloads/llm.h"
 #include "workloads/workload.h"
 
 namespace rdasim::tools::sweep {
@@ -34,16 +36,56 @@ std::vector<std::string> scalar_list(const core::ConfigNode& node) {
   return out;
 }
 
-/// Loads the base fabric with `sets` applied: its complaint, if it has one.
+/// Loads the base fabric (or system) with `sets` applied: its complaint, if it has one.
 std::optional<std::string> fabric_rejects(const Spec& spec, const std::vector<std::string>& sets) {
-  std::vector<core::Override> overrides;
-  for (const auto& s : sets) overrides.push_back(core::Override::parse(s));
   try {
+    if (spec.system) {
+      (void)arch::SystemSpec::load_file(*spec.system, system_overrides(sets));
+      return std::nullopt;
+    }
+    std::vector<core::Override> overrides;
+    for (const auto& s : sets) overrides.push_back(core::Override::parse(s));
     (void)arch::Spec::load_file(spec.arch, overrides);
   } catch (const core::InputError& e) {
-    return fmt::format("the fabric {} rejects it: {}", spec.arch.string(), e.what());
+    return fmt::format("the {} {} rejects it: {}", spec.system ? "system" : "fabric",
+                       (spec.system ? *spec.system : spec.arch).string(), e.what());
   }
   return std::nullopt;
+}
+
+/// An LLM served as a static batch: a shipped model or a config.json next to the spec, with
+/// input_len and output_len (and optionally tp, pp, framework) as params.
+WorkloadSpec load_llm_workload(const core::ConfigNode& node, const std::filesystem::path& folder) {
+  node.check_keys({"name", "params", "batches"});
+  WorkloadSpec w;
+  const auto name = node.at("name");
+  w.label = name.as_string();
+  const bool is_path = w.label.find('/') != std::string::npos || w.label.ends_with(".json");
+  w.model = is_path ? (folder / w.label).string() : w.label;
+  if (!std::filesystem::exists(workloads::llm_config_path(w.model))) {
+    const auto known = workloads::llm_model_names();
+    name.fail(fmt::format("'{}' is neither a shipped LLM{} ({}) nor a config.json next to the spec", w.label,
+                          core::did_you_mean(w.label, known), fmt::join(known, ", ")));
+  }
+  const auto params = node.at("params");
+  for (const auto& key : params.keys()) {
+    const auto value = params.at(key);
+    if (std::find(serve_params().begin(), serve_params().end(), key) == serve_params().end()) {
+      value.fail(fmt::format("unknown serving parameter '{}'{}; expected {}", key,
+                             core::did_you_mean(key, serve_params()), fmt::join(serve_params(), ", ")));
+    }
+    if (key != "framework") (void)value.as_int(core::Bounds::between(1, 1 << 24));
+    w.params.push_back(key + "=" + value.as_string());
+  }
+  for (const std::string needed : {"input_len", "output_len"}) {
+    if (!params.has(needed)) params.fail(fmt::format("a served LLM needs '{}'", needed));
+  }
+  w.label = fmt::format("{} ({})", w.label, fmt::join(w.params, ", "));  // the same model at other lengths or splits
+  const auto batches = node.at("batches");
+  for (const auto& b : batches.elements())
+    w.batches.push_back(static_cast<int>(b.as_int(core::Bounds::between(1, 1 << 20))));
+  if (w.batches.empty()) batches.fail("expected at least one batch");
+  return w;
 }
 
 /// Loads the base fabric with `sets` applied, turning its complaint into one about `where`.
@@ -139,15 +181,28 @@ std::vector<std::vector<std::size_t>> sample(const Spec& spec) {
 
 Spec Spec::load(const std::filesystem::path& file) {
   const auto root = core::ConfigNode::load_file(file);
-  root.check_keys(
-      {"name", "arch", "set", "axes", "workloads", "sampling", "samples", "seed", "mode", "gpu", "precision", "keep"});
+  root.check_keys({"name", "arch", "system", "set", "axes", "workloads", "sampling", "samples", "seed", "mode", "gpu",
+                   "precision", "keep"});
   const auto folder = file.parent_path();
   Spec spec;
   spec.file = file;
   spec.name = root.has("name") ? root.at("name").as_string() : file.stem().string();
-  const auto arch = root.at("arch");
-  spec.arch = folder / arch.as_string();
-  if (!std::filesystem::exists(spec.arch)) arch.fail(fmt::format("no such file: {}", spec.arch.string()));
+  if (root.has("arch") == root.has("system")) {
+    root.fail(root.has("arch") ? "gives both arch and system; expected one (a fabric sweep or a serving sweep)"
+                               : "names no base; expected `arch: FILE` (a fabric sweep) or `system: FILE` (a serving "
+                                 "sweep)");
+  }
+  if (root.has("arch")) {
+    const auto arch = root.at("arch");
+    spec.arch = folder / arch.as_string();
+    if (!std::filesystem::exists(spec.arch)) arch.fail(fmt::format("no such file: {}", spec.arch.string()));
+  } else {
+    const auto system = root.at("system");
+    spec.system = folder / system.as_string();
+    if (!std::filesystem::exists(*spec.system)) system.fail(fmt::format("no such file: {}", spec.system->string()));
+    if (const auto gpu = root.find("gpu"))
+      gpu->fail("a serving sweep runs on its system; name a system of GPUs instead");
+  }
   if (const auto sets = root.find("set")) {
     for (const auto& key : sets->keys()) spec.sets.push_back(key + "=" + sets->at(key).as_string());
     check_fabric(spec, spec.sets, *sets);
@@ -172,7 +227,9 @@ Spec Spec::load(const std::filesystem::path& file) {
     spec.axes.push_back(std::move(axis));
   }
   const auto workloads = root.at("workloads");
-  for (const auto& w : workloads.elements()) spec.workloads.push_back(load_workload(w, folder));
+  for (const auto& w : workloads.elements()) {
+    spec.workloads.push_back(spec.system ? load_llm_workload(w, folder) : load_workload(w, folder));
+  }
   if (spec.workloads.empty()) workloads.fail("expected at least one workload");
 
   const auto sampling = root.find("sampling");
@@ -231,7 +288,15 @@ Spec Spec::load(const std::filesystem::path& file) {
       if (wanted.contains(c)) spec.keep.push_back(c);
     }
   } else {
-    spec.keep = result_columns();
+    // What a point of this kind fills in: the serving figures or the fabric's.
+    const std::set<std::string> serving{
+        "seconds", "seconds_per_sample", "samples_per_s",    "energy_j",           "ttft_s",
+        "itl_s",   "output_tok_s",       "throughput_tok_s", "energy_per_token_j", "wall_s"};
+    const std::set<std::string> serving_only{"ttft_s", "itl_s", "output_tok_s", "throughput_tok_s",
+                                             "energy_per_token_j"};
+    for (const auto& c : result_columns()) {
+      if (spec.system ? serving.contains(c) : !serving_only.contains(c)) spec.keep.push_back(c);
+    }
   }
   return spec;
 }
@@ -250,12 +315,22 @@ std::vector<std::string> Point::params() const {
 
 std::vector<Point> expand(const Spec& spec, bool fast) {
   // What decides a result besides the point: the files' contents, not their names.
-  const std::string arch_text = core::read_text_file(spec.arch);
+  // A serving sweep's system and the device file it names.
+  std::string arch_text;
+  if (spec.system) {
+    arch_text = core::read_text_file(*spec.system) + "\n--\n" +
+                core::read_text_file(arch::SystemSpec::load_file(*spec.system).device_file);
+  } else {
+    arch_text = core::read_text_file(spec.arch);
+  }
   const std::string gpu_text = spec.gpu ? core::read_text_file(*spec.gpu) : "";
   std::map<std::string, std::string> model_hash;  // a model file by its contents, a workload by name
   for (const auto& w : spec.workloads) {
-    model_hash[w.model] =
-        workloads::find(w.model) ? w.model : core::stable_hash(core::read_text_file(w.model, std::uintmax_t{1} << 32));
+    const std::filesystem::path file =
+        spec.system ? workloads::llm_config_path(w.model) : std::filesystem::path(w.model);
+    model_hash[w.model] = !spec.system && workloads::find(w.model)
+                              ? w.model
+                              : core::stable_hash(core::read_text_file(file, std::uintmax_t{1} << 32));
   }
   std::vector<Point> points;
   for (const auto& indices : sample(spec)) {
@@ -306,8 +381,30 @@ const std::vector<std::string>& result_columns() {
                                                 "gpu_seconds_per_sample",
                                                 "gpu_energy_per_sample_j",
                                                 "speedup",
+                                                "ttft_s",
+                                                "itl_s",
+                                                "output_tok_s",
+                                                "throughput_tok_s",
+                                                "energy_per_token_j",
                                                 "wall_s"};
   return columns;
+}
+
+const std::vector<std::string>& serve_params() {
+  static const std::vector<std::string> params{"input_len", "output_len", "tp", "pp", "framework"};
+  return params;
+}
+
+std::vector<core::Override> system_overrides(const std::vector<std::string>& sets) {
+  std::vector<core::Override> out;
+  std::vector<std::string> device;
+  for (const auto& s : sets) {
+    auto o = core::Override::parse(s);
+    if (o.path.starts_with("arch.")) device.push_back(o.path.substr(5) + "=" + o.value);
+    else out.push_back(std::move(o));
+  }
+  if (!device.empty()) out.push_back({"device.set", fmt::format("[{}]", fmt::join(device, ", "))});
+  return out;
 }
 
 std::vector<std::string> header(const Spec& spec) {

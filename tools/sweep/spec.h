@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "core/config.h"
+
 namespace rdasim::tools::sweep {
 
 struct Axis {
@@ -30,7 +32,10 @@ enum class Sampling { grid, zip, random };
 struct Spec {
   std::string name;
   std::filesystem::path file;
-  std::filesystem::path arch;
+  std::filesystem::path arch;  ///< the base fabric; empty in a serving sweep
+  /// A serving sweep's base system (`system:` instead of `arch:`): axes over its keys, and over
+  /// its device's as "arch.KEY"; each workload an LLM served as a static batch (`rdasim serve`).
+  std::optional<std::filesystem::path> system;
   std::vector<std::string> sets;  ///< fixed "key=value" overrides of the base
   std::vector<Axis> axes;
   std::vector<WorkloadSpec> workloads;
@@ -60,6 +65,13 @@ struct Point {
   /// The workload's parameters with the batch.
   [[nodiscard]] std::vector<std::string> params() const;
 };
+
+/// A serving sweep's "key=value" sets as system overrides: system keys as they are, the
+/// device's "arch.KEY" ones gathered into one device.set list.
+[[nodiscard]] std::vector<core::Override> system_overrides(const std::vector<std::string>& sets);
+
+/// The parameters an LLM workload of a serving sweep takes (input_len and output_len needed).
+[[nodiscard]] const std::vector<std::string>& serve_params();
 
 /// Every point: the sampled fabric points, each crossed with every workload and batch. The key
 /// hashes the contents of the arch and GPU files, the point and the method ("sim" or

@@ -131,9 +131,10 @@ TEST_CASE("interpolated steps reproduce a step time bilinear in batch and length
     }
   }
   CHECK(exact.timed() == 24);
-  CHECK(grid.timed() == 8);  // the cell's four corners, for prefill and decode
+  CHECK(grid.timed() == 8);  // the cell's four corners for decode (32 to 48), and for prefill (32 to 64)
   (void)grid.decode("m", 32, 1024);
   (void)grid.decode("m", 48, 2048);
+  (void)grid.prefill("m", 64, 2048);
   CHECK(grid.timed() == 8);
 }
 

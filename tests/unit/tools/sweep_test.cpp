@@ -402,3 +402,32 @@ TEST_CASE("CSV fields round-trip through quoting, with line breaks as spaces", "
   CHECK(core::csv_fields("a,b\r") == std::vector<std::string>{"a", "b"});
   CHECK(core::csv_fields("") == std::vector<std::string>{""});
 }
+
+TEST_CASE("a serving sweep: axes over a system's keys and its device's, LLMs served as static batches",
+          "[tools][sweep]") {
+  const auto spec = Spec::load(test::source_dir() / "configs/sweeps/serving.yaml");
+  REQUIRE(spec.system.has_value());
+  CHECK(spec.arch.empty());
+  const auto points = expand(spec, true);
+  REQUIRE(points.size() == 12);  // 2 x 2 system points x (two batches at tp 8, one at tp 4)
+  CHECK(points[0].workload->label == "llama-3-8b (input_len=128, output_len=128, tp=8)");
+  // A device key goes to the system's device.set list; a system key stays as it is.
+  const auto overrides = system_overrides(points[0].sets(spec));
+  REQUIRE(overrides.size() == 2);
+  CHECK(overrides[0].path == "interconnect.link_bandwidth_gbps");
+  CHECK(overrides[1].path == "device.set");
+  CHECK(overrides[1].value == "[memory.tiers.0.bandwidth_gbps=1600]");
+  // Twice the HBM bandwidth: a decode step streams each socket's weights in about half the time.
+  const Point* slow = nullptr;
+  const Point* fast = nullptr;
+  for (const auto& p : points) {
+    if (p.batch != 1 || p.workload != &spec.workloads.front() || p.values[1] != "64") continue;
+    (p.values[0] == "1600" ? slow : fast) = &p;
+  }
+  REQUIRE(slow != nullptr);
+  REQUIRE(fast != nullptr);
+  const auto a = evaluate(spec, *slow, true);  // the mapper's analytic steps: no SystemC here
+  const auto b = evaluate(spec, *fast, true);
+  CHECK(std::stod(b.at("itl_s")) < 0.75 * std::stod(a.at("itl_s")));
+  CHECK(std::stod(a.at("throughput_tok_s")) == Approx(256 / std::stod(a.at("seconds"))));
+}
