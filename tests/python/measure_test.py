@@ -60,6 +60,28 @@ def check_rows():
     assert all(float(r["median_ms"]) > 0 for r in rows)
 
 
+def check_llm_rows():
+    """measure.py --llm: the LLM twin served as a static batch, tiny-llama on the CPU."""
+    import measure_llm
+    config = measure_llm.LlamaConfig(measure_llm.config_path("tiny-llama"))
+    torch.manual_seed(1)
+    plain = measure_llm.LlamaTwin(config).eval()
+    moved = measure_llm.DeviceTwin(config).eval()
+    moved.load_state_dict(plain.state_dict())
+    ids = torch.randint(0, config.vocab, (2, 5))
+    with torch.no_grad():
+        assert torch.equal(plain(ids)[0], moved(ids)[0]), "the device twin differs from the twin"
+    with tempfile.TemporaryDirectory() as out:
+        assert measure.main(["--llm", "--device", "cpu", "--smoke", "--out", out]) == 0
+        with open(Path(out) / "cpu-llm.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+    assert [(r["batch"], r["input_len"]) for r in rows] == [("1", "8"), ("2", "8")], rows
+    for r in rows:
+        assert float(r["ttft_s"]) > 0 and float(r["decode_mean_s"]) > 0
+        latency = float(r["latency_s"])
+        assert abs(float(r["throughput_tok_s"]) - int(r["batch"]) * 16 / latency) < 1e-6 * float(r["throughput_tok_s"])
+
+
 def check_training_losses():
     """measure.py's losses and targets are export_training.py's, which TRAINING.md documents."""
     rng = np.random.RandomState(3)
@@ -224,6 +246,7 @@ if __name__ == "__main__":
     check_batched_and_sparse_twins()
     check_bad_arguments()
     check_rows()
+    check_llm_rows()
     check_training_losses()
     check_batched_training_step()
     check_sparse_fallbacks()

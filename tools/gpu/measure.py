@@ -42,6 +42,10 @@ Usage (with the PyTorch that sees the GPU):
     /usr/bin/python3 tools/gpu/measure.py --device cpu --smoke --out /tmp/m   # a check of the
         script itself on tiny sizes, on the CPU (what the test suite runs)
 Rows are written as they finish, so a run that is stopped keeps what it measured.
+
+LLM serving rows (a static batch, input = output length, time to first token and per-token
+decode, one GPU): `python3 tools/gpu/measure.py --llm [measure_llm.py's options]`, which runs
+tools/gpu/measure_llm.py and writes <gpu>-llm.csv.
 """
 
 from __future__ import annotations
@@ -804,6 +808,12 @@ def make_plan(args, can_compile: bool = True) -> List[Tuple[str, str, str, int, 
 
 def main(argv=None) -> int:
     global SMOKE
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--llm" in argv:  # LLM serving rows: tools/gpu/measure_llm.py with the remaining options
+        argv.remove("--llm")
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import measure_llm  # noqa: E402
+        return measure_llm.main(argv)
     args = parse_args(argv)
     SMOKE = args.smoke
     unknown = [c for c in args.cases if c not in DEFAULT_BATCHES and c not in CASE_GROUPS]
