@@ -1,7 +1,8 @@
 // Serving steps timed on real systems (tools/pipeline/serving.h): memoized steps interpolated on
 // the power-of-two grid agree with simulating each step, SambaFlow's looped layers pay their
 // reconfiguration once per distinct segment and stream weights while the all-reduces run, and
-// a Llama-3-8B decode step on an SN40L node sits within 1.3x of its HBM bound.
+// a Llama-3-8B decode step on an SN40L node sits within 1.3x of its HBM bound. The two that
+// simulate a minute of SystemC are [published]: the optimized suite runs them, not the sanitizers.
 #include <algorithm>
 #include <cmath>
 
@@ -33,7 +34,7 @@ ServeSetup sambaflow_tp8(bool simulate) {
 }  // namespace
 
 TEST_CASE("decode and prefill steps interpolated between simulated powers of two agree with simulating them",
-          "[tools][serve]") {
+          "[tools][serve][published]") {
   const auto system = sn40l_8();
   const auto config = llama_8b();
   const auto timer = step_timer(system, sambaflow_tp8(true), {{config.name, config}});
@@ -90,7 +91,7 @@ TEST_CASE("looped layers pay one reconfiguration per distinct segment and stream
 }
 
 TEST_CASE("a Llama-3-8B decode step on an SN40L node at tensor parallel 8 runs within 1.3x of its HBM bound",
-          "[tools][serve]") {
+          "[tools][serve][published]") {
   const auto system = sn40l_8();
   const auto config = llama_8b();
   const ServeSetup setup = sambaflow_tp8(true);
