@@ -84,8 +84,8 @@ void add_serve_command(CLI::App& app, Runner& run) {
       "Serve an LLM on a system of RDAs or GPUs: a static batch (--batch, --input-len, --output-len), requests from a "
       "CSV file (--requests) or a Poisson process (--rate), batched as the framework says, several models switched "
       "in and out of device memory (--models). Prints latency, time to first token, inter-token latency, throughput, "
-      "energy per token and where the time went. Each distinct step is simulated once; steps between powers of two "
-      "in batch and length are interpolated");
+      "energy per token and where the time went. Only the steps on a grid are simulated (powers of two in length and "
+      "batch, decode batches halfway between too), each once; the rest are interpolated");
   auto* model = cmd->add_option("MODEL", opt->inputs.models,
                                 "An LLM as `-p model=` of the llm workload takes it: a shipped name (rdasim workloads) "
                                 "or a Hugging Face config.json")
@@ -175,7 +175,7 @@ void add_serve_command(CLI::App& app, Runner& run) {
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
   cmd->add_flag("--every-step", opt->inputs.every_step,
-                "Time every distinct step on the system instead of interpolating between powers of two");
+                "Time every distinct step on the system instead of interpolating between grid points");
   cmd->add_option("--vs", opt->inputs.vs,
                   "A system of GPUs to compare model switching with: one host link (the SN40L paper's figure) and "
                   "every GPU's in parallel (repeatable)")
