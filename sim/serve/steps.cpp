@@ -20,8 +20,8 @@ Bracket bracket(std::int64_t x) {
   return {lo, hi, static_cast<double>(x - lo) / static_cast<double>(hi - lo)};
 }
 
-/// Batches: powers of two and the halfway points between them (1, 2, 3, 4, 6, 8, 12, 16, ...):
-/// a step's time bends most in batch (tiles of lanes fill up), so its grid is twice as fine.
+/// Powers of two and the halfway points between them (1, 2, 3, 4, 6, 8, 12, 16, ...): a grid
+/// twice as fine where a step's time bends.
 Bracket batch_bracket(std::int64_t x) {
   Bracket b = bracket(x);
   if (b.w == 0 || b.lo < 2) return b;
@@ -51,9 +51,11 @@ StepTime StepTable::lookup(const std::string& model, workloads::LlmPhase phase, 
                            std::int64_t length) {
   if (!m_interpolate) return exact(model, phase, batch, length);
   // A decode step bends in batch (its few rows fill the PCUs' lanes), so its batch grid is twice
-  // as fine; a prefill's rows (batch x prompt tokens) fill them already and grow linearly.
-  const Bracket b = phase == workloads::LlmPhase::decode ? batch_bracket(batch) : bracket(batch);
-  const Bracket l = bracket(length);
+  // as fine; a prefill's rows (batch x prompt tokens) fill them already and grow linearly, but
+  // it bends in length (attention, and where its collectives stop hiding under its compute).
+  const bool decode = phase == workloads::LlmPhase::decode;
+  const Bracket b = decode ? batch_bracket(batch) : bracket(batch);
+  const Bracket l = decode ? bracket(length) : batch_bracket(length);
   auto at = [&](std::int64_t bb, std::int64_t ll) { return exact(model, phase, bb, ll); };
   const StepTime low = l.w == 0 ? at(b.lo, l.lo) : mix(at(b.lo, l.lo), at(b.lo, l.hi), l.w);
   if (b.w == 0) return low;

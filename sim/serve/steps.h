@@ -1,8 +1,8 @@
 // The time of a serving step (a prefill of a batch of prompts, or a decode of one token per
 // sequence), from whichever simulator runs the system, memoized: each distinct step is timed
-// once, and with interpolation only the steps on a grid are timed (lengths and prefill batches
-// at powers of two, decode batches at powers of two and halfway between), the rest read
-// bilinearly between them. A
+// once, and with interpolation only the steps on a grid are timed (decode contexts and prefill
+// batches at powers of two, decode batches and prompt lengths at powers of two and halfway
+// between), the rest read bilinearly between them. A
 // decode step's time is close to a + b x batch + c x batch x context (weights, activations, the
 // KV cache), which bilinear interpolation reproduces exactly; tests/unit/tools/serving_test.cpp
 // shows simulated Llama-3-8B steps read within 1% of simulating them.

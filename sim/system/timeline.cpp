@@ -112,7 +112,8 @@ Timeline run_timeline(const graphs::Graph& sharded, const graphs::SystemSchedule
   for (int d = 0; d < plan.devices; ++d) result.devices[at(d)].device = d;
   RDASIM_ASSERT(options.early_s.empty() || options.early_s.size() == segment_s.size(), "early work per segment");
   std::vector<double> clock(at(plan.devices), 0.0);
-  std::vector<double> free(at(plan.devices), 0.0);  // when each device's last segment ended
+  std::vector<double> free(at(plan.devices), 0.0);      // when each device's last segment ended
+  std::vector<double> started(at(plan.devices), -1.0);  // when it began, while nothing has run after it
   for (int mb = 0; mb < options.micro_batches; ++mb) {
     std::map<graphs::OpId, double> arrival;  // a send's data at its receiver
     for (const auto& step : plan.steps) {
@@ -125,6 +126,7 @@ Timeline run_timeline(const graphs::Graph& sharded, const graphs::SystemSchedule
         result.spans.push_back({step.segment, d, mb, clock[at(d)] - early, clock[at(d)] + seconds - early});
         clock[at(d)] += seconds - early;
         free[at(d)] = clock[at(d)];
+        started[at(d)] = clock[at(d)] - seconds;
         result.devices[at(d)].busy_s += seconds;
         result.devices[at(d)].early_s += early;
         continue;
@@ -148,21 +150,39 @@ Timeline run_timeline(const graphs::Graph& sharded, const graphs::SystemSchedule
       const arch::CollectivePlan cost = arch::plan_collective(system, run.collective, run.bytes, ranks);
       run.algorithm = cost.algorithm;
       run.closed_form_s = cost.seconds;
-      // Each device launches the op when its segment is done; the steps run from there.
+      // Each device launches the op when its segment is done; the steps run from there. A
+      // streamed collective starts with the segment that produces its input, reducing tokens as
+      // they come, and ends no sooner than one step after the segment's last token.
+      const bool streamed = options.streamed_collectives && link != graphs::LinkKind::send &&
+                            std::all_of(involved.begin(), involved.end(), [&](int d) { return started[at(d)] >= 0; });
       std::vector<double> start;
-      for (const int d : involved) start.push_back(clock[at(d)] + options.launch_s);
-      const auto end = simulate_collective(cost, start);
+      for (const int d : involved) start.push_back((streamed ? started[at(d)] : clock[at(d)]) + options.launch_s);
+      auto end = simulate_collective(cost, start);
+      if (streamed) {
+        for (std::size_t i = 0; i < involved.size(); ++i) {
+          end[i] = std::max(end[i], clock[at(involved[i])] + cost.latency_s);
+        }
+      }
       run.start_s = *std::min_element(start.begin(), start.end());
       run.end_s = *std::max_element(end.begin(), end.end());
       for (std::size_t i = 0; i < involved.size(); ++i) {
         auto& dev = result.devices[at(involved[i])];
-        const double own = options.launch_s + cost.seconds;  // its own share of the time
-        const double spent = end[i] - clock[at(involved[i])];
-        dev.link_s += std::min(own, spent);
-        dev.wait_s += std::max(0.0, spent - own);
+        const double own = options.launch_s + cost.seconds;    // its own share of the time
+        const double spent = end[i] - clock[at(involved[i])];  // after the segment
+        if (streamed) {
+          // Its time under the segment is the segment's too (early_s); what runs after it, the
+          // last tokens' reduction, is the link's alone.
+          const double under = std::min(own, clock[at(involved[i])] - (start[i] - options.launch_s));
+          dev.link_s += under + spent;
+          dev.early_s += under;
+        } else {
+          dev.link_s += std::min(own, spent);
+          dev.wait_s += std::max(0.0, spent - own);
+        }
         dev.link_bytes_sent += cost.bytes_sent_per_device();
         clock[at(involved[i])] = end[i];
       }
+      for (const int d : involved) started[at(d)] = -1.0;
       if (link == graphs::LinkKind::send) arrival[step.link_op] = end.front();
       result.links.push_back(std::move(run));
     }

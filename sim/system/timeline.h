@@ -36,7 +36,7 @@ struct DeviceTimes {
   double link_s = 0;           ///< in link ops (their launch included)
   double wait_s = 0;           ///< waiting for other devices: bubbles, stragglers, the end
   double link_bytes_sent = 0;  ///< what its links carried out of it
-  double early_s = 0;          ///< of busy_s, done while its link ops or waits were in flight
+  double early_s = 0;          ///< of busy_s, done while its link ops or waits were in flight (or they under it)
 };
 
 /// When a segment ran.
@@ -65,6 +65,9 @@ struct TimelineOptions {
   /// kernel's next layer streaming its weights in), which it spends as soon as its device's
   /// previous segment is done, while that device's link ops or waits are in flight.
   std::vector<double> early_s;
+  /// A collective right after a segment streams with it (a fused kernel reduces tokens as its
+  /// producer emits them): it starts with the segment and ends no sooner than one step after it.
+  bool streamed_collectives = false;
 };
 
 /// Runs `plan` of `sharded` on `system`, segment i taking segment_s[i]. Throws core::InputError

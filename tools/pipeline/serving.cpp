@@ -254,7 +254,8 @@ ServeOutcome run_serving(const ServeInputs& opt) {
   // context of its decode steps) at one device's peak memory bandwidth; a prefill at peak FLOPs.
   const Bounds bounds = device_bounds(system);
   const serve::ServedModel& first = models.front();
-  double decode_steps = 0, decode_s = 0, context = 0, prefill_bound = 0, prefill_device = 0, prefill_links = 0;
+  double decode_steps = 0, decode_s = 0, context = 0, prefill_bound = 0, prefill_device = 0, prefill_links = 0,
+         prefill_overlapped = 0;
   for (const auto& s : result.steps) {
     if (s.kind == serve::StepKind::decode && s.model == first.name) {
       ++decode_steps;
@@ -278,6 +279,7 @@ ServeOutcome run_serving(const ServeInputs& opt) {
     prefill_bound = flops / (setup.parallelism.tp * setup.parallelism.pp * bounds.peak_flops);
     prefill_device = s.device.seconds;
     prefill_links = s.device.collective_s;
+    prefill_overlapped = s.device.overlapped_s;
     if (prefill_rows.size() < 8) {
       prefill_rows.push_back({{"batch", s.batch},
                               {"prompt", s.length},
@@ -377,10 +379,10 @@ ServeOutcome run_serving(const ServeInputs& opt) {
   }
   if (prefill_bound > 0) {
     out += fmt::format(
-        "  last prefill step {} on the devices = {:.2f}x its FLOPs over the devices' peak ({}); without its "
-        "link ops ({}) {:.2f}x\n",
+        "  last prefill step {} on the devices = {:.2f}x its FLOPs over the devices' peak ({}); its link ops "
+        "{}, {} of them under its compute\n",
         seconds_text(prefill_device), prefill_device / prefill_bound, seconds_text(prefill_bound),
-        seconds_text(prefill_links), (prefill_device - prefill_links) / prefill_bound);
+        seconds_text(prefill_links), seconds_text(prefill_overlapped));
   }
   for (const auto& c : switching) {
     out += fmt::format("  switching {} ({}): {} here; {} {} over one host link ({:.1f}x), {} over all ({:.1f}x)\n",

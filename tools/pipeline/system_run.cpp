@@ -220,7 +220,8 @@ void for_each_segment(const SystemWork& work,
 /// The timeline of the work from its segments' times: spread sockets side by side, sharded
 /// segments and link ops on the system timeline.
 void finish(SystemRun& run, const SystemWork& work, const std::vector<double>& segment_s,
-            const arch::SystemSpec& system, double element_bytes, double launch_s, std::vector<double> early_s = {}) {
+            const arch::SystemSpec& system, double element_bytes, double launch_s, std::vector<double> early_s = {},
+            bool streamed_collectives = false) {
   for (const auto& seg : run.segments) run.flops += work.micro_batches * seg.flops;
   if (work.layout == "spread") {
     run.timeline.devices.resize(at(work.devices));
@@ -239,6 +240,7 @@ void finish(SystemRun& run, const SystemWork& work, const std::vector<double>& s
   timing.launch_s = launch_s;
   timing.micro_batches = work.micro_batches;
   timing.early_s = std::move(early_s);
+  timing.streamed_collectives = streamed_collectives;
   run.timeline = sim::run_timeline(work.sharded->graph, work.plan, segment_s, system, timing);
 }
 
@@ -398,7 +400,7 @@ SystemRun run_work_on_system(const SystemWork& work, const arch::SystemSpec& sys
     segment_s.push_back(seg.seconds);
     early_s.push_back(seg.early_s);
   }
-  finish(run, work, segment_s, system, options.element_bytes, 0.0, std::move(early_s));
+  finish(run, work, segment_s, system, options.element_bytes, 0.0, std::move(early_s), options.looped_layers);
   for (const auto& seg : run.segments) run.energy_j += work.micro_batches * seg.energy_j;
   return run;
 }

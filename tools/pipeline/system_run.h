@@ -45,8 +45,10 @@ struct SystemRunOptions {
   /// Kernel looping (SN40L; Koeplinger et al., "Kernel Looping", arXiv 2410.23668): a model's
   /// repeated layer runs as the iterations of one kernel whose configuration stays loaded, so a
   /// one-section segment alike to one its socket ran earlier pays no reconfiguration, when the
-  /// socket's distinct one-section segments (the loop body) fit the chip's units together; and
-  /// as a pipelined loop, an iteration streams its weights in while the link ops before it run.
+  /// socket's distinct one-section segments (the loop body) fit the chip's units together; as a
+  /// pipelined loop, an iteration streams its weights in while the link ops before it run; and
+  /// as one fused kernel per decoder layer (SambaNova, DAC 2025: "entire decoder blocks ... fused
+  /// into a single kernel call"), its collectives stream with the segments that feed them.
   bool looped_layers = false;
   double element_bytes = 2;  ///< on the links (the fabric's precision)
 };
