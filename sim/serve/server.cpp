@@ -274,11 +274,7 @@ class Scheduler {
     const auto n = static_cast<std::int64_t>(m_running.size());
     const std::int64_t batch = m_fw.batching == Batching::static_batch ? std::max<std::int64_t>(m_slots, n) : n;
     StepTime t = m_steps.decode(m_active, batch, (context + n - 1) / n);
-    t.seconds += extra.seconds;
-    t.collective_s += extra.collective_s;
-    t.overlapped_s += extra.overlapped_s;
-    t.launch_s += extra.launch_s;
-    t.energy_j += extra.energy_j;
+    t += extra;
     record(kind, batch, (context + n - 1) / n, t);
     std::vector<Live> still;
     for (auto& live : m_running) {
@@ -307,12 +303,7 @@ class Scheduler {
       Live& p = m_prefilling.front();
       const std::int64_t left = m_req[static_cast<std::size_t>(p.id)].input_len - p.prefilled;
       const std::int64_t piece = std::min(left, budget);
-      const StepTime t = m_steps.prefill(m_active, 1, piece);
-      pieces.seconds += t.seconds;
-      pieces.collective_s += t.collective_s;
-      pieces.overlapped_s += t.overlapped_s;
-      pieces.launch_s += t.launch_s;
-      pieces.energy_j += t.energy_j;
+      pieces += m_steps.prefill(m_active, 1, piece);
       p.prefilled += piece;
       budget -= piece;
       if (p.prefilled == m_req[static_cast<std::size_t>(p.id)].input_len) {

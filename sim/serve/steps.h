@@ -24,6 +24,16 @@ struct StepTime {
   double overlapped_s = 0;  ///< link-op time a device spent on work needing none of their results
   double launch_s = 0;      ///< of which reconfiguration (RDA) or waiting on the host to issue kernels (GPU)
   double energy_j = 0;      ///< every device
+
+  /// Another step run after this one, on the same devices.
+  StepTime& operator+=(const StepTime& next) {
+    seconds += next.seconds;
+    collective_s += next.collective_s;
+    overlapped_s += next.overlapped_s;
+    launch_s += next.launch_s;
+    energy_j += next.energy_j;
+    return *this;
+  }
 };
 
 /// Times one step of a model (by the name the run knows it).

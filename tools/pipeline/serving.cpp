@@ -160,12 +160,6 @@ Bounds device_bounds(const arch::SystemSpec& system) {
   return {system.fabric->memory_tiers().front().bandwidth_gbps * 1e9, s.peak_flops};
 }
 
-double graph_flops(const graphs::Graph& g) {
-  double flops = 0;
-  for (graphs::OpId id = 0; id < static_cast<graphs::OpId>(g.ops().size()); ++id) flops += graphs::op_cost(g, id).flops;
-  return flops;
-}
-
 }  // namespace
 
 ServeOutcome run_serving(const ServeInputs& opt) {
@@ -254,8 +248,7 @@ ServeOutcome run_serving(const ServeInputs& opt) {
   // context of its decode steps) at one device's peak memory bandwidth; a prefill at peak FLOPs.
   const Bounds bounds = device_bounds(system);
   const serve::ServedModel& first = models.front();
-  double decode_steps = 0, decode_s = 0, context = 0, prefill_bound = 0, prefill_device = 0, prefill_links = 0,
-         prefill_overlapped = 0;
+  double decode_steps = 0, decode_s = 0, context = 0;
   for (const auto& s : result.steps) {
     if (s.kind == serve::StepKind::decode && s.model == first.name) {
       ++decode_steps;
@@ -268,6 +261,7 @@ ServeOutcome run_serving(const ServeInputs& opt) {
       (first.weight_bytes + mean_context * first.kv_bytes_per_token) / bounds.memory_bytes_per_s;
   // A decode step runs the pipeline's stages one after another: each reads its shard.
   const double weights_bound = first.weight_bytes * setup.parallelism.pp / bounds.memory_bytes_per_s;
+  // The first prefill steps (a static batch has one) against their FLOPs at the devices' peak.
   core::Json prefill_rows = core::Json::array();
   for (const auto& s : result.steps) {
     if (s.kind != serve::StepKind::prefill) continue;
@@ -276,19 +270,15 @@ ServeOutcome run_serving(const ServeInputs& opt) {
     step.batch = s.batch;
     step.prompt = s.length;
     const double flops = graph_flops(workloads::build_llm(configs.at(s.model), step));
-    prefill_bound = flops / (setup.parallelism.tp * setup.parallelism.pp * bounds.peak_flops);
-    prefill_device = s.device.seconds;
-    prefill_links = s.device.collective_s;
-    prefill_overlapped = s.device.overlapped_s;
-    if (prefill_rows.size() < 8) {
-      prefill_rows.push_back({{"batch", s.batch},
-                              {"prompt", s.length},
-                              {"flops", flops},
-                              {"device_s", s.device.seconds},
-                              {"compute_bound_s", prefill_bound},
-                              {"collective_s", s.device.collective_s}});
-    }
-    if (prefill_rows.size() >= 8) break;
+    prefill_rows.push_back(
+        {{"batch", s.batch},
+         {"prompt", s.length},
+         {"flops", flops},
+         {"device_s", s.device.seconds},
+         {"compute_bound_s", flops / (setup.parallelism.tp * setup.parallelism.pp * bounds.peak_flops)},
+         {"collective_s", s.device.collective_s},
+         {"overlapped_s", s.device.overlapped_s}});
+    if (prefill_rows.size() == 8) break;
   }
 
   core::Json report = serve::to_json(result, options, true);
@@ -377,12 +367,14 @@ ServeOutcome run_serving(const ServeInputs& opt) {
                        seconds_text(decode_s / decode_steps), decode_s / decode_steps / weights_bound, options.tier,
                        seconds_text(weights_bound));
   }
-  if (prefill_bound > 0) {
+  if (!prefill_rows.empty()) {
+    const auto& p = prefill_rows.front();
+    const double device = p["device_s"].get<double>(), bound = p["compute_bound_s"].get<double>();
     out += fmt::format(
-        "  last prefill step {} on the devices = {:.2f}x its FLOPs over the devices' peak ({}); its link ops "
+        "  first prefill step {} on the devices = {:.2f}x its FLOPs over the devices' peak ({}); its link ops "
         "{}, {} of them under its compute\n",
-        seconds_text(prefill_device), prefill_device / prefill_bound, seconds_text(prefill_bound),
-        seconds_text(prefill_links), seconds_text(prefill_overlapped));
+        seconds_text(device), device / bound, seconds_text(bound), seconds_text(p["collective_s"].get<double>()),
+        seconds_text(p["overlapped_s"].get<double>()));
   }
   for (const auto& c : switching) {
     out += fmt::format("  switching {} ({}): {} here; {} {} over one host link ({:.1f}x), {} over all ({:.1f}x)\n",

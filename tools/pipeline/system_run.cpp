@@ -27,15 +27,15 @@
 
 namespace rdasim::tools {
 
-namespace {
-
-std::size_t at(int i) { return static_cast<std::size_t>(i); }
-
 double graph_flops(const graphs::Graph& g) {
   double flops = 0;
   for (graphs::OpId id = 0; id < static_cast<graphs::OpId>(g.ops().size()); ++id) flops += graphs::op_cost(g, id).flops;
   return flops;
 }
+
+namespace {
+
+std::size_t at(int i) { return static_cast<std::size_t>(i); }
 
 /// What makes two segments map alike: every op's kind, attributes and tensor shapes and roles,
 /// in order; names left out (ranks differ only in names).
@@ -356,16 +356,18 @@ void loop_layers(std::vector<SegmentRun>& segments, const arch::Fabric& fabric) 
       body[seg.device].emplace(seg.structure, std::pair{seg.pcus, seg.pmus});
     }
   }
+  std::erase_if(body, [&](const auto& socket) {  // a loop body that does not fit the chip is not looped
+    int pcus = 0, pmus = 0;
+    for (const auto& [structure, units] : socket.second) {
+      pcus += units.first;
+      pmus += units.second;
+    }
+    return pcus > fabric.count(arch::UnitKind::pcu) || pmus > fabric.count(arch::UnitKind::pmu);
+  });
   std::map<int, std::set<std::size_t>> seen;
   for (auto& seg : segments) {
     const auto kinds = body.find(seg.device);
     if (kinds == body.end() || !kinds->second.contains(seg.structure)) continue;
-    int pcus = 0, pmus = 0;
-    for (const auto& [structure, units] : kinds->second) {
-      pcus += units.first;
-      pmus += units.second;
-    }
-    if (pcus > fabric.count(arch::UnitKind::pcu) || pmus > fabric.count(arch::UnitKind::pmu)) continue;
     if (!seen[seg.device].insert(seg.structure).second) {
       seg.seconds -= seg.reconfig_s;
       seg.looped = true;

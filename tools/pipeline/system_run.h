@@ -66,6 +66,9 @@ struct SystemWork {
   std::vector<std::vector<graphs::Graph>> spread;  ///< per device, its applications
 };
 
+/// The FLOPs of a graph: its ops' costs summed.
+[[nodiscard]] double graph_flops(const graphs::Graph& g);
+
 /// Lays the workload out: the split given, or with none several applications spread (the
 /// longest first onto the least loaded device) and one data parallel over every device.
 /// `rebatch` gives the workload's batch and rebuilds it at another (data-parallel replicas and
