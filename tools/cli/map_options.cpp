@@ -92,8 +92,9 @@ int run_system_command(const MapInputs& inputs, bool simulate, const std::string
     for (const auto& segment : run.segments) {
       const auto folder = dir / segment.name;
       std::filesystem::create_directories(folder);
-      core::write_json_file(folder / "mapping.json", mapper::to_json(segment.mapping));
-      core::write_text_file(folder / "placement.txt", mapper::placement_text(segment.mapping, fabric));
+      const mapper::Mapping mapping = segment.named_mapping();
+      core::write_json_file(folder / "mapping.json", mapper::to_json(mapping));
+      core::write_text_file(folder / "placement.txt", mapper::placement_text(mapping, fabric));
     }
     core::log::info("wrote {}, trace.json and {} segments' mapping.json and placement.txt in {}",
                     simulate ? "report.json" : "system.json", run.segments.size(), dir.string());

@@ -179,7 +179,7 @@ MappedCheck check_on_system(const workloads::Workload& workload, const std::stri
   check.precision = precision_of(*system.fabric);
   check.tolerance = tolerance;
   functional::MappedNumerics numerics;
-  for (const auto& segment : run.segments) functional::add_reduction_splits(segment.mapping, numerics);
+  for (const auto& segment : run.segments) functional::add_reduction_splits(*segment.mapping, numerics);
   if (work.layout == "spread") {
     for (const auto& apps : work.spread) {
       for (const auto& app : apps) {

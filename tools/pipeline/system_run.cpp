@@ -90,10 +90,7 @@ class Runner {
     if (m_options.reuse_identical) {
       if (const auto found = m_done.find(key); found != m_done.end()) {
         const SegmentRun& same = found->second.run;
-        run.mapping = same.mapping;
-        for (std::size_t i = 0; i < run.mapping.tenants.size() && i < run.apps.size(); ++i) {
-          run.mapping.tenants[i].name = run.apps[i];  // the same mapping, of this segment's applications
-        }
+        run.mapping = same.mapping;  // the same layout, of this segment's applications
         run.seconds = same.seconds;
         run.dram_bytes = same.dram_bytes;
         run.energy_j = same.energy_j;
@@ -106,9 +103,10 @@ class Runner {
         return run;
       }
     }
-    run.mapping = map_graphs(std::move(apps), {}, m_fabric, m_options.mode, m_options.seed);
+    run.mapping = std::make_shared<const mapper::Mapping>(
+        map_graphs(std::move(apps), {}, m_fabric, m_options.mode, m_options.seed));
     const double clock = m_fabric.spec().clock_ghz() * 1e9;
-    for (const auto& tenant : run.mapping.tenants) {
+    for (const auto& tenant : run.mapping->tenants) {
       run.dram_bytes += mapper::totals(tenant.sections).dram_bytes;
       for (const auto& section : tenant.sections) {
         run.reconfig_s += section.reconfig_cycles / clock;
@@ -125,18 +123,18 @@ class Runner {
              sim::SimOptions sim_options;
              sim_options.alone = false;
              sim_options.tokens = m_options.tokens;
-             const auto result = sim::simulate_here(run.mapping, m_fabric, sim_options);
+             const auto result = sim::simulate_here(*run.mapping, m_fabric, sim_options);
              return core::Json{{"seconds", result.report.seconds}, {"energy_j", result.report.energy.total_j()}};
            })});
     } else if (m_options.simulate) {
       sim::SimOptions sim_options;
       sim_options.alone = false;
       sim_options.tokens = m_options.tokens;
-      const auto result = sim::simulate(run.mapping, m_fabric, sim_options);
+      const auto result = sim::simulate(*run.mapping, m_fabric, sim_options);
       run.seconds = result.report.seconds;
       run.energy_j = result.report.energy.total_j();
     } else {
-      run.seconds = mapper::analytic_cycles(run.mapping, m_fabric.spec()) / clock;
+      run.seconds = mapper::analytic_cycles(*run.mapping, m_fabric.spec()) / clock;
     }
     if (m_options.reuse_identical) m_done.emplace(std::move(key), Done{index, run});
     return run;
@@ -352,7 +350,7 @@ void loop_layers(std::vector<SegmentRun>& segments, const arch::Fabric& fabric) 
   const double offchip_bytes_per_s = tier.bandwidth_gbps * 1e9 * tier.efficiency;
   std::map<int, std::map<std::size_t, std::pair<int, int>>> body;  // per socket: its one-section kinds' units
   for (const auto& seg : segments) {
-    if (seg.mapping.tenants.size() == 1 && seg.mapping.tenants.front().sections.size() == 1) {
+    if (seg.mapping->tenants.size() == 1 && seg.mapping->tenants.front().sections.size() == 1) {
       body[seg.device].emplace(seg.structure, std::pair{seg.pcus, seg.pmus});
     }
   }
@@ -372,7 +370,7 @@ void loop_layers(std::vector<SegmentRun>& segments, const arch::Fabric& fabric) 
       seg.seconds -= seg.reconfig_s;
       seg.looped = true;
       double weights = 0;  // held in its PMUs or streamed through them: either way read from off-chip memory
-      for (const auto& section : seg.mapping.tenants.front().sections) weights += section.weight_bytes;
+      for (const auto& section : seg.mapping->tenants.front().sections) weights += section.weight_bytes;
       seg.early_s = std::min(seg.seconds, weights / offchip_bytes_per_s);
     }
   }
@@ -456,11 +454,17 @@ SystemRun estimate_on_gpu_system(const workloads::Workload& workload, const arch
   return run;
 }
 
+mapper::Mapping SegmentRun::named_mapping() const {
+  mapper::Mapping named = *mapping;
+  for (std::size_t i = 0; i < named.tenants.size() && i < apps.size(); ++i) named.tenants[i].name = apps[i];
+  return named;
+}
+
 core::Json SystemRun::to_json() const {
   core::Json segs = core::Json::array();
   for (const auto& s : segments) {
     std::size_t sections = 0;
-    for (const auto& t : s.mapping.tenants) sections += t.sections.size();
+    for (const auto& t : s.mapping->tenants) sections += t.sections.size();
     segs.push_back({{"device", s.device},
                     {"name", s.name},
                     {"apps", s.apps},

@@ -83,7 +83,11 @@ struct SegmentRun {
   int device = 0;
   std::string name;
   std::vector<std::string> apps;  ///< the applications it holds (spread applications)
-  mapper::Mapping mapping;
+  /// Its layout, shared with the segments alike to it (an alike segment's tenants keep the first
+  /// one's names; `apps` names its own): a model's 80 alike layers hold one copy, not 80.
+  std::shared_ptr<const mapper::Mapping> mapping;
+  /// The layout with this segment's own application names (for files a person reads).
+  [[nodiscard]] mapper::Mapping named_mapping() const;
   double seconds = 0;
   double flops = 0;
   double dram_bytes = 0;
