@@ -341,15 +341,17 @@ void register_attention(OpRegistry& r) {
            (2.0 * static_cast<double>(d.head + d.value_head) + 5.0);
   };
   def.kernel = make_kernel<AttentionKernel>();
-  // A fused, flash-style kernel: each (batch, head) a GEMM of S queries against the keys they
-  // attend to, depth D + Dv; K and V stream through once, the scores never leave the PCU.
+  // A fused, flash-style kernel: each (batch, KV head) a GEMM of the S queries of the heads
+  // sharing that KV head (rows S x q_num_heads / kv_num_heads, as GQA decode kernels such as
+  // FlashDecoding and TensorRT-LLM's XQA pack them) against the keys they attend to, depth
+  // D + Dv; K and V stream through once, the scores never leave the PCU or the SM.
   def.traits = matrix_traits(
       GpuKernel::matmul,
       [](const OpContext& ctx) {
         const AttentionDims d = attention_dims(ctx);
         const auto n =
             static_cast<std::int64_t>(std::ceil(d.pairs() / static_cast<double>(std::max<std::int64_t>(d.seq, 1))));
-        return GemmView{d.batch * d.q_heads, d.seq, n, d.head + d.value_head};
+        return GemmView{d.batch * d.kv_heads, d.seq * (d.q_heads / d.kv_heads), n, d.head + d.value_head};
       },
       attention_need);
   def.traits->transcendental = true;  // the softmax's exp and division

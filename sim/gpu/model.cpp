@@ -63,7 +63,14 @@ struct GemmShape {
   double batch = 1, m = 1, n = 1, k = 1;
 };
 
-GemmShape gemm_shape(const Graph& graph, const Op& op, KernelClass cls, double flops) {
+GemmShape gemm_shape(const Graph& graph, OpId id, KernelClass cls, double flops) {
+  const Op& op = graph.op(id);
+  // Attention's output is not its GEMM: the registry's view packs a KV head's query rows
+  // together as GQA kernels do (one query row per sequence in decode would waste a whole tile).
+  if (op.kind == "GroupedQueryAttention") {
+    const graphs::GemmView v = graphs::gemm_view(graph, id);
+    return {static_cast<double>(v.batch), static_cast<double>(v.m), static_cast<double>(v.n), static_cast<double>(v.k)};
+  }
   const auto& out = graph.tensor(op.outputs.at(0));
   const auto& shape = out.shape;
   const double elements = static_cast<double>(std::max<std::int64_t>(out.elements(), 1));
@@ -280,7 +287,7 @@ class Estimator {
     const double bandwidth = m_spec.memory_bytes_per_s() *
                              (k.cls == KernelClass::sparse ? m_spec.efficiency.sparse : m_spec.efficiency.memory);
     if (k.cls == KernelClass::matmul || k.cls == KernelClass::conv) {
-      GemmShape shape = gemm_shape(m_graph, first, k.cls, k.flops / members);
+      GemmShape shape = gemm_shape(m_graph, group.ops.front(), k.cls, k.flops / members);
       shape.batch *= members;
       k.compute_s = gemm_seconds(shape, m_spec, rate);
     } else {

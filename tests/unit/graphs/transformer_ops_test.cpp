@@ -92,8 +92,8 @@ TEST_CASE("GroupedQueryAttention: grouped heads share a KV head, causal steps al
     // Pairs scored: 1 + 2 + 3 per head; per pair 2 (D + Dv) + 5 FLOPs.
     CHECK(graphs::op_cost(g, 0).flops == 2 * 6 * (2.0 * 2 + 5));
     const auto view = graphs::gemm_view(g, 0);
-    CHECK(view.batch == 2);
-    CHECK(view.m == 3);
+    CHECK(view.batch == 1);  // both query heads share the one KV head: one GEMM of their rows
+    CHECK(view.m == 6);
     CHECK(view.n == 2);
     CHECK(view.k == 2);
   }
