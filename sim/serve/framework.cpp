@@ -34,7 +34,8 @@ core::Schema make_schema() {
           decl::choice("hardware", "what it runs on: rda (a system of RDAs) or gpu (a system of GPUs)", {"rda", "gpu"}),
           decl::choice("launch",
                        "who starts each kernel: hardware (the RDA's own scheduler), graph (one CUDA graph per step, "
-                       "no host wait per kernel) or host (kernel by kernel, as PyTorch eager)",
+                       "no host wait per kernel) or host (kernel by kernel, as PyTorch eager; on an RDA each section "
+                       "a kernel call the host issues)",
                        {"hardware", "graph", "host"}),
           decl::choice("kernels",
                        "fused (sections on an RDA; fused attention and GEMM epilogues on a GPU) or per_op (one kernel "
@@ -60,9 +61,21 @@ core::Schema make_schema() {
                        core::Presence::defaulted, "0"),
           decl::number("graph_launch_us", "us", "launch: graph: the host's launch of one step's CUDA graph",
                        non_negative, core::Presence::defaulted, "0"),
+          decl::number("kernel_launch_us", "us",
+                       "RDA with launch: host: the host's call of one section, which the chip waits for (a GPU's "
+                       "time per kernel is its spec's framework.op_us)",
+                       non_negative, core::Presence::defaulted, "0"),
           decl::number("request_overhead_ms", "ms",
                        "per request, before its first token: the endpoint, the tokenizer, the network", non_negative,
                        core::Presence::defaulted, "0"),
+          decl::number("token_overhead_us", "us",
+                       "per sequence in each step: the host's handling of its new token (sampling, detokenizing, "
+                       "streaming it to the client)",
+                       non_negative, core::Presence::defaulted, "0"),
+          decl::number("rank_sync_us", "us",
+                       "tensor parallelism: one round of the ranks' host processes agreeing on each step; a step "
+                       "over tp ranks pays ceil(log2 tp) rounds (a tree barrier or broadcast)",
+                       non_negative, core::Presence::defaulted, "0"),
       });
 }
 
@@ -82,20 +95,31 @@ Framework Framework::load(const core::ConfigNode& root_node) {
   f.hardware = root.choice("hardware");
   const std::string launch = root.choice("launch");
   f.launch = launch == "hardware" ? Launch::hardware : launch == "graph" ? Launch::graph : Launch::host;
-  if ((f.launch == Launch::hardware) != (f.hardware == "rda")) {
-    root.node("launch")->fail(f.hardware == "rda" ? "an RDA starts its own sections; expected `launch: hardware`"
-                                                  : "a GPU's kernels are launched by its host; expected `launch: "
-                                                    "graph` or `launch: host`");
+  if (f.hardware == "rda" ? f.launch == Launch::graph : f.launch == Launch::hardware) {
+    root.node("launch")->fail(f.hardware == "rda"
+                                  ? "an RDA's sections are started by its own scheduler or called by the host; "
+                                    "expected `launch: hardware` or `launch: host`"
+                                  : "a GPU's kernels are launched by its host; expected `launch: graph` or `launch: "
+                                    "host`");
   }
   f.fused = root.choice("kernels") == "fused";
   f.looped_layers = root.choice("looped_layers") == "true";
   if (f.looped_layers && f.hardware != "rda") root.node("looped_layers")->fail("kernel looping is an RDA feature");
+  if (f.looped_layers && f.launch != Launch::hardware) {
+    root.node("looped_layers")
+        ->fail(
+            "a looped kernel's iterations are started by the RDA's scheduler; expected "
+            "`launch: hardware` with it");
+  }
   f.batching = root.choice("batching") == "continuous" ? Batching::continuous : Batching::static_batch;
   f.kv_block_tokens = static_cast<int>(root.integer("kv_block_tokens"));
   f.memory_utilization = root.number("memory_utilization");
   f.step_overhead_s = root.number("step_overhead_us") * 1e-6;
   f.graph_launch_s = root.number("graph_launch_us") * 1e-6;
+  f.kernel_launch_s = root.number("kernel_launch_us") * 1e-6;
   f.request_overhead_s = root.number("request_overhead_ms") * 1e-3;
+  f.token_overhead_s = root.number("token_overhead_us") * 1e-6;
+  f.rank_sync_s = root.number("rank_sync_us") * 1e-6;
   return f;
 }
 
@@ -116,7 +140,15 @@ core::Json Framework::to_json() const {
           {"memory_utilization", memory_utilization},
           {"step_overhead_s", step_overhead_s},
           {"graph_launch_s", graph_launch_s},
-          {"request_overhead_s", request_overhead_s}};
+          {"kernel_launch_s", kernel_launch_s},
+          {"request_overhead_s", request_overhead_s},
+          {"token_overhead_s", token_overhead_s},
+          {"rank_sync_s", rank_sync_s}};
+}
+
+bool Framework::host_time_key(std::string_view key) {
+  return key == "step_overhead_us" || key == "graph_launch_us" || key == "request_overhead_ms" ||
+         key == "token_overhead_us" || key == "rank_sync_us";
 }
 
 std::filesystem::path framework_path(const std::string& name) {

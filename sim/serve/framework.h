@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/config.h"
@@ -45,7 +46,14 @@ struct Framework {
   double memory_utilization = 1.0;  ///< share of the device's memory for weights and KV cache
   double step_overhead_s = 0;       ///< host work per step (scheduler, sampling, bookkeeping)
   double graph_launch_s = 0;        ///< Launch::graph: the host's launch of one step's graph
+  double kernel_launch_s = 0;       ///< RDA, Launch::host: the host's call of one section
   double request_overhead_s = 0;    ///< per request, before its first token: endpoint, tokenizer
+  double token_overhead_s = 0;      ///< per sequence in a step: the host's handling of its new token
+  double rank_sync_s = 0;           ///< per step, per round of the tensor-parallel ranks' synchronisation
+
+  /// Keys that add host time around the devices' steps and change no step the devices run:
+  /// the ones `rdasim validate` may fit without timing any step again.
+  [[nodiscard]] static bool host_time_key(std::string_view key);
 
   /// Reads a framework; throws core::InputError naming the file, line and key.
   static Framework load(const core::ConfigNode& root);

@@ -71,7 +71,8 @@ class Scheduler {
       : m_req(requests),
         m_options(options),
         m_steps(steps),
-        m_fw(options.framework) {
+        m_fw(options.framework),
+        m_sync_rounds(std::ceil(std::log2(static_cast<double>(std::max(1, options.ranks))))) {
     for (const auto& m : models) m_models.emplace(m.name, m);
     for (std::size_t i = 0; i < requests.size(); ++i) {
       if (!m_models.contains(model_of(static_cast<int>(i)))) {
@@ -211,9 +212,10 @@ class Scheduler {
     }
   }
 
-  /// The framework's time around each step.
-  [[nodiscard]] double step_overhead() const {
-    return m_fw.step_overhead_s + (m_fw.launch == Launch::graph ? m_fw.graph_launch_s : 0);
+  /// The framework's time around a step of `batch` sequences.
+  [[nodiscard]] double step_overhead(std::int64_t batch) const {
+    return m_fw.step_overhead_s + (m_fw.launch == Launch::graph ? m_fw.graph_launch_s : 0) +
+           m_fw.token_overhead_s * static_cast<double>(batch) + m_fw.rank_sync_s * m_sync_rounds;
   }
 
   void record(StepKind kind, std::int64_t batch, std::int64_t length, const StepTime& device) {
@@ -222,7 +224,7 @@ class Scheduler {
     s.model = m_active;
     s.start_s = m_t;
     s.device = device;
-    s.overhead_s = step_overhead();
+    s.overhead_s = step_overhead(batch);
     s.batch = batch;
     s.length = length;
     m_t += device.seconds + s.overhead_s;
@@ -325,6 +327,7 @@ class Scheduler {
   const ServeOptions& m_options;
   StepTable& m_steps;
   const Framework& m_fw;
+  double m_sync_rounds;  ///< of the ranks' agreement on each step: ceil(log2 ranks)
   std::map<std::string, ServedModel> m_models;
   ServeResult m_out;
   double m_t = 0;

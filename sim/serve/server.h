@@ -40,6 +40,7 @@ struct ServeOptions {
   double memory_bytes = 0;         ///< per device: the tier's capacity x the framework's utilization
   double load_bytes_per_s = 0;     ///< per device: a model's weights into the tier (switching)
   std::string load_path;           ///< what carries them, for reports ("ddr -> hbm", "host link")
+  int ranks = 1;                   ///< tensor-parallel ranks whose hosts agree on each step
   Slo slo;
 };
 

@@ -66,14 +66,15 @@ StepTime StepTable::lookup(const std::string& model, workloads::LlmPhase phase, 
 StepTime StepTable::exact(const std::string& model, workloads::LlmPhase phase, std::int64_t batch,
                           std::int64_t length) {
   const auto key = std::make_tuple(model, static_cast<int>(phase), batch, length);
-  if (const auto found = m_done.find(key); found != m_done.end()) return found->second;
+  if (const auto found = m_memo->find(key); found != m_memo->end()) return found->second;
   workloads::LlmStep step;
   step.phase = phase;
   step.batch = batch;
   if (phase == workloads::LlmPhase::prefill) step.prompt = length;
   else step.context = length;
   const StepTime t = m_timer(model, step);
-  m_done.emplace(key, t);
+  m_memo->emplace(key, t);
+  ++m_timed;
   return t;
 }
 

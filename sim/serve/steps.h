@@ -39,15 +39,25 @@ struct StepTime {
 /// Times one step of a model (by the name the run knows it).
 using StepTimer = std::function<StepTime(const std::string& model, const workloads::LlmStep& step)>;
 
+/// Steps timed: (model, phase, batch, prompt or context) -> time. Runs that share one (the same
+/// system, split and framework kernels, as `rdasim validate` groups them) time each step once.
+using StepMemo = std::map<std::tuple<std::string, int, std::int64_t, std::int64_t>, StepTime>;
+
 class StepTable {
  public:
-  /// `interpolate`: time the grid's steps only (else every distinct step).
-  StepTable(StepTimer timer, bool interpolate) : m_timer(std::move(timer)), m_interpolate(interpolate) {}
+  /// `interpolate`: time the grid's steps only (else every distinct step). `shared`: a memo
+  /// that outlives the table, read first and added to (else the table keeps its own).
+  StepTable(StepTimer timer, bool interpolate, StepMemo* shared = nullptr)
+      : m_timer(std::move(timer)),
+        m_interpolate(interpolate),
+        m_memo(shared != nullptr ? shared : &m_own) {}
+  StepTable(const StepTable&) = delete;
+  StepTable& operator=(const StepTable&) = delete;
 
   [[nodiscard]] StepTime prefill(const std::string& model, std::int64_t batch, std::int64_t prompt);
   [[nodiscard]] StepTime decode(const std::string& model, std::int64_t batch, std::int64_t context);
-  /// Steps timed so far (each distinct one once).
-  [[nodiscard]] int timed() const { return static_cast<int>(m_done.size()); }
+  /// Steps this table timed (each distinct one once; none that a shared memo held already).
+  [[nodiscard]] int timed() const { return m_timed; }
   [[nodiscard]] bool interpolates() const { return m_interpolate; }
 
  private:
@@ -56,7 +66,9 @@ class StepTable {
 
   StepTimer m_timer;
   bool m_interpolate;
-  std::map<std::tuple<std::string, int, std::int64_t, std::int64_t>, StepTime> m_done;
+  StepMemo m_own;
+  StepMemo* m_memo;
+  int m_timed = 0;
 };
 
 }  // namespace rdasim::serve

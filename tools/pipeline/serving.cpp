@@ -89,11 +89,19 @@ serve::StepTime rda_step(const arch::SystemSpec& system, const ServeSetup& setup
   t.seconds = run.timeline.seconds;
   t.collective_s = run.timeline.link_s();
   for (const auto& d : run.timeline.devices) t.overlapped_s = std::max(t.overlapped_s, d.early_s);
-  std::map<int, double> reconfig;
+  std::map<int, double> reconfig, calls;
   for (const auto& s : run.segments) {
     if (!s.looped) reconfig[s.device] += s.reconfig_s;
+    for (const auto& tenant : s.mapping->tenants) calls[s.device] += static_cast<double>(tenant.sections.size());
   }
   for (const auto& [device, seconds] : reconfig) t.launch_s = std::max(t.launch_s, seconds);
+  // Sections the host calls one by one: the chip waits for each call (the busiest socket's).
+  if (setup.framework.launch == serve::Launch::host) {
+    double most = 0;
+    for (const auto& [device, n] : calls) most = std::max(most, n);
+    t.seconds += most * setup.framework.kernel_launch_s;
+    t.launch_s += most * setup.framework.kernel_launch_s;
+  }
   t.energy_j = run.energy_j;
   return t;
 }
@@ -162,8 +170,9 @@ Bounds device_bounds(const arch::SystemSpec& system) {
 
 }  // namespace
 
-ServeOutcome run_serving(const ServeInputs& opt) {
-  const auto system = arch::SystemSpec::load_file(opt.system, opt.system_sets, opt.devices);
+ServedSystem served_system(const ServeInputs& opt) {
+  ServedSystem served{arch::SystemSpec::load_file(opt.system, opt.system_sets, opt.devices), {}};
+  const auto& system = served.system;
   std::string framework_name = opt.framework;
   if (framework_name.empty()) {
     if (system.framework.empty()) {
@@ -172,8 +181,7 @@ ServeOutcome run_serving(const ServeInputs& opt) {
     }
     framework_name = system.framework;
   }
-
-  ServeSetup setup;
+  ServeSetup& setup = served.setup;
   setup.framework = serve::load_framework(framework_name, opt.framework_sets);
   setup.parallelism.tp = opt.tp.value_or(system.devices / opt.pp);
   setup.parallelism.pp = opt.pp;
@@ -186,6 +194,13 @@ ServeOutcome run_serving(const ServeInputs& opt) {
   setup.jobs = opt.jobs;
   setup.max_tokens = opt.max_tokens;
   check_serve_setup(system, setup);
+  return served;
+}
+
+ServeOutcome run_serving(const ServeInputs& opt) {
+  ServedSystem served = served_system(opt);
+  const arch::SystemSpec& system = served.system;
+  ServeSetup& setup = served.setup;
 
   std::vector<arch::SystemSpec> baselines;  // --vs
   for (const auto& gpu_file : opt.vs) {
@@ -207,6 +222,7 @@ ServeOutcome run_serving(const ServeInputs& opt) {
   options.framework = setup.framework;
   options.chunked_prefill_tokens = opt.chunked_prefill;
   options.slo = {opt.slo_ttft, opt.slo_tpot};
+  options.ranks = setup.parallelism.tp;
   set_memory(options, system);
 
   std::vector<serve::Request> requests;
@@ -240,7 +256,14 @@ ServeOutcome run_serving(const ServeInputs& opt) {
                     step.phase == workloads::LlmPhase::prefill ? step.prompt : step.context, seconds_text(t.seconds),
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   };
-  serve::StepTable table(step_timer(system, setup, configs), !opt.every_step);
+  serve::StepTimer timer = step_timer(system, setup, configs);
+  if (opt.list_steps != nullptr) {  // listed, not timed: a placeholder millisecond each
+    timer = [list = opt.list_steps](const std::string& model, const workloads::LlmStep& step) {
+      list->emplace_back(model, step);
+      return serve::StepTime{1e-3, 0, 0, 0, 0};
+    };
+  }
+  serve::StepTable table(std::move(timer), !opt.every_step, opt.list_steps != nullptr ? nullptr : opt.step_memo);
   const serve::ServeResult result = serve::serve(requests, models, options, table);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -264,6 +287,7 @@ ServeOutcome run_serving(const ServeInputs& opt) {
   // The first prefill steps (a static batch has one) against their FLOPs at the devices' peak.
   core::Json prefill_rows = core::Json::array();
   for (const auto& s : result.steps) {
+    if (!opt.bounds) break;
     if (s.kind != serve::StepKind::prefill) continue;
     workloads::LlmStep step;
     step.phase = workloads::LlmPhase::prefill;

@@ -97,7 +97,22 @@ struct ServeInputs {
   int max_tokens = sim::TokenOptions{}.max_tokens;
   std::vector<std::string> vs;  ///< systems of GPUs to compare model switching with
   bool log_steps = false;       ///< log each step the system times (progress on long runs)
+  /// Steps timed by earlier runs of the same system, split, framework kernels and model: read
+  /// first, added to (`rdasim validate`); null: this run's own.
+  serve::StepMemo* step_memo = nullptr;
+  bool bounds = true;  ///< the report's bounds (a prefill's FLOPs build its graph)
+  /// When set, no step is timed: each distinct step the run needs is listed here (taking a
+  /// placeholder millisecond), as `rdasim validate` gathers steps to time side by side.
+  std::vector<std::pair<std::string, workloads::LlmStep>>* list_steps = nullptr;
 };
+
+/// The system a serving run's inputs name and the setup its steps are timed with (the
+/// framework, the split, the precision); throws core::InputError as run_serving does.
+struct ServedSystem {
+  arch::SystemSpec system;
+  ServeSetup setup;
+};
+[[nodiscard]] ServedSystem served_system(const ServeInputs& inputs);
 
 struct ServeOutcome {
   core::Json report;  ///< report.json: totals, spreads, time split, bounds, every request
