@@ -33,6 +33,7 @@ void add_sweep_command(CLI::App& app, Runner& run);
 void add_system_command(CLI::App& app, Runner& run);
 void add_serve_command(CLI::App& app, Runner& run);
 void add_framework_command(CLI::App& app, Runner& run);
+void add_validate_command(CLI::App& app, Runner& run);
 
 /// Registers --devices, --tp, --pp, --dp (and --micro-batches when `micro_batches`), each needing
 /// `system` (the command's --system option), on `cmd`; `devices_help` says what --devices counts.
@@ -59,6 +60,10 @@ void add_keys_command(CLI::App* parent, Runner& run, const core::Schema& schema,
 /// Prints every key of a configuration format (`rdasim arch keys`, `rdasim system keys`) as
 /// "text", "json" or "markdown"; returns the exit status (0).
 int print_schema_keys(const core::Schema& schema, const std::string& format);
+
+/// Runs <data dir>/plot/<script_name> (tools/plot/) with /usr/bin/python3 on `dir`; warns, and
+/// goes on, when the script is missing or fails (no matplotlib).
+void draw_plots(const std::string& script_name, const std::filesystem::path& dir);
 
 /// The --out folder, created; throws core::InputError when it is a file or cannot be made.
 std::filesystem::path prepare_out_dir(const std::string& out);

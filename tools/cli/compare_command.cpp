@@ -66,6 +66,26 @@ bool run_program(const std::vector<std::string>& args) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+}  // namespace
+
+void draw_plots(const std::string& script_name, const std::filesystem::path& dir) {
+  // Installed as <prefix>/share/rdasim/plot/<script>; the build copies it to <build>/share.
+  const std::filesystem::path script = core::data_dir() / "plot" / script_name;
+  if (!std::filesystem::is_regular_file(script)) {
+    core::log::warn(
+        "plots not drawn: {} is missing (copied there from tools/plot/{} when the build is configured); the CSV "
+        "and tables are written",
+        script.string(), script_name);
+  } else if (!run_program({"/usr/bin/python3", script.string(), dir.string()})) {
+    core::log::warn(
+        "plots not drawn: /usr/bin/python3 {} {} failed (it needs Debian's python3-matplotlib); the CSV and tables "
+        "are written",
+        script.string(), dir.string());
+  }
+}
+
+namespace {
+
 /// The command line that reproduces this run, options in a fixed order.
 std::string command_line(const CompareCliOptions& opt) {
   std::string cmd = "rdasim compare --arch " + opt.arch;
@@ -182,21 +202,7 @@ int run_compare(const CompareCliOptions& opt) {
   core::write_text_file(dir / "compare.md", compare_markdown(rows, fabric, gpus, opt.precision, command));
   core::write_text_file(dir / "command.txt", command + "\n");
   core::log::info("wrote compare.csv, compare.md and command.txt in {}", dir.string());
-  if (opt.plots) {
-    // Installed as <prefix>/share/rdasim/plot/compare.py; the build copies it to <build>/share.
-    const std::filesystem::path script = core::data_dir() / "plot" / "compare.py";
-    if (!std::filesystem::is_regular_file(script)) {
-      core::log::warn(
-          "plots not drawn: {} is missing (copied there from tools/plot/compare.py when the build is "
-          "configured); the CSV and tables are written",
-          script.string());
-    } else if (!run_program({"/usr/bin/python3", script.string(), dir.string()})) {
-      core::log::warn(
-          "plots not drawn: /usr/bin/python3 {} {} failed (it needs Debian's python3-matplotlib); the CSV "
-          "and tables are written",
-          script.string(), dir.string());
-    }
-  }
+  if (opt.plots) draw_plots("compare.py", dir);
   // The table on the terminal: one line per row.
   fmt::print("{:<16} {:>5} {:<5} {:<10} {:>11} {:>11} {:>8}  {}\n", "case", "batch", "gpu", "gpu run", "RDA/sample",
              "GPU/sample", "speedup", "limits (RDA | GPU)");

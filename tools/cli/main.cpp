@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
   tools::add_sweep_command(app, run);
   tools::add_serve_command(app, run);
   tools::add_framework_command(app, run);
+  tools::add_validate_command(app, run);
 
   if (auto message = unknown_command(app, argc, argv)) {
     return report_error("error: ", *message, k_exit_input);

@@ -45,8 +45,11 @@ StepTimer counting_timer(int& calls) {
 ServeOptions options_for(const std::string& fw, int max_batch) {
   ServeOptions o;
   o.framework = framework(fw);
-  o.framework.step_overhead_s = 0;
+  o.framework.step_overhead_s = 0;  // the framework's host time off: the device's schedule alone
   o.framework.graph_launch_s = 0;
+  o.framework.request_overhead_s = 0;
+  o.framework.token_overhead_s = 0;
+  o.framework.rank_sync_s = 0;
   o.max_batch = max_batch;
   o.memory_bytes = 100e9;
   o.load_bytes_per_s = 1e9;
@@ -77,6 +80,26 @@ TEST_CASE("a static batch is one prefill then a decode step per further token, t
   CHECK(j["throughput_tok_s"].get<double>() == Approx(4 * 110 / expected));
   CHECK(j["time"]["collective_s"].get<double>() == Approx(0.1 * expected));
   CHECK(calls == 10);  // every distinct step once
+}
+
+TEST_CASE("the framework's host time: per step, per sequence in a step, per round of the ranks, per request",
+          "[serve]") {
+  StepTable table([](const std::string&, const workloads::LlmStep& s) { return linear_step(s); }, false);
+  auto o = options_for("trtllm", 4);
+  const double device = serve(static_batch(4, 100, 10), {k_model}, o, table).seconds;
+  o.framework.step_overhead_s = 1e-4;
+  o.framework.token_overhead_s = 1e-5;
+  o.framework.rank_sync_s = 1e-3;
+  o.framework.request_overhead_s = 0.5;
+  o.ranks = 8;  // ceil(log2 8) = 3 rounds
+  const auto r = serve(static_batch(4, 100, 10), {k_model}, o, table);
+  // 10 steps of 4 sequences each; the requests wait for the endpoint once, side by side.
+  CHECK(r.seconds == Approx(device + 10 * (1e-4 + 4 * 1e-5 + 3 * 1e-3) + 0.5).epsilon(1e-12));
+  CHECK(r.overhead_s == Approx(10 * (1e-4 + 4 * 1e-5 + 3 * 1e-3)));
+  o.ranks = 5;  // a round more than 4 ranks need
+  CHECK(serve(static_batch(4, 100, 10), {k_model}, o, table).overhead_s == Approx(10 * (1e-4 + 4e-5 + 3e-3)));
+  o.ranks = 1;  // one rank agrees with itself
+  CHECK(serve(static_batch(4, 100, 10), {k_model}, o, table).overhead_s == Approx(10 * (1e-4 + 4e-5)));
 }
 
 TEST_CASE("static batching runs a batch to its longest request; continuous batching admits at every step", "[serve]") {
