@@ -8,6 +8,8 @@
 # (results/compare/: compare.csv, compare.md with the reasons, plots, and the command), and runs
 # the example design-space sweep with its Pareto plots (results/sweeps/example/). Systems: an SN10-8
 # against DGX A100/H100 on the science workloads and scaling from 1 to 16 sockets (results/systems/).
+# Validation: every measured LLM serving row of configs/validation predicted, with the error per
+# system, the SN40L paper's ratios and the calibration's held-out error (results/validation/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
@@ -83,6 +85,11 @@ echo "== systems: an SN40L node, SN10-8 against DGX A100 and DGX H100, scaling f
   --gpu-system configs/systems/dgx-h100.yaml --out results/systems
 tools/plot/system_scaling.sh "$rdasim" results/systems
 echo "(system-compare.md, scaling.csv and scaling.png in results/systems)"
+
+echo
+echo "== validation: Argonne's measured LLM serving (SN40L x 8, A100 and H100 x 1-4) against rdasim's predictions"
+"$rdasim" validate --fit --out results/validation
+echo "(validation.md, validation.csv, predicted_vs_measured.png and error_histogram.png in results/validation)"
 
 echo
 echo "== a design-space sweep: 48 points (PCU lanes x PMU capacity x DDR bandwidth x 2 workloads x 2 batches)"

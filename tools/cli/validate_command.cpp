@@ -61,8 +61,9 @@ std::string markdown(const std::vector<RowResult>& results, const std::vector<Sy
       "## Error per system\n\n| system | rows | not run | median abs error | largest abs error | mean signed error |\n"
       "|---|---|---|---|---|---|\n";
   for (const auto& e : errors) {
-    md += fmt::format("| {} | {} | {} | {} | {} | {} |\n", e.system, e.rows, e.not_run, abs_percent(e.median_abs),
-                      abs_percent(e.max_abs), percent(e.mean_signed));
+    md += fmt::format("| {} | {} | {} | {} | {} | {} |\n", e.system, e.rows, e.not_run,
+                      e.rows > 0 ? abs_percent(e.median_abs) : "-", e.rows > 0 ? abs_percent(e.max_abs) : "-",
+                      e.rows > 0 ? percent(e.mean_signed) : "-");
   }
   const auto agree = std::count_if(pairs.begin(), pairs.end(), [](const Verdict& v) { return v.agrees(); });
   md += fmt::format(
@@ -290,8 +291,9 @@ int run_validate(const ValidateCliOptions& opt) {
   fmt::print("{:<28} {:>5} {:>8} {:>11} {:>12} {:>12}\n", "system", "rows", "not run", "median |e|", "largest |e|",
              "mean signed");
   for (const auto& e : errors) {
-    fmt::print("{:<28} {:>5} {:>8} {:>11} {:>12} {:>12}\n", e.system, e.rows, e.not_run, abs_percent(e.median_abs),
-               abs_percent(e.max_abs), percent(e.mean_signed));
+    fmt::print("{:<28} {:>5} {:>8} {:>11} {:>12} {:>12}\n", e.system, e.rows, e.not_run,
+               e.rows > 0 ? abs_percent(e.median_abs) : "-", e.rows > 0 ? abs_percent(e.max_abs) : "-",
+               e.rows > 0 ? percent(e.mean_signed) : "-");
   }
   fmt::print("verdicts: {} of {} pairs of systems on the same shape agree on which is faster ({:.1f}%)\n", agree,
              pairs.size(), 100 * agreement(pairs));

@@ -425,6 +425,8 @@ std::vector<SystemError> system_errors(const std::vector<RowResult>& results) {
     e.mean_signed = e.rows > 0 ? sum / e.rows : 0;
     out.push_back(e);
   }
+  // Systems with rows first, each group in the order of the measured files.
+  std::stable_partition(out.begin(), out.end(), [](const SystemError& e) { return e.rows > 0; });
   return out;
 }
 

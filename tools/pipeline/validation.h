@@ -103,7 +103,8 @@ void time_steps(const std::vector<MeasuredRow>& rows, const NameTable& names, co
                                                   const std::vector<KeySetting>& settings,
                                                   const ValidateOptions& options, StepMemos& memos);
 
-/// Per system: rows run and not, median, largest and mean signed error.
+/// Per system (hardware x count and framework): rows run and not, median, largest and mean
+/// signed error; the systems with rows first.
 struct SystemError {
   std::string system;
   int rows = 0, not_run = 0;
