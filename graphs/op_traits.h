@@ -59,6 +59,9 @@ namespace kind {
 inline constexpr std::string_view concat = "Concat";
 inline constexpr std::string_view slice = "Slice";  ///< rewrites that cut a tensor (sim/functional/mapped.h)
 inline constexpr std::string_view add = "Add";      ///< rewrites that sum partial results
+/// The GPU model's GEMM shape: attention's output is not its GEMM (its view packs a KV head's
+/// query rows, as GQA kernels do), while for the other matrix kinds the GPU model keeps its own.
+inline constexpr std::string_view grouped_query_attention = "GroupedQueryAttention";
 }  // namespace kind
 
 /// How a param input is used; it picks the distribution the functional reference's seeded

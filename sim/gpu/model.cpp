@@ -67,7 +67,7 @@ GemmShape gemm_shape(const Graph& graph, OpId id, KernelClass cls, double flops)
   const Op& op = graph.op(id);
   // Attention's output is not its GEMM: the registry's view packs a KV head's query rows
   // together as GQA kernels do (one query row per sequence in decode would waste a whole tile).
-  if (op.kind == "GroupedQueryAttention") {
+  if (op.kind == graphs::kind::grouped_query_attention) {
     const graphs::GemmView v = graphs::gemm_view(graph, id);
     return {static_cast<double>(v.batch), static_cast<double>(v.m), static_cast<double>(v.n), static_cast<double>(v.k)};
   }

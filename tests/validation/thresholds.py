@@ -2,7 +2,8 @@
 """The validation gate (configs/validation/README.md): runs `rdasim validate` on the shipped
 measured rows and fails when any system's median |error| exceeds 25% or fewer than 85% of the
 pairs of systems measured on the same shape agree with rdasim on which is faster. Prints the
-per-system table either way. Run by CTest (validation.thresholds) from the repository root:
+per-system table either way. The SN40L paper's checks are not gated (the figure of one shape
+against a range over the paper's models), so they are left out here (a minute of SystemC). Run by CTest (validation.thresholds) from the repository root:
 
     /usr/bin/python3 tests/validation/thresholds.py BUILD/tools/rdasim
 """
@@ -22,7 +23,7 @@ def main():
         sys.exit("usage: thresholds.py RDASIM")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "validation"
-        run = subprocess.run([sys.argv[1], "validate", "--jobs", "2", "--no-plots", "--out", str(out)],
+        run = subprocess.run([sys.argv[1], "validate", "--jobs", "2", "--no-checks", "--no-plots", "--out", str(out)],
                              capture_output=True, text=True)
         print(run.stdout, end="")
         if run.returncode != 0:

@@ -455,6 +455,7 @@ SystemRun estimate_on_gpu_system(const workloads::Workload& workload, const arch
 }
 
 mapper::Mapping SegmentRun::named_mapping() const {
+  if (!mapping) return {};
   mapper::Mapping named = *mapping;
   for (std::size_t i = 0; i < named.tenants.size() && i < apps.size(); ++i) named.tenants[i].name = apps[i];
   return named;
@@ -464,7 +465,9 @@ core::Json SystemRun::to_json() const {
   core::Json segs = core::Json::array();
   for (const auto& s : segments) {
     std::size_t sections = 0;
-    for (const auto& t : s.mapping->tenants) sections += t.sections.size();
+    if (s.mapping) {  // GPU segments have no layout
+      for (const auto& t : s.mapping->tenants) sections += t.sections.size();
+    }
     segs.push_back({{"device", s.device},
                     {"name", s.name},
                     {"apps", s.apps},

@@ -84,7 +84,8 @@ struct SegmentRun {
   std::string name;
   std::vector<std::string> apps;  ///< the applications it holds (spread applications)
   /// Its layout, shared with the segments alike to it (an alike segment's tenants keep the first
-  /// one's names; `apps` names its own): a model's 80 alike layers hold one copy, not 80.
+  /// one's names; `apps` names its own): a model's 80 alike layers hold one copy, not 80. Null
+  /// on GPUs.
   std::shared_ptr<const mapper::Mapping> mapping;
   /// The layout with this segment's own application names (for files a person reads).
   [[nodiscard]] mapper::Mapping named_mapping() const;

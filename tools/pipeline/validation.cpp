@@ -299,15 +299,18 @@ void time_steps(const std::vector<MeasuredRow>& rows, const NameTable& names, co
     ServeInputs in = serve_inputs(rows[i], r, options.settings, options.max_tokens);
     std::vector<std::pair<std::string, workloads::LlmStep>> listed;
     in.list_steps = &listed;
+    bool gpu = false;
+    double params = 0;
     try {
       (void)run_serving(in);
+      gpu = served_system(in).system.is_gpu();
+      params = static_cast<double>(workloads::load_llm_config(workloads::llm_config_path(r.model)).parameters());
     } catch (const serve::DoesNotFit&) {
-      continue;  // predict_rows reports it
+      continue;  // predict_rows lists the row with the reason
+    } catch (const core::InputError&) {
+      continue;  // the same: a config the name table points at is missing or wrong
     }
     const std::string group = group_key(r);
-    const bool gpu = serve::load_framework(r.framework).hardware == "gpu";
-    const double params =
-        static_cast<double>(workloads::load_llm_config(workloads::llm_config_path(r.model)).parameters());
     for (const auto& [model, step] : listed) {
       const std::int64_t length = step.phase == workloads::LlmPhase::prefill ? step.prompt : step.context;
       const auto key = std::make_tuple(group, model, static_cast<int>(step.phase), step.batch, length);

@@ -88,6 +88,20 @@ TEST_CASE("rows resolve through the name table, or say which name is missing", "
   CHECK_THAT(resolve_row(row, table).reason, Catch::Contains("no framework 'Deepspeed-MII'"));
 }
 
+TEST_CASE("a row whose model config is missing is listed with the reason; the others run", "[tools][validate]") {
+  NameTable table = names();
+  table.models["example/Nowhere-1B"] = "no-such-model";
+  std::vector<MeasuredRow> rows{h100_row(1, 1, 128, 1.0), h100_row(1, 1, 128, 1.0)};
+  rows[1].model = "example/Nowhere-1B";
+  StepMemos memos;
+  const ValidateOptions options;
+  time_steps(rows, table, options, memos);
+  const auto results = predict_rows(rows, table, {}, options, memos);
+  CHECK(results[0].ran());
+  REQUIRE_FALSE(results[1].ran());
+  CHECK_THAT(results[1].resolved.reason, Catch::Contains("no-such-model"));
+}
+
 TEST_CASE("errors per system and verdicts between systems", "[tools][validate]") {
   auto result = [](const std::string& label, double measured, double predicted) {
     RowResult r;
