@@ -68,8 +68,9 @@ std::string markdown(const std::vector<RowResult>& results, const std::vector<Sy
   const auto agree = std::count_if(pairs.begin(), pairs.end(), [](const Verdict& v) { return v.agrees(); });
   md += fmt::format(
       "\n## Verdicts\n\nFor every shape (model, lengths, batch, measure) measured on two systems: "
-      "does rdasim say the same one is faster? **{} of {} pairs agree ({:.1f}%)**.\n\n",
-      agree, pairs.size(), 100 * agreement(pairs));
+      "does rdasim say the same one is faster? **{} of {} pairs agree ({:.1f}%)**; by how much: rdasim's "
+      "ratio of the two times is off the measured ratio by a median {:.1f}%.\n\n",
+      agree, pairs.size(), 100 * agreement(pairs), 100 * median_ratio_error(pairs));
   if (agree < static_cast<std::ptrdiff_t>(pairs.size())) {
     md +=
         "Pairs that disagree (time of the first over the second):\n\n| model | in / out | batch | first | second | "
@@ -254,7 +255,11 @@ int run_validate(const ValidateCliOptions& opt) {
                          {"agrees", v.agrees()}});
   }
   const auto agree = std::count_if(pairs.begin(), pairs.end(), [](const Verdict& v) { return v.agrees(); });
-  doc["verdicts"] = {{"pairs", pairs.size()}, {"agree", agree}, {"agreement", agreement(pairs)}, {"list", pair_list}};
+  doc["verdicts"] = {{"pairs", pairs.size()},
+                     {"agree", agree},
+                     {"agreement", agreement(pairs)},
+                     {"median_ratio_error", median_ratio_error(pairs)},
+                     {"list", pair_list}};
   core::Json check_list = core::Json::array();
   for (const auto& c : checks) check_list.push_back(to_json(c));
   doc["paper_checks"] = check_list;
@@ -295,8 +300,11 @@ int run_validate(const ValidateCliOptions& opt) {
                e.rows > 0 ? abs_percent(e.median_abs) : "-", e.rows > 0 ? abs_percent(e.max_abs) : "-",
                e.rows > 0 ? percent(e.mean_signed) : "-");
   }
-  fmt::print("verdicts: {} of {} pairs of systems on the same shape agree on which is faster ({:.1f}%)\n", agree,
-             pairs.size(), 100 * agreement(pairs));
+  fmt::print(
+      "verdicts: {} of {} pairs of systems on the same shape agree on which is faster ({:.1f}%); the ratio of their "
+      "times is off the "
+      "measured one by a median {:.1f}%\n",
+      agree, pairs.size(), 100 * agreement(pairs), 100 * median_ratio_error(pairs));
   for (const auto& c : checks) {
     fmt::print("paper: {:<44} published {:.3g}-{:.3g}, rdasim {:.3g}{}\n", c.name, c.published_lo, c.published_hi,
                c.rdasim, c.inside() ? "" : " (outside)");

@@ -467,6 +467,12 @@ double agreement(const std::vector<Verdict>& pairs) {
   return static_cast<double>(agree) / static_cast<double>(pairs.size());
 }
 
+double median_ratio_error(const std::vector<Verdict>& pairs) {
+  std::vector<double> errors;
+  for (const auto& v : pairs) errors.push_back(std::abs(v.predicted_ratio / v.measured_ratio - 1));
+  return median(std::move(errors));
+}
+
 // ---- calibration --------------------------------------------------------------------------
 
 CalibrationSpec CalibrationSpec::load_file(const std::filesystem::path& path) {

@@ -124,6 +124,8 @@ struct Verdict {
 [[nodiscard]] std::vector<Verdict> verdicts(const std::vector<RowResult>& results);
 /// The share of pairs that agree (1 when there is none).
 [[nodiscard]] double agreement(const std::vector<Verdict>& pairs);
+/// By how much: the median over pairs of |predicted ratio / measured ratio - 1| (0 when none).
+[[nodiscard]] double median_ratio_error(const std::vector<Verdict>& pairs);
 
 /// The calibration spec (configs/validation/calibration.yaml): each key with the values it may
 /// take; every combination of a framework's values is tried on the training rows.

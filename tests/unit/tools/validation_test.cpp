@@ -129,6 +129,7 @@ TEST_CASE("errors per system and verdicts between systems", "[tools][validate]")
   CHECK(pairs[0].predicted_ratio == Approx(1.1));
   CHECK_FALSE(pairs[0].agrees());
   CHECK(agreement(pairs) == 0);
+  CHECK(median_ratio_error(pairs) == Approx(1.2));  // 1.1 against 0.5
 }
 
 TEST_CASE("calibration recovers a framework key from rows made with it", "[tools][validate]") {
