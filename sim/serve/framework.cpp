@@ -146,9 +146,10 @@ core::Json Framework::to_json() const {
           {"rank_sync_s", rank_sync_s}};
 }
 
-bool Framework::host_time_key(std::string_view key) {
-  return key == "step_overhead_us" || key == "graph_launch_us" || key == "request_overhead_ms" ||
-         key == "token_overhead_us" || key == "rank_sync_us";
+const std::vector<std::string>& Framework::host_time_keys() {
+  static const std::vector<std::string> keys{"step_overhead_us", "graph_launch_us", "request_overhead_ms",
+                                             "token_overhead_us", "rank_sync_us"};
+  return keys;
 }
 
 std::filesystem::path framework_path(const std::string& name) {

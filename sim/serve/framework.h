@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <span>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "core/config.h"
@@ -53,7 +52,7 @@ struct Framework {
 
   /// Keys that add host time around the devices' steps and change no step the devices run:
   /// the ones `rdasim validate` may fit without timing any step again.
-  [[nodiscard]] static bool host_time_key(std::string_view key);
+  [[nodiscard]] static const std::vector<std::string>& host_time_keys();
 
   /// Reads a framework; throws core::InputError naming the file, line and key.
   static Framework load(const core::ConfigNode& root);

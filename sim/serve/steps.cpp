@@ -39,6 +39,11 @@ StepTime mix(const StepTime& a, const StepTime& b, double w) {
 
 }  // namespace
 
+StepMemo::key_type step_key(const std::string& model, const workloads::LlmStep& step) {
+  const bool prefill = step.phase == workloads::LlmPhase::prefill;
+  return {model, static_cast<int>(step.phase), step.batch, prefill ? step.prompt : step.context};
+}
+
 StepTime StepTable::prefill(const std::string& model, std::int64_t batch, std::int64_t prompt) {
   return lookup(model, workloads::LlmPhase::prefill, batch, prompt);
 }
@@ -65,13 +70,13 @@ StepTime StepTable::lookup(const std::string& model, workloads::LlmPhase phase, 
 
 StepTime StepTable::exact(const std::string& model, workloads::LlmPhase phase, std::int64_t batch,
                           std::int64_t length) {
-  const auto key = std::make_tuple(model, static_cast<int>(phase), batch, length);
-  if (const auto found = m_memo->find(key); found != m_memo->end()) return found->second;
   workloads::LlmStep step;
   step.phase = phase;
   step.batch = batch;
   if (phase == workloads::LlmPhase::prefill) step.prompt = length;
   else step.context = length;
+  const auto key = step_key(model, step);
+  if (const auto found = m_memo->find(key); found != m_memo->end()) return found->second;
   const StepTime t = m_timer(model, step);
   m_memo->emplace(key, t);
   ++m_timed;

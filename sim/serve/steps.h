@@ -43,6 +43,9 @@ using StepTimer = std::function<StepTime(const std::string& model, const workloa
 /// system, split and framework kernels, as `rdasim validate` groups them) time each step once.
 using StepMemo = std::map<std::tuple<std::string, int, std::int64_t, std::int64_t>, StepTime>;
 
+/// A step's key in a StepMemo: its model, phase, batch and prompt (prefill) or context (decode).
+[[nodiscard]] StepMemo::key_type step_key(const std::string& model, const workloads::LlmStep& step);
+
 class StepTable {
  public:
   /// `interpolate`: time the grid's steps only (else every distinct step). `shared`: a memo

@@ -197,12 +197,14 @@ int run_validate(const ValidateCliOptions& opt) {
     rows.insert(rows.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
   }
   std::vector<PaperCheck> checks;
-  if (!opt.no_checks)
+  if (!opt.no_checks) {
     checks = load_paper_checks(opt.checks.empty() ? folder / "sn40l-paper.yaml" : std::filesystem::path(opt.checks));
+  }
   CalibrationSpec spec;
-  if (opt.fit)
+  if (opt.fit) {
     spec = CalibrationSpec::load_file(opt.calibration.empty() ? folder / "calibration.yaml"
                                                               : std::filesystem::path(opt.calibration));
+  }
   const auto dir = opt.out.empty() ? std::filesystem::path() : prepare_out_dir(opt.out);
 
   core::log::info("{} measured rows from {} file(s)", rows.size(), options.measured.size());
@@ -220,16 +222,18 @@ int run_validate(const ValidateCliOptions& opt) {
   if (opt.fit) {
     std::vector<std::string> models;
     for (const auto& r : results) {
-      if (r.ran() && std::find(models.begin(), models.end(), r.row.model) == models.end())
+      if (r.ran() && std::find(models.begin(), models.end(), r.row.model) == models.end()) {
         models.push_back(r.row.model);
+      }
     }
     models.emplace_back();  // all rows
+    const CalibrationProbe probe = probe_calibration(rows, names, spec, options, memos);
     for (const auto& model : models) {
       auto train = [&model](const RowResult& r) { return model.empty() || r.row.model == model; };
       core::log::info("fitting {} key(s) on {}", spec.keys.size(), model.empty() ? "all rows" : model);
       FitReport f;
       f.train = model.empty() ? "all rows" : model;
-      f.settings = fit_keys(rows, names, spec, train, options, memos);
+      f.settings = fit_keys(probe, spec, train);
       const auto fitted = predict_rows(rows, names, f.settings, options, memos);
       std::vector<RowResult> in, out;
       for (const auto& r : fitted) (train(r) ? in : out).push_back(r);

@@ -10,7 +10,6 @@
 #include <set>
 
 #include <fmt/format.h>
-#include <poll.h>
 
 #include "core/csv.h"
 #include "core/error.h"
@@ -104,10 +103,13 @@ std::vector<MeasuredRow> read_measured_csv(const std::filesystem::path& path) {
     }
     const std::size_t given = fields.size();
     fields.resize(header.size());
-    for (int needed : {c.hardware, c.count, c.framework, c.model, c.batch, std::max(c.input_output, c.output)}) {
-      if (needed >= 0 && static_cast<std::size_t>(needed) >= given) {
+    std::vector<int> needed{c.hardware, c.count, c.framework, c.model, c.batch};
+    if (c.input_output >= 0) needed.push_back(c.input_output);
+    else needed.insert(needed.end(), {c.input, c.output});
+    for (int column : needed) {
+      if (static_cast<std::size_t>(column) >= given) {
         throw core::InputError(where, fmt::format("{} fields; the header has {} and '{}' is needed", given,
-                                                  header.size(), header[static_cast<std::size_t>(needed)]));
+                                                  header.size(), header[static_cast<std::size_t>(column)]));
       }
     }
     auto field = [&](int i) -> const std::string& { return fields[static_cast<std::size_t>(i)]; };
@@ -178,7 +180,6 @@ std::vector<std::string> keys_of(const std::map<std::string, std::string>& m) {
 
 /// "Nvidia H100 GPU" -> "H100", "SambaNova SN40L" -> "SN40L": the word with a digit in it.
 std::string short_hardware(const std::string& hardware) {
-  std::string best = hardware;
   std::size_t start = 0;
   while (start < hardware.size()) {
     const auto end = std::min(hardware.find(' ', start), hardware.size());
@@ -186,7 +187,7 @@ std::string short_hardware(const std::string& hardware) {
     if (std::any_of(word.begin(), word.end(), [](unsigned char ch) { return std::isdigit(ch) != 0; })) return word;
     start = end + 1;
   }
-  return best;
+  return hardware;
 }
 
 }  // namespace
@@ -258,24 +259,47 @@ struct StepTask {
   double cost = 0;  ///< rough, for sharing out: an RDA step is simulated, a GPU's is a formula
 };
 
-serve::StepTime time_task(const StepTask& task, const std::vector<MeasuredRow>& rows, const NameTable& names,
-                          const ValidateOptions& options) {
-  const ServeInputs in =
-      serve_inputs(rows[task.row], resolve_row(rows[task.row], names), options.settings, options.max_tokens);
-  const ServedSystem served = served_system(in);
-  const auto config = workloads::load_llm_config(workloads::llm_config_path(in.models.front()));
-  const auto started = std::chrono::steady_clock::now();
-  const serve::StepTime t = step_timer(served.system, served.setup, {{task.model, config}})(task.model, task.step);
-  if (options.log && !served.system.is_gpu()) {  // a simulated step: seconds of wall time
-    const bool prefill = task.step.phase == workloads::LlmPhase::prefill;
-    core::log::info("{} {}: {} batch {} {} {} -> {} ({:.1f} s)", in.models.front(),
-                    resolve_row(rows[task.row], names).system_label, prefill ? "prefill" : "decode", task.step.batch,
-                    prefill ? "prompt" : "context", prefill ? task.step.prompt : task.step.context,
-                    core::format_si(t.seconds, "s"),
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+/// Times tasks, each group's system, setup and model loaded once (a worker times many steps of
+/// a few groups).
+class GroupTimers {
+ public:
+  GroupTimers(const std::vector<MeasuredRow>& rows, const NameTable& names, const ValidateOptions& options)
+      : m_rows(rows),
+        m_names(names),
+        m_options(options) {}
+
+  serve::StepTime time(const StepTask& task) {
+    auto& slot = m_timers[task.group];
+    if (!slot) {
+      const ResolvedRow r = resolve_row(m_rows[task.row], m_names);
+      const ServeInputs in = serve_inputs(m_rows[task.row], r, m_options.settings, m_options.max_tokens);
+      slot = std::make_unique<Timer>(Timer{served_system(in), {}, r.system_label});
+      const auto config = workloads::load_llm_config(workloads::llm_config_path(r.model));
+      slot->timer = step_timer(slot->served.system, slot->served.setup, {{task.model, config}});
+    }
+    const auto started = std::chrono::steady_clock::now();
+    const serve::StepTime t = slot->timer(task.model, task.step);
+    if (m_options.log && !slot->served.system.is_gpu()) {  // a simulated step: seconds of wall time
+      const bool prefill = task.step.phase == workloads::LlmPhase::prefill;
+      core::log::info("{} {}: {} batch {} {} {} -> {} ({:.1f} s)", task.model, slot->label,
+                      prefill ? "prefill" : "decode", task.step.batch, prefill ? "prompt" : "context",
+                      prefill ? task.step.prompt : task.step.context, core::format_si(t.seconds, "s"),
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
+    return t;
   }
-  return t;
-}
+
+ private:
+  struct Timer {
+    ServedSystem served;
+    serve::StepTimer timer;  ///< refers to `served`, which therefore stays put (unique_ptr)
+    std::string label;
+  };
+  const std::vector<MeasuredRow>& m_rows;
+  const NameTable& m_names;
+  const ValidateOptions& m_options;
+  std::map<std::string, std::unique_ptr<Timer>> m_timers;
+};
 
 core::Json step_time_json(const serve::StepTime& t) {
   return {t.seconds, t.collective_s, t.overlapped_s, t.launch_s, t.energy_j};
@@ -292,45 +316,41 @@ void time_steps(const std::vector<MeasuredRow>& rows, const NameTable& names, co
   // The steps every row needs, listed by serving it without timing anything (a static batch's
   // steps do not depend on their times), each distinct one once.
   std::vector<StepTask> tasks;
-  std::set<std::tuple<std::string, std::string, int, std::int64_t, std::int64_t>> seen;
+  std::set<std::pair<std::string, serve::StepMemo::key_type>> seen;  // (group, step)
+  std::map<std::string, double> scale;                               // per group: its steps' rough cost per token
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const ResolvedRow r = resolve_row(rows[i], names);
     if (!r.reason.empty()) continue;
+    const std::string group = group_key(r);
     ServeInputs in = serve_inputs(rows[i], r, options.settings, options.max_tokens);
     std::vector<std::pair<std::string, workloads::LlmStep>> listed;
     in.list_steps = &listed;
-    bool gpu = false;
-    double params = 0;
     try {
       (void)run_serving(in);
-      gpu = served_system(in).system.is_gpu();
-      params = static_cast<double>(workloads::load_llm_config(workloads::llm_config_path(r.model)).parameters());
+      if (!scale.contains(group)) {  // an RDA's steps are simulated, a GPU's are a formula
+        const double params =
+            static_cast<double>(workloads::load_llm_config(workloads::llm_config_path(r.model)).parameters());
+        scale[group] = served_system(in).system.is_gpu() ? 0 : params / 8e9;
+      }
     } catch (const serve::DoesNotFit&) {
       continue;  // predict_rows lists the row with the reason
     } catch (const core::InputError&) {
       continue;  // the same: a config the name table points at is missing or wrong
     }
-    const std::string group = group_key(r);
     for (const auto& [model, step] : listed) {
-      const std::int64_t length = step.phase == workloads::LlmPhase::prefill ? step.prompt : step.context;
-      const auto key = std::make_tuple(group, model, static_cast<int>(step.phase), step.batch, length);
-      if (!seen.insert(key).second ||
-          memos[group].contains({model, static_cast<int>(step.phase), step.batch, length})) {
-        continue;
-      }
+      const auto key = serve::step_key(model, step);
+      if (!seen.insert({group, key}).second || memos[group].contains(key)) continue;
       const double tokens = static_cast<double>(step.batch * step.new_tokens());
-      const double cost = gpu ? 1e-3 : (1.0 + tokens / 256.0) * params / 8e9;
-      tasks.push_back({group, i, model, step, cost});
+      tasks.push_back({group, i, model, step, 1e-3 + (1.0 + tokens / 256.0) * scale[group]});
     }
   }
   auto record = [&memos](const StepTask& task, const serve::StepTime& t) {
-    const std::int64_t length = task.step.phase == workloads::LlmPhase::prefill ? task.step.prompt : task.step.context;
-    memos[task.group].emplace(std::make_tuple(task.model, static_cast<int>(task.step.phase), task.step.batch, length),
-                              t);
+    memos[task.group].emplace(serve::step_key(task.model, task.step), t);
   };
   if (options.log) core::log::info("{} distinct steps to time", tasks.size());
   if (options.jobs <= 1 || tasks.size() <= 1) {
-    for (const auto& task : tasks) record(task, time_task(task, rows, names, options));
+    GroupTimers timers(rows, names, options);
+    for (const auto& task : tasks) record(task, timers.time(task));
     return;
   }
   // Side by side: each worker times its share (the costliest first onto the least loaded).
@@ -341,8 +361,9 @@ void time_steps(const std::vector<MeasuredRow>& rows, const NameTable& names, co
   for (const auto& share : shares) {
     if (share.empty()) continue;
     workers.emplace_back(&share, std::make_unique<core::Worker>([&tasks, &share, &rows, &names, &options]() {
+      GroupTimers timers(rows, names, options);
       core::Json out = core::Json::array();
-      for (std::size_t i : share) out.push_back(step_time_json(time_task(tasks[i], rows, names, options)));
+      for (std::size_t i : share) out.push_back(step_time_json(timers.time(tasks[i])));
       return out;
     }));
   }
@@ -485,11 +506,12 @@ CalibrationSpec CalibrationSpec::load_file(const std::filesystem::path& path) {
     FitKey k;
     k.framework = node.at("framework").as_string();
     k.key = node.at("key").as_string();
-    if (!serve::Framework::host_time_key(k.key)) {
-      node.at("key").fail(fmt::format(
-          "'{}' is not a key that only adds host time (step_overhead_us, graph_launch_us, request_overhead_ms, "
-          "token_overhead_us, rank_sync_us): fitting another would time every step again per value",
-          k.key));
+    const auto& host_keys = serve::Framework::host_time_keys();
+    if (std::find(host_keys.begin(), host_keys.end(), k.key) == host_keys.end()) {
+      node.at("key").fail(
+          fmt::format("'{}' is not a key that only adds host time ({}): fitting another would time "
+                      "every step again per value",
+                      k.key, core::quoted_list(host_keys)));
     }
     for (const auto& v : node.at("values").elements()) k.values.push_back(v.as_double(core::Bounds::at_least(0)));
     if (k.values.empty()) node.at("values").fail("lists no value to try");
@@ -499,28 +521,37 @@ CalibrationSpec CalibrationSpec::load_file(const std::filesystem::path& path) {
   return spec;
 }
 
-std::vector<KeySetting> fit_keys(const std::vector<MeasuredRow>& rows, const NameTable& names,
-                                 const CalibrationSpec& spec, const std::function<bool(const RowResult&)>& train,
-                                 const ValidateOptions& options, StepMemos& memos) {
+CalibrationProbe probe_calibration(const std::vector<MeasuredRow>& rows, const NameTable& names,
+                                   const CalibrationSpec& spec, const ValidateOptions& options, StepMemos& memos) {
   // The keys add host time linearly (each step, request or token of a static batch is counted
   // once, and host time moves no step the devices run), so a row's prediction is its time with
-  // every key at 0 plus, per key, its value times the row's count of what the key is paid per.
-  // The counts come from serving once per key; then every combination of a framework's values
-  // is tried exactly, and the caller serves the rows again with the chosen ones.
+  // every key at 0 plus, per key, its value times the row's count of what the key is paid per:
+  // the count is what serving once with the key at a probe value adds.
   constexpr double k_probe = 1000;
-  std::vector<KeySetting> zero;
-  for (const auto& k : spec.keys) zero.push_back({k.framework, k.key, 0});
-  const std::vector<RowResult> base = predict_rows(rows, names, zero, options, memos);
-  std::vector<std::vector<double>> slope(spec.keys.size(), std::vector<double>(rows.size(), 0));
+  CalibrationProbe probe;
+  for (const auto& k : spec.keys) probe.zero.push_back({k.framework, k.key, 0});
+  probe.base = predict_rows(rows, names, probe.zero, options, memos);
+  probe.slope.assign(spec.keys.size(), std::vector<double>(rows.size(), 0));
   for (std::size_t k = 0; k < spec.keys.size(); ++k) {
-    auto probe = zero;
-    probe[k].value = k_probe;
-    const auto moved = predict_rows(rows, names, probe, options, memos);
+    auto settings = probe.zero;
+    settings[k].value = k_probe;
+    const auto moved = predict_rows(rows, names, settings, options, memos);
     for (std::size_t i = 0; i < rows.size(); ++i) {
-      if (base[i].ran() && moved[i].ran()) slope[k][i] = (moved[i].predicted_s - base[i].predicted_s) / k_probe;
+      if (probe.base[i].ran() && moved[i].ran()) {
+        probe.slope[k][i] = (moved[i].predicted_s - probe.base[i].predicted_s) / k_probe;
+      }
     }
   }
-  std::vector<KeySetting> settings = zero;
+  return probe;
+}
+
+std::vector<KeySetting> fit_keys(const CalibrationProbe& probe, const CalibrationSpec& spec,
+                                 const std::function<bool(const RowResult&)>& train) {
+  // Every combination of a framework's values is tried exactly; the caller serves the rows
+  // again with the chosen ones.
+  const auto& base = probe.base;
+  const auto& slope = probe.slope;
+  std::vector<KeySetting> settings = probe.zero;
   std::vector<std::string> frameworks;
   for (const auto& k : spec.keys) {
     if (std::find(frameworks.begin(), frameworks.end(), k.framework) == frameworks.end()) {
@@ -546,11 +577,11 @@ std::vector<KeySetting> fit_keys(const std::vector<MeasuredRow>& rows, const Nam
     while (true) {
       double sum = 0;
       int n = 0;
-      for (std::size_t i = 0; i < rows.size(); ++i) {
+      for (std::size_t i = 0; i < base.size(); ++i) {
         if (!base[i].ran() || base[i].resolved.framework != framework || !train(base[i])) continue;
         double predicted = base[i].predicted_s;
         for (std::size_t j = 0; j < keys.size(); ++j) predicted += spec.keys[keys[j]].values[at[j]] * slope[keys[j]][i];
-        sum += std::abs(std::log(predicted / rows[i].measured_s));
+        sum += std::abs(std::log(predicted / base[i].row.measured_s));
         ++n;
       }
       if (n > 0 && sum / n < best_loss - 1e-12) {

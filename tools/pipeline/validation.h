@@ -140,12 +140,21 @@ struct CalibrationSpec {
   static CalibrationSpec load_file(const std::filesystem::path& path);
 };
 
+/// What fitting needs of every row, served once for all fits: its prediction with every key at
+/// 0, and per key the time one unit of it adds (the keys add host time linearly).
+struct CalibrationProbe {
+  std::vector<KeySetting> zero;            ///< every key at 0
+  std::vector<RowResult> base;             ///< the rows served with `zero`
+  std::vector<std::vector<double>> slope;  ///< [key][row]: seconds per unit of the key
+};
+[[nodiscard]] CalibrationProbe probe_calibration(const std::vector<MeasuredRow>& rows, const NameTable& names,
+                                                 const CalibrationSpec& spec, const ValidateOptions& options,
+                                                 StepMemos& memos);
+
 /// Fits the keys on the rows `train` accepts: the combination of values with the least mean
 /// |log(predicted / measured)| (robust to the few rows no mechanism explains); returns it.
-[[nodiscard]] std::vector<KeySetting> fit_keys(const std::vector<MeasuredRow>& rows, const NameTable& names,
-                                               const CalibrationSpec& spec,
-                                               const std::function<bool(const RowResult&)>& train,
-                                               const ValidateOptions& options, StepMemos& memos);
+[[nodiscard]] std::vector<KeySetting> fit_keys(const CalibrationProbe& probe, const CalibrationSpec& spec,
+                                               const std::function<bool(const RowResult&)>& train);
 
 [[nodiscard]] core::Json to_json(const RowResult& r);
 /// validation.csv: each input row's columns (the union over files, in order of first use) and

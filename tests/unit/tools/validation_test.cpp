@@ -148,8 +148,8 @@ TEST_CASE("calibration recovers a framework key from rows made with it", "[tools
   CalibrationSpec spec;
   spec.keys = {{"trtllm", "step_overhead_us", {0, 400, 800, 1200}, ""},
                {"trtllm", "rank_sync_us", {0, 200, 400, 600}, ""}};
-  const auto fitted = fit_keys(
-      rows, table, spec, [](const RowResult&) { return true; }, {}, memos);
+  const auto fitted =
+      fit_keys(probe_calibration(rows, table, spec, {}, memos), spec, [](const RowResult&) { return true; });
   REQUIRE(fitted.size() == 2);
   CHECK(fitted[0].value == 800);
   CHECK(fitted[1].value == 400);
