@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "core/paths.h"
+
 namespace rdasim::arch {
 
 using core::Bounds;
@@ -120,7 +122,7 @@ GpuSpec GpuSpec::load(const ConfigNode& root_node) {
 }
 
 GpuSpec GpuSpec::load_file(const std::filesystem::path& path, std::span<const core::Override> overrides) {
-  return load(ConfigNode::load_file(path, overrides));
+  return load(ConfigNode::load_file(core::preset_path(path, "gpu", ".yaml", "GPU"), overrides));
 }
 
 core::Json GpuSpec::to_json() const {

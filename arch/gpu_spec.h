@@ -43,6 +43,7 @@ struct GpuFramework {
 class GpuSpec {
  public:
   static GpuSpec load(const core::ConfigNode& root);
+  /// `path` may name a preset instead (core::preset_path): "h100" is <data dir>/gpu/h100.yaml.
   static GpuSpec load_file(const std::filesystem::path& path, std::span<const core::Override> overrides = {});
   static const core::Schema& schema();
 

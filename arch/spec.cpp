@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "core/paths.h"
+
 namespace rdasim::arch {
 
 using core::Bounds;
@@ -327,7 +329,7 @@ Spec Spec::load(const ConfigNode& root_node) {
 }
 
 Spec Spec::load_file(const std::filesystem::path& path, std::span<const core::Override> overrides) {
-  return load(ConfigNode::load_file(path, overrides));
+  return load(ConfigNode::load_file(core::preset_path(path, "arch", ".yaml", "fabric"), overrides));
 }
 
 char Spec::unit_at(int x, int y) const {

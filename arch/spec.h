@@ -106,6 +106,7 @@ class Spec {
   /// Reads and validates a spec from a YAML root; throws core::InputError with the location of
   /// the offending value.
   static Spec load(const core::ConfigNode& root);
+  /// `path` may name a preset instead (core::preset_path): "sn10" is <data dir>/arch/sn10.yaml.
   static Spec load_file(const std::filesystem::path& path, std::span<const core::Override> overrides = {});
   /// Every key of the format, with type, unit, range, default and meaning.
   static const core::Schema& schema();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/paths.h"
 
 namespace rdasim::arch {
 
@@ -150,7 +151,7 @@ SystemSpec SystemSpec::load_file(const std::filesystem::path& path, std::span<co
                                  std::optional<int> devices) {
   std::vector<core::Override> all(overrides.begin(), overrides.end());
   if (devices) all.push_back(core::Override{"devices", std::to_string(*devices)});
-  return load(ConfigNode::load_file(path, all));
+  return load(ConfigNode::load_file(core::preset_path(path, "systems", ".yaml", "system"), all));
 }
 
 const std::string& SystemSpec::device_name() const { return gpu ? gpu->name : fabric->name(); }

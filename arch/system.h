@@ -42,7 +42,8 @@ class SystemSpec {
   /// Reads a system; device files are relative to the system file's folder.
   static SystemSpec load(const core::ConfigNode& root);
   /// `devices` replaces the document's count (the `--devices N` override) and is validated
-  /// as the document's would be.
+  /// as the document's would be. `path` may name a preset instead (core::preset_path):
+  /// "sn40l-8" is <data dir>/systems/sn40l-8.yaml.
   static SystemSpec load_file(const std::filesystem::path& path, std::span<const core::Override> overrides = {},
                               std::optional<int> devices = {});
   static const core::Schema& schema();

@@ -6,7 +6,13 @@
 #include <algorithm>
 #include <system_error>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
+#include "core/text.h"
+
+// Defined only in programs built against the installed package (cmake/installed_data_dir.cpp).
+extern "C" const char* rdasim_installed_data_dir() __attribute__((weak));
 
 namespace rdasim::core {
 
@@ -23,6 +29,7 @@ std::filesystem::path executable_path() {
 }
 
 std::filesystem::path data_dir() {
+  if (rdasim_installed_data_dir != nullptr) return rdasim_installed_data_dir();
   // The file holding this code: the program, or the Python module (a shared object) that a
   // Python process loaded, whose own executable is the interpreter's.
   Dl_info info{};
@@ -34,7 +41,14 @@ std::filesystem::path data_dir() {
   } else {
     code = executable_path();
   }
-  return code.parent_path().parent_path() / "share" / "rdasim";
+  // bin/ or tools/ or python/ beside share/; or lib/pythonX.Y/site-packages/ under the prefix.
+  const auto dir = code.parent_path();
+  const std::filesystem::path candidates[] = {dir.parent_path() / "share" / "rdasim",
+                                              dir.parent_path().parent_path().parent_path() / "share" / "rdasim"};
+  for (const auto& candidate : candidates) {
+    if (std::filesystem::is_directory(candidate, ec)) return candidate;
+  }
+  return candidates[0];
 }
 
 std::vector<std::string> shipped_names(const std::string& folder, const std::string& extension) {
@@ -50,6 +64,23 @@ std::vector<std::string> shipped_names(const std::string& folder, const std::str
 std::filesystem::path shipped_path(const std::string& name, const std::string& folder, const std::string& extension) {
   if (name.find('/') != std::string::npos || name.ends_with(extension)) return name;
   return data_dir() / folder / (name + extension);
+}
+
+std::filesystem::path preset_path(const std::filesystem::path& given, const std::string& folder,
+                                  const std::string& extension, const std::string& kind) {
+  std::error_code ec;
+  if (std::filesystem::exists(given, ec) || given.has_parent_path() || given.has_extension()) return given;
+  const auto shipped = data_dir() / folder / (given.string() + extension);
+  if (std::filesystem::is_regular_file(shipped, ec)) return shipped;
+  const auto known = shipped_names(folder, extension);
+  const std::string name = given.string();
+  if (known.empty()) {
+    throw InputError(Location(name), fmt::format("no file or {} preset named '{}': no presets are installed in {}",
+                                                 kind, name, (data_dir() / folder).string()));
+  }
+  throw InputError(Location(name), fmt::format("no file or {} preset named '{}'{}; the presets are {} (or give a path "
+                                               "to a file)",
+                                               kind, name, did_you_mean(name, known), quoted_list(known)));
 }
 
 }  // namespace rdasim::core

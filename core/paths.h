@@ -12,10 +12,13 @@ namespace rdasim::core {
 /// problem when it cannot be read.
 [[nodiscard]] std::filesystem::path executable_path();
 
-/// The folder of data files the program runs (plot scripts, LLM configs, frameworks):
-/// <prefix>/share/rdasim next to <prefix>/bin/rdasim, and <build>/share/rdasim next to
-/// <build>/tools/rdasim (or the Python module <build>/python/rdasim*.so) in a build tree. Not
-/// checked for existence; callers name the missing file.
+/// The folder of data files the program runs (presets, LLM configs, frameworks, plot scripts),
+/// found from the file holding this code: <prefix>/share/rdasim for <prefix>/bin/rdasim and for
+/// the Python module installed as <prefix>/lib/pythonX.Y/site-packages/rdasim*.so (cmake
+/// --install, or pip into a virtual environment: its data files go to <venv>/share/rdasim), and
+/// <build>/share/rdasim for <build>/tools/rdasim and <build>/python/rdasim*.so. The first of
+/// these that exists; else the first, and callers name the missing file. A program built
+/// against the installed CMake package (find_package(rdasim)) uses that package's folder.
 [[nodiscard]] std::filesystem::path data_dir();
 
 /// The stems of the files <data dir>/<folder>/*<extension>, sorted: what is shipped of a kind
@@ -26,5 +29,12 @@ namespace rdasim::core {
 /// <data dir>/<folder>/<name><extension>.
 [[nodiscard]] std::filesystem::path shipped_path(const std::string& name, const std::string& folder,
                                                  const std::string& extension);
+
+/// A file argument that may name a preset instead: `given` as it is when it is a file or looks
+/// like a path (has a folder or an extension), else <data dir>/<folder>/<given><extension>.
+/// Throws InputError listing the presets of `kind` ("fabric", "GPU", "system") when it names
+/// none, so that `--arch sn10` works from any folder and `--arch sn11` says what exists.
+[[nodiscard]] std::filesystem::path preset_path(const std::filesystem::path& given, const std::string& folder,
+                                                const std::string& extension, const std::string& kind);
 
 }  // namespace rdasim::core

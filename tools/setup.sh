@@ -19,6 +19,8 @@ packages=(
   # rdasim (pybind11) and the notebooks, executed by nbclient in the ipykernel kernel
   python3-numpy python3-matplotlib python3-torch python3-onnx python3-pandas pybind11-dev python3-dev
   python3-nbclient python3-nbformat python3-ipykernel
+  # `pip install .` into a virtual environment, offline (README "Installing")
+  python3-pip python3-setuptools python3-wheel python3-venv
 )
 
 missing=()

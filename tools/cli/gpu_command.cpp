@@ -131,7 +131,8 @@ void add_gpu_command(CLI::App& app, Runner& run) {
       ->required();
   cmd->add_option("-p,--param", opt->params, "A workload parameter or symbolic dimension, e.g. -p batch=64")
       ->type_name("NAME=VALUE");
-  auto* gpu = cmd->add_option("--gpu", opt->gpu, "GPU spec (configs/gpu/*.yaml)")->type_name("FILE");
+  auto* gpu = cmd->add_option("--gpu", opt->gpu, "GPU spec: a file (configs/gpu/*.yaml) or a preset's name (h100, ...)")
+                  ->type_name("FILE|NAME");
   auto* system = cmd->add_option("--system", opt->system,
                                  "Instead of --gpu: a system of GPUs (configs/systems/dgx-*.yaml), the model sharded "
                                  "(--tp, --pp, --dp) or its applications spread over the GPUs, with NCCL-style "

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/text.h"
+#include "core/version.h"
 #include "tools/cli/commands.h"
 
 namespace {
@@ -69,7 +70,7 @@ int main(int argc, char** argv) {
       "Reads fabric descriptions (configs/arch/*.yaml) and models; prints resource summaries, "
       "placements, timing, energy and GPU comparisons.",
       "rdasim"};
-  app.set_version_flag("--version", fmt::format("rdasim {}", RDASIM_VERSION));
+  app.set_version_flag("--version", fmt::format("rdasim {}", core::version()));
   app.require_subcommand(1);
   app.fallthrough();
 

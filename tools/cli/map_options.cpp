@@ -18,7 +18,9 @@ void add_map_inputs(CLI::App* cmd, MapInputs& in, const std::string& model_help)
   cmd->add_option("MODEL", in.models, model_help)->required();
   cmd->add_option("-p,--param", in.params, "A workload parameter or a model's symbolic dimension (repeatable)")
       ->type_name("NAME=VALUE");
-  auto* arch = cmd->add_option("--arch", in.arch, "The fabric (configs/arch/*.yaml)")->type_name("FILE");
+  auto* arch = cmd->add_option("--arch", in.arch,
+                               "The fabric: a file (configs/arch/*.yaml) or a preset's name (sn10, sn40l, ...)")
+                   ->type_name("FILE|NAME");
   auto* system = cmd->add_option("--system", in.system,
                                  "Instead of --arch: a system of RDAs (configs/systems/*.yaml). Each socket maps its "
                                  "shard (or its share of the applications) onto its chip; collectives run on the "

@@ -96,9 +96,11 @@ void add_serve_command(CLI::App& app, Runner& run) {
                   "uniformly with --rate)")
       ->delimiter(',')
       ->excludes(model);
-  auto* system = cmd->add_option("--system", opt->inputs.system, "The system (configs/systems/*.yaml)")
-                     ->type_name("FILE")
-                     ->required();
+  auto* system =
+      cmd->add_option("--system", opt->inputs.system,
+                      "The system: a file (configs/systems/*.yaml) or a preset's name (sn40l-8, dgx-h100, ...)")
+          ->type_name("FILE")
+          ->required();
   cmd->add_option("--devices", opt->inputs.devices, "Replace the system's device count")
       ->check(CLI::Range(1, 4096))
       ->needs(system);

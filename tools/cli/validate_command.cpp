@@ -176,7 +176,13 @@ std::string command_line(const ValidateCliOptions& opt) {
 
 int run_validate(const ValidateCliOptions& opt) {
   const auto start = std::chrono::steady_clock::now();
-  const std::filesystem::path folder = opt.folder;
+  // Outside a checkout the default folder is the installed copy (README "Installing").
+  std::filesystem::path folder = opt.folder;
+  if (!std::filesystem::is_directory(folder) && opt.folder == ValidateCliOptions{}.folder)
+    folder = core::data_dir() / "validation";
+  if (!std::filesystem::is_directory(folder))
+    throw core::InputError(core::Location(opt.folder),
+                           "--folder: no such folder (expected one like configs/validation)");
   ValidateOptions options;
   if (opt.measured.empty()) {
     for (const auto& entry : std::filesystem::directory_iterator(folder)) {
@@ -338,7 +344,8 @@ void add_validate_command(CLI::App& app, Runner& run) {
       ->type_name("FILE.csv")
       ->check(CLI::ExistingFile);
   cmd->add_option("--folder", opt->folder,
-                  "Where the default measured rows, name table, paper checks and calibration keys are")
+                  "Where the default measured rows, name table, paper checks and calibration keys are (outside a "
+                  "checkout, when the default is not there: the installed copy in rdasim's data folder)")
       ->type_name("DIR")
       ->capture_default_str();
   cmd->add_option("--names", opt->names,

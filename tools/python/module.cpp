@@ -22,6 +22,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/version.h"
 #include "graphs/export.h"
 #include "mapper/infeasible.h"
 #include "mapper/mapping.h"
@@ -293,7 +294,7 @@ PYBIND11_MODULE(rdasim, m) {
 The same pipeline as the `rdasim` program, for notebooks:
 
     import rdasim
-    arch = rdasim.Arch.load("configs/arch/sn10.yaml", {"pcu.lanes": 16})
+    arch = rdasim.Arch.load("sn10", {"pcu.lanes": 16})   # a preset by name, or a file
     g = rdasim.Graph.load("inversion", batch=16)        # a workload, or an ONNX/YAML file
     m = rdasim.map(g, arch)                              # a Mapping; m in a notebook draws it
     report = rdasim.simulate(m, arch)                    # the report as a dict (rdasim sim --json)
@@ -303,6 +304,8 @@ The same pipeline as the `rdasim` program, for notebooks:
 
 Errors in the inputs raise rdasim.InputError (a ValueError) with the CLI's message; a model
 the fabric cannot hold raises rdasim.Infeasible.)";
+  // The commit it was built from: "0.1.0+g<commit>" (core::version).
+  m.attr("__version__") = std::string(core::version());
 
   static py::exception<core::InputError> input_error(m, "InputError", PyExc_ValueError);
   static py::exception<mapper::Infeasible> infeasible(m, "Infeasible", PyExc_RuntimeError);
@@ -325,7 +328,8 @@ the fabric cannot hold raises rdasim.Infeasible.)";
       .def_static("load", &Arch::load, py::arg("path"), py::arg("overrides") = py::none(),
                   R"(Loads a fabric description.
 
-path: an arch YAML file (configs/arch/sn10.yaml, ...).
+path: an arch YAML file (configs/arch/sn10.yaml, ...) or a preset's name ("sn10", "sn40l", ...),
+found in the data folder installed with the module.
 overrides: a dict {"pcu.lanes": 16, "memory.tiers.0.bandwidth_gbps": 200} or a list of
 "key=value" strings, as `--set` takes them.
 Raises InputError (file:line: key: what was expected) for a bad file or override.)")
