@@ -2,6 +2,7 @@
 // document (in MessagePack) through a pipe.
 #include "core/worker.h"
 
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <csignal>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -107,6 +109,40 @@ Json Worker::wait() {
     throw InternalError(message);
   }
   return std::move(answer.at("result"));
+}
+
+std::vector<Json> run_in_workers(std::size_t count, int jobs, const std::function<Json(std::size_t)>& work,
+                                 const std::function<void(std::size_t, const Json&)>& done) {
+  std::vector<Json> results(count);
+  if (jobs <= 1) {
+    for (std::size_t i = 0; i < count; ++i) {
+      results[i] = work(i);
+      if (done) done(i, results[i]);
+    }
+    return results;
+  }
+  std::vector<std::pair<std::size_t, std::unique_ptr<Worker>>> running;
+  std::size_t next = 0;
+  while (next < count || !running.empty()) {
+    while (next < count && running.size() < static_cast<std::size_t>(jobs)) {
+      const std::size_t i = next++;
+      running.emplace_back(i, std::make_unique<Worker>([&work, i] { return work(i); }));
+    }
+    std::vector<pollfd> fds;
+    for (const auto& r : running) fds.push_back({r.second->fd(), POLLIN, 0});
+    while (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno != EINTR)
+        throw InternalError(fmt::format("cannot wait for worker processes: {}", std::strerror(errno)));
+    }
+    for (std::size_t k = fds.size(); k-- > 0;) {
+      if (fds[k].revents == 0) continue;
+      const std::size_t i = running[k].first;
+      results[i] = running[k].second->wait();
+      running.erase(running.begin() + static_cast<std::ptrdiff_t>(k));
+      if (done) done(i, results[i]);
+    }
+  }
+  return results;
 }
 
 std::vector<std::vector<std::size_t>> share_out(std::vector<std::pair<double, std::size_t>> work, std::size_t workers) {

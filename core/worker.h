@@ -47,6 +47,14 @@ class Worker {
   int m_fd = -1;
 };
 
+/// Runs work(0), ..., work(count - 1), each in a worker process of its own, at most `jobs` at
+/// once, started in index order (put the longest first) and each started as soon as another
+/// ends; returns their results by index and calls `done(i, result)` as each arrives. With `jobs` <= 1
+/// they run here, one after another, with no fork. An error in one (thrown again here as
+/// Worker::wait throws it) stops the others.
+std::vector<Json> run_in_workers(std::size_t count, int jobs, const std::function<Json(std::size_t)>& work,
+                                 const std::function<void(std::size_t, const Json&)>& done = {});
+
 /// Deals items out to `workers` shares, the most work first onto the least loaded share (the
 /// longest-processing-time rule); `work` is (work, item). Each share lists its items in
 /// ascending order.

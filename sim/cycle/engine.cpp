@@ -270,6 +270,65 @@ std::vector<SectionKey> alike_keys(const mapper::Tenant& tenant) {
   return keys;
 }
 
+/// Equal for tenants that simulate alone alike, event for event: the tenant's sections with each
+/// fabric unit, link and tile renamed by its rank among the tenant's own (ranks keep the order,
+/// which sets the units' module creation and every map's iteration), and what the simulation
+/// reads of each (a unit's kind and tile, a link's rate and latency; every tile has the same
+/// AGCUs). The members of an ensemble, laid out alike in their regions, share one key: one of
+/// them is simulated alone for all.
+SectionKey alone_key(const mapper::Tenant& tenant, const arch::Fabric& fabric) {
+  std::vector<int> units, links, tiles;
+  for (const auto& s : tenant.sections) {
+    for (const auto& o : s.ops) units.insert(units.end(), o.units.begin(), o.units.end());
+    for (const auto& st : s.streams) {
+      units.push_back(st.src);
+      units.push_back(st.dst);
+      links.insert(links.end(), st.links.begin(), st.links.end());
+    }
+    for (const auto& d : s.dram) {
+      if (d.unit >= 0) units.push_back(d.unit);
+    }
+  }
+  const auto sort_unique = [](std::vector<int>& v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+  };
+  sort_unique(units);
+  sort_unique(links);
+  for (int u : units) tiles.push_back(fabric.unit(u).tile);
+  sort_unique(tiles);
+  const auto rank = [](const std::vector<int>& sorted, int id) {
+    return static_cast<int>(std::lower_bound(sorted.begin(), sorted.end(), id) - sorted.begin());
+  };
+  std::vector<mapper::MappedSection> sections = tenant.sections;
+  for (auto& s : sections) {
+    for (auto& o : s.ops) {
+      for (int& u : o.units) u = rank(units, u);
+    }
+    for (auto& st : s.streams) {
+      st.src = rank(units, st.src);
+      st.dst = rank(units, st.dst);
+      for (int& l : st.links) l = rank(links, l);
+    }
+    for (auto& d : s.dram) {
+      if (d.unit >= 0) d.unit = rank(units, d.unit);
+    }
+  }
+  core::JsonDigest digest;
+  // Names (and the streamed axis, described by name) are for people.
+  core::digest_value(digest, sections, [](std::string_view field) { return field == "name" || field == "streamed"; });
+  for (int u : units) {
+    const auto& unit = fabric.unit(u);
+    digest.add_text(to_string(unit.kind));
+    digest.add(core::Json(rank(tiles, unit.tile)));
+  }
+  for (int l : links) {
+    const auto& link = fabric.links()[static_cast<std::size_t>(l)];
+    digest.add(core::Json::array({link.bytes_per_cycle, link.latency_cycles}));
+  }
+  return digest.value();
+}
+
 /// One chip: its network and memory, shared by the tenants on it.
 struct World {
   World(const arch::Fabric& fabric, std::size_t tier, const std::string& name)
@@ -775,23 +834,42 @@ SimResult simulate_here(const mapper::Mapping& mapping, const arch::Fabric& fabr
   run.trace = options.trace ? &trace : nullptr;
   for (const auto& t : mapping.tenants) run.sections_total += t.sections.size();
 
-  // Each tenant alone, for its slowdown: its own worlds, in a forked worker running beside
-  // this process's simulation of all tenants together.
+  // Each tenant alone, for its slowdown: its own worlds, in forked workers running beside this
+  // process's simulation of all tenants together (jobs - 1 of them, at least one). Tenants laid
+  // out alike (alone_key) are simulated alone once.
   const std::size_t n = mapping.tenants.size();
-  std::unique_ptr<core::Worker> alone_worker;
+  std::vector<std::size_t> alike(n);  // the tenant simulated alone for each
+  std::vector<std::unique_ptr<core::Worker>> alone_workers;
+  std::vector<std::vector<std::size_t>> alone_shares;
   if (options.alone && n > 1) {
-    alone_worker = std::make_unique<core::Worker>([&] {
-      std::vector<std::vector<std::size_t>> groups;
-      for (std::size_t t = 0; t < n; ++t) groups.push_back({t});
-      SimOptions quiet = options;
-      quiet.trace = false;
-      quiet.progress = nullptr;
-      Run alone_run{fabric, quiet, tier, 0, 0, nullptr, {}};
-      Elaboration e(mapping, fabric, alone_run, groups);
-      core::Json cycles = core::Json::array();
-      for (const auto& world : e.sequencers) cycles.push_back(world[0]->end());
-      return core::Json{{"cycles", cycles}, {"firings", e.firings()}};
-    });
+    std::map<SectionKey, std::size_t> first;
+    std::vector<std::pair<double, std::size_t>> work;  // (sections x tokens, tenant)
+    const double vector_bytes = fabric.spec().pcu().lanes * 4.0;
+    for (std::size_t t = 0; t < n; ++t) {
+      const auto [it, fresh] = first.emplace(alone_key(mapping.tenants[t], fabric), t);
+      alike[t] = it->second;
+      if (!fresh) continue;
+      double tokens = 0;
+      for (const auto& s : mapping.tenants[t].sections)
+        tokens += static_cast<double>(section_tokens(s, vector_bytes, options.tokens));
+      work.emplace_back(tokens, t);
+    }
+    const auto workers = std::min(work.size(), static_cast<std::size_t>(std::max(options.jobs - 1, 1)));
+    alone_shares = core::share_out(std::move(work), workers);
+    for (const auto& share : alone_shares) {
+      alone_workers.push_back(std::make_unique<core::Worker>([&, share] {
+        std::vector<std::vector<std::size_t>> groups;
+        for (std::size_t t : share) groups.push_back({t});
+        SimOptions quiet = options;
+        quiet.trace = false;
+        quiet.progress = nullptr;
+        Run alone_run{fabric, quiet, tier, 0, 0, nullptr, {}};
+        Elaboration e(mapping, fabric, alone_run, groups);
+        core::Json cycles = core::Json::array();
+        for (const auto& world : e.sequencers) cycles.push_back(world[0]->end());
+        return core::Json{{"cycles", cycles}, {"firings", e.firings()}};
+      }));
+    }
   }
   std::vector<std::size_t> everyone(n);
   for (std::size_t t = 0; t < n; ++t) everyone[t] = t;
@@ -810,8 +888,14 @@ SimResult simulate_here(const mapper::Mapping& mapping, const arch::Fabric& fabr
   for (const auto& sequencer : together.sequencers[0]) sequencer->trace_links();
   const auto& worlds = together.worlds;
   const auto& sequencers = together.sequencers;
-  core::Json alone;
-  if (alone_worker) alone = alone_worker->wait();
+  std::vector<double> alone_cycles(n, 0.0);
+  double alone_firings = 0;
+  for (std::size_t w = 0; w < alone_workers.size(); ++w) {
+    const auto answer = alone_workers[w]->wait();
+    for (std::size_t k = 0; k < alone_shares[w].size(); ++k)
+      alone_cycles[alone_shares[w][k]] = answer.at("cycles").at(k).get<double>();
+    alone_firings += answer.at("firings").get<double>();
+  }
 
   // What world 0 measured (alone worlds give the slowdowns); report.cpp derives the rest.
   Measurements measured;
@@ -823,7 +907,7 @@ SimResult simulate_here(const mapper::Mapping& mapping, const arch::Fabric& fabr
     const auto& seq = *sequencers[0][t];
     Measurements::Tenant mt;
     mt.cycles = seq.end();
-    if (!alone.is_null()) mt.alone_cycles = alone.at("cycles").at(t).get<double>();
+    if (!alone_workers.empty()) mt.alone_cycles = alone_cycles[alike[t]];
     mt.sections = seq.sections();
     mt.pmu_bytes = seq.pmu_bytes();
     mt.hop_bytes = seq.hop_bytes();
@@ -843,7 +927,7 @@ SimResult simulate_here(const mapper::Mapping& mapping, const arch::Fabric& fabr
   measured.read_bytes = memory.read_bytes();
   measured.write_bytes = memory.write_bytes();
   measured.tier_busy_cycles = memory.tier().busy_cycles();
-  measured.events = together.firings() + apart_firings + (alone.is_null() ? 0.0 : alone.at("firings").get<double>());
+  measured.events = together.firings() + apart_firings + alone_firings;
   measured.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   Report r = make_report(mapping, fabric, measured);
 

@@ -29,7 +29,8 @@ struct SimOptions {
   bool replay = true;
   /// A tenant alone on its chip: its distinct sections are simulated in this many forked
   /// workers side by side (each starts on idle hardware, so they do not interact) and replayed
-  /// in order. Results agree with one worker's to rounding.
+  /// in order. Results agree with one worker's to rounding. Several tenants: each is simulated
+  /// alone (for its slowdown) in jobs - 1 workers (at least one) beside the run of them all.
   int jobs = 1;
   /// Called as sections finish with (done, total), for progress on long runs (not in workers).
   std::function<void(std::size_t, std::size_t)> progress;

@@ -6,10 +6,12 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -42,6 +44,7 @@ struct CompareCliOptions {
   std::string precision = "bf16";
   std::string measured = "results/gpu";
   std::uint64_t seed = 1;
+  int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::string out;
   bool plots = true;
 };
@@ -191,6 +194,7 @@ int run_compare(const CompareCliOptions& opt) {
   options.precision = opt.precision == "fp32" ? gpu::Precision::fp32 : gpu::Precision::bf16;
   options.measured_dir = opt.measured;
   options.seed = opt.seed;
+  options.jobs = opt.jobs;
   std::vector<CompareRow> rows;
   try {
     rows = run_comparison(fabric, gpus, options);
@@ -224,10 +228,14 @@ void add_compare_command(CLI::App& app, Runner& run) {
       "Compare a fabric with GPUs on the science workloads: map and simulate each workload, model it on each GPU (or "
       "use measured times), and write compare.csv, compare.md (time, throughput and energy per sample, speedup, and "
       "what limits each side) and plots");
-  auto* arch = cmd->add_option("--arch", opt->arch, "Fabric spec (configs/arch/*.yaml)")->type_name("FILE");
+  auto* arch =
+      cmd->add_option("--arch", opt->arch, "Fabric spec: a file (configs/arch/*.yaml) or a preset's name (sn10, ...)")
+          ->type_name("FILE|NAME");
   auto* sets = cmd->add_option("--set", opt->sets, "Override a fabric key (repeatable)")->type_name("KEY=VALUE");
   auto* gpu =
-      cmd->add_option("--gpu", opt->gpus, "GPU spec (configs/gpu/*.yaml); repeat for several GPUs")->type_name("FILE");
+      cmd->add_option("--gpu", opt->gpus,
+                      "GPU spec: a file (configs/gpu/*.yaml) or a preset's name (h100, ...); repeat for several GPUs")
+          ->type_name("FILE|NAME");
   auto* system = cmd->add_option("--system", opt->system,
                                  "Instead of --arch and --gpu: a system of RDAs (configs/systems/*.yaml), compared "
                                  "with --gpu-system: each case laid out alike on both (the same shards, or the same "
@@ -262,6 +270,11 @@ void add_compare_command(CLI::App& app, Runner& run) {
       ->capture_default_str()
       ->type_name("DIR");
   cmd->add_option("--seed", opt->seed, "Mapper seed")->capture_default_str();
+  cmd->add_option("-j,--jobs", opt->jobs,
+                  "Worker processes: cases (and batches) mapped and simulated side by side, the longest first; a "
+                  "single case uses them for its placement and alone runs. Results do not depend on it (default: "
+                  "the cores)")
+      ->check(CLI::Range(1, 1024));
   cmd->add_option("--out", opt->out, "Folder for compare.csv, compare.md, command.txt and the plots")
       ->required()
       ->type_name("DIR");

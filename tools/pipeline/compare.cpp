@@ -11,7 +11,10 @@
 
 #include "core/csv.h"
 #include "core/error.h"
+#include "core/json_fields.h"
 #include "core/log.h"
+#include "core/worker.h"
+#include "mapper/infeasible.h"
 #include "sim/cycle/simulate.h"
 #include "tools/pipeline/map_inputs.h"
 #include "tools/pipeline/models.h"
@@ -113,6 +116,16 @@ struct RdaSide {
   double seconds = 0, energy_j = 0;
   std::string bound, why;
   double reconfig_s = 0, load_s = 0, compute_s = 0, memory_s = 0, network_s = 0;
+  // Sent back from the worker process that mapped and simulated it.
+  static constexpr auto json_fields() {
+    using core::field;
+    using T = RdaSide;
+    return std::tuple{field("seconds", &T::seconds),       field("energy_j", &T::energy_j),
+                      field("bound", &T::bound),           field("why", &T::why),
+                      field("reconfig_s", &T::reconfig_s), field("load_s", &T::load_s),
+                      field("compute_s", &T::compute_s),   field("memory_s", &T::memory_s),
+                      field("network_s", &T::network_s)};
+  }
 };
 
 std::string pct(double part, double whole) { return fmt::format("{:.0f}%", whole > 0 ? 100.0 * part / whole : 0.0); }
@@ -180,14 +193,14 @@ RdaSide rda_side(const sim::Report& report) {
   return side;
 }
 
-RdaSide run_rda(const CompareCase& c, int batch, const arch::Fabric& fabric, const CompareOptions& options) {
-  MapInputs in;
-  in.models = {c.workload};
-  in.params = c.params;
-  in.params.push_back(fmt::format("batch={}", batch));
-  in.seed = options.seed;
-  const mapper::Mapping mapping = map_inputs(in, fabric);
+/// Maps the workload's applications (each on its share of the fabric, as `rdasim map` does) and
+/// simulates them, `jobs` worker processes placing distinct sections and simulating tenants
+/// alone side by side (results do not depend on it).
+RdaSide run_rda(const workloads::Workload& w, const arch::Fabric& fabric, std::uint64_t seed, int jobs) {
+  const std::vector<mapper::RegionRequest> regions(w.apps.size());
+  const mapper::Mapping mapping = map_graphs(w.apps, regions, fabric, "o1", seed, jobs);
   sim::SimOptions sim_options;
+  sim_options.jobs = jobs;
   const sim::SimResult result = sim::simulate(mapping, fabric, sim_options);
   return rda_side(result.report);
 }
@@ -241,47 +254,97 @@ std::vector<CompareRow> run_comparison(const arch::Fabric& fabric, const std::ve
   std::vector<MeasuredTimes> measured;
   for (const auto& spec : gpus) measured.push_back(MeasuredTimes::load(options.measured_dir / (spec.id + ".csv")));
   const std::string precision = gpu::to_string(options.precision);
-  std::vector<CompareRow> rows;
+
+  // Every case and batch is a point: its workload built once, here, for the GPU model and for
+  // the worker process that maps and simulates it (a fork: it inherits the graphs).
+  struct Point {
+    const CompareCase* c;
+    int batch;
+    workloads::Workload workload;
+    double work = 0;  ///< ops x batch: which points start first (the longest), nothing else
+  };
+  std::vector<Point> points;
   for (const CompareCase* c : chosen) {
     for (int batch : options.batches.empty() ? c->batches : options.batches) {
-      const auto start = std::chrono::steady_clock::now();
-      const RdaSide rda = run_rda(*c, batch, fabric, options);
       std::vector<std::string> params = c->params;
       params.push_back(fmt::format("batch={}", batch));
-      const workloads::Workload w = load_model_argument(c->workload, params);
-      for (std::size_t g = 0; g < gpus.size(); ++g) {
-        for (GpuRun& run : gpu_runs(*c, w, gpus[g], options.precision)) {
-          CompareRow row;
-          row.case_name = c->name;
-          row.batch = batch;
-          row.gpu = gpus[g].id;
-          row.gpu_run = run.name;
-          row.rda_s = rda.seconds;
-          row.rda_j = rda.energy_j;
-          row.rda_bound = rda.bound;
-          row.rda_why = rda.why;
-          row.rda_reconfig_s = rda.reconfig_s;
-          row.rda_load_s = rda.load_s;
-          row.rda_compute_s = rda.compute_s;
-          row.rda_memory_s = rda.memory_s;
-          row.rda_network_s = rda.network_s;
-          const gpu::Estimate& e = run.estimate;
-          row.gpu_model_s = e.seconds;
-          row.gpu_measured_s = measured[g].seconds(c->name, batch, precision, run.mode, run.strategy);
-          row.gpu_j = gpus[g].energy_j(row.gpu_s(), e.device_s);  // measured time where there is one
-          row.gpu_bound = gpu_bound(e);
-          row.gpu_why = e.verdict();
-          row.gpu_wait_s = e.wait_s;
-          row.gpu_compute_s = e.compute_s;
-          row.gpu_memory_s = e.memory_s;
-          row.gpu_switch_s = e.switch_s;
-          row.gpu_launches = e.launches;
-          rows.push_back(std::move(row));
+      Point p{c, batch, load_model_argument(c->workload, params)};
+      for (const auto& app : p.workload.apps) p.work += static_cast<double>(app.ops().size()) * batch;
+      points.push_back(std::move(p));
+    }
+  }
+  std::vector<std::size_t> order(points.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return points[a].work > points[b].work; });
+  // Points side by side, up to --jobs; a point alone on the machine gets the jobs for its own
+  // placement and alone runs.
+  const int jobs = std::max(options.jobs, 1);
+  const int inner =
+      std::max(1, jobs / static_cast<int>(std::clamp<std::size_t>(points.size(), 1, static_cast<std::size_t>(jobs))));
+  const core::JsonReader reader("compare worker");
+  const auto results = core::run_in_workers(
+      order.size(), jobs,
+      [&](std::size_t k) {
+        const Point& p = points[order[k]];
+        const auto start = std::chrono::steady_clock::now();
+        try {
+          const RdaSide side = run_rda(p.workload, fabric, options.seed, inner);
+          return core::Json{
+              {"rda", core::to_json_value(side)},
+              {"wall_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}};
+        } catch (const mapper::Infeasible& e) {
+          return core::Json{{"infeasible", e.what()}, {"reasons", e.reasons()}};
         }
+      },
+      [&](std::size_t k, const core::Json& answer) {
+        if (!answer.contains("rda")) return;
+        const Point& p = points[order[k]];
+        core::log::info("compare: {} at batch {}: RDA {:.4g} ms ({:.1f} s to map and simulate)", p.c->name, p.batch,
+                        answer.at("rda").at("seconds").get<double>() * 1e3, answer.at("wall_s").get<double>());
+      });
+  std::vector<RdaSide> rda(points.size());
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    const auto& answer = results[k];
+    if (answer.contains("infeasible")) {
+      throw mapper::Infeasible(answer.at("infeasible").get<std::string>(),
+                               answer.at("reasons").get<std::vector<std::string>>());
+    }
+    core::from_json_value(answer.at("rda"), rda[order[k]], reader, "rda");
+  }
+
+  std::vector<CompareRow> rows;
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    const Point& p = points[i];
+    for (std::size_t g = 0; g < gpus.size(); ++g) {
+      for (GpuRun& run : gpu_runs(*p.c, p.workload, gpus[g], options.precision)) {
+        CompareRow row;
+        row.case_name = p.c->name;
+        row.batch = p.batch;
+        row.gpu = gpus[g].id;
+        row.gpu_run = run.name;
+        row.rda_s = rda[i].seconds;
+        row.rda_j = rda[i].energy_j;
+        row.rda_bound = rda[i].bound;
+        row.rda_why = rda[i].why;
+        row.rda_reconfig_s = rda[i].reconfig_s;
+        row.rda_load_s = rda[i].load_s;
+        row.rda_compute_s = rda[i].compute_s;
+        row.rda_memory_s = rda[i].memory_s;
+        row.rda_network_s = rda[i].network_s;
+        const gpu::Estimate& e = run.estimate;
+        row.gpu_model_s = e.seconds;
+        row.gpu_measured_s = measured[g].seconds(p.c->name, p.batch, precision, run.mode, run.strategy);
+        row.gpu_j = gpus[g].energy_j(row.gpu_s(), e.device_s);  // measured time where there is one
+        row.gpu_bound = gpu_bound(e);
+        row.gpu_why = e.verdict();
+        row.gpu_wait_s = e.wait_s;
+        row.gpu_compute_s = e.compute_s;
+        row.gpu_memory_s = e.memory_s;
+        row.gpu_switch_s = e.switch_s;
+        row.gpu_launches = e.launches;
+        rows.push_back(std::move(row));
       }
-      core::log::info("compare: {} at batch {}: RDA {:.4g} ms ({:.1f} s to map and simulate)", c->name, batch,
-                      rda.seconds * 1e3,
-                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
   }
   return rows;

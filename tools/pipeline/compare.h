@@ -50,6 +50,7 @@ struct CompareOptions {
   gpu::Precision precision = gpu::Precision::bf16;
   std::filesystem::path measured_dir;  ///< results/gpu
   std::uint64_t seed = 1;
+  int jobs = 1;  ///< worker processes: points (case x batch) mapped and simulated side by side
 };
 
 /// One row of compare.csv.

@@ -25,3 +25,21 @@ TEST_CASE("a worker sends back its result, its input error as one, and its death
                     Catch::Matchers::Contains("bad input"));
   CHECK_THROWS_AS(Worker([]() -> Json { std::abort(); }).wait(), WorkerDied);
 }
+
+TEST_CASE("run_in_workers returns each result by index, here or in workers side by side", "[core][worker]") {
+  for (const int jobs : {1, 3}) {
+    std::vector<std::size_t> done;
+    const auto results = run_in_workers(
+        5, jobs, [](std::size_t i) { return Json(i * i); }, [&](std::size_t i, const Json&) { done.push_back(i); });
+    REQUIRE(results.size() == 5);
+    for (std::size_t i = 0; i < 5; ++i) CHECK(results[i].get<std::size_t>() == i * i);
+    CHECK(done.size() == 5);
+  }
+  // One worker's input error reaches the caller as one.
+  CHECK_THROWS_AS(run_in_workers(4, 2,
+                                 [](std::size_t i) -> Json {
+                                   if (i == 2) throw InputError("point 2 is bad");
+                                   return Json(i);
+                                 }),
+                  InputError);
+}

@@ -724,3 +724,35 @@ TEST_CASE("placing and simulating distinct sections side by side gives what one 
     CHECK(r1.tenants[0].sections[k].end == Approx(r2.tenants[0].sections[k].end).epsilon(1e-9));
   for (std::size_t i = 0; i < r1.units.size(); ++i) CHECK(r1.units[i].busy == Approx(r2.units[i].busy).margin(1e-6));
 }
+
+TEST_CASE("tenants laid out alike are simulated alone once, and every tenant's alone time is its own", "[sim]") {
+  // Three copies of one chain and a different one, as isolated tenants: the copies take alike
+  // layouts in their regions (one alone run serves them), the fourth its own. Each tenant's
+  // alone time must be what simulating its mapping by itself gives.
+  const auto fabric = preset("sn40l");
+  const auto chain = [](const std::string& name, int width) {
+    return fmt::format(
+        "name: {0}\ninputs: [{{name: x, shape: [64, {1}]}}]\nparams: [{{name: a, shape: [{1}, {1}]}}]\n"
+        "ops:\n  - {{name: m, op: MatMul, inputs: [x, a], outputs: [t]}}\n"
+        "  - {{name: r, op: Relu, inputs: [t], outputs: [y]}}\noutputs: [y]\n",
+        name, width);
+  };
+  std::vector<graphs::Graph> apps;
+  for (int k = 0; k < 3; ++k) apps.push_back(yaml_graph("copy", chain(fmt::format("copy{}", k), 512)));
+  apps.push_back(yaml_graph("other", chain("other", 256)));
+  const auto mapping = mapper::map_applications(apps, fabric, {});
+  sim::SimOptions options;
+  const auto r = sim::simulate(mapping, fabric, options).report;
+  options.jobs = 3;  // the alone runs shared out over two workers
+  const auto r3 = sim::simulate(mapping, fabric, options).report;
+  REQUIRE(r.tenants.size() == 4);
+  for (std::size_t t = 0; t < 4; ++t) {
+    auto by_itself = mapping;
+    by_itself.tenants = {mapping.tenants[t]};
+    const auto single = sim::simulate(by_itself, fabric, {}).report;
+    CHECK(r.tenants[t].alone_cycles == Approx(single.cycles).epsilon(1e-12));
+    CHECK(r3.tenants[t].alone_cycles == r.tenants[t].alone_cycles);
+  }
+  CHECK(r.tenants[0].alone_cycles == r.tenants[2].alone_cycles);
+  CHECK(r.tenants[3].alone_cycles != r.tenants[0].alone_cycles);
+}
