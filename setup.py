@@ -62,5 +62,6 @@ setup(
     python_requires=">=3.11",
     ext_modules=[Extension("rdasim", sources=[])],
     cmdclass={"build_ext": CMakeBuild},
+    options={"egg_info": {"egg_base": str(BUILD.relative_to(ROOT))}},  # build output stays under build/
     zip_safe=False,
 )

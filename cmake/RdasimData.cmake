@@ -16,6 +16,9 @@ function(rdasim_ship_data source dest)
   endforeach()
 endfunction()
 
+# What the folder holds (also, for pip, a file of its own, so that `pip uninstall` removes it whole).
+configure_file("${PROJECT_SOURCE_DIR}/cmake/data_README.md" "${PROJECT_BINARY_DIR}/share/rdasim/README.md" COPYONLY)
+install(FILES "${PROJECT_SOURCE_DIR}/cmake/data_README.md" DESTINATION share/rdasim RENAME README.md COMPONENT runtime)
 rdasim_ship_data(configs/arch arch)
 rdasim_ship_data(configs/gpu gpu)
 rdasim_ship_data(configs/systems systems)
