@@ -48,5 +48,5 @@ for case in "${cases[@]}"; do
   echo "== $case: ${wall} s wall (${run[*]#"$rdasim "})"
   perf report -i "$tmp/perf.data" --no-children --sort symbol --stdio -g none 2> /dev/null |
     awk -v top="$top" '/^ +[0-9.]+%/ { sub(/^ +/, ""); sub(/ +$/, ""); print; if (++n == top) exit }' |
-    cut -c1-140
+    cut -c1-140 | sed 's/ *$//'
 done
