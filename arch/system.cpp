@@ -39,9 +39,11 @@ core::Schema make_schema() {
                      "(configs/frameworks/)",
                      core::Presence::optional),
           decl::section("device", "what each socket holds: an RDA fabric or a GPU (give one of arch and gpu)"),
-          decl::text("device.arch", "fabric description (configs/arch/*.yaml), relative to this file",
+          decl::text("device.arch",
+                     "fabric description (configs/arch/*.yaml), relative to this file, or a preset's name (sn40l)",
                      core::Presence::optional),
-          decl::text("device.gpu", "GPU spec (configs/gpu/*.yaml), relative to this file", core::Presence::optional),
+          decl::text("device.gpu", "GPU spec (configs/gpu/*.yaml), relative to this file, or a preset's name (h100)",
+                     core::Presence::optional),
           decl::list("device.set",
                      "overrides of the device's keys, \"KEY=VALUE\" each (a variant of a preset: "
                      "another HBM bandwidth)",
@@ -103,7 +105,8 @@ SystemSpec SystemSpec::load(const ConfigNode& root_node) {
   }
   const ConfigNode& file_node = arch_file ? *arch_file : *gpu_file;
   const std::filesystem::path folder = std::filesystem::path(spec.source).parent_path();
-  const std::filesystem::path file = folder / file_node.as_string();
+  const std::filesystem::path file =
+      core::named_file(folder, file_node.as_string(), arch_file ? "arch" : "gpu", ".yaml");
   if (!std::filesystem::is_regular_file(file)) {
     file_node.fail(
         fmt::format("device file '{}' does not exist (paths are relative to the system file's folder)", file.string()));

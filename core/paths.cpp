@@ -83,4 +83,14 @@ std::filesystem::path preset_path(const std::filesystem::path& given, const std:
                                                kind, name, did_you_mean(name, known), quoted_list(known)));
 }
 
+std::filesystem::path named_file(const std::filesystem::path& folder, const std::string& value,
+                                 const std::string& preset_folder, const std::string& extension) {
+  const std::filesystem::path given(value);
+  const auto relative = folder / given;
+  std::error_code ec;
+  if (given.has_parent_path() || given.has_extension() || std::filesystem::exists(relative, ec)) return relative;
+  const auto shipped = data_dir() / preset_folder / (value + extension);
+  return std::filesystem::is_regular_file(shipped, ec) ? shipped : relative;
+}
+
 }  // namespace rdasim::core

@@ -37,4 +37,11 @@ namespace rdasim::core {
 [[nodiscard]] std::filesystem::path preset_path(const std::filesystem::path& given, const std::string& folder,
                                                 const std::string& extension, const std::string& kind);
 
+/// A file that another file names (a system's device, a sweep's fabric): `value` relative to
+/// `folder`, the naming file's, or where `value` is a bare name (no folder, no extension) with no
+/// such file there, the preset <data dir>/<preset_folder>/<value><extension>. Not checked for
+/// existence: callers name the missing file where it was named.
+[[nodiscard]] std::filesystem::path named_file(const std::filesystem::path& folder, const std::string& value,
+                                               const std::string& preset_folder, const std::string& extension);
+
 }  // namespace rdasim::core

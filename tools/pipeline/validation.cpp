@@ -14,6 +14,7 @@
 #include "core/csv.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/paths.h"
 #include "core/text.h"
 #include "core/worker.h"
 #include "sim/serve/framework.h"
@@ -164,7 +165,8 @@ NameTable NameTable::load_file(const std::filesystem::path& path) {
   };
   read_map("hardware", t.systems);
   // System files are named relative to the table, as a system names its device file.
-  for (auto& [hardware, file] : t.systems) file = (path.parent_path() / file).lexically_normal().string();
+  for (auto& [hardware, file] : t.systems)
+    file = core::named_file(path.parent_path(), file, "systems", ".yaml").lexically_normal().string();
   read_map("models", t.models);
   read_map("frameworks", t.frameworks);
   return t;

@@ -16,6 +16,7 @@
 #include "core/files.h"
 #include "core/json.h"
 #include "core/model_revision.h"
+#include "core/paths.h"
 #include "core/random.h"
 #include "core/text.h"
 #include "workloads/llm.h"
@@ -194,11 +195,11 @@ Spec Spec::load(const std::filesystem::path& file) {
   }
   if (root.has("arch")) {
     const auto arch = root.at("arch");
-    spec.arch = folder / arch.as_string();
+    spec.arch = core::named_file(folder, arch.as_string(), "arch", ".yaml");
     if (!std::filesystem::exists(spec.arch)) arch.fail(fmt::format("no such file: {}", spec.arch.string()));
   } else {
     const auto system = root.at("system");
-    spec.system = folder / system.as_string();
+    spec.system = core::named_file(folder, system.as_string(), "systems", ".yaml");
     if (!std::filesystem::exists(*spec.system)) system.fail(fmt::format("no such file: {}", spec.system->string()));
     if (const auto gpu = root.find("gpu"))
       gpu->fail("a serving sweep runs on its system; name a system of GPUs instead");
@@ -266,7 +267,7 @@ Spec Spec::load(const std::filesystem::path& file) {
     spec.mode = mode->as_choice(choices);
   }
   if (const auto gpu = root.find("gpu")) {
-    spec.gpu = folder / gpu->as_string();
+    spec.gpu = core::named_file(folder, gpu->as_string(), "gpu", ".yaml");
     if (!std::filesystem::exists(*spec.gpu)) gpu->fail(fmt::format("no such file: {}", spec.gpu->string()));
   }
   if (const auto precision = root.find("precision")) {

@@ -1,6 +1,7 @@
 // System specs (configs/systems/) and the collectives over their links (arch/collective.h):
 // presets load, --devices rescales, and each algorithm's time is its closed form.
 #include <cmath>
+#include <filesystem>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -8,6 +9,7 @@
 #include "arch/collective.h"
 #include "arch/system.h"
 #include "core/error.h"
+#include "core/files.h"
 #include "tests/test_paths.h"
 
 namespace rdasim::arch {
@@ -34,6 +36,22 @@ TEST_CASE("system presets load with their device and links", "[arch][system]") {
   CHECK(hot_chips.fabric->memory_tiers().at(0).bandwidth_gbps == 1600);
   CHECK(micro.fabric->memory_tiers().at(0).bandwidth_gbps == 1800);
   CHECK(micro.fabric->memory_tiers().at(1).bandwidth_gbps == 200);
+}
+
+TEST_CASE("a system names its device by file or by preset, and is itself a preset by name", "[arch][system]") {
+  // sn40l-8 by name; a copy of it naming its device `arch: sn40l` instead of the relative file.
+  const auto named = SystemSpec::load_file("sn40l-8");
+  CHECK(named.devices == 8);
+  const auto copy = std::filesystem::temp_directory_path() / "rdasim_system_by_preset.yaml";
+  auto text = core::read_text_file(preset("sn40l-8"));
+  const auto at = text.find("arch: ../arch/sn40l.yaml");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, std::string("arch: ../arch/sn40l.yaml").size(), "arch: sn40l");
+  core::write_text_file(copy, text);
+  const auto by_preset = SystemSpec::load_file(copy);
+  std::filesystem::remove(copy);
+  CHECK(by_preset.fabric->hash() == named.fabric->hash());
+  CHECK_THROWS_WITH(SystemSpec::load_file("sn40l-4"), Catch::Matchers::Contains("the presets are"));
 }
 
 TEST_CASE("a --devices override rescales a system and is validated like the document", "[arch][system]") {

@@ -31,3 +31,10 @@ TEST_CASE("a name that is neither a file nor a preset lists the presets", "[core
                                                                         Contains("'tiny'"));
   CHECK_THROWS_WITH(preset_path("sn10", "no-such-folder", ".yaml", "fabric"), Contains("no presets are installed"));
 }
+
+TEST_CASE("a file named in another file is relative to it, or a preset by its bare name", "[core][paths]") {
+  CHECK(named_file("configs/systems", "../arch/sn40l.yaml", "arch", ".yaml") == "configs/systems/../arch/sn40l.yaml");
+  CHECK(named_file("/nowhere", "sn40l", "arch", ".yaml") == data_dir() / "arch" / "sn40l.yaml");
+  // Neither a file there nor a preset: the relative path, for the caller's "does not exist".
+  CHECK(named_file("/nowhere", "sn41l", "arch", ".yaml") == std::filesystem::path("/nowhere/sn41l"));
+}
