@@ -12,7 +12,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <limits>
 #include <string>
 #include <vector>
@@ -20,6 +19,7 @@
 #include "arch/fabric.h"
 #include "mapper/mapping.h"
 #include "sim/cycle/resources.h"
+#include "sim/cycle/ring.h"
 
 namespace rdasim::sim {
 
@@ -58,7 +58,7 @@ struct InPort {
   double latency = 0;  ///< hops from the channel's source: switch latencies
   /// Tokens sent that a firing may still look at, by arrival of their first bytes and of the
   /// last bytes of every token up to them (tokens stream in order).
-  std::deque<Span> arrivals;
+  Ring<Span> arrivals;
   std::int64_t base = 0;   ///< the token arrivals.front() is
   double latest = 0;       ///< the last bytes of every token sent so far
   std::int64_t freed = 0;  ///< tokens its node is done with (room given back upstream)
@@ -109,12 +109,12 @@ struct Node {
   int full_ports = 0;  ///< ports of its output streams at capacity: it may fire when none is
   bool busy = false;
   double busy_until = 0;
-  std::deque<Span> read_arrivals;  ///< DRAM reads issued, by arrival
-  double read_last = 0;            ///< when the last bytes of every read issued so far arrive
-  std::deque<double> write_ready;  ///< results to write to DRAM, not yet issued: when each is out
-  std::deque<double> write_done;   ///< DRAM writes in flight, by completion
-  std::int64_t writes = 0;         ///< DRAM writes issued
-  bool memory_queued = false;      ///< waits in the memory arbiter's queue, under the key below
+  Ring<Span> read_arrivals;    ///< DRAM reads issued, by arrival
+  double read_last = 0;        ///< when the last bytes of every read issued so far arrive
+  Ring<double> write_ready;    ///< results to write to DRAM, not yet issued: when each is out
+  Ring<double> write_done;     ///< DRAM writes in flight, by completion
+  std::int64_t writes = 0;     ///< DRAM writes issued
+  bool memory_queued = false;  ///< waits in the memory arbiter's queue, under the key below
   bool queued_deferred = false;
   std::int64_t queued_token = 0;
   UnitState state = UnitState::idle;
