@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Host time of every `rdasim compare` case at its largest batch, one case at a time: the time to
-map, the time to simulate, simulated cycles per second of host time, and the whole point's wall
-time (the GPU model and the CSV included), of the fastest of --reps runs (a shared machine's
+map, the simulation's own host time and simulated cycles per second of it (its report's
+wall_seconds, alone runs included, as `rdasim sim` prints them), and the whole point's wall time
+(the workload, the GPU model and the CSV included), of the fastest of --reps runs (a shared machine's
 noise only ever adds time). The cases and their largest batches are read off a compare.csv
 (default: results/compare/compare.csv, the default command's), so this script holds no list of
 its own. A timing, not a test: run it from the source root after a Release build, on an

@@ -194,38 +194,34 @@ RdaSide rda_side(const sim::Report& report) {
   return side;
 }
 
+/// A point's RDA side and what it cost the host: the log's figures, not the CSV's (they vary
+/// from run to run).
+struct RdaRun {
+  RdaSide side;
+  double map_wall_s = 0;
+  double sim_wall_s = 0;         ///< the simulation's own (sim::Report::wall_seconds)
+  double cycles_per_host_s = 0;  ///< simulated cycles per second of it
+};
+
 /// Maps the workload's applications (each on its share of the fabric, as `rdasim map` does) and
 /// simulates them with `jobs` worker processes: one application's distinct sections are placed
 /// side by side (the layouts do not depend on it), several applications' alone runs are
 /// simulated side by side (nor do their times). Not the other way round: forking per tenant to
 /// place its sections made GP-DCRNN's 64 tenants slower (18.8 -> 24.9 s), and one tenant's
 /// sections simulated apart agree with one process only to rounding.
-/// A point's RDA side and what it cost the host: the log's figures, not the CSV's (they vary
-/// from run to run).
-struct RdaRun {
-  RdaSide side;
-  double map_wall_s = 0, sim_wall_s = 0;
-  double cycles = 0;  ///< simulated
-};
-
 RdaRun run_rda(const workloads::Workload& w, const arch::Fabric& fabric, std::uint64_t seed, int jobs) {
-  using Clock = std::chrono::steady_clock;
-  const auto seconds_since = [](Clock::time_point t) {
-    return std::chrono::duration<double>(Clock::now() - t).count();
-  };
   const bool one = w.apps.size() == 1;
   const std::vector<mapper::RegionRequest> regions(w.apps.size());
   RdaRun run;
-  auto start = Clock::now();
+  const auto start = std::chrono::steady_clock::now();
   const mapper::Mapping mapping = map_graphs(w.apps, regions, fabric, "o1", seed, one ? jobs : 1);
-  run.map_wall_s = seconds_since(start);
+  run.map_wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   sim::SimOptions sim_options;
   sim_options.jobs = one ? 1 : jobs;
-  start = Clock::now();
-  const sim::SimResult result = sim::simulate(mapping, fabric, sim_options);
-  run.sim_wall_s = seconds_since(start);
-  run.cycles = result.report.cycles;
-  run.side = rda_side(result.report);
+  const sim::Report report = sim::simulate(mapping, fabric, sim_options).report;
+  run.sim_wall_s = report.wall_seconds;
+  run.cycles_per_host_s = report.wall_seconds > 0 ? report.cycles / report.wall_seconds : 0.0;
+  run.side = rda_side(report);
   return run;
 }
 
@@ -316,7 +312,7 @@ std::vector<CompareRow> run_comparison(const arch::Fabric& fabric, const std::ve
           return core::Json{{"rda", core::to_json_value(run.side)},
                             {"map_wall_s", run.map_wall_s},
                             {"sim_wall_s", run.sim_wall_s},
-                            {"cycles", run.cycles}};
+                            {"cycles_per_host_s", run.cycles_per_host_s}};
         } catch (const mapper::Infeasible& e) {
           return core::Json{{"infeasible", e.what()}, {"reasons", e.reasons()}};
         }
@@ -324,12 +320,11 @@ std::vector<CompareRow> run_comparison(const arch::Fabric& fabric, const std::ve
       [&](std::size_t k, const core::Json& answer) {
         if (!answer.contains("rda")) return;
         const Point& p = points[order[k]];
-        const double sim_wall_s = answer.at("sim_wall_s").get<double>();
         core::log::info(
             "compare: {} at batch {}: RDA {:.4g} ms; mapped in {:.1f} s, simulated in {:.1f} s ({} simulated cycles/s)",
             p.c->name, p.batch, answer.at("rda").at("seconds").get<double>() * 1e3,
-            answer.at("map_wall_s").get<double>(), sim_wall_s,
-            core::format_si(sim_wall_s > 0 ? answer.at("cycles").get<double>() / sim_wall_s : 0.0, "", 3));
+            answer.at("map_wall_s").get<double>(), answer.at("sim_wall_s").get<double>(),
+            core::format_si(answer.at("cycles_per_host_s").get<double>(), "", 3));
       });
   std::vector<RdaSide> rda(points.size());
   for (std::size_t k = 0; k < order.size(); ++k) {
