@@ -3,11 +3,13 @@
 #include <metis.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <map>
 
 #include <fmt/format.h>
+#include <boost/container_hash/hash.hpp>
 
 #include "core/error.h"
 
@@ -142,6 +144,38 @@ Partition partition(const WeightedGraph& g, const PartitionOptions& o) {
     result.imbalance.push_back(*std::max_element(weight.begin(), weight.end()) / (total / o.parts));
   }
   return result;
+}
+
+Partition PartitionMemo::partition(const WeightedGraph& graph, const PartitionOptions& options) {
+  ++m_calls;
+  // Everything METIS reads, lengths first so that no two inputs run together.
+  std::vector<std::int64_t> key{graph.constraints,
+                                options.parts,
+                                options.seed,
+                                std::bit_cast<std::int64_t>(options.imbalance),
+                                static_cast<std::int64_t>(graph.row_ptr.size()),
+                                static_cast<std::int64_t>(graph.neighbours.size()),
+                                static_cast<std::int64_t>(graph.vertex_weights.size()),
+                                static_cast<std::int64_t>(graph.edge_weights.size()),
+                                static_cast<std::int64_t>(options.target_fractions.size())};
+  key.reserve(key.size() + graph.row_ptr.size() + graph.neighbours.size() + graph.vertex_weights.size() +
+              graph.edge_weights.size() + options.target_fractions.size());
+  for (const auto* part : {&graph.row_ptr, &graph.neighbours, &graph.vertex_weights, &graph.edge_weights}) {
+    key.insert(key.end(), part->begin(), part->end());
+  }
+  for (double f : options.target_fractions) key.push_back(std::bit_cast<std::int64_t>(f));
+  if (const auto found = m_cuts.find(key); found != m_cuts.end()) return found->second;
+  auto cut = graphs::partition(graph, options);
+  m_cuts.emplace(std::move(key), cut);
+  return cut;
+}
+
+std::size_t PartitionMemo::KeyHash::operator()(const std::vector<std::int64_t>& key) const {
+  return boost::hash_range(key.begin(), key.end());
+}
+
+Partition partition(const WeightedGraph& graph, const PartitionOptions& options, PartitionMemo* memo) {
+  return memo != nullptr ? memo->partition(graph, options) : partition(graph, options);
 }
 
 }  // namespace rdasim::graphs

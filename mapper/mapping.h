@@ -135,7 +135,7 @@ struct MapOptions {
   std::vector<RegionRequest> regions;  ///< per application; empty: the fabric shared out evenly
   std::uint64_t seed = 1;              ///< placement's annealing
   bool place = true;                   ///< place and route (off: sections and analytic compute/memory only)
-  int jobs = 1;                        ///< worker processes placing distinct sections side by side
+  int jobs = 1;                        ///< worker processes placing one application's distinct sections side by side
   /// Called after each application is mapped with (done, total), for progress on long runs.
   std::function<void(std::size_t, std::size_t)> progress;
 };

@@ -16,7 +16,8 @@ std::int64_t edge_weight(double bytes) { return std::max<std::int64_t>(1, static
 
 }  // namespace
 
-std::vector<int> section_labels(const graphs::Graph& g, const std::vector<std::int64_t>& load, int parts, int seed) {
+std::vector<int> section_labels(const graphs::Graph& g, const std::vector<std::int64_t>& load, int parts, int seed,
+                                graphs::PartitionMemo* memo) {
   const auto n = static_cast<std::int64_t>(g.ops().size());
   std::vector<graphs::WeightedEdge> edges;
   for (std::int64_t id = 0; id < n; ++id) {
@@ -35,7 +36,7 @@ std::vector<int> section_labels(const graphs::Graph& g, const std::vector<std::i
   options.imbalance = 1.10;
   options.seed = seed;
   const auto cut =
-      graphs::partition(graphs::WeightedGraph::from_edges(n, std::move(vertex_weights), 1, edges), options);
+      graphs::partition(graphs::WeightedGraph::from_edges(n, std::move(vertex_weights), 1, edges), options, memo);
 
   // Rank the parts by where their ops sit in execution order, then push every op at least as
   // late as what it reads.
@@ -81,6 +82,7 @@ struct Bisection {
   /// Per virtual unit: (neighbour, weight), both directions.
   std::vector<std::vector<std::pair<int, std::int64_t>>> adjacent;
   int seed;
+  graphs::PartitionMemo* memo;
   std::vector<int> result;
   std::vector<int> slot;  ///< per virtual unit: its index in the units being split
 
@@ -174,16 +176,20 @@ struct Bisection {
     options.imbalance = 1.05;
     fraction = std::clamp(fraction, 0.05, 0.95);
     options.target_fractions = {fraction, 1.0 - fraction};
-    return graphs::partition(graphs::WeightedGraph::from_edges(n, {}, 1, edges), options).part;
+    return graphs::partition(graphs::WeightedGraph::from_edges(n, {}, 1, edges), options, memo).part;
   }
 };
 
 }  // namespace
 
 std::vector<int> bisect_placement(const std::vector<bool>& is_pcu, const std::vector<graphs::WeightedEdge>& edges,
-                                  const std::vector<Site>& sites, int seed) {
-  Bisection b{is_pcu, std::vector<std::vector<std::pair<int, std::int64_t>>>(is_pcu.size()), seed,
-              std::vector<int>(is_pcu.size(), -1), std::vector<int>(is_pcu.size(), -1)};
+                                  const std::vector<Site>& sites, int seed, graphs::PartitionMemo* memo) {
+  Bisection b{is_pcu,
+              std::vector<std::vector<std::pair<int, std::int64_t>>>(is_pcu.size()),
+              seed,
+              memo,
+              std::vector<int>(is_pcu.size(), -1),
+              std::vector<int>(is_pcu.size(), -1)};
   for (const auto& e : edges) {
     if (e.u == e.v) continue;
     b.adjacent[static_cast<std::size_t>(e.u)].emplace_back(static_cast<int>(e.v), e.weight);

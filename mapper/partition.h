@@ -17,9 +17,10 @@ namespace rdasim::mapper {
 /// ops), repaired into execution order:
 /// parts are ranked by the mean topological position of their ops and an op never gets an
 /// earlier label than any op it reads from, so that every tensor flows forward. Labels are
-/// ranks, not yet sections: the caller still cuts where a label outgrows the budget.
+/// ranks, not yet sections: the caller still cuts where a label outgrows the budget. `memo`,
+/// when given, remembers the cut for equal calls.
 [[nodiscard]] std::vector<int> section_labels(const graphs::Graph& graph, const std::vector<std::int64_t>& load,
-                                              int parts, int seed);
+                                              int parts, int seed, graphs::PartitionMemo* memo = nullptr);
 
 /// A physical place for a virtual unit: a PCU or PMU with its chip coordinates.
 struct Site {
@@ -33,9 +34,10 @@ struct Site {
 /// in the same proportion, and each half recurses on its sites. The units first get a compact
 /// window of sites (a square grown from the corner, with some slack) so that a small section
 /// does not spread over a large region. Returns the unit id for each virtual unit; the sites
-/// must hold enough of each kind.
+/// must hold enough of each kind. `memo`, when given, remembers the halvings for equal calls.
 [[nodiscard]] std::vector<int> bisect_placement(const std::vector<bool>& is_pcu,
                                                 const std::vector<graphs::WeightedEdge>& edges,
-                                                const std::vector<Site>& sites, int seed);
+                                                const std::vector<Site>& sites, int seed,
+                                                graphs::PartitionMemo* memo = nullptr);
 
 }  // namespace rdasim::mapper

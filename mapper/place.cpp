@@ -260,7 +260,8 @@ class AnnealingObjective {
 
 }  // namespace
 
-StartPlacement start_placement(const VirtualSection& vs, const RegionIndex& layout, std::uint64_t seed) {
+StartPlacement start_placement(const VirtualSection& vs, const RegionIndex& layout, std::uint64_t seed,
+                               graphs::PartitionMemo* memo) {
   StartPlacement out{greedy_placement(vs, layout), "greedy", 0};
   out.cost = placement_cost(vs, layout, out.where);
   // Bisection: METIS halves the unit graph onto halves of the grid, recursively.
@@ -273,7 +274,7 @@ StartPlacement start_placement(const VirtualSection& vs, const RegionIndex& layo
     for (const auto& s : vs.streams) {
       edges.push_back({s.src, s.dst, std::max<std::int64_t>(1, static_cast<std::int64_t>(s.bytes / 1024.0))});
     }
-    auto bisected = bisect_placement(vs.is_pcu, edges, sites, static_cast<int>(seed % 1'000'000'007));
+    auto bisected = bisect_placement(vs.is_pcu, edges, sites, static_cast<int>(seed % 1'000'000'007), memo);
     if (const double c = placement_cost(vs, layout, bisected); c < out.cost) {
       out = {std::move(bisected), "bisection", c};
     }
@@ -366,9 +367,9 @@ std::vector<RouteDemand> route_demands(const VirtualSection& vs, const Placement
 }
 
 SectionLayout place_and_route(const std::vector<OpDemand>& demands, const Section& section, const RegionIndex& layout,
-                              double cycles, std::uint64_t seed) {
+                              double cycles, std::uint64_t seed, graphs::PartitionMemo* memo) {
   const auto vs = virtual_section(demands, section);
-  const auto start = start_placement(vs, layout, seed);
+  const auto start = start_placement(vs, layout, seed, memo);
   verify_stage("placement (start)", [&] { return check_placement(vs, layout, start.where); });
   const auto annealed = anneal(vs, layout, start.where, cycles, seed);
   verify_stage("placement (annealed)", [&] { return check_placement(vs, layout, annealed.where); });
@@ -492,7 +493,7 @@ SectionLayout unpack(const core::Json& j) {
 }  // namespace
 
 PlacedSections place_sections(const std::vector<OpDemand>& demands, const std::vector<Section>& sections,
-                              const RegionIndex& region, std::uint64_t seed, int jobs) {
+                              const RegionIndex& region, std::uint64_t seed, int jobs, graphs::PartitionMemo* memo) {
   const auto budget = [&](std::size_t k) { return std::max(sections[k].compute_cycles, sections[k].memory_cycles); };
   // Each section's first alike one, and the work of placing the distinct ones.
   std::map<core::JsonDigest::Value, std::size_t> first_of;
@@ -506,7 +507,9 @@ PlacedSections place_sections(const std::vector<OpDemand>& demands, const std::v
   }
   PlacedSections out;
   out.layouts.resize(sections.size());
-  const auto place = [&](std::size_t k) { return place_and_route(demands, sections[k], region, budget(k), seed + k); };
+  const auto place = [&](std::size_t k) {
+    return place_and_route(demands, sections[k], region, budget(k), seed + k, memo);
+  };
   const auto workers = std::min(static_cast<std::size_t>(std::max(jobs, 1)), work.size());
   if (workers < 2) {
     for (const auto& [size, k] : work) out.layouts[k] = place(k);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "graphs/graph.h"
+#include "graphs/partition.h"
 #include "mapper/layout.h"
 #include "mapper/lower.h"
 #include "mapper/region_index.h"
@@ -91,9 +92,9 @@ struct StartPlacement {
 
 /// Stage 2: two starts, a greedy one (ops in pipeline order take the free units nearest what
 /// they read) and METIS recursive bisection onto the grid (sections of three units or more);
-/// the cheaper in bytes x hops.
+/// the cheaper in bytes x hops. `memo`, when given, remembers METIS's cuts for equal calls.
 [[nodiscard]] StartPlacement start_placement(const VirtualSection& section, const RegionIndex& region,
-                                             std::uint64_t seed);
+                                             std::uint64_t seed, graphs::PartitionMemo* memo = nullptr);
 
 /// What annealing made of a start.
 struct Annealing {
@@ -115,21 +116,24 @@ struct Annealing {
 /// Places and routes `section` on the region, whose links alone it may use: virtual_section,
 /// start_placement, anneal, then route (mapper/route). `cycles` is the section's time without
 /// the network, against which link bandwidth is a capacity. In verifying builds each stage's
-/// output is checked (mapper/verify.h).
+/// output is checked (mapper/verify.h). `memo`: as for start_placement.
 [[nodiscard]] SectionLayout place_and_route(const std::vector<OpDemand>& demands, const Section& section,
-                                            const RegionIndex& region, double cycles, std::uint64_t seed);
+                                            const RegionIndex& region, double cycles, std::uint64_t seed,
+                                            graphs::PartitionMemo* memo = nullptr);
 
 /// Every section of a plan placed and routed on the region, with section k's time budget
 /// max(compute, memory) and seed `seed + k`. A section alike to an earlier one (the same
 /// virtual units and streams, bytes and token needs included, and the same budget) takes that
 /// one's layout: a model's repeated layers compile once, as a vendor's compiler reuses a
 /// section's configuration. The distinct ones are placed in `jobs` forked workers side by side
-/// (placement is deterministic for its seed, so the layouts do not depend on `jobs`).
+/// (placement is deterministic for its seed, so the layouts do not depend on `jobs`); `memo`
+/// serves the placements made in this process (a worker's cuts stay in the worker).
 struct PlacedSections {
   std::vector<SectionLayout> layouts;  ///< per section
   std::size_t reused = 0;              ///< sections that took an earlier one's layout
 };
 [[nodiscard]] PlacedSections place_sections(const std::vector<OpDemand>& demands, const std::vector<Section>& sections,
-                                            const RegionIndex& region, std::uint64_t seed, int jobs);
+                                            const RegionIndex& region, std::uint64_t seed, int jobs,
+                                            graphs::PartitionMemo* memo = nullptr);
 
 }  // namespace rdasim::mapper

@@ -296,7 +296,7 @@ SectionPlan estimate(const graphs::Graph& g, const std::vector<OpDemand>& demand
 }  // namespace
 
 SectionPlan plan_sections(const graphs::Graph& g, const std::vector<OpDemand>& demands, const arch::Spec& spec,
-                          const Budget& budget, Mode mode, int seed) {
+                          const Budget& budget, Mode mode, int seed, graphs::PartitionMemo* memo) {
   std::vector<Need> needs(g.ops().size());
   std::vector<std::string> reasons;
   const double pmu_bytes = spec.pmu().capacity_kib * 1024.0;
@@ -343,7 +343,7 @@ SectionPlan plan_sections(const graphs::Graph& g, const std::vector<OpDemand>& d
     const int parts = std::min(static_cast<int>(std::ceil(static_cast<double>(greedy_sections) * factor)),
                                static_cast<int>(g.ops().size()));
     if (!tried.insert(parts).second) continue;
-    const auto labels = section_labels(g, load, parts, seed);
+    const auto labels = section_labels(g, load, parts, seed, memo);
     auto sorted = order;
     std::stable_sort(sorted.begin(), sorted.end(), [&](graphs::OpId a, graphs::OpId b) {
       return std::pair(labels[static_cast<std::size_t>(a)], positions[static_cast<std::size_t>(a)]) <

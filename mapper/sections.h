@@ -14,6 +14,7 @@
 #include "arch/spec.h"
 #include "core/json_fields.h"
 #include "graphs/graph.h"
+#include "graphs/partition.h"
 #include "mapper/lower.h"
 #include "mapper/streaming.h"
 
@@ -126,9 +127,11 @@ struct SectionPlan {
 /// puts every op in a section of its own. o1 tries a greedy topological fill and METIS cuts
 /// (mapper/partition, repaired into execution order) and keeps the one with the least analytic
 /// time, which weighs DRAM traffic and reconfigurations against pipeline depth. Throws
-/// Infeasible with one reason per op that cannot fit the budget even alone.
+/// Infeasible with one reason per op that cannot fit the budget even alone. `memo`, when given,
+/// remembers METIS's cuts for equal calls.
 [[nodiscard]] SectionPlan plan_sections(const graphs::Graph& graph, const std::vector<OpDemand>& demands,
-                                        const arch::Spec& spec, const Budget& budget, Mode mode, int seed = 1);
+                                        const arch::Spec& spec, const Budget& budget, Mode mode, int seed = 1,
+                                        graphs::PartitionMemo* memo = nullptr);
 
 }  // namespace rdasim::mapper
 
