@@ -345,6 +345,11 @@ void expand_one(const Graph& source, Graph& g, const Op& op, std::int64_t gates)
 
 }  // namespace
 
+bool has_recurrent(const Graph& graph) {
+  return std::any_of(graph.ops().begin(), graph.ops().end(),
+                     [](const Op& op) { return op.kind == "GRU" || op.kind == "LSTM"; });
+}
+
 Graph expand_recurrent(const Graph& graph) {
   Graph out(graph.name());
   for (const auto& [name, size] : graph.dims()) out.set_dim(name, size);

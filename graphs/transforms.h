@@ -32,5 +32,7 @@ std::size_t load_weights(Graph& graph, const std::vector<Tensor>& weights, const
 /// lengths (ragged batches) and
 /// for activations other than Sigmoid, Tanh, Relu and LeakyRelu.
 [[nodiscard]] Graph expand_recurrent(const Graph& graph);
+/// Whether the graph has a GRU or LSTM op for expand_recurrent to unroll.
+[[nodiscard]] bool has_recurrent(const Graph& graph);
 
 }  // namespace rdasim::graphs

@@ -48,7 +48,7 @@ struct MapInputs {
 /// Maps applications as map_inputs does: recurrences unrolled, each in its requested region
 /// (`regions` empty: the fabric shared out evenly), mode "o0" or "o1", distinct sections placed
 /// in `jobs` worker processes side by side.
-[[nodiscard]] mapper::Mapping map_graphs(std::vector<graphs::Graph> apps,
+[[nodiscard]] mapper::Mapping map_graphs(const std::vector<graphs::Graph>& apps,
                                          const std::vector<mapper::RegionRequest>& regions, const arch::Fabric& fabric,
                                          const std::string& mode, std::uint64_t seed, int jobs = 1);
 

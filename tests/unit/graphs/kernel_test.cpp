@@ -160,7 +160,9 @@ TEST_CASE("expanding a recurrence refuses a ragged batch, naming the op", "[grap
   CHECK_THROWS_WITH(graphs::expand_recurrent(g),
                     Contains("op 'op' (GRU): cannot expand: sequence_lens other than constant full lengths"));
   g.tensor(*g.find_tensor("lens")).values = std::vector<double>{3, 3};
+  CHECK(graphs::has_recurrent(g));
   const graphs::Graph expanded = graphs::expand_recurrent(g);
   for (const auto& op : expanded.ops()) CHECK(op.kind != "GRU");
+  CHECK_FALSE(graphs::has_recurrent(expanded));
   CHECK(expanded.tensor(*expanded.find_tensor("out1")).shape == graphs::Shape{1, 2, 5});
 }
