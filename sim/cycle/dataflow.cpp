@@ -20,7 +20,7 @@ constexpr double k_epsilon = 1e-6;
 
 }  // namespace
 
-std::int64_t InPort::needed(std::int64_t k, std::int64_t tokens) const {
+std::int64_t InPort::needed_beyond(std::int64_t k, std::int64_t tokens) const {
   if (k >= tokens) return tokens;  // asked after the last firing
   switch (need.dependency) {
     case graphs::Dependency::same:
@@ -35,14 +35,6 @@ std::int64_t InPort::needed(std::int64_t k, std::int64_t tokens) const {
     }
   }
   return k + 1;
-}
-
-void InPort::forget_before(std::int64_t k, std::int64_t tokens) {
-  const std::int64_t keep = needed(k, tokens) - 1;
-  while (base < keep && !arrivals.empty()) {
-    arrivals.pop_front();
-    ++base;
-  }
 }
 
 std::int64_t InPort::done_with(std::int64_t k, std::int64_t tokens) const {
