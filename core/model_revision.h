@@ -9,7 +9,12 @@ namespace rdasim::core {
 /// needs of its inputs along the streamed axis). 3: weights pass into PCUs one link each (an op's
 /// stage is no faster than its weights' ingress), each PCU's weight slice is its own stream (no
 /// multicast), a streamed op stages its weights over enough PMUs to carry the memory's
-/// bandwidth, an embedding reads its rows and a KV-cache write only its new entries.
-inline constexpr int k_model_revision = 3;
+/// bandwidth, an embedding reads its rows and a KV-cache write only its new entries. 4: what
+/// moved predictions after 3 without a bump (found when the example sweep no longer matched its
+/// committed rows under the same keys): links serve transfers each in its turn and a memory
+/// arbiter issues DRAM traffic by need (5a947d4), PMUs load ahead into their scratchpads
+/// (1937986), a section's tokens are capped by doubling its chunk (26eb363, 33498ee), the GPU
+/// model's attention packs a KV head's query rows (552821b).
+inline constexpr int k_model_revision = 4;
 
 }  // namespace rdasim::core
