@@ -57,7 +57,7 @@ struct Partition {
 /// seed among them), so a call equal to an earlier one, compared whole, returns the earlier
 /// cut without running METIS. A mapping repeats many: the members of an ensemble cut their
 /// graphs and halve their sections' units alike (mapping the 32-member ensemble calls METIS
-/// 18,336 times with 571 distinct inputs, GP-DCRNN 6,433 times with 1,459).
+/// 18,336 times with 572 distinct inputs, GP-DCRNN 6,432 times with 1,458).
 class PartitionMemo {
  public:
   [[nodiscard]] Partition partition(const WeightedGraph& graph, const PartitionOptions& options);

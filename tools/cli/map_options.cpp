@@ -47,9 +47,9 @@ void add_map_inputs(CLI::App* cmd, MapInputs& in, const std::string& model_help)
       ->capture_default_str();
   in.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   cmd->add_option("-j,--jobs", in.jobs,
-                  "Worker processes at once: a tenant's distinct sections are placed side by side (alike ones take one "
-                  "layout) and, simulating a tenant alone on its chip, simulated side by side. Results do not depend "
-                  "on it")
+                  "Worker processes at once: one application's distinct sections are placed side by side (alike ones "
+                  "take one layout; several applications are placed in one process) and, simulating a tenant alone on "
+                  "its chip, simulated side by side. Results do not depend on it")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
 }
