@@ -46,7 +46,9 @@ for case in "${cases[@]}"; do
     { cat "$tmp/err.txt" >&2; exit 1; }
   wall=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
   echo "== $case: ${wall} s wall (${run[*]#"$rdasim "})"
+  # awk reads the report to its end: leaving early would kill perf with SIGPIPE, and pipefail
+  # the script, after the first case.
   perf report -i "$tmp/perf.data" --no-children --sort symbol --stdio -g none 2> /dev/null |
-    awk -v top="$top" '/^ +[0-9.]+%/ { sub(/^ +/, ""); sub(/ +$/, ""); print; if (++n == top) exit }' |
+    awk -v top="$top" '/^ +[0-9.]+%/ && n++ < top { sub(/^ +/, ""); sub(/ +$/, ""); print }' |
     cut -c1-140 | sed 's/ *$//'
 done
