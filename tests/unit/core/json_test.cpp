@@ -64,6 +64,17 @@ TEST_CASE("read_text_file limits the size", "[core][files][errors]") {
   std::filesystem::remove(path);
 }
 
+TEST_CASE("read_text_file gives back what write_text_file wrote, byte for byte", "[core][files]") {
+  const auto path = std::filesystem::temp_directory_path() / "rdasim_round_trip";
+  std::string bytes;
+  for (int i = 0; i < 3 << 20; ++i) bytes.push_back(static_cast<char>(i * 7 % 256));  // NULs included
+  for (const std::string& text : {std::string{}, std::string("one line\n"), bytes}) {
+    write_text_file(path, text);
+    CHECK(read_text_file(path) == text);
+  }
+  std::filesystem::remove(path);
+}
+
 TEST_CASE("JsonDigest tells documents apart by value, type and order", "[core][json]") {
   const auto of = [](const char* text) { return JsonDigest::of(Json::parse(text)); };
   CHECK(of(R"({"a": [1, 2.5, "x"], "b": true})") == of(R"({"a": [1, 2.5, "x"], "b": true})"));
