@@ -262,10 +262,8 @@ TensorId add_loss(Graph& g, const std::vector<LossTerm>& loss) {
 
 TrainingStep training_step(const Graph& forward, const std::vector<LossTerm>& loss, const Optimizer& optimizer,
                            const TrainingOptions& options) {
-  const bool recurrent = std::any_of(forward.ops().begin(), forward.ops().end(),
-                                     [](const Op& op) { return op.kind == "GRU" || op.kind == "LSTM"; });
   TrainingStep step;
-  step.graph = recurrent ? expand_recurrent(forward) : forward;
+  step.graph = has_recurrent(forward) ? expand_recurrent(forward) : forward;
   Graph& g = step.graph;
   check_optimizer(g, optimizer);
   step.params = g.tensors_with(Role::param);

@@ -159,7 +159,7 @@ std::string summary_text(const Report& r) {
       "  tokens of {} vectors (at least {} and at most {} per section); {:.3g} firings in {:.2f} s, {} simulated "
       "cycles/s\n",
       r.chunk, r.min_tokens, r.max_tokens, r.events, r.wall_seconds,
-      core::format_si(r.wall_seconds > 0 ? r.cycles / r.wall_seconds : 0.0, "", 3));
+      core::format_si(r.cycles_per_host_second(), "", 3));
   return out;
 }
 

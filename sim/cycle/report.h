@@ -159,6 +159,9 @@ struct Report {
   double events = 0;              ///< node firings simulated (all worlds)
   double wall_seconds = 0;        ///< host time of the simulation
 
+  /// Fabric cycles simulated per second of host time (0 when no time was measured).
+  [[nodiscard]] double cycles_per_host_second() const { return wall_seconds > 0 ? cycles / wall_seconds : 0.0; }
+
   static constexpr auto json_fields() {
     using core::field;
     using T = Report;

@@ -205,22 +205,20 @@ struct RdaRun {
 
 /// Maps the workload's applications (each on its share of the fabric, as `rdasim map` does) and
 /// simulates them with `jobs` worker processes: one application's distinct sections are placed
-/// side by side (the layouts do not depend on it), several applications' alone runs are
-/// simulated side by side (nor do their times). Not the other way round: forking per tenant to
-/// place its sections made GP-DCRNN's 64 tenants slower (18.8 -> 24.9 s), and one tenant's
-/// sections simulated apart agree with one process only to rounding.
+/// side by side (the mapper does so for one application only; the layouts do not depend on it),
+/// several applications' alone runs are simulated side by side (nor do their times). One
+/// application's sections are not simulated apart: they agree with one process only to rounding.
 RdaRun run_rda(const workloads::Workload& w, const arch::Fabric& fabric, std::uint64_t seed, int jobs) {
-  const bool one = w.apps.size() == 1;
   const std::vector<mapper::RegionRequest> regions(w.apps.size());
   RdaRun run;
   const auto start = std::chrono::steady_clock::now();
-  const mapper::Mapping mapping = map_graphs(w.apps, regions, fabric, "o1", seed, one ? jobs : 1);
+  const mapper::Mapping mapping = map_graphs(w.apps, regions, fabric, "o1", seed, jobs);
   run.map_wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   sim::SimOptions sim_options;
-  sim_options.jobs = one ? 1 : jobs;
+  sim_options.jobs = w.apps.size() == 1 ? 1 : jobs;
   const sim::Report report = sim::simulate(mapping, fabric, sim_options).report;
   run.sim_wall_s = report.wall_seconds;
-  run.cycles_per_host_s = report.wall_seconds > 0 ? report.cycles / report.wall_seconds : 0.0;
+  run.cycles_per_host_s = report.cycles_per_host_second();
   run.side = rda_side(report);
   return run;
 }
