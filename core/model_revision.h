@@ -14,7 +14,9 @@ namespace rdasim::core {
 /// committed rows under the same keys): links serve transfers each in its turn and a memory
 /// arbiter issues DRAM traffic by need (5a947d4), PMUs load ahead into their scratchpads
 /// (1937986), a section's tokens are capped by doubling its chunk (26eb363, 33498ee), the GPU
-/// model's attention packs a KV head's query rows (552821b).
-inline constexpr int k_model_revision = 4;
+/// model's attention packs a KV head's query rows (552821b). 5: a chip's events due at the same
+/// time run in the order they were asked for (sim/cycle/event_queue.h), not in the order
+/// libsystemc's heap held them.
+inline constexpr int k_model_revision = 5;
 
 }  // namespace rdasim::core

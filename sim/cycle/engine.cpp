@@ -5,12 +5,18 @@
 // steps through the tenant's sections: reconfiguration, the DMA of traffic no unit holds, then
 // streaming until every node has fired its tokens. A "world" is one chip: its network, its
 // memory and the tenants running on it; tenants alone get worlds of their own.
+//
+// Within a world, wake-ups go through the world's EventQueue (sim/cycle/event_queue.h), which
+// fixes the order of those due at once; a world's SystemC process runs the queue and keeps
+// SystemC's time within k_sync_cycles of the world's, as a TLM-2.0 quantum keeper does for a
+// temporally decoupled initiator. Worlds share nothing, so the decoupling is exact.
 #include <systemc>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -22,28 +28,19 @@
 
 #include "core/error.h"
 #include "core/worker.h"
+#include "sim/cycle/event_queue.h"
 #include "sim/cycle/simulate.h"
 
 namespace rdasim::sim {
 
 namespace {
 
-/// One cycle is 1000 of SystemC's default picoseconds: times resolve to a thousandth of a cycle.
-constexpr double k_ps_per_cycle = 1000.0;
+/// One cycle is 1000 of SystemC's default picoseconds, as it is 1000 of EventQueue::Time.
+static_assert(EventQueue::k_per_cycle == 1000.0);
 
-double now_cycles() { return static_cast<double>(sc_core::sc_time_stamp().value()) / k_ps_per_cycle; }
-
-/// Notifies `event` at cycle `at`, rounded up to the time resolution (never in the past).
-void notify_at(sc_core::sc_event& event, double at) {
-  // Rounded up, so the woken unit sees `at` as past: rounding down would wake it too early,
-  // again and again in zero time.
-  const double delay = (at - now_cycles()) * k_ps_per_cycle;
-  if (delay <= 1e-3) {
-    event.notify(sc_core::SC_ZERO_TIME);
-  } else {
-    event.notify(sc_core::sc_time::from_value(static_cast<sc_dt::uint64>(std::ceil(delay - 1e-3))));
-  }
-}
+/// How far a world's time runs ahead of SystemC's before its process waits for SystemC's to
+/// catch up: a few thousand waits for a long run instead of one per event.
+constexpr EventQueue::Time k_sync_cycles = 10000;
 
 class SequencerModule;
 
@@ -52,41 +49,29 @@ struct UnitTotals {
   double time[4] = {0, 0, 0, 0};
 };
 
-class UnitModule : public sc_core::sc_module {
+class UnitModule : public sc_core::sc_module, public Wakeable {
  public:
-  SC_HAS_PROCESS(UnitModule);
-  explicit UnitModule(const sc_core::sc_module_name& name) : sc_module(name) {
-    SC_METHOD(run);
-    sensitive << m_wake;
-    dont_initialize();
-  }
+  UnitModule(const sc_core::sc_module_name& name, EventQueue& queue) : sc_module(name), m_queue(queue) {}
   void configure(SectionFlow* flow, int node, DataflowContext* context) {
     m_flow = flow;
     m_node = node;
     m_context = context;
   }
   /// Runs the unit at cycle `at` unless it already runs by then.
-  void wake_at(double at) {
-    if (m_pending <= at) return;
-    m_pending = at;
-    notify_at(m_wake, at);
-  }
+  void wake_at(double at) { m_queue.wake(*this, at); }
   UnitTotals totals;
   std::uint64_t firings = 0;
 
  private:
-  void run() {
-    m_pending = k_never;
+  void wake_up() override {
     if (m_flow == nullptr) return;
-    const double now = now_cycles();
     const auto fired = m_flow->nodes()[static_cast<std::size_t>(m_node)].fired;
-    const double next = m_flow->step(m_node, now, *m_context);
+    const double next = m_flow->step(m_node, m_queue.now_cycles(), *m_context);
     if (m_flow == nullptr) return;  // the section ended in this step
     firings += static_cast<std::uint64_t>(m_flow->nodes()[static_cast<std::size_t>(m_node)].fired - fired);
     if (next < k_never) wake_at(next);
   }
-  sc_core::sc_event m_wake;
-  double m_pending = k_never;  ///< the earliest wake-up already notified
+  EventQueue& m_queue;
   SectionFlow* m_flow = nullptr;
   int m_node = -1;
   DataflowContext* m_context = nullptr;
@@ -123,17 +108,13 @@ struct TraceSink {
 /// each starting as soon as its own are in. Without it every unit of a section prefetched at
 /// once: the first op's weights arrived as late as the last one's, and a decode step's chain of
 /// barriers ran only after all of its weights had landed.
-class MemoryArbiter : public sc_core::sc_module {
+class MemoryArbiter : public sc_core::sc_module, public Wakeable {
  public:
-  SC_HAS_PROCESS(MemoryArbiter);
-  MemoryArbiter(const sc_core::sc_module_name& name, Memory& memory)
+  MemoryArbiter(const sc_core::sc_module_name& name, Memory& memory, EventQueue& queue)
       : sc_module(name),
         m_memory(memory),
-        m_queue_cycles(std::max(memory.latency_cycles(), 1.0)) {
-    SC_METHOD(run);
-    sensitive << m_wake;
-    dont_initialize();
-  }
+        m_events(queue),
+        m_queue_cycles(std::max(memory.latency_cycles(), 1.0)) {}
   /// Node `node` of tenant slot `tenant` (running `flow` for `context`) has traffic to issue.
   void want(int tenant, SectionFlow& flow, DataflowContext& context, int node, double now) {
     auto& n = flow.nodes()[static_cast<std::size_t>(node)];
@@ -158,7 +139,7 @@ class MemoryArbiter : public sc_core::sc_module {
       return std::tie(deferred, op, token, tenant, node) < std::tie(o.deferred, o.op, o.token, o.tenant, o.node);
     }
   };
-  void run() { admit(now_cycles()); }
+  void wake_up() override { admit(m_events.now_cycles()); }
   /// What the node asks for next and its place in the queue; false when it asks nothing. A
   /// write its unit waits on is as urgent as a read it needs; other writes wait for the reads.
   static bool rank(Want& w) {
@@ -193,12 +174,12 @@ class MemoryArbiter : public sc_core::sc_module {
       enqueue(w);
     }
     // Come back when half the queue has drained.
-    if (!m_waiting.empty()) notify_at(m_wake, m_memory.tier().free_at() - m_queue_cycles / 2);
+    if (!m_waiting.empty()) m_events.wake(*this, m_memory.tier().free_at() - m_queue_cycles / 2);
   }
   Memory& m_memory;
+  EventQueue& m_events;
   double m_queue_cycles;  ///< ASSUMED: the memory queues one latency's worth of requests
   std::set<Want> m_waiting;
-  sc_core::sc_event m_wake;
 };
 
 /// What simulating a section did, to replay an alike one (SimOptions::replay): times from its
@@ -329,15 +310,43 @@ SectionKey alone_key(const mapper::Tenant& tenant, const arch::Fabric& fabric) {
   return digest.value();
 }
 
-/// One chip: its network and memory, shared by the tenants on it.
+/// Runs a world's EventQueue to its end, keeping SystemC's time within k_sync_cycles behind the
+/// world's. A method that triggers itself again when it has run ahead, not a thread: threads
+/// switch stacks, which AddressSanitizer follows only with warnings.
+class WorldProcess : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(WorldProcess);
+  WorldProcess(const sc_core::sc_module_name& name, EventQueue& queue) : sc_module(name), m_queue(queue) {
+    SC_METHOD(run);
+  }
+
+ private:
+  void run() {
+    constexpr auto k_ahead = k_sync_cycles * static_cast<EventQueue::Time>(EventQueue::k_per_cycle);
+    const auto synced = sc_core::sc_time_stamp().value();
+    for (auto next = m_queue.next(); next != std::numeric_limits<EventQueue::Time>::max(); next = m_queue.next()) {
+      if (next >= synced + k_ahead) {
+        next_trigger(sc_core::sc_time::from_value(next - synced));
+        return;
+      }
+      m_queue.run_next();
+    }
+  }
+  EventQueue& m_queue;
+};
+
+/// One chip: its network and memory, shared by the tenants on it, and the order of its events.
 struct World {
   World(const arch::Fabric& fabric, std::size_t tier, const std::string& name)
       : network(fabric),
         memory(fabric, tier),
-        arbiter((name + "_memory").c_str(), memory) {}
+        arbiter((name + "_memory").c_str(), memory, queue),
+        process((name + "_events").c_str(), queue) {}
+  EventQueue queue;
   Network network;
   Memory memory;
   MemoryArbiter arbiter;
+  WorldProcess process;
   std::map<int, std::unique_ptr<UnitModule>> units;  ///< by fabric unit id
 };
 
@@ -352,9 +361,8 @@ struct Run {
   std::set<std::pair<int, long>> traced_tracks;  ///< (pid, tid) already named
 };
 
-class SequencerModule : public sc_core::sc_module, public DataflowContext {
+class SequencerModule : public sc_core::sc_module, public DataflowContext, public Wakeable {
  public:
-  SC_HAS_PROCESS(SequencerModule);
   SequencerModule(const sc_core::sc_module_name& name, const mapper::Tenant& tenant, int pid, World& world, Run& run,
                   bool traced, bool replays, SectionRecords given = {}, std::vector<SectionKey> keys = {})
       : sc_module(name),
@@ -368,8 +376,7 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
         m_keys(std::move(keys)) {
     if (m_replays && m_keys.empty()) m_keys = alike_keys(tenant);
     RDASIM_ASSERT(!m_replays || m_keys.size() == tenant.sections.size(), "alike keys of another tenant's sections");
-    SC_METHOD(step);
-    sensitive << m_wake;
+    m_world.queue.wake_at(*this, m_world.queue.now());
   }
 
   Network& network() override { return m_world.network; }
@@ -377,7 +384,7 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
   void wake(int node, double at) override { m_modules[static_cast<std::size_t>(node)]->wake_at(at); }
   void want_memory(int node, double now) override { m_world.arbiter.want(m_pid, *m_flow, *this, node, now); }
   void node_done(int /*node*/) override {
-    if (--m_remaining == 0) m_wake.notify(sc_core::SC_ZERO_TIME);
+    if (--m_remaining == 0) wake_at(m_world.queue.now_cycles());
   }
 
   [[nodiscard]] bool finished() const { return m_phase == Phase::finished; }
@@ -403,8 +410,10 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
     m_base.hop_bytes = m_hop_bytes;
   }
 
-  void step() {
-    const double now = now_cycles();
+  void wake_at(double at) { m_world.queue.wake(*this, at); }
+
+  void wake_up() override {
+    const double now = m_world.queue.now_cycles();
     switch (m_phase) {
       case Phase::next:
         if (m_section == m_tenant.sections.size()) {
@@ -420,17 +429,17 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
           m_key = m_keys.at(m_section);
           if (const auto found = m_records.find(m_key); found != m_records.end()) {
             m_phase = Phase::replay;
-            notify_at(m_wake, now + found->second.result.cycles());
+            wake_at(now + found->second.result.cycles());
             return;
           }
           record_start();
         }
         m_phase = Phase::reconfig;
-        notify_at(m_wake, now + m_tenant.sections[m_section].reconfig_cycles);
+        wake_at(now + m_tenant.sections[m_section].reconfig_cycles);
         return;
       case Phase::replay:
         replay(m_records.at(m_key), m_result.start);
-        notify_at(m_wake, now);
+        wake_at(now);
         return;
       case Phase::reconfig:
         m_result.reconfig_cycles = now - m_result.start;
@@ -450,7 +459,7 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
       case Phase::stream:
         if (m_remaining > 0) return;
         end_section(now);
-        notify_at(m_wake, now);
+        wake_at(now);
         return;
       case Phase::finished: return;
     }
@@ -472,7 +481,7 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
       m_pmu_bytes += p.bytes;
     }
     if (m_dma_pending.empty()) return true;
-    notify_at(m_wake, *m_dma_pending.begin());
+    wake_at(*m_dma_pending.begin());
     return false;
   }
 
@@ -661,7 +670,6 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext {
   bool m_recording = false;        ///< the current section is recorded for replays
   SectionKey m_key;                ///< the current section's
   SectionRecord m_base;            ///< counters when the current section started
-  sc_core::sc_event m_wake;
   Phase m_phase = Phase::next;
   std::size_t m_section = 0;
   std::unique_ptr<SectionFlow> m_flow;
@@ -698,7 +706,8 @@ struct Elaboration {
           for (const auto& o : s.ops) units.insert(o.units.begin(), o.units.end());
         }
         for (int u : units) {
-          worlds[w]->units.emplace(u, std::make_unique<UnitModule>(fmt::format("w{}_u{}", w, u).c_str()));
+          worlds[w]->units.emplace(
+              u, std::make_unique<UnitModule>(fmt::format("w{}_u{}", w, u).c_str(), worlds[w]->queue));
         }
         sequencers[w].push_back(std::make_unique<SequencerModule>(
             fmt::format("w{}_t{}", w, t).c_str(), tenant, static_cast<int>(t) + 1, *worlds[w], run,
