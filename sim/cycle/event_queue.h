@@ -7,6 +7,7 @@
 // SystemC timed notification, a heap of events and a process dispatch.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cmath>
@@ -61,7 +62,7 @@ class EventQueue {
   /// The time of the earliest pending wake-up; Time's maximum when none is left.
   [[nodiscard]] Time next() {
     if (!settle()) return std::numeric_limits<Time>::max();
-    return m_last;
+    return m_buckets[0][m_head].at;
   }
 
   /// Advances to the earliest pending wake-up and runs it; false when none is left.
@@ -82,16 +83,32 @@ class EventQueue {
     std::uint64_t serial;
   };
 
-  // A radix heap (Ahuja, Mehlhorn, Orlin and Tarjan, 1990), which needs keys never below the
-  // last one popped, as in a simulation: bucket i > 0 holds the keys whose highest bit that
-  // differs from the last popped is bit i - 1; bucket 0 holds those equal to it, in the order
-  // they came. Keys equal to each other are always in one bucket, moved down in order, so
-  // they leave in the order they were pushed.
-  static std::size_t bucket(Time key, Time last) { return static_cast<std::size_t>(std::bit_width(key ^ last)); }
+  // A radix heap (Ahuja, Mehlhorn, Orlin and Tarjan, 1990) on times cut to 4096 thousandths of
+  // a cycle (their "slot"), which needs slots never below the last one taken, as in a
+  // simulation: bucket i > 0 holds the entries whose slot's highest bit that differs from the
+  // last slot taken is bit i - 1; bucket 0 holds the last slot's, sorted by time, and is where
+  // they leave from. Entries of one slot are always in one bucket and move down in order, so
+  // those of one time leave in the order they were pushed (bucket 0 is sorted stably and a new
+  // one goes after those of its time). Slots, not times: a wake-up due within a few cycles of
+  // the last goes straight to bucket 0 instead of down a bucket per bit (4 cycles: the fewest
+  // instructions for DCRNN's simulation, against 1 and 8; 64 sorts too much).
+  static constexpr int k_slot_bits = 12;
+  static Time slot(Time at) { return at >> k_slot_bits; }
+  static std::size_t bucket(Time at, Time last_slot) {
+    return static_cast<std::size_t>(std::bit_width(slot(at) ^ last_slot));
+  }
 
   void push(const Entry& e) {
-    m_buckets[bucket(e.at, m_last)].push_back(e);
     ++m_size;
+    const std::size_t b = bucket(e.at, m_last);
+    if (b > 0) {
+      m_buckets[b].push_back(e);
+      return;
+    }
+    auto& zero = m_buckets[0];
+    const auto after = std::upper_bound(zero.begin() + static_cast<std::ptrdiff_t>(m_head), zero.end(), e.at,
+                                        [](Time at, const Entry& x) { return at < x.at; });
+    zero.insert(after, e);
   }
 
   /// Brings the earliest live entry to bucket 0's head, dropping superseded ones; false when
@@ -111,17 +128,24 @@ class EventQueue {
       while (m_buckets[i].empty()) ++i;
       auto& from = m_buckets[i];
       Time least = std::numeric_limits<Time>::max();
-      for (const auto& e : from) least = std::min(least, e.at);
+      for (const auto& e : from) least = std::min(least, slot(e.at));
       m_last = least;
       for (const auto& e : from) m_buckets[bucket(e.at, m_last)].push_back(e);
       from.clear();
+      // Sorted by insertion: a slot holds a few entries, and equal times keep their order.
+      for (std::size_t k = 1; k < zero.size(); ++k) {
+        const Entry e = zero[k];
+        std::size_t j = k;
+        for (; j > 0 && zero[j - 1].at > e.at; --j) zero[j] = zero[j - 1];
+        zero[j] = e;
+      }
     }
   }
 
   std::array<std::vector<Entry>, 65> m_buckets;
   std::size_t m_head = 0;  ///< bucket 0's entries before it have been popped
   std::size_t m_size = 0;  ///< entries in all buckets, bucket 0's popped ones aside
-  Time m_last = 0;         ///< the key popped last
+  Time m_last = 0;         ///< the slot taken last
   Time m_now = 0;
 };
 

@@ -53,6 +53,31 @@ TEST_CASE("an event queue runs the earliest first and ties in the order they wer
   CHECK_FALSE(q.run_next());
 }
 
+TEST_CASE("an event queue keeps ties in order when they come up from far ahead", "[event_queue]") {
+  // Far enough ahead to be bucketed coarsely and sorted when their time nears: the three at
+  // cycle 100 still run in the order they were woken, between their neighbours in time.
+  EventQueue q;
+  std::vector<std::pair<EventQueue::Time, int>> log;
+  std::vector<Probe> probes(6);
+  for (int i = 0; i < 6; ++i) {
+    auto& p = probes[static_cast<std::size_t>(i)];
+    p.queue = &q;
+    p.id = i;
+    p.log = &log;
+  }
+  q.wake(probes[5], 100.0);
+  q.wake(probes[0], 100.001);
+  q.wake(probes[3], 100.0);
+  q.wake(probes[4], 99.999);
+  q.wake(probes[1], 100.0);
+  q.wake(probes[2], 1.0);
+  while (q.run_next()) {
+  }
+  const std::vector<std::pair<EventQueue::Time, int>> expected{{1000, 2},   {99999, 4},  {100000, 5},
+                                                               {100000, 3}, {100000, 1}, {100001, 0}};
+  CHECK(log == expected);
+}
+
 TEST_CASE("an event queue keeps one wake-up per target, the earliest", "[event_queue]") {
   EventQueue q;
   std::vector<std::pair<EventQueue::Time, int>> log;
