@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -37,8 +38,17 @@ ChannelLoad::ChannelLoad(const RegionIndex& layout, double capacity, double over
 double ChannelLoad::add(int a, int b, double bytes) {
   const int xa = m_layout.x(a), ya = m_layout.y(a), xb = m_layout.x(b), yb = m_layout.y(b);
   double change = 0;
-  for (int x = std::min(xa, xb); x < std::max(xa, xb); ++x) change += add_to(m_horizontal, ya * m_width + x, bytes);
-  for (int y = std::min(ya, yb); y < std::max(ya, yb); ++y) change += add_to(m_vertical, y * m_width + xb, bytes);
+  // Each segment's overflow before and after, added up in route order; inline, as annealing
+  // calls this for every stream of every move it tries.
+  const auto load = [&](double& l) {
+    const double before = std::max(0.0, l - m_capacity);
+    l += bytes;
+    change += m_overflow_cost * (std::max(0.0, l - m_capacity) - before);
+  };
+  double* row = m_horizontal.data() + static_cast<std::ptrdiff_t>(ya) * m_width;
+  for (int x = std::min(xa, xb); x < std::max(xa, xb); ++x) load(row[x]);
+  double* column = m_vertical.data() + xb;
+  for (int y = std::min(ya, yb); y < std::max(ya, yb); ++y) load(column[static_cast<std::ptrdiff_t>(y) * m_width]);
   return change;
 }
 
@@ -48,13 +58,6 @@ double ChannelLoad::overflow_cost() const {
     for (double l : *channel) c += m_overflow_cost * std::max(0.0, l - m_capacity);
   }
   return c;
-}
-
-double ChannelLoad::add_to(std::vector<double>& load, int at, double bytes) {
-  double& l = load[static_cast<std::size_t>(at)];
-  const double before = std::max(0.0, l - m_capacity);
-  l += bytes;
-  return m_overflow_cost * (std::max(0.0, l - m_capacity) - before);
 }
 
 VirtualSection virtual_section(const std::vector<OpDemand>& demands, const Section& section) {

@@ -43,8 +43,6 @@ class ChannelLoad {
   [[nodiscard]] double overflow_cost() const;
 
  private:
-  double add_to(std::vector<double>& load, int at, double bytes);
-
   const RegionIndex& m_layout;
   double m_capacity;
   double m_overflow_cost;
