@@ -27,16 +27,20 @@ struct Probe : Wakeable {
   }
 };
 
+/// Numbers the probes and points them at the queue and the log.
+void hook_up(std::vector<Probe>& probes, EventQueue& q, std::vector<std::pair<EventQueue::Time, int>>& log) {
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    probes[i].queue = &q;
+    probes[i].id = static_cast<int>(i);
+    probes[i].log = &log;
+  }
+}
+
 TEST_CASE("an event queue runs the earliest first and ties in the order they were woken", "[event_queue]") {
   EventQueue q;
   std::vector<std::pair<EventQueue::Time, int>> log;
   std::vector<Probe> probes(6);
-  for (int i = 0; i < 6; ++i) {
-    auto& p = probes[static_cast<std::size_t>(i)];
-    p.queue = &q;
-    p.id = i;
-    p.log = &log;
-  }
+  hook_up(probes, q, log);
   // Woken out of order, three at cycle 2 (2000 thousandths) in the order 4, 1, 3.
   q.wake(probes[4], 2.0);
   q.wake(probes[0], 5.0);
@@ -59,12 +63,7 @@ TEST_CASE("an event queue keeps ties in order when they come up from far ahead",
   EventQueue q;
   std::vector<std::pair<EventQueue::Time, int>> log;
   std::vector<Probe> probes(6);
-  for (int i = 0; i < 6; ++i) {
-    auto& p = probes[static_cast<std::size_t>(i)];
-    p.queue = &q;
-    p.id = i;
-    p.log = &log;
-  }
+  hook_up(probes, q, log);
   q.wake(probes[5], 100.0);
   q.wake(probes[0], 100.001);
   q.wake(probes[3], 100.0);
@@ -140,12 +139,9 @@ TEST_CASE("an event queue pops what a sorted list of (time, wake order) gives, o
     p = {at, asked++};
     q.wake_at(probes[static_cast<std::size_t>(t)], at);
   };
+  hook_up(probes, q, log);
   for (int t = 0; t < k_targets; ++t) {
-    auto& p = probes[static_cast<std::size_t>(t)];
-    p.queue = &q;
-    p.id = t;
-    p.log = &log;
-    p.then = [&, t] {
+    probes[static_cast<std::size_t>(t)].then = [&, t] {
       pending[static_cast<std::size_t>(t)].at = std::numeric_limits<EventQueue::Time>::max();
       if (++runs > 20000) return;
       // Wake a few targets (itself among them sometimes) at now or up to 2^k later, with ties.
