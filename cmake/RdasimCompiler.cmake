@@ -11,6 +11,10 @@ target_compile_options(rdasim_build_flags INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
   -Wunused -Woverloaded-virtual -Wconversion -Wsign-conversion
   -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough)
+# Position-independent code (for the Python module) lets another library interpose any exported
+# function, so GCC would not inline a call to a function of the same file: the simulator's step
+# called its two-line helpers (SectionFlow::ready_at) out of line. Nothing here is interposed.
+target_compile_options(rdasim_build_flags INTERFACE $<$<CONFIG:Release>:-fno-semantic-interposition>)
 if(RDASIM_WERROR)
   target_compile_options(rdasim_build_flags INTERFACE -Werror)
 endif()
