@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <vector>
 
 #include <fmt/format.h>
@@ -10,6 +11,7 @@
 #include "mapper/mapping.h"
 #include "sim/cycle/simulate.h"
 #include "sim/gpu/model.h"
+#include "tools/pipeline/deployment.h"
 #include "tools/pipeline/map_inputs.h"
 #include "tools/pipeline/models.h"
 #include "tools/pipeline/serving.h"
@@ -33,11 +35,10 @@ std::string longest_section_bound(const mapper::Mapping& mapping) {
 
 /// The GPU's time and energy for the point's workload: one application alone, several as
 /// processes sharing the GPU.
-gpu::Estimate gpu_estimate(const Spec& spec, const Point& point) {
+gpu::Estimate gpu_estimate(const Spec& spec, const workloads::Workload& workload) {
   const auto gpu = arch::GpuSpec::load_file(*spec.gpu);
   gpu::Options options;
   options.precision = spec.precision == "fp32" ? gpu::Precision::fp32 : gpu::Precision::bf16;
-  const auto workload = load_model_argument(point.workload->model, point.params());
   std::vector<gpu::Estimate> apps;
   for (const auto& app : workload.apps) apps.push_back(gpu::estimate(app, gpu, options));
   return apps.size() == 1 ? apps.front() : gpu::concurrent(apps, gpu);
@@ -93,7 +94,14 @@ Values evaluate(const Spec& spec, const Point& point, bool fast) {
   in.mode = spec.mode;
   in.seed = spec.seed;
   const arch::Fabric fabric = load_fabric(in);
-  const mapper::Mapping mapping = map_inputs(in, fabric);
+  // A workload is built once for the mapper and the GPU (building DCRNN's graph and weights
+  // twice was a twelfth of a point); a deployment file goes through map_inputs as given.
+  std::optional<workloads::Workload> workload;
+  if (!is_deployment_file(in.models.front())) workload = load_model_argument(in.models.front(), in.params);
+  const mapper::Mapping mapping =
+      workload ? map_graphs(workload->apps, std::vector<mapper::RegionRequest>(workload->apps.size()), fabric, in.mode,
+                            in.seed)
+               : map_inputs(in, fabric);
   const arch::Summary chip = arch::summarize(fabric);
 
   Values v;
@@ -142,7 +150,7 @@ Values evaluate(const Spec& spec, const Point& point, bool fast) {
   v["sections"] = std::to_string(sections);
   v["bound"] = longest_section_bound(mapping);
   if (spec.gpu) {
-    const auto g = gpu_estimate(spec, point);
+    const auto g = gpu_estimate(spec, workload ? *workload : load_model_argument(in.models.front(), in.params));
     v["gpu"] = spec.gpu->stem().string();
     v["gpu_seconds_per_sample"] = number(g.seconds / samples);
     v["gpu_energy_per_sample_j"] = number(g.energy_j / samples);
