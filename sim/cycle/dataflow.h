@@ -51,21 +51,22 @@ struct TokenOptions {
 
 enum class UnitState : std::uint8_t { idle, busy, stalled_input, stalled_output };
 
-/// An input buffer of a node, fed by one stream.
-struct InPort {
-  int node = -1;
-  int channel = -1;
-  double latency = 0;  ///< hops from the channel's source: switch latencies
+/// An input buffer of a node, fed by one stream. Its reader and its writer each touch most of
+/// it per token: it starts on a cache line of its own, what every firing reads first.
+struct alignas(64) InPort {
+  mapper::TokenNeed need;
+  std::int64_t lead = 0;  ///< window: tokens a firing reaches past its own (the halo); slice: a slice
+  std::int64_t base = 0;  ///< the token arrivals.front() is
   /// Tokens sent that a firing may still look at, by arrival of their first bytes and of the
   /// last bytes of every token up to them (tokens stream in order).
   Ring<Span> arrivals;
-  std::int64_t base = 0;   ///< the token arrivals.front() is
   double latest = 0;       ///< the last bytes of every token sent so far
+  double latency = 0;      ///< hops from the channel's source: switch latencies
   std::int64_t freed = 0;  ///< tokens its node is done with (room given back upstream)
-  int occupancy = 0;       ///< tokens sent or promised and not yet freed
-  int capacity = 2;        ///< tokens it may hold: double buffering, more for a window, all when held whole
-  mapper::TokenNeed need;
-  std::int64_t lead = 0;  ///< window: tokens a firing reaches past its own (the halo); slice: a slice
+  int node = -1;
+  int channel = -1;
+  int occupancy = 0;  ///< tokens sent or promised and not yet freed
+  int capacity = 2;   ///< tokens it may hold: double buffering, more for a window, all when held whole
 
   /// Tokens that must have arrived before the node fires token k (of `tokens`).
   [[nodiscard]] std::int64_t needed(std::int64_t k, std::int64_t tokens) const {
