@@ -211,6 +211,8 @@ TEST_CASE("a two-stage pipeline runs at the pace of its slower stage", "[sim][va
   // The slow stage first, then the fast one: the same throughput either way round.
   const auto r = sim::simulate(h.m, fabric, {}).report;
   CHECK(r.tenants[0].sections[0].run_cycles == Approx(slow).epsilon(0.05));
+  // Each of the four units fires each token once, and that is what the report counts.
+  CHECK(r.events == 4.0 * static_cast<double>(r.tenants[0].sections[0].tokens));
   std::swap(h.m.tenants[0].sections[0].ops[0].stage_cycles, h.m.tenants[0].sections[0].ops[1].stage_cycles);
   const auto swapped = sim::simulate(h.m, fabric, {}).report;
   CHECK(swapped.tenants[0].sections[0].run_cycles == Approx(slow).epsilon(0.05));
