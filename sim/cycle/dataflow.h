@@ -52,7 +52,8 @@ struct TokenOptions {
 enum class UnitState : std::uint8_t { idle, busy, stalled_input, stalled_output };
 
 /// An input buffer of a node, fed by one stream. Its reader and its writer each touch most of
-/// it per token: it starts on a cache line of its own, what every firing reads first.
+/// it per token: it starts on a cache line of its own, what every firing reads first, and holds
+/// its first few arrivals in itself (Ring).
 struct alignas(64) InPort {
   mapper::TokenNeed need;
   std::int64_t lead = 0;  ///< window: tokens a firing reaches past its own (the halo); slice: a slice
