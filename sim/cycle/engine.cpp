@@ -65,7 +65,6 @@ class UnitRunner final : public Wakeable {
   /// Runs the unit at cycle `at` unless it already runs by then.
   void wake_at(double at) { m_queue->wake(*this, at); }
   UnitTotals totals;
-  std::uint64_t firings = 0;  ///< tokens it fired in the sections it simulated (not replayed)
 
  private:
   void wake_up() override {
@@ -412,6 +411,8 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext, publi
   [[nodiscard]] const std::map<int, double>& link_peak() const { return m_link_peak; }
   [[nodiscard]] double pmu_bytes() const { return m_pmu_bytes; }
   [[nodiscard]] double hop_bytes() const { return m_hop_bytes; }
+  /// Node firings of the sections it simulated (replayed ones fire nothing).
+  [[nodiscard]] double firings() const { return m_firings; }
   [[nodiscard]] const SectionRecords& records() const { return m_records; }
 
  private:
@@ -549,7 +550,7 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext, publi
       const auto& n = m_flow->nodes()[i];
       auto* runner = m_runners[i];
       for (int s = 0; s < 4; ++s) runner->totals.time[s] += n.time[s];
-      runner->firings += static_cast<std::uint64_t>(n.fired);
+      m_firings += static_cast<double>(n.fired);
       m_pmu_bytes += n.pmu_bytes * tokens;
       runner->configure(nullptr, -1, nullptr);
       const double busy = n.time[static_cast<int>(UnitState::busy)];
@@ -705,6 +706,7 @@ class SequencerModule : public sc_core::sc_module, public DataflowContext, publi
   std::map<int, double> m_link_peak;
   double m_pmu_bytes = 0;
   double m_hop_bytes = 0;
+  double m_firings = 0;
 };
 
 /// Worlds built and simulated to the end: each group of tenants on a chip of its own.
@@ -742,8 +744,8 @@ struct Elaboration {
   }
   [[nodiscard]] double firings() const {
     double f = 0;
-    for (const auto& w : worlds) {
-      for (std::size_t i = 0; i < w->unit_ids.size(); ++i) f += static_cast<double>(w->units[i].firings);
+    for (const auto& world : sequencers) {
+      for (const auto& s : world) f += s->firings();
     }
     return f;
   }
