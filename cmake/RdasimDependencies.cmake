@@ -18,6 +18,13 @@ add_library(rdasim_systemc INTERFACE)
 target_link_libraries(rdasim_systemc INTERFACE PkgConfig::SystemC)
 target_compile_definitions(rdasim_systemc INTERFACE SC_CPLUSPLUS=201703L)
 
+# jemalloc for the `rdasim` program (Debian: libjemalloc-dev; tools/cli/allocator.cpp says why).
+# The sanitizers and libFuzzer bring allocators of their own.
+if(RDASIM_JEMALLOC AND NOT RDASIM_SANITIZE AND NOT RDASIM_FUZZ)
+  pkg_check_modules(jemalloc REQUIRED IMPORTED_TARGET jemalloc>=5)
+  set(RDASIM_LINK_JEMALLOC ON)
+endif()
+
 # yaml-cpp 0.7's config names its target `yaml-cpp` without a namespace.
 if(TARGET yaml-cpp AND NOT TARGET yaml-cpp::yaml-cpp)
   add_library(yaml-cpp::yaml-cpp ALIAS yaml-cpp)

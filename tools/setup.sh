@@ -11,6 +11,8 @@ packages=(
   # libraries (DESIGN.md: only Debian packages, no downloads at configure time)
   libfmt-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libboost-graph-dev libmetis-dev
   libsystemc-dev libonnx-dev libprotobuf-dev libeigen3-dev
+  # the rdasim program's allocator (tools/cli/allocator.cpp)
+  libjemalloc-dev
   # tests, benchmarks and fuzzing (clang's libFuzzer)
   catch2 libbenchmark-dev libonnx-testdata clang libclang-rt-14-dev
   # sweeps across MPI ranks (Open MPI)

@@ -94,6 +94,13 @@ TEST_CASE("help on every level and the version", "[integration][cli]") {
   const auto v = test::run_cli({"--version"});
   CHECK(v.status == 0);
   CHECK_THAT(v.out, Contains("rdasim 0."));
+  // The allocator the build chose, and jemalloc with the settings compiled into the program:
+  // timings are comparable only between programs that allocate alike.
+#ifdef RDASIM_EXPECT_JEMALLOC
+  CHECK_THAT(v.out, Contains("allocator: jemalloc 5.") && Contains("(huge pages: always)"));
+#else
+  CHECK_THAT(v.out, Contains("allocator: the C library's malloc"));
+#endif
 }
 
 TEST_CASE("the same input gives byte-identical JSON", "[integration][arch]") {

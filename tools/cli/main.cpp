@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "core/version.h"
+#include "tools/cli/allocator.h"
 #include "tools/cli/commands.h"
 
 namespace {
@@ -70,7 +71,8 @@ int main(int argc, char** argv) {
       "Reads fabric descriptions (configs/arch/*.yaml) and models; prints resource summaries, "
       "placements, timing, energy and GPU comparisons.",
       "rdasim"};
-  app.set_version_flag("--version", fmt::format("rdasim {}", core::version()));
+  app.set_version_flag("--version",
+                       fmt::format("rdasim {}\nallocator: {}", core::version(), tools::allocator_description()));
   app.require_subcommand(1);
   app.fallthrough();
 
