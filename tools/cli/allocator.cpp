@@ -14,10 +14,9 @@
 
 #include <fmt/format.h>
 
-// jemalloc's settings compiled into the program (jemalloc(3), "TUNING"): huge pages for arenas
-// and for jemalloc's own metadata.
+// jemalloc's settings compiled into the program (jemalloc(3), "TUNING": it reads a global of
+// this name at start-up): huge pages for its arenas and for its own metadata.
 extern "C" {
-// NOLINTNEXTLINE(cppcoreguidelines-avoid-non-const-global-variables): jemalloc reads this name
 const char* malloc_conf = "thp:always,metadata_thp:always";
 }
 #endif
