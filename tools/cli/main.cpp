@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,8 +72,11 @@ int main(int argc, char** argv) {
       "Reads fabric descriptions (configs/arch/*.yaml) and models; prints resource summaries, "
       "placements, timing, energy and GPU comparisons.",
       "rdasim"};
-  app.set_version_flag("--version",
-                       fmt::format("rdasim {}\nallocator: {}", core::version(), tools::allocator_description()));
+  // Made when asked for, not on every start (it queries the allocator).
+  app.set_version_flag("--version", std::function<std::string()>([] {
+                         return fmt::format("rdasim {}\nallocator: {}", core::version(),
+                                            tools::allocator_description());
+                       }));
   app.require_subcommand(1);
   app.fallthrough();
 
